@@ -1,0 +1,26 @@
+//! Pure core of custody-ledger: the wire format v1 of signed, hash-chained custody events.
+//!
+//! This crate does no I/O. It owns, in one place each:
+//! - the canonical bytes of a JSON value ([`jcs`], RFC 8785) and the strict parser that refuses
+//!   duplicate keys and floating point numbers;
+//! - the record format ([`record`]): header, hash, signature, salted payload;
+//! - the event kinds and their bodies ([`kinds`]), and the role allowed to write each ([`roles`]);
+//! - the one validation function that every append and every verifier uses ([`validate`]);
+//! - the ledger-wide transparency primitives: RFC 6962 Merkle tree and proofs ([`merkle`]),
+//!   C2SP checkpoints and signed notes ([`checkpoint`]);
+//! - the short human code printed on paper forms ([`humancode`]).
+//!
+//! Backends and services depend on this crate, never the reverse.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod encoding;
+pub mod humancode;
+pub mod jcs;
+pub mod kinds;
+pub mod merkle;
+pub mod time;
+
+pub use kinds::EventKind;
+pub use time::Timestamp;
