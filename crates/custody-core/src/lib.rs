@@ -14,13 +14,26 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod authority;
+pub mod chain;
 pub mod checkpoint;
 pub mod encoding;
+pub mod hash;
 pub mod humancode;
+pub mod ids;
 pub mod jcs;
+pub mod keys;
 pub mod kinds;
 pub mod merkle;
+pub mod record;
+pub mod roles;
 pub mod time;
+pub mod validate;
 
+pub use hash::Hash;
+pub use keys::{PublicKeyId, SecretKey};
 pub use kinds::EventKind;
+pub use record::{Draft, Header, Payload, Record};
+pub use roles::Role;
 pub use time::Timestamp;
+pub use validate::{ValidationError, Validator, ValidatorConfig};

@@ -1,0 +1,353 @@
+//! Command-line definitions: every flag of every command, parsed by clap.
+//!
+//! This module holds raw, syntactically checked values only; the commands in [`crate::cmd`]
+//! turn them into keys, stores and records.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Default SQLite ledger file, in the current directory.
+pub const DEFAULT_STORE: &str = "custody.db";
+
+/// custody: a signed, hash-chained record of who holds each detainee, from arrest to release.
+#[derive(Debug, Parser)]
+#[command(name = "custody", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where the ledger lives: a SQLite file path, or nats://host:port for NATS JetStream.
+    #[arg(long, global = true, env = "CUSTODY_STORE", default_value = DEFAULT_STORE)]
+    pub store: String,
+    /// Print machine-readable JSON instead of human text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but errors (and the essential result).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new Ed25519 key file (mode 0600) and print its public key.
+    Keygen(KeygenArgs),
+    /// Create a new, empty ledger in the store.
+    Init(InitArgs),
+    /// Register agencies and facilities, enroll and revoke keys (signed with the root key).
+    #[command(subcommand)]
+    Enroll(EnrollCommand),
+    /// Sign one event and append it to a chain.
+    Record(RecordArgs),
+    /// Append already signed records from a JSONL file, in order.
+    Submit(SubmitArgs),
+    /// Write records as JSONL, in ledger order.
+    Export(ExportArgs),
+    /// Verify the store's ledger, or a JSONL export, record by record.
+    Verify(VerifyArgs),
+    /// Print a freshly signed checkpoint over the current ledger.
+    Checkpoint(CheckpointArgs),
+    /// Print the ledger's checkpoint verifier key.
+    LedgerKey,
+    /// Print the ledger's trust anchors (trust.json).
+    Trust(TrustArgs),
+    /// Print an inclusion proof of an event, or a consistency proof between two sizes.
+    Prove(ProveArgs),
+    /// Run the HTTP append gateway until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Build a deterministic demo ledger and print a summary of it.
+    Demo(DemoArgs),
+}
+
+/// `custody keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key file to create (never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `custody init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Ledger name: the origin line of its checkpoints.
+    #[arg(long)]
+    pub name: String,
+    /// Key file of the trust-anchor (root) key that writes the authority chain.
+    #[arg(long)]
+    pub root_key: PathBuf,
+    /// Agency id the root key signs for (e.g. ml-justice).
+    #[arg(long)]
+    pub root_agency: String,
+    /// Key file of the key that signs checkpoints.
+    #[arg(long)]
+    pub ledger_key: PathBuf,
+}
+
+/// The root key used by `custody enroll`.
+#[derive(Debug, Args)]
+pub struct RootKeyArg {
+    /// Key file of a trust-anchor (root) key.
+    #[arg(long, env = "CUSTODY_ROOT_KEY")]
+    pub root_key: PathBuf,
+    /// When the fact happened (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub occurred_at: Option<String>,
+}
+
+/// `custody enroll ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnrollCommand {
+    /// Register an agency (force, police or gendarmerie unit, prison, court, monitor...).
+    Agency(EnrollAgencyArgs),
+    /// Register a facility (a place of detention) of an agency.
+    Facility(EnrollFacilityArgs),
+    /// Enroll a signing key for an agency, with roles.
+    Key(EnrollKeyArgs),
+    /// Revoke an enrolled key from an instant.
+    Revoke(EnrollRevokeArgs),
+}
+
+/// `custody enroll agency`.
+#[derive(Debug, Args)]
+pub struct EnrollAgencyArgs {
+    /// Agency id (2-64 characters of a-z, 0-9 and -).
+    #[arg(long)]
+    pub id: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Agency type (military, police, gendarmerie, prison, court, prosecutor, monitor, hospital).
+    #[arg(long = "type")]
+    pub agency_type: String,
+    /// ISO 3166-1 alpha-2 country code, uppercase (e.g. ML).
+    #[arg(long)]
+    pub country: String,
+    /// Common abbreviation (e.g. MCA).
+    #[arg(long)]
+    pub acronym: Option<String>,
+    /// Id of the agency it belongs to.
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Authority that supervises it (ICPPED art. 17(3)(d)).
+    #[arg(long)]
+    pub supervising_authority: Option<String>,
+    /// Root key and time.
+    #[command(flatten)]
+    pub root: RootKeyArg,
+}
+
+/// `custody enroll facility`.
+#[derive(Debug, Args)]
+pub struct EnrollFacilityArgs {
+    /// Facility id (2-64 characters of a-z, 0-9 and -).
+    #[arg(long)]
+    pub id: String,
+    /// Agency responsible for the place.
+    #[arg(long)]
+    pub agency: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Kind of place: prison, gendarmerie_post, police_station, military_base,
+    /// court_holding_cell, hospital or other.
+    #[arg(long)]
+    pub kind: String,
+    /// Official capacity.
+    #[arg(long)]
+    pub capacity: u32,
+    /// The place is an officially recognised place of detention (ICPPED art. 17(1)).
+    #[arg(long, conflicts_with = "not_recognised", required_unless_present = "not_recognised")]
+    pub recognised: bool,
+    /// The place is not an officially recognised place of detention.
+    #[arg(long)]
+    pub not_recognised: bool,
+    /// Administrative region (e.g. "Bamako District").
+    #[arg(long)]
+    pub region: String,
+    /// Where the place is, as a person on the spot would recognise it; default: its name.
+    #[arg(long)]
+    pub place: Option<String>,
+    /// Town, village or cercle.
+    #[arg(long)]
+    pub locality: Option<String>,
+    /// Root key and time.
+    #[command(flatten)]
+    pub root: RootKeyArg,
+}
+
+/// `custody enroll key`.
+#[derive(Debug, Args)]
+pub struct EnrollKeyArgs {
+    /// The public key to enroll (ed25519:...), as printed by `custody keygen`.
+    #[arg(long)]
+    pub key: String,
+    /// Agency the key signs for.
+    #[arg(long)]
+    pub agency: String,
+    /// Roles, comma separated (e.g. arresting_officer,judicial_police_officer).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub roles: Vec<String>,
+    /// Name of the person holding the key.
+    #[arg(long)]
+    pub holder_name: String,
+    /// Badge or service number of the holder.
+    #[arg(long)]
+    pub badge: String,
+    /// Start of validity (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub valid_from: Option<String>,
+    /// End of validity (RFC 3339 UTC, exclusive); default: none.
+    #[arg(long)]
+    pub valid_until: Option<String>,
+    /// Root key and time.
+    #[command(flatten)]
+    pub root: RootKeyArg,
+}
+
+/// `custody enroll revoke`.
+#[derive(Debug, Args)]
+pub struct EnrollRevokeArgs {
+    /// The enrolled public key to revoke (ed25519:...).
+    #[arg(long)]
+    pub key: String,
+    /// Why the key is revoked (e.g. "device lost").
+    #[arg(long)]
+    pub reason: String,
+    /// Revoked from this instant (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub effective_from: Option<String>,
+    /// Root key and time.
+    #[command(flatten)]
+    pub root: RootKeyArg,
+}
+
+/// `custody record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Event kind (e.g. arrest, custody_released, admission).
+    pub kind: String,
+    /// Key file of the signer.
+    #[arg(long, env = "CUSTODY_KEY")]
+    pub key: PathBuf,
+    /// Acting agency id.
+    #[arg(long)]
+    pub agency: String,
+    /// Chain to extend (d-...).
+    #[arg(long, conflicts_with = "new_chain", required_unless_present = "new_chain")]
+    pub chain: Option<String>,
+    /// Start a new detainee chain (only for an arrest).
+    #[arg(long)]
+    pub new_chain: bool,
+    /// When the fact happened (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub occurred_at: Option<String>,
+    /// File holding the JSON body of the event.
+    #[arg(long, conflicts_with = "body_json", required_unless_present = "body_json")]
+    pub body: Option<PathBuf>,
+    /// The JSON body of the event, inline.
+    #[arg(long)]
+    pub body_json: Option<String>,
+}
+
+/// `custody submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// JSONL file of signed records, one per line (`-` for standard input).
+    pub file: PathBuf,
+}
+
+/// `custody export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Export only this chain.
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Omit every payload (the headers, hashes and signatures still verify).
+    #[arg(long)]
+    pub headers_only: bool,
+    /// Write to this file instead of standard output (never overwritten).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `custody verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// JSONL export to verify (`-` for standard input); default: the store's ledger.
+    pub file: Option<PathBuf>,
+    /// Trust anchors (trust.json); default: those of the store's ledger.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// A signed checkpoint note to check against the records.
+    #[arg(long, requires = "ledger_vkey")]
+    pub checkpoint: Option<PathBuf>,
+    /// File holding the ledger's checkpoint verifier key (one line).
+    #[arg(long, requires = "checkpoint")]
+    pub ledger_vkey: Option<PathBuf>,
+}
+
+/// `custody checkpoint`.
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// Key file of the ledger's checkpoint key.
+    #[arg(long, env = "CUSTODY_LEDGER_KEY")]
+    pub ledger_key: PathBuf,
+    /// Write the note to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `custody trust`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Write trust.json to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `custody prove`.
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// Inclusion proof of the event with this hash.
+    #[arg(long, conflicts_with_all = ["from", "to"], required_unless_present = "from")]
+    pub event: Option<String>,
+    /// Consistency proof from this (older) tree size.
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// Consistency proof to this (newer) tree size; default: the current ledger size.
+    #[arg(long, requires = "from")]
+    pub to: Option<u64>,
+    /// Tree size of an inclusion proof; default: the current ledger size.
+    #[arg(long, requires = "event")]
+    pub tree_size: Option<u64>,
+}
+
+/// `custody serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+/// `custody demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the deterministic demo world.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of detainees.
+    #[arg(long, default_value_t = 50)]
+    pub detainees: usize,
+}

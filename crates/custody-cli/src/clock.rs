@@ -1,0 +1,63 @@
+//! The few impure inputs of signing: the clock, salts and new chain ids.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use custody_core::ids::detainee_chain_id;
+use custody_core::record::MIN_SALT_BYTES;
+use custody_core::Timestamp;
+
+/// Milliseconds since the Unix epoch.
+fn now_millis() -> anyhow::Result<u128> {
+    Ok(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970: set the clock")?
+        .as_millis())
+}
+
+/// Now, in whole seconds (the form written into `recorded_at`).
+pub fn now() -> anyhow::Result<Timestamp> {
+    let secs = i64::try_from(now_millis()? / 1000).context("the system clock is out of range")?;
+    Ok(Timestamp::from_unix_seconds(secs))
+}
+
+/// Fills a buffer from the operating system's random generator.
+pub fn random_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
+    getrandom::getrandom(buf).map_err(|e| anyhow::anyhow!("the system random generator failed: {e}"))
+}
+
+/// A fresh payload salt of [`MIN_SALT_BYTES`] random bytes.
+pub fn salt() -> anyhow::Result<[u8; MIN_SALT_BYTES]> {
+    let mut salt = [0u8; MIN_SALT_BYTES];
+    random_bytes(&mut salt)?;
+    Ok(salt)
+}
+
+/// A new detainee chain id `d-<ulid>`: 48 bits of the current time in milliseconds, then 80
+/// random bits, so that posts without network create ids without coordination.
+pub fn new_chain_id() -> anyhow::Result<String> {
+    let millis = now_millis()? & ((1u128 << 48) - 1);
+    let mut random = [0u8; 10];
+    random_bytes(&mut random)?;
+    let mut low = [0u8; 16];
+    low[6..].copy_from_slice(&random);
+    Ok(detainee_chain_id((millis << 80) | u128::from_be_bytes(low)))
+}
+
+/// Parses a `--flag` timestamp, naming the flag on error.
+pub fn parse_time(flag: &str, text: &str) -> anyhow::Result<Timestamp> {
+    Timestamp::parse(text).map_err(|e| anyhow::anyhow!("--{flag}: {e}, e.g. 2024-05-01T08:30:00Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_are_valid_and_distinct() {
+        let a = new_chain_id().unwrap();
+        let b = new_chain_id().unwrap();
+        assert!(custody_core::ids::is_detainee_chain_id(&a), "{a}");
+        assert_ne!(a, b);
+    }
+}

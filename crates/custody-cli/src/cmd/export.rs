@@ -1,0 +1,100 @@
+//! `custody export`: records as JSONL, in ledger order, one canonical line each.
+
+use std::io::{BufWriter, Write};
+
+use anyhow::Context;
+use custody_core::ids::is_valid_chain_id;
+use custody_store::LedgerStore;
+use serde_json::json;
+
+use crate::cli::ExportArgs;
+use crate::output::Output;
+use crate::store;
+
+/// Records read from the store per call.
+const BATCH: usize = 1000;
+
+/// Writes the export to the file or to standard output.
+pub async fn run(out: Output, spec: &str, args: &ExportArgs) -> anyhow::Result<()> {
+    if let Some(chain) = &args.chain {
+        if !is_valid_chain_id(chain) {
+            anyhow::bail!(
+                "--chain {chain:?} is not a chain id: expected \"authority\" or d- followed by a 26-character lowercase ULID"
+            );
+        }
+    }
+    let s = store::open_store(spec, store::Create::No).await?;
+    // Refuse a store without a ledger with the usual message.
+    store::read_meta(spec, s.as_ref()).await?;
+
+    let (mut writer, target): (Box<dyn Write>, String) = match &args.out {
+        Some(path) => (
+            Box::new(BufWriter::new(crate::files::create_new(path)?)),
+            path.display().to_string(),
+        ),
+        None => (Box::new(BufWriter::new(std::io::stdout().lock())), "standard output".into()),
+    };
+    let written = write_records(s.as_ref(), args, &mut writer).await;
+    let count = match written {
+        Ok(n) => n,
+        // `custody export | head` closes the pipe early: not an error.
+        Err(e) if is_broken_pipe(&e) => return Ok(()),
+        Err(e) => return Err(e.context(format!("cannot export to {target}"))),
+    };
+    match writer.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        r => r.with_context(|| format!("cannot write {target}"))?,
+    }
+    drop(writer);
+    if let Some(path) = &args.out {
+        out.json(&json!({"file": path.display().to_string(), "records": count}));
+        out.info(format!("wrote {count} records to {}", path.display()));
+    }
+    Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+async fn write_records(
+    s: &dyn LedgerStore,
+    args: &ExportArgs,
+    w: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let mut count = 0u64;
+    let mut line = |record: &custody_core::Record| -> std::io::Result<()> {
+        let text = if args.headers_only {
+            record.without_payload().to_json_line()
+        } else {
+            record.to_json_line()
+        };
+        w.write_all(text.as_bytes())?;
+        w.write_all(b"\n")
+    };
+    match &args.chain {
+        Some(chain) => {
+            for ev in s.chain(chain).await? {
+                line(&ev.record)?;
+                count += 1;
+            }
+        }
+        None => {
+            let mut position = 0u64;
+            loop {
+                let batch = s.read_from(position, BATCH).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                for ev in batch {
+                    line(&ev.record)?;
+                    position = ev.position + 1;
+                    count += 1;
+                }
+            }
+        }
+    }
+    Ok(count)
+}

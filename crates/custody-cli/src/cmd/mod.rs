@@ -1,0 +1,14 @@
+//! One module per command.
+
+pub mod checkpoint;
+pub mod demo;
+pub mod enroll;
+pub mod export;
+pub mod init;
+pub mod keygen;
+pub mod ledger_key;
+pub mod prove;
+pub mod record;
+pub mod serve;
+pub mod submit;
+pub mod verify;

@@ -1,0 +1,232 @@
+//! `custody verify [FILE.jsonl]`: every record, in ledger order, through a fresh validator.
+//!
+//! Without FILE the store's ledger is read in batches; with FILE the export is read line by
+//! line. Either way memory holds the validation state and the Merkle frontier, never the
+//! records. With `--checkpoint` the checkpoint's signature is checked with the ledger's
+//! verifier key, and its root must be the root of the verified records at its size.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use anyhow::Context;
+use custody_core::authority::TrustAnchors;
+use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
+use custody_core::encoding::{b64std, hex};
+use custody_store::LedgerStore;
+use serde_json::json;
+
+use crate::cli::VerifyArgs;
+use crate::clock;
+use crate::exit::refused_reported;
+use crate::output::Output;
+use crate::store;
+use crate::verifier::{Failure, StreamVerifier, Summary};
+
+/// Records read from the store per call.
+const BATCH: usize = 1000;
+
+/// Runs the verification and prints the report; a failure exits with code 1.
+pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<()> {
+    let checkpoint = match (&args.checkpoint, &args.ledger_vkey) {
+        (Some(cp), Some(vk)) => Some(read_checkpoint(cp, vk)?),
+        _ => None,
+    };
+    let mark = checkpoint.as_ref().map(|c| c.size);
+    let source = args
+        .file
+        .as_ref()
+        .map_or_else(|| spec.to_string(), |f| f.display().to_string());
+
+    let (summary, failure) = match &args.file {
+        Some(file) => {
+            let trust = match &args.trust {
+                Some(path) => read_trust(path)?,
+                None => trust_from_store(spec).await?,
+            };
+            let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
+            let input: Box<dyn Read> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(
+                    File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+                )
+            };
+            let failure = v
+                .verify_lines(BufReader::with_capacity(1 << 16, input))
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            (v.summary(), failure)
+        }
+        None => {
+            let s = store::open_store(spec, store::Create::No).await?;
+            let meta = store::read_meta(spec, s.as_ref()).await?;
+            let trust = match &args.trust {
+                Some(path) => read_trust(path)?,
+                None => meta.trust,
+            };
+            let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
+            let failure = verify_store(s.as_ref(), &mut v).await?;
+            (v.summary(), failure)
+        }
+    };
+
+    let checkpoint_problem = match (&checkpoint, &failure) {
+        (Some(cp), None) => check_checkpoint(cp, &summary).err(),
+        _ => None,
+    };
+    print_report(out, &source, &summary, failure.as_ref(), checkpoint.as_ref(), checkpoint_problem.as_deref());
+    if let Some(f) = failure {
+        return Err(refused_reported(format!("verification failed: {}", f.describe())));
+    }
+    if let Some(problem) = checkpoint_problem {
+        return Err(refused_reported(format!("checkpoint refused: {problem}")));
+    }
+    Ok(())
+}
+
+/// Verifies every record of a store, in ledger order.
+pub async fn verify_store(
+    s: &dyn LedgerStore,
+    v: &mut StreamVerifier,
+) -> anyhow::Result<Option<Failure>> {
+    loop {
+        let batch = s.read_from(v.size(), BATCH).await?;
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        for ev in batch {
+            if ev.position != v.size() {
+                anyhow::bail!(
+                    "the store returned position {} where {} was expected: the store is damaged",
+                    ev.position,
+                    v.size()
+                );
+            }
+            if let Err(e) = v.push(&ev.record) {
+                return Ok(Some(v.failure(None, Some(ev.record.hash.to_hex()), &e)));
+            }
+        }
+    }
+}
+
+/// Reads trust anchors (`trust.json`).
+pub fn read_trust(path: &Path) -> anyhow::Result<TrustAnchors> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read trust anchors {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a trust.json ({e}): expected {{\"roots\": [{{\"key\": \"ed25519:...\", \"agency\": \"...\"}}]}}",
+            path.display()
+        )
+    })
+}
+
+async fn trust_from_store(spec: &str) -> anyhow::Result<TrustAnchors> {
+    let s = store::open_store(spec, store::Create::No)
+        .await
+        .context("verifying a file needs the trust anchors: pass --trust trust.json (from `custody trust`)")?;
+    Ok(store::read_meta(spec, s.as_ref())
+        .await
+        .context("verifying a file needs the trust anchors: pass --trust trust.json (from `custody trust`)")?
+        .trust)
+}
+
+fn read_checkpoint(note_path: &Path, vkey_path: &Path) -> anyhow::Result<Checkpoint> {
+    let vkey = std::fs::read_to_string(vkey_path)
+        .with_context(|| format!("cannot read ledger verifier key {}", vkey_path.display()))?;
+    let verifier = NoteVerifier::parse(vkey.trim())
+        .with_context(|| format!("{} is not a ledger verifier key", vkey_path.display()))?;
+    let note = std::fs::read_to_string(note_path)
+        .with_context(|| format!("cannot read checkpoint {}", note_path.display()))?;
+    verify_checkpoint(&note, &verifier).map_err(|e| {
+        crate::exit::refused(format!(
+            "checkpoint {} does not verify with {}: {e}",
+            note_path.display(),
+            vkey_path.display()
+        ))
+    })
+}
+
+/// Whether the checkpoint commits to the verified records: its root must equal the root of the
+/// first `size` records.
+fn check_checkpoint(cp: &Checkpoint, s: &Summary) -> Result<(), String> {
+    if cp.size > s.records {
+        return Err(format!(
+            "the checkpoint is for {} records but only {} were verified: the ledger is missing records or the export is incomplete",
+            cp.size, s.records
+        ));
+    }
+    match s.root_at_mark {
+        Some(root) if root == cp.root => Ok(()),
+        Some(root) => Err(format!(
+            "the checkpoint's root {} for size {} differs from the verified root {}: the ledger was rewritten",
+            b64std(&cp.root),
+            cp.size,
+            b64std(&root)
+        )),
+        None => Err(format!("no root was computed at size {}", cp.size)),
+    }
+}
+
+fn print_report(
+    out: Output,
+    source: &str,
+    s: &Summary,
+    failure: Option<&Failure>,
+    cp: Option<&Checkpoint>,
+    cp_problem: Option<&str>,
+) {
+    if out.json {
+        out.json(&json!({
+            "source": source,
+            "ok": failure.is_none() && cp_problem.is_none(),
+            "records": s.records,
+            "authority_records": s.authority_records,
+            "chains": s.chains,
+            "headers_only": s.headers_only,
+            "tree_size": s.records,
+            "root": b64std(&s.root),
+            "root_hex": hex(&s.root),
+            "failure": failure.map(Failure::to_json),
+            "checkpoint": cp.map(|c| json!({
+                "size": c.size,
+                "root": b64std(&c.root),
+                "ok": cp_problem.is_none() && failure.is_none(),
+                "problem": cp_problem,
+            })),
+        }));
+        return;
+    }
+    if let Some(f) = failure {
+        eprintln!("custody: verification of {source} FAILED at {}", f.describe());
+        if !out.quiet {
+            eprintln!(
+                "the {} records before it verify (tree size {}, root {})",
+                s.records,
+                s.records,
+                b64std(&s.root)
+            );
+        }
+        return;
+    }
+    if let Some(problem) = cp_problem {
+        eprintln!("custody: checkpoint refused: {problem}");
+        return;
+    }
+    out.info(format!("verified {source}"));
+    out.info(format!(
+        "  records:     {} ({} authority, {} detainee chains, {} without payload)",
+        s.records, s.authority_records, s.chains, s.headers_only
+    ));
+    out.info(format!("  tree size:   {}", s.records));
+    out.info(format!("  root:        {}", b64std(&s.root)));
+    if let Some(c) = cp {
+        let how = if c.size == s.records {
+            "matches the verified root".to_string()
+        } else {
+            format!("matches the root of the first {} records", c.size)
+        };
+        out.info(format!("  checkpoint:  signature OK, size {}, {how}", c.size));
+    }
+    out.result("OK");
+}

@@ -1,0 +1,87 @@
+//! `custody`: the command-line front of custody-ledger.
+//!
+//! The binary only wires the library crates together: flags ([`cli`]) are turned into key files,
+//! a store and a [`custody_ledger::Ledger`], and every append goes through the ledger's
+//! validator. Errors are printed once, here, with their whole chain (`{:#}`); the exit code is
+//! 0 on success, 1 when a record or a ledger is refused, 2 for a usage or environment error.
+#![forbid(unsafe_code)]
+
+mod append;
+mod cli;
+mod clock;
+mod cmd;
+mod exit;
+mod files;
+mod keyfile;
+mod output;
+mod store;
+mod verifier;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::output::Output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("custody: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ENVIRONMENT);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Do not wait for stray background tasks (e.g. a reconnecting NATS client).
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => exit::report(&e),
+    }
+}
+
+/// Logs go to standard error; `CUSTODY_LOG` (or `RUST_LOG`) sets the filter, default `warn`.
+fn init_tracing(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "error" } else { "warn" };
+    let filter = std::env::var("CUSTODY_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let out = Output {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
+    let spec = cli.global.store.as_str();
+    match &cli.command {
+        Command::Keygen(a) => cmd::keygen::run(out, a),
+        Command::Init(a) => cmd::init::run(out, spec, a).await,
+        Command::Enroll(c) => cmd::enroll::run(out, spec, c).await,
+        Command::Record(a) => cmd::record::run(out, spec, a).await,
+        Command::Submit(a) => cmd::submit::run(out, spec, a).await,
+        Command::Export(a) => cmd::export::run(out, spec, a).await,
+        Command::Verify(a) => cmd::verify::run(out, spec, a).await,
+        Command::Checkpoint(a) => cmd::checkpoint::run(out, spec, a).await,
+        Command::LedgerKey => cmd::ledger_key::run_ledger_key(out, spec).await,
+        Command::Trust(a) => cmd::ledger_key::run_trust(out, spec, a).await,
+        Command::Prove(a) => cmd::prove::run(out, spec, a).await,
+        Command::Serve(a) => cmd::serve::run(out, spec, a).await,
+        Command::Demo(a) => cmd::demo::run(out, spec, a).await,
+    }
+}

@@ -1,0 +1,179 @@
+//! The authority state: trust anchors, registered agencies and facilities, enrolled and revoked
+//! keys, as built by replaying the `authority` chain.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::PublicKeyId;
+use crate::kinds::bodies::{AgencyType, FacilityKind};
+use crate::kinds::Body;
+use crate::roles::Role;
+use crate::time::Timestamp;
+
+/// A root (trust-anchor) key, given to every verifier out of band (`trust.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRoot {
+    /// The root's public key.
+    pub key: PublicKeyId,
+    /// The agency id the root signs for (`header.agency` of its authority events).
+    pub agency: String,
+}
+
+/// The trust anchors of a ledger: the content of `trust.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustAnchors {
+    /// Root keys allowed to write the authority chain.
+    pub roots: Vec<TrustRoot>,
+}
+
+impl TrustAnchors {
+    /// The root entry for a key, if it is a trust anchor.
+    pub fn root(&self, key: &PublicKeyId) -> Option<&TrustRoot> {
+        self.roots.iter().find(|r| &r.key == key)
+    }
+}
+
+/// A registered agency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgencyInfo {
+    /// Display name.
+    pub name: String,
+    /// Type (military, police, prison...).
+    pub agency_type: AgencyType,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+}
+
+/// A registered facility.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FacilityInfo {
+    /// Agency responsible for the place.
+    pub agency: String,
+    /// Display name.
+    pub name: String,
+    /// Kind of place.
+    pub kind: FacilityKind,
+    /// Official capacity.
+    pub capacity: u32,
+    /// Whether it is an officially recognised place of detention (ICPPED art. 17(1)).
+    pub officially_recognised: bool,
+}
+
+/// An enrolled key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Agency the key signs for.
+    pub agency: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// Start of validity.
+    pub valid_from: Timestamp,
+    /// End of validity (exclusive), if any.
+    pub valid_until: Option<Timestamp>,
+    /// Revocation, effective from this instant.
+    pub revoked_from: Option<Timestamp>,
+}
+
+/// Why a key may not sign at a given instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyStatusProblem {
+    /// Before `valid_from`.
+    NotYetValid(Timestamp),
+    /// At or after `valid_until`.
+    Expired(Timestamp),
+    /// At or after revocation.
+    Revoked(Timestamp),
+}
+
+impl KeyInfo {
+    /// Whether the key may sign at `at`.
+    pub fn check_valid_at(&self, at: &Timestamp) -> Result<(), KeyStatusProblem> {
+        if at < &self.valid_from {
+            return Err(KeyStatusProblem::NotYetValid(self.valid_from.clone()));
+        }
+        if let Some(until) = &self.valid_until {
+            if at >= until {
+                return Err(KeyStatusProblem::Expired(until.clone()));
+            }
+        }
+        if let Some(rev) = &self.revoked_from {
+            if at >= rev {
+                return Err(KeyStatusProblem::Revoked(rev.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything the validator needs to know about who may write what.
+#[derive(Clone, Debug, Default)]
+pub struct AuthorityState {
+    /// Trust anchors.
+    pub trust: TrustAnchors,
+    /// Agencies by id.
+    pub agencies: HashMap<String, AgencyInfo>,
+    /// Facilities by id.
+    pub facilities: HashMap<String, FacilityInfo>,
+    /// Enrolled keys.
+    pub keys: HashMap<PublicKeyId, KeyInfo>,
+}
+
+impl AuthorityState {
+    /// An empty state trusting the given roots.
+    pub fn new(trust: TrustAnchors) -> Self {
+        AuthorityState {
+            trust,
+            ..Default::default()
+        }
+    }
+
+    /// Applies a validated authority event body. Validation has already checked that it is
+    /// acceptable; events of other kinds are ignored.
+    pub fn apply(&mut self, body: &Body) {
+        match body {
+            Body::AgencyRegistered(b) => {
+                self.agencies.insert(
+                    b.id.clone(),
+                    AgencyInfo {
+                        name: b.name.clone(),
+                        agency_type: b.r#type,
+                        country: b.country.clone(),
+                    },
+                );
+            }
+            Body::FacilityRegistered(b) => {
+                self.facilities.insert(
+                    b.id.clone(),
+                    FacilityInfo {
+                        agency: b.agency.clone(),
+                        name: b.name.clone(),
+                        kind: b.kind,
+                        capacity: b.capacity,
+                        officially_recognised: b.officially_recognised,
+                    },
+                );
+            }
+            Body::KeyEnrolled(b) => {
+                self.keys.insert(
+                    b.key,
+                    KeyInfo {
+                        agency: b.agency.clone(),
+                        roles: b.roles.clone(),
+                        valid_from: b.valid_from.clone(),
+                        valid_until: b.valid_until.clone(),
+                        revoked_from: None,
+                    },
+                );
+            }
+            Body::KeyRevoked(b) => {
+                if let Some(k) = self.keys.get_mut(&b.key) {
+                    k.revoked_from = Some(b.effective_from.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}

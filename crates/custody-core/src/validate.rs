@@ -1,0 +1,1000 @@
+//! The one validation function that every append and every verifier uses.
+//!
+//! [`Validator::check`] decides whether a record may extend the ledger as it stands; it changes
+//! nothing. [`Validator::apply`] then moves the state; [`Validator::append`] does both. The
+//! checks run in the order of `docs/SPEC.md` section "Validation", and the first failing rule is
+//! reported as a [`ValidationError`] whose [`rule`](ValidationError::rule) code is stable (test
+//! vectors in `tests/vectors/v1/invalid/` name it).
+
+use std::collections::HashMap;
+
+use crate::authority::{AuthorityState, KeyStatusProblem, TrustAnchors};
+use crate::chain::{ChainHead, ChainState, CommitmentOrder, Custody};
+use crate::hash::Hash;
+use crate::ids::AUTHORITY_CHAIN;
+use crate::keys::{KeyError, PublicKeyId};
+use crate::kinds::bodies::{AgencyType, JudgmentOutcome};
+use crate::kinds::{parse_body, Body, BodyError, EventKind};
+use crate::record::{signed_message, FormatError, Record};
+use crate::roles::{roles_for, Role};
+use crate::time::Timestamp;
+
+/// Limits and tolerances of validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidatorConfig {
+    /// How far `recorded_at` may lie after the validator's clock, in seconds (clock skew of
+    /// offline posts). Default 300.
+    pub future_tolerance_secs: i64,
+    /// Largest canonical payload, in bytes. Default 65,536.
+    pub max_payload_bytes: usize,
+    /// Whether detainee events must carry their payload (true at the append gateway; false for
+    /// a verifier reading a headers-only export). Authority events always need theirs.
+    pub require_payload: bool,
+}
+
+impl Default for ValidatorConfig {
+    fn default() -> Self {
+        ValidatorConfig {
+            future_tolerance_secs: 300,
+            max_payload_bytes: 64 * 1024,
+            require_payload: false,
+        }
+    }
+}
+
+/// Why a record was refused. Messages state the fact, then what is expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// The record is not well formed.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// `hash` is not the SHA-256 of the canonical header.
+    #[error("/hash is {claimed} but the canonical header hashes to {computed}: the header was altered or the hash miscomputed")]
+    HashMismatch {
+        /// The hash in the record.
+        claimed: Hash,
+        /// The hash of the header.
+        computed: Hash,
+    },
+    /// The signer's key is unusable (not on the curve, or weak).
+    #[error("/header/signer: {0}")]
+    UnusableKey(KeyError),
+    /// The signature does not verify.
+    #[error("/signature does not verify under /header/signer {signer}: the record was altered or signed with another key")]
+    BadSignature {
+        /// The claimed signer.
+        signer: PublicKeyId,
+    },
+    /// The kind does not belong on this chain.
+    #[error("/header/kind {kind} cannot be written to chain {chain}: authority kinds go on the authority chain, detainee kinds on a d- chain")]
+    WrongChain {
+        /// The kind.
+        kind: EventKind,
+        /// The chain.
+        chain: String,
+    },
+    /// `seq` does not extend the head.
+    #[error("/header/seq is {got} but chain {chain} expects {expected}: fetch the chain head and sign again")]
+    WrongSeq {
+        /// The chain.
+        chain: String,
+        /// The expected next position.
+        expected: u64,
+        /// The record's seq.
+        got: u64,
+    },
+    /// `prev` is not the head's hash.
+    #[error("/header/prev is {got} but the head of chain {chain} is {expected}: fetch the chain head and sign again")]
+    WrongPrev {
+        /// The chain.
+        chain: String,
+        /// The head's hash (`null` for a new chain).
+        expected: String,
+        /// The record's prev.
+        got: String,
+    },
+    /// An authority event not signed by a trust anchor.
+    #[error("/header/signer {key} is not a trust-anchor key: only root keys write the authority chain")]
+    NotTrustRoot {
+        /// The signer.
+        key: PublicKeyId,
+    },
+    /// The signer is not enrolled.
+    #[error("/header/signer {key} is not an enrolled key: enroll it on the authority chain first")]
+    UnknownKey {
+        /// The signer.
+        key: PublicKeyId,
+    },
+    /// The key is enrolled for another agency.
+    #[error("/header/agency is {header} but key {key} signs for agency {key_agency}")]
+    AgencyMismatch {
+        /// The signer.
+        key: PublicKeyId,
+        /// The key's agency.
+        key_agency: String,
+        /// The header's agency.
+        header: String,
+    },
+    /// `recorded_at` is before the key's validity.
+    #[error("/header/recorded_at {at} is before key {key} becomes valid at {from}")]
+    KeyNotYetValid {
+        /// The signer.
+        key: PublicKeyId,
+        /// When it was used.
+        at: Timestamp,
+        /// Start of validity.
+        from: Timestamp,
+    },
+    /// `recorded_at` is after the key's validity.
+    #[error("/header/recorded_at {at} is after key {key} expired at {until}")]
+    KeyExpired {
+        /// The signer.
+        key: PublicKeyId,
+        /// When it was used.
+        at: Timestamp,
+        /// End of validity.
+        until: Timestamp,
+    },
+    /// The key is revoked at `recorded_at`.
+    #[error("/header/signer {key} was revoked from {from}, before /header/recorded_at {at}")]
+    KeyRevoked {
+        /// The signer.
+        key: PublicKeyId,
+        /// When it was used.
+        at: Timestamp,
+        /// Revocation instant.
+        from: Timestamp,
+    },
+    /// The key holds no role allowed to write this kind.
+    #[error("/header/kind {kind} may be written by {allowed} but key {key} holds {held}")]
+    RoleNotAllowed {
+        /// The signer.
+        key: PublicKeyId,
+        /// The kind.
+        kind: EventKind,
+        /// Roles allowed, comma separated.
+        allowed: String,
+        /// Roles held, comma separated.
+        held: String,
+    },
+    /// `occurred_at` is after `recorded_at`.
+    #[error("/header/occurred_at {occurred} is after /header/recorded_at {recorded}: a fact is recorded after it happens")]
+    OccurredAfterRecorded {
+        /// occurred_at.
+        occurred: Timestamp,
+        /// recorded_at.
+        recorded: Timestamp,
+    },
+    /// `recorded_at` is in the future.
+    #[error("/header/recorded_at {recorded} is more than {tolerance_secs} s after the validator's clock {now}: check the device clock")]
+    InFuture {
+        /// recorded_at.
+        recorded: Timestamp,
+        /// The validator's clock.
+        now: Timestamp,
+        /// Tolerance in seconds.
+        tolerance_secs: i64,
+    },
+    /// The payload is required here but absent.
+    #[error("/payload is missing: {kind} records must carry their payload here")]
+    PayloadMissing {
+        /// The kind.
+        kind: EventKind,
+    },
+    /// The canonical payload is too large.
+    #[error("/payload is {size} bytes in canonical form, over the limit of {limit}: attach large material as evidence_added by digest")]
+    PayloadTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The payload does not match `payload_digest`.
+    #[error("/payload hashes to {computed} but /header/payload_digest is {claimed}: the payload was altered")]
+    PayloadDigestMismatch {
+        /// Digest in the header.
+        claimed: Hash,
+        /// Digest of the payload.
+        computed: Hash,
+    },
+    /// The body does not match its kind's schema.
+    #[error("{0}")]
+    Body(#[from] BodyError),
+    /// A rule of the chain's state refuses the event.
+    #[error("{message}")]
+    State {
+        /// Stable code of the rule (e.g. `custody_gap`).
+        rule: StateRule,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// Stable codes of the chain and authority state rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateRule {
+    /// A detainee chain must start with `arrest`.
+    FirstEventArrest,
+    /// The kind is not allowed in the chain's custody status (closed, gap...).
+    StatusForbids,
+    /// The person is in a custody gap and this kind needs someone holding them.
+    CustodyGap,
+    /// Only the holding agency may record this kind.
+    NotHolder,
+    /// `custody_accepted` without a pending release.
+    NoPendingRelease,
+    /// `custody_accepted` answers another release event.
+    ReleaseMismatch,
+    /// `custody_accepted` from an agency other than the one named.
+    WrongReceiver,
+    /// A handover to the releasing agency itself.
+    SelfHandover,
+    /// An agency id that is not registered.
+    UnknownAgency,
+    /// A facility id that is not registered.
+    UnknownFacility,
+    /// A facility of another agency.
+    FacilityOfOtherAgency,
+    /// Admission to a place that is not an officially recognised place of detention.
+    FacilityNotRecognised,
+    /// An agency of a type that cannot record this kind.
+    AgencyType,
+    /// Admission without a valid commitment order.
+    NoCommitmentOrder,
+    /// Admission on an expired commitment order.
+    CommitmentOrderExpired,
+    /// An extension of an order that does not exist.
+    UnknownOrder,
+    /// A police custody extension without police custody.
+    NoPoliceCustody,
+    /// A reference to an event that is not in this chain.
+    UnknownEvent,
+    /// A correction by a role that could not write the corrected kind.
+    CorrectionRole,
+    /// A link of a chain to itself.
+    SelfLink,
+    /// An agency, facility or key registered twice.
+    Duplicate,
+    /// A revocation of a key that is not enrolled or already revoked.
+    KeyNotEnrolled,
+    /// `valid_until` not after `valid_from`.
+    BadValidity,
+}
+
+impl StateRule {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            StateRule::FirstEventArrest => "first_event_arrest",
+            StateRule::StatusForbids => "status_forbids",
+            StateRule::CustodyGap => "custody_gap",
+            StateRule::NotHolder => "not_holder",
+            StateRule::NoPendingRelease => "no_pending_release",
+            StateRule::ReleaseMismatch => "release_mismatch",
+            StateRule::WrongReceiver => "wrong_receiver",
+            StateRule::SelfHandover => "self_handover",
+            StateRule::UnknownAgency => "unknown_agency",
+            StateRule::UnknownFacility => "unknown_facility",
+            StateRule::FacilityOfOtherAgency => "facility_of_other_agency",
+            StateRule::FacilityNotRecognised => "facility_not_recognised",
+            StateRule::AgencyType => "agency_type",
+            StateRule::NoCommitmentOrder => "no_commitment_order",
+            StateRule::CommitmentOrderExpired => "commitment_order_expired",
+            StateRule::UnknownOrder => "unknown_order",
+            StateRule::NoPoliceCustody => "no_police_custody",
+            StateRule::UnknownEvent => "unknown_event",
+            StateRule::CorrectionRole => "correction_role",
+            StateRule::SelfLink => "self_link",
+            StateRule::Duplicate => "duplicate",
+            StateRule::KeyNotEnrolled => "key_not_enrolled",
+            StateRule::BadValidity => "bad_validity",
+        }
+    }
+}
+
+impl ValidationError {
+    /// A stable code naming the rule that refused the record (`format`, `hash`, `signature`,
+    /// `seq`, ..., or `state/<rule>`).
+    pub fn rule(&self) -> String {
+        let code = match self {
+            ValidationError::Format(_) => "format",
+            ValidationError::HashMismatch { .. } => "hash",
+            ValidationError::UnusableKey(_) => "signer_key",
+            ValidationError::BadSignature { .. } => "signature",
+            ValidationError::WrongChain { .. } => "chain_kind",
+            ValidationError::WrongSeq { .. } => "seq",
+            ValidationError::WrongPrev { .. } => "prev",
+            ValidationError::NotTrustRoot { .. } => "not_trust_root",
+            ValidationError::UnknownKey { .. } => "unknown_key",
+            ValidationError::AgencyMismatch { .. } => "agency_mismatch",
+            ValidationError::KeyNotYetValid { .. } => "key_not_yet_valid",
+            ValidationError::KeyExpired { .. } => "key_expired",
+            ValidationError::KeyRevoked { .. } => "key_revoked",
+            ValidationError::RoleNotAllowed { .. } => "role",
+            ValidationError::OccurredAfterRecorded { .. } => "occurred_after_recorded",
+            ValidationError::InFuture { .. } => "future",
+            ValidationError::PayloadMissing { .. } => "payload_missing",
+            ValidationError::PayloadTooLarge { .. } => "payload_size",
+            ValidationError::PayloadDigestMismatch { .. } => "payload_digest",
+            ValidationError::Body(_) => "schema",
+            ValidationError::State { rule, .. } => return format!("state/{}", rule.code()),
+        };
+        code.to_string()
+    }
+
+    /// Whether the record lost a race rather than being wrong: the chain moved on since it was
+    /// signed (fetch the head and sign again).
+    pub fn is_stale(&self) -> bool {
+        matches!(
+            self,
+            ValidationError::WrongSeq { .. } | ValidationError::WrongPrev { .. }
+        )
+    }
+}
+
+fn state(rule: StateRule, message: impl Into<String>) -> ValidationError {
+    ValidationError::State {
+        rule,
+        message: message.into(),
+    }
+}
+
+fn join_roles(roles: &[Role]) -> String {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    if names.is_empty() {
+        "no role".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// A record that passed [`Validator::check`], with its parsed body, ready for
+/// [`Validator::apply`].
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The parsed body, when the payload was present.
+    pub body: Option<Body>,
+}
+
+/// Validation state of a whole ledger: authority and every chain, built by replaying records
+/// in ledger order.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    config: ValidatorConfig,
+    authority: AuthorityState,
+    authority_head: Option<ChainHead>,
+    chains: HashMap<String, ChainState>,
+    size: u64,
+}
+
+impl Validator {
+    /// A validator for an empty ledger with the given trust anchors.
+    pub fn new(trust: TrustAnchors, config: ValidatorConfig) -> Self {
+        Validator {
+            config,
+            authority: AuthorityState::new(trust),
+            authority_head: None,
+            chains: HashMap::new(),
+            size: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ValidatorConfig {
+        &self.config
+    }
+
+    /// The authority state.
+    pub fn authority(&self) -> &AuthorityState {
+        &self.authority
+    }
+
+    /// The state of a detainee chain.
+    pub fn chain(&self, chain: &str) -> Option<&ChainState> {
+        self.chains.get(chain)
+    }
+
+    /// Every detainee chain with its state.
+    pub fn chains(&self) -> impl Iterator<Item = (&String, &ChainState)> {
+        self.chains.iter()
+    }
+
+    /// The head of any chain (authority included).
+    pub fn head(&self, chain: &str) -> Option<ChainHead> {
+        if chain == AUTHORITY_CHAIN {
+            self.authority_head
+        } else {
+            self.chains.get(chain).map(|c| c.head)
+        }
+    }
+
+    /// Number of records applied (the ledger size).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Checks and applies a record.
+    pub fn append(
+        &mut self,
+        record: &Record,
+        now: Option<&Timestamp>,
+    ) -> Result<(), ValidationError> {
+        let checked = self.check(record, now)?;
+        self.apply(record, checked);
+        Ok(())
+    }
+
+    /// Decides whether `record` may extend the ledger now; changes nothing. `now` is the
+    /// validator's clock for the future-time rule (`None` skips that rule, e.g. when replaying
+    /// a ledger that was already accepted).
+    pub fn check(
+        &self,
+        record: &Record,
+        now: Option<&Timestamp>,
+    ) -> Result<Checked, ValidationError> {
+        let h = &record.header;
+
+        // 1. Hash and signature.
+        let computed = h.compute_hash();
+        if computed != record.hash {
+            return Err(ValidationError::HashMismatch {
+                claimed: record.hash,
+                computed,
+            });
+        }
+        h.signer
+            .verifying_key()
+            .map_err(ValidationError::UnusableKey)?;
+        h.signer
+            .verify(&signed_message(&record.hash), &record.signature)
+            .map_err(|_| ValidationError::BadSignature { signer: h.signer })?;
+
+        // 2. Chain link.
+        let is_authority_chain = h.chain == AUTHORITY_CHAIN;
+        if h.kind.is_authority() != is_authority_chain {
+            return Err(ValidationError::WrongChain {
+                kind: h.kind,
+                chain: h.chain.clone(),
+            });
+        }
+        let head = self.head(&h.chain);
+        let expected_seq = head.map_or(0, |hd| hd.seq + 1);
+        if h.seq != expected_seq {
+            return Err(ValidationError::WrongSeq {
+                chain: h.chain.clone(),
+                expected: expected_seq,
+                got: h.seq,
+            });
+        }
+        if h.prev != head.map(|hd| hd.hash) {
+            return Err(ValidationError::WrongPrev {
+                chain: h.chain.clone(),
+                expected: head.map_or("null".into(), |hd| hd.hash.to_hex()),
+                got: h.prev.map_or("null".into(), |p| p.to_hex()),
+            });
+        }
+
+        // 3. Authority of the signer.
+        let signer_roles: &[Role] = if is_authority_chain {
+            let root = self
+                .authority
+                .trust
+                .root(&h.signer)
+                .ok_or(ValidationError::NotTrustRoot { key: h.signer })?;
+            if root.agency != h.agency {
+                return Err(ValidationError::AgencyMismatch {
+                    key: h.signer,
+                    key_agency: root.agency.clone(),
+                    header: h.agency.clone(),
+                });
+            }
+            &[]
+        } else {
+            let key = self
+                .authority
+                .keys
+                .get(&h.signer)
+                .ok_or(ValidationError::UnknownKey { key: h.signer })?;
+            if key.agency != h.agency {
+                return Err(ValidationError::AgencyMismatch {
+                    key: h.signer,
+                    key_agency: key.agency.clone(),
+                    header: h.agency.clone(),
+                });
+            }
+            key.check_valid_at(&h.recorded_at).map_err(|p| {
+                let (key, at) = (h.signer, h.recorded_at.clone());
+                match p {
+                    KeyStatusProblem::NotYetValid(from) => {
+                        ValidationError::KeyNotYetValid { key, at, from }
+                    }
+                    KeyStatusProblem::Expired(until) => {
+                        ValidationError::KeyExpired { key, at, until }
+                    }
+                    KeyStatusProblem::Revoked(from) => ValidationError::KeyRevoked { key, at, from },
+                }
+            })?;
+            let allowed = roles_for(h.kind);
+            if !key.roles.iter().any(|r| allowed.contains(r)) {
+                return Err(ValidationError::RoleNotAllowed {
+                    key: h.signer,
+                    kind: h.kind,
+                    allowed: join_roles(allowed),
+                    held: join_roles(&key.roles),
+                });
+            }
+            &key.roles
+        };
+
+        // 4. Time.
+        if h.occurred_at > h.recorded_at {
+            return Err(ValidationError::OccurredAfterRecorded {
+                occurred: h.occurred_at.clone(),
+                recorded: h.recorded_at.clone(),
+            });
+        }
+        if let Some(now) = now {
+            let limit = i128::from(self.config.future_tolerance_secs) * 1_000_000_000;
+            if h.recorded_at.unix_nanos() - now.unix_nanos() > limit {
+                return Err(ValidationError::InFuture {
+                    recorded: h.recorded_at.clone(),
+                    now: now.clone(),
+                    tolerance_secs: self.config.future_tolerance_secs,
+                });
+            }
+        }
+
+        // 5. Payload: size, digest, schema.
+        let body = match &record.payload {
+            None => {
+                if is_authority_chain || self.config.require_payload {
+                    return Err(ValidationError::PayloadMissing { kind: h.kind });
+                }
+                None
+            }
+            Some(p) => {
+                let bytes = p.canonical_bytes();
+                if bytes.len() > self.config.max_payload_bytes {
+                    return Err(ValidationError::PayloadTooLarge {
+                        size: bytes.len(),
+                        limit: self.config.max_payload_bytes,
+                    });
+                }
+                let computed = Hash::of(&bytes);
+                if computed != h.payload_digest {
+                    return Err(ValidationError::PayloadDigestMismatch {
+                        claimed: h.payload_digest,
+                        computed,
+                    });
+                }
+                Some(parse_body(h.kind, &p.body)?)
+            }
+        };
+
+        // 6. State.
+        if is_authority_chain {
+            if let Some(b) = &body {
+                self.check_authority_body(b)?;
+            }
+        } else {
+            self.check_detainee_state(record, body.as_ref(), signer_roles)?;
+        }
+        Ok(Checked { body })
+    }
+
+    fn check_authority_body(&self, body: &Body) -> Result<(), ValidationError> {
+        let a = &self.authority;
+        match body {
+            Body::AgencyRegistered(b) => {
+                if a.agencies.contains_key(&b.id) {
+                    return Err(state(
+                        StateRule::Duplicate,
+                        format!("payload.body/id: agency {} is already registered", b.id),
+                    ));
+                }
+            }
+            Body::FacilityRegistered(b) => {
+                if a.facilities.contains_key(&b.id) {
+                    return Err(state(
+                        StateRule::Duplicate,
+                        format!("payload.body/id: facility {} is already registered", b.id),
+                    ));
+                }
+                self.need_agency("payload.body/agency", &b.agency)?;
+            }
+            Body::KeyEnrolled(b) => {
+                if a.keys.contains_key(&b.key) {
+                    return Err(state(
+                        StateRule::Duplicate,
+                        format!("payload.body/key: key {} is already enrolled: revoke it and enroll a new key", b.key),
+                    ));
+                }
+                b.key.verifying_key().map_err(ValidationError::UnusableKey)?;
+                self.need_agency("payload.body/agency", &b.agency)?;
+                if let Some(until) = &b.valid_until {
+                    if until <= &b.valid_from {
+                        return Err(state(
+                            StateRule::BadValidity,
+                            format!("payload.body/valid_until {until} is not after valid_from {}", b.valid_from),
+                        ));
+                    }
+                }
+            }
+            Body::KeyRevoked(b) => match a.keys.get(&b.key) {
+                None => {
+                    return Err(state(
+                        StateRule::KeyNotEnrolled,
+                        format!("payload.body/key: key {} is not enrolled", b.key),
+                    ))
+                }
+                Some(k) if k.revoked_from.is_some() => {
+                    return Err(state(
+                        StateRule::KeyNotEnrolled,
+                        format!("payload.body/key: key {} is already revoked", b.key),
+                    ))
+                }
+                Some(_) => {}
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn need_agency(&self, field: &str, id: &str) -> Result<AgencyType, ValidationError> {
+        self.authority
+            .agencies
+            .get(id)
+            .map(|a| a.agency_type)
+            .ok_or_else(|| {
+                state(
+                    StateRule::UnknownAgency,
+                    format!("{field}: agency {id} is not registered on the authority chain"),
+                )
+            })
+    }
+
+    fn need_facility(
+        &self,
+        field: &str,
+        id: &str,
+        of_agency: Option<&str>,
+    ) -> Result<&crate::authority::FacilityInfo, ValidationError> {
+        let f = self.authority.facilities.get(id).ok_or_else(|| {
+            state(
+                StateRule::UnknownFacility,
+                format!("{field}: facility {id} is not registered on the authority chain"),
+            )
+        })?;
+        if let Some(agency) = of_agency {
+            if f.agency != agency {
+                return Err(state(
+                    StateRule::FacilityOfOtherAgency,
+                    format!("{field}: facility {id} belongs to agency {}, not {agency}", f.agency),
+                ));
+            }
+        }
+        Ok(f)
+    }
+
+    fn check_detainee_state(
+        &self,
+        record: &Record,
+        body: Option<&Body>,
+        signer_roles: &[Role],
+    ) -> Result<(), ValidationError> {
+        use EventKind as K;
+        let h = &record.header;
+        let Some(chain) = self.chains.get(&h.chain) else {
+            if h.kind != K::Arrest {
+                return Err(state(
+                    StateRule::FirstEventArrest,
+                    format!("/header/kind is {} but a detainee chain starts with arrest", h.kind),
+                ));
+            }
+            return Ok(());
+        };
+        if !chain.kind_allowed(h.kind) {
+            if let Custody::Gap { release, to, .. } = &chain.custody {
+                return Err(state(
+                    StateRule::CustodyGap,
+                    format!(
+                        "/header/kind {} cannot be recorded: the person is in a custody gap since release {release} to {}; the receiving agency must record custody_accepted first",
+                        h.kind,
+                        to.as_deref().unwrap_or("an unnamed agency"),
+                    ),
+                ));
+            }
+            return Err(state(
+                StateRule::StatusForbids,
+                format!(
+                    "/header/kind {} cannot be recorded: the person is {}",
+                    h.kind,
+                    chain.custody.name()
+                ),
+            ));
+        }
+
+        // Events that only the holding agency records.
+        let holder_only = matches!(
+            h.kind,
+            K::CustodyReleased
+                | K::PoliceCustodyStarted
+                | K::Questioning
+                | K::Admission
+                | K::RiskAssessment
+                | K::Release
+        ) || (matches!(h.kind, K::MedicalScreening | K::Escape | K::DeathInCustody)
+            && self.authority.agencies.get(&h.agency).map(|a| a.agency_type)
+                != Some(AgencyType::Hospital));
+        if holder_only {
+            match &chain.custody {
+                Custody::Held { holder } if holder != &h.agency => {
+                    return Err(state(
+                        StateRule::NotHolder,
+                        format!(
+                            "/header/agency {} does not hold the person ({holder} does): only the holding agency records {}",
+                            h.agency, h.kind
+                        ),
+                    ));
+                }
+                Custody::Gap { from, to, .. }
+                    if from != &h.agency && to.as_deref() != Some(h.agency.as_str()) =>
+                {
+                    return Err(state(
+                        StateRule::NotHolder,
+                        format!(
+                            "/header/agency {} is neither the releasing nor the receiving agency of the pending handover",
+                            h.agency
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+
+        // Header-level handover rules.
+        if h.kind == K::CustodyAccepted {
+            let Custody::Gap { from, to, .. } = &chain.custody else {
+                return Err(state(
+                    StateRule::NoPendingRelease,
+                    "custody_accepted answers no pending custody_released",
+                ));
+            };
+            if let Some(to) = to {
+                if to != &h.agency {
+                    return Err(state(
+                        StateRule::WrongReceiver,
+                        format!(
+                            "/header/agency {} is not the receiving agency {to} named by the pending release from {from}",
+                            h.agency
+                        ),
+                    ));
+                }
+            }
+        }
+        if h.kind == K::PoliceCustodyExtended && !chain.police_custody {
+            return Err(state(
+                StateRule::NoPoliceCustody,
+                "police_custody_extended needs a police_custody_started earlier in the chain",
+            ));
+        }
+
+        let Some(body) = body else {
+            return Ok(());
+        };
+        match body {
+            Body::CustodyReleased(b) => {
+                self.need_agency("payload.body/to_agency", &b.to_agency)?;
+                if b.to_agency == h.agency {
+                    return Err(state(
+                        StateRule::SelfHandover,
+                        format!("payload.body/to_agency {} is the releasing agency itself", b.to_agency),
+                    ));
+                }
+                if let Some(f) = &b.to_facility {
+                    self.need_facility("payload.body/to_facility", f, Some(&b.to_agency))?;
+                }
+            }
+            Body::CustodyAccepted(b) => {
+                if let Custody::Gap { release, .. } = &chain.custody {
+                    if &b.release_event != release {
+                        return Err(state(
+                            StateRule::ReleaseMismatch,
+                            format!(
+                                "payload.body/release_event {} is not the pending release {release}",
+                                b.release_event
+                            ),
+                        ));
+                    }
+                }
+                if let Some(f) = &b.facility {
+                    self.need_facility("payload.body/facility", f, Some(&h.agency))?;
+                }
+            }
+            Body::PoliceCustodyStarted(b) => {
+                let t = self.need_agency("/header/agency", &h.agency)?;
+                if !matches!(t, AgencyType::Police | AgencyType::Gendarmerie) {
+                    return Err(state(
+                        StateRule::AgencyType,
+                        format!("police custody is placed by a police or gendarmerie unit, not by agency {} ({t:?})", h.agency),
+                    ));
+                }
+                self.need_facility("payload.body/facility", &b.facility, Some(&h.agency))?;
+            }
+            Body::PlacementDecision(b) => {
+                self.need_facility(
+                    "payload.body/destination_facility",
+                    &b.destination_facility,
+                    None,
+                )?;
+            }
+            Body::DetentionExtended(b) => {
+                if chain.order(&b.order_ref).is_none() {
+                    return Err(state(
+                        StateRule::UnknownOrder,
+                        format!("payload.body/order_ref {:?} names no detention_order of this chain", b.order_ref),
+                    ));
+                }
+            }
+            Body::Admission(b) => {
+                let t = self.need_agency("/header/agency", &h.agency)?;
+                if t != AgencyType::Prison {
+                    return Err(state(
+                        StateRule::AgencyType,
+                        format!("admission is recorded by a prison, not by agency {} ({t:?})", h.agency),
+                    ));
+                }
+                let f = self.need_facility("payload.body/facility", &b.facility, Some(&h.agency))?;
+                if !f.officially_recognised {
+                    return Err(state(
+                        StateRule::FacilityNotRecognised,
+                        format!("payload.body/facility {} is not an officially recognised place of detention (ICPPED art. 17(1))", b.facility),
+                    ));
+                }
+                match chain.order(&b.commitment_order_ref) {
+                    None => {
+                        return Err(state(
+                            StateRule::NoCommitmentOrder,
+                            format!(
+                                "payload.body/commitment_order_ref {:?} names no detention_order or custodial judgment of this chain: no admission without a valid commitment order (Mandela Rule 7)",
+                                b.commitment_order_ref
+                            ),
+                        ))
+                    }
+                    Some(CommitmentOrder {
+                        valid_until: Some(until),
+                        ..
+                    }) if until < &h.occurred_at => {
+                        return Err(state(
+                            StateRule::CommitmentOrderExpired,
+                            format!(
+                                "payload.body/commitment_order_ref {:?} expired at {until}, before the admission at {}",
+                                b.commitment_order_ref, h.occurred_at
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            Body::Correction(b) => {
+                let Some(kind) = chain.kind_of(&b.corrects) else {
+                    return Err(state(
+                        StateRule::UnknownEvent,
+                        format!("payload.body/corrects {} is not an event of chain {}", b.corrects, h.chain),
+                    ));
+                };
+                let allowed = roles_for(kind);
+                if !signer_roles.iter().any(|r| allowed.contains(r)) {
+                    return Err(state(
+                        StateRule::CorrectionRole,
+                        format!(
+                            "a correction of a {kind} event may be signed by {} but the signer holds {}",
+                            join_roles(allowed),
+                            join_roles(signer_roles)
+                        ),
+                    ));
+                }
+            }
+            Body::Redaction(b) => {
+                if chain.kind_of(&b.event).is_none() {
+                    return Err(state(
+                        StateRule::UnknownEvent,
+                        format!("payload.body/event {} is not an event of chain {}", b.event, h.chain),
+                    ));
+                }
+            }
+            Body::IdentityLinked(b) => {
+                if b.other_chain == h.chain {
+                    return Err(state(
+                        StateRule::SelfLink,
+                        "payload.body/other_chain is this chain itself",
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies a record that passed [`Validator::check`] against the current state.
+    pub fn apply(&mut self, record: &Record, checked: Checked) {
+        use EventKind as K;
+        let h = &record.header;
+        let head = ChainHead {
+            seq: h.seq,
+            hash: record.hash,
+        };
+        self.size += 1;
+        if h.chain == AUTHORITY_CHAIN {
+            self.authority_head = Some(head);
+            if let Some(b) = &checked.body {
+                self.authority.apply(b);
+            }
+            return;
+        }
+        let chain = self
+            .chains
+            .entry(h.chain.clone())
+            .or_insert_with(|| ChainState {
+                head,
+                custody: Custody::Held {
+                    holder: h.agency.clone(),
+                },
+                events: Vec::new(),
+                orders: Vec::new(),
+                police_custody: false,
+                since: h.occurred_at.clone(),
+            });
+        chain.head = head;
+        chain.events.push((record.hash, h.kind));
+        match h.kind {
+            K::Arrest => {
+                chain.custody = Custody::Held {
+                    holder: h.agency.clone(),
+                }
+            }
+            K::CustodyReleased => {
+                let to = match &checked.body {
+                    Some(Body::CustodyReleased(b)) => Some(b.to_agency.clone()),
+                    _ => None,
+                };
+                chain.custody = Custody::Gap {
+                    release: record.hash,
+                    from: h.agency.clone(),
+                    to,
+                    since: h.occurred_at.clone(),
+                };
+            }
+            K::CustodyAccepted => {
+                chain.custody = Custody::Held {
+                    holder: h.agency.clone(),
+                }
+            }
+            K::PoliceCustodyStarted => chain.police_custody = true,
+            K::Release => chain.custody = Custody::Released,
+            K::DeathInCustody => chain.custody = Custody::Dead,
+            K::Escape => chain.custody = Custody::Escaped,
+            _ => {}
+        }
+        match &checked.body {
+            Some(Body::DetentionOrder(b)) => chain.orders.push(CommitmentOrder {
+                reference: b.order_ref.clone(),
+                valid_until: Some(b.valid_until.clone()),
+            }),
+            Some(Body::DetentionExtended(b)) => {
+                if let Some(o) = chain.orders.iter_mut().rev().find(|o| o.reference == b.order_ref) {
+                    o.valid_until = Some(b.valid_until.clone());
+                }
+            }
+            Some(Body::Judgment(b)) if b.custodial && b.outcome == JudgmentOutcome::Convicted => {
+                chain.orders.push(CommitmentOrder {
+                    reference: b.judgment_ref.clone(),
+                    valid_until: None,
+                })
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The append path of custody-ledger: one [`Ledger`] = a [`LedgerStore`] plus the
+//! [`Validator`] state rebuilt from it.
+//!
+//! Every append goes through [`Ledger::append`], which validates the record (schema, signature,
+//! authority, chain) before the store sees it. Appends to one chain are serialised in this
+//! process (the store's own head check catches other processes; on nats-server 2.9.10 the
+//! server-side check is not reliable on replicated streams, so this lock matters). Authority
+//! appends are exclusive against every other append, so that the order in which the validator
+//! sees a key revocation and the events signed by that key is the ledger order.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use custody_core::authority::TrustAnchors;
+use custody_core::chain::ChainHead;
+use custody_core::ids::AUTHORITY_CHAIN;
+use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
+use custody_core::{Record, Timestamp};
+use custody_store::{AppendOutcome, LedgerStore, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+
+/// Metadata key under which the ledger description is stored.
+pub const META_LEDGER: &str = "ledger";
+
+/// How many records a replay reads per store call.
+const REPLAY_BATCH: usize = 1000;
+
+/// Description of a ledger, kept in the store's metadata: its name (the checkpoint origin),
+/// its trust anchors, and the verifier key of its checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerMeta {
+    /// Ledger name: the origin line of its checkpoints.
+    pub name: String,
+    /// Root keys that write the authority chain.
+    pub trust: TrustAnchors,
+    /// Verifier key of the ledger's checkpoint signatures (`name+keyid+base64`).
+    pub ledger_vkey: String,
+}
+
+/// Why an append was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The record is invalid: nothing was stored.
+    #[error("record refused ({}): {0}", .0.rule())]
+    Invalid(ValidationError),
+    /// The chain has moved on: fetch the head, rebuild and sign again. Nothing was stored.
+    #[error("chain {chain} has moved on: {reason}")]
+    Conflict {
+        /// The chain.
+        chain: String,
+        /// Its current head.
+        head: Option<ChainHead>,
+        /// What did not match.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a ledger could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The store holds no ledger (run `custody init`).
+    #[error("the store holds no ledger: run `custody init` first")]
+    NotInitialised,
+    /// The store already holds a ledger.
+    #[error("the store already holds ledger {0:?}")]
+    AlreadyInitialised(String),
+    /// The stored metadata is unreadable.
+    #[error("ledger metadata is unreadable: {0}")]
+    BadMeta(String),
+    /// A stored record does not validate on replay.
+    #[error("stored record at position {position} does not validate: {error}")]
+    Replay {
+        /// Its ledger position.
+        position: u64,
+        /// Why.
+        error: ValidationError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A store with its validation state.
+#[derive(Debug)]
+pub struct Ledger {
+    store: Arc<dyn LedgerStore>,
+    meta: LedgerMeta,
+    state: RwLock<Validator>,
+    /// Next ledger position that `catch_up` reads.
+    cursor: Mutex<u64>,
+    /// Authority appends take it for writing, others for reading.
+    authority_gate: RwLock<()>,
+    chain_locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl Ledger {
+    /// Writes the metadata of a new, empty ledger into a store.
+    pub async fn init(store: Arc<dyn LedgerStore>, meta: LedgerMeta) -> Result<(), OpenError> {
+        if let Some(existing) = store.meta(META_LEDGER).await? {
+            let name = existing
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("?")
+                .to_string();
+            return Err(OpenError::AlreadyInitialised(name));
+        }
+        let value =
+            serde_json::to_value(&meta).map_err(|e| OpenError::BadMeta(e.to_string()))?;
+        store.set_meta(META_LEDGER, &value).await?;
+        Ok(())
+    }
+
+    /// Reads the ledger metadata of a store.
+    pub async fn read_meta(store: &dyn LedgerStore) -> Result<LedgerMeta, OpenError> {
+        let value = store
+            .meta(META_LEDGER)
+            .await?
+            .ok_or(OpenError::NotInitialised)?;
+        serde_json::from_value(value).map_err(|e| OpenError::BadMeta(e.to_string()))
+    }
+
+    /// Opens the ledger of a store and rebuilds the validation state by replaying every record.
+    pub async fn open(
+        store: Arc<dyn LedgerStore>,
+        config: ValidatorConfig,
+    ) -> Result<Self, OpenError> {
+        let meta = Self::read_meta(store.as_ref()).await?;
+        let ledger = Ledger {
+            state: RwLock::new(Validator::new(meta.trust.clone(), config)),
+            store,
+            meta,
+            cursor: Mutex::new(0),
+            authority_gate: RwLock::new(()),
+            chain_locks: StdMutex::new(HashMap::new()),
+        };
+        ledger.catch_up().await?;
+        Ok(ledger)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn LedgerStore> {
+        &self.store
+    }
+
+    /// The ledger metadata.
+    pub fn meta(&self) -> &LedgerMeta {
+        &self.meta
+    }
+
+    /// Runs a function on the current validation state.
+    pub async fn with_state<R>(&self, f: impl FnOnce(&Validator) -> R) -> R {
+        f(&*self.state.read().await)
+    }
+
+    /// The head of a chain as this process knows it.
+    pub async fn head(&self, chain: &str) -> Option<ChainHead> {
+        self.state.read().await.head(chain)
+    }
+
+    /// Applies records appended to the store by other processes since the last call; returns
+    /// the ledger size. Records this process appended itself are recognised and skipped.
+    pub async fn catch_up(&self) -> Result<u64, OpenError> {
+        let mut cursor = self.cursor.lock().await;
+        loop {
+            let batch = self.store.read_from(*cursor, REPLAY_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(*cursor);
+            }
+            let mut state = self.state.write().await;
+            for ev in batch {
+                let h = &ev.record.header;
+                let known = state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq);
+                if !known {
+                    state
+                        .append(&ev.record, None)
+                        .map_err(|error| OpenError::Replay {
+                            position: ev.position,
+                            error,
+                        })?;
+                }
+                *cursor = ev.position + 1;
+            }
+        }
+    }
+
+    fn chain_lock(&self, chain: &str) -> Arc<Mutex<()>> {
+        let mut locks = self
+            .chain_locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(chain.to_string()).or_default().clone()
+    }
+
+    /// Validates a record and appends it. `now` is the clock for the future-time rule.
+    ///
+    /// A record that is already in the ledger (a client retrying after a lost answer) is an
+    /// idempotent success: [`AppendOutcome::Duplicate`] with its position.
+    pub async fn append(
+        &self,
+        record: &Record,
+        now: &Timestamp,
+    ) -> Result<AppendOutcome, AppendError> {
+        let chain = record.header.chain.as_str();
+        let _gate = if chain == AUTHORITY_CHAIN {
+            GateGuard::Write(self.authority_gate.write().await)
+        } else {
+            GateGuard::Read(self.authority_gate.read().await)
+        };
+        let lock = self.chain_lock(chain);
+        let _chain_guard = lock.lock().await;
+
+        let mut outcome = self.try_append(record, now).await;
+        if let Err(AppendError::Conflict { .. }) = outcome {
+            // Another process may have appended: catch up once and decide again.
+            self.catch_up().await.map_err(|e| match e {
+                OpenError::Store(s) => AppendError::Store(s),
+                other => AppendError::Store(StoreError::Corrupt(other.to_string())),
+            })?;
+            outcome = self.try_append(record, now).await;
+        }
+        outcome
+    }
+
+    async fn try_append(
+        &self,
+        record: &Record,
+        now: &Timestamp,
+    ) -> Result<AppendOutcome, AppendError> {
+        let h = &record.header;
+        let checked = {
+            let state = self.state.read().await;
+            if state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq) {
+                // Already applied here? Then this is a retry of a stored record.
+                if let Some(stored) = self.store.event(&record.hash).await? {
+                    return Ok(AppendOutcome::Duplicate {
+                        position: stored.position,
+                    });
+                }
+            }
+            match state.check(record, Some(now)) {
+                Ok(c) => c,
+                Err(e) if e.is_stale() => {
+                    return Err(AppendError::Conflict {
+                        chain: h.chain.clone(),
+                        head: state.head(&h.chain),
+                        reason: e.to_string(),
+                    })
+                }
+                Err(e) => return Err(AppendError::Invalid(e)),
+            }
+        };
+        match self.store.append(record).await {
+            Ok(AppendOutcome::Appended { position }) => {
+                self.state.write().await.apply(record, checked);
+                tracing::debug!(position, hash = %record.hash, "appended");
+                Ok(AppendOutcome::Appended { position })
+            }
+            Ok(dup @ AppendOutcome::Duplicate { .. }) => Ok(dup),
+            Err(StoreError::Conflict { chain, head }) => Err(AppendError::Conflict {
+                reason: "another writer extended the chain first".to_string(),
+                chain,
+                head,
+            }),
+            Err(e) => Err(AppendError::Store(e)),
+        }
+    }
+}
+
+enum GateGuard<'a> {
+    Read(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'a, ()>),
+    Write(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, ()>),
+}

@@ -1,0 +1,345 @@
+//! The agencies, facilities and key holders of the demo world, and the machinery that signs
+//! records in chain order and merges chains into ledger order.
+
+use custody_core::ids::{detainee_chain_id, AUTHORITY_CHAIN};
+use custody_core::record::Draft;
+use custody_core::{EventKind, Hash, Record, Role, SecretKey, Timestamp};
+use serde_json::{json, Value};
+
+use crate::{derive, Actor, Detainee};
+
+/// Agency of the trust root (it is named in `trust.json`, not registered).
+pub const ROOT_AGENCY: &str = "ml-ministere-justice";
+
+/// First instant of the world: keys and agencies are registered then.
+pub const EPOCH: i64 = 1_544_140_800; // 2018-12-07T00:00:00Z
+/// Arrests start a month later.
+pub const FIRST_ARREST: i64 = EPOCH + 31 * DAY;
+/// Seconds in an hour.
+pub const HOUR: i64 = 3600;
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
+/// Agencies: id, name, type, country.
+pub const AGENCIES: &[(&str, &str, &str, &str)] = &[
+    ("fr-barkhane", "Opération Barkhane, groupement tactique désert", "military", "FR"),
+    ("ml-fama", "Forces armées maliennes, GTIA 4", "military", "ML"),
+    ("ml-police-gao", "Commissariat de police de Gao", "police", "ML"),
+    ("ml-gendarmerie-camp1", "Gendarmerie nationale, Camp I Bamako", "gendarmerie", "ML"),
+    ("ml-securite-etat", "Direction générale de la sécurité d'État", "police", "ML"),
+    ("ml-parquet-pole", "Parquet du pôle judiciaire spécialisé", "prosecutor", "ML"),
+    ("ml-pole-judiciaire", "Pôle judiciaire spécialisé, Bamako", "court", "ML"),
+    ("ml-mca-bamako", "Maison centrale d'arrêt de Bamako", "prison", "ML"),
+    ("ml-prison-koulikoro", "Prison de Koulikoro", "prison", "ML"),
+    ("ml-cndh", "Commission nationale des droits de l'homme", "monitor", "ML"),
+    ("icrc-bamako", "Comité international de la Croix-Rouge, délégation de Bamako", "monitor", "CH"),
+];
+
+/// Facilities: id, agency, name, kind, capacity, officially recognised, region.
+pub const FACILITIES: &[(&str, &str, &str, &str, u32, bool, &str)] = &[
+    ("gao-commissariat", "ml-police-gao", "Cellules du commissariat de Gao", "police_station", 20, true, "Gao"),
+    ("camp1-bamako", "ml-gendarmerie-camp1", "Camp I, cellules de garde à vue", "gendarmerie_post", 60, true, "Bamako"),
+    ("securite-etat-bamako", "ml-securite-etat", "Locaux de la sécurité d'État", "other", 30, false, "Bamako"),
+    ("mca-bamako", "ml-mca-bamako", "Maison centrale d'arrêt de Bamako", "prison", 400, true, "Bamako"),
+    ("koulikoro", "ml-prison-koulikoro", "Prison de haute sécurité de Koulikoro", "prison", 200, true, "Koulikoro"),
+];
+
+/// Key holders: label, agency, roles, holder name, badge.
+const ACTORS: &[(&str, &str, &[Role], &str, &str)] = &[
+    ("barkhane-officer", "fr-barkhane", &[Role::ArrestingOfficer], "Capitaine L. Moreau", "FR-GTD-0412"),
+    ("fama-officer", "ml-fama", &[Role::ArrestingOfficer], "Lieutenant B. Coulibaly", "FAMA-22871"),
+    ("police-gao-opj", "ml-police-gao", &[Role::JudicialPoliceOfficer, Role::ArrestingOfficer], "Commissaire A. Maïga", "PN-GAO-117"),
+    ("police-gao-tablet", "ml-police-gao", &[Role::ArrestingOfficer], "Brigadier S. Touré", "PN-GAO-203"),
+    ("camp1-opj", "ml-gendarmerie-camp1", &[Role::JudicialPoliceOfficer], "Adjudant-chef M. Diarra", "GN-C1-0098"),
+    ("se-officer", "ml-securite-etat", &[Role::JudicialPoliceOfficer], "Agent 7", "SE-0007"),
+    ("pole-prosecutor", "ml-parquet-pole", &[Role::Prosecutor], "Procureur I. Sangaré", "PPJS-01"),
+    ("pole-judge", "ml-pole-judiciaire", &[Role::InvestigatingJudge], "Juge d'instruction F. Keïta", "PJS-JI-03"),
+    ("pole-clerk", "ml-pole-judiciaire", &[Role::CourtClerk], "Greffier K. Dembélé", "PJS-GR-11"),
+    ("mca-registrar", "ml-mca-bamako", &[Role::Registrar], "Greffier pénitentiaire O. Traoré", "MCA-REG-02"),
+    ("mca-medical", "ml-mca-bamako", &[Role::Medical], "Dr A. Cissé", "MCA-MED-01"),
+    ("koulikoro-registrar", "ml-prison-koulikoro", &[Role::Registrar], "Greffier pénitentiaire H. Sidibé", "KLK-REG-01"),
+    ("koulikoro-medical", "ml-prison-koulikoro", &[Role::Medical], "Infirmier Y. Konaté", "KLK-MED-01"),
+    ("cndh-monitor", "ml-cndh", &[Role::Monitor], "Commissaire R. Ba", "CNDH-09"),
+    ("icrc-delegate", "icrc-bamako", &[Role::Monitor], "Délégué détention", "ICRC-BKO-4"),
+];
+
+/// A splitmix64 generator: tiny, deterministic, good enough for a demo world.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One element of a slice.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// A detainee chain being written: keeps seq, prev and the recorded clock.
+#[derive(Debug)]
+pub struct ChainWriter {
+    /// Chain id.
+    pub chain: String,
+    seq: u64,
+    prev: Option<Hash>,
+    last_recorded: i64,
+}
+
+/// One signed record with its ledger sort key.
+struct Pending {
+    recorded: i64,
+    order: usize,
+    record: Record,
+}
+
+/// The world under construction.
+pub struct World {
+    seed: u64,
+    /// Randomness for paths.
+    pub rng: Rng,
+    root_key: SecretKey,
+    actors: Vec<Actor>,
+    salt_counter: u64,
+    authority: ChainWriter,
+    pending: Vec<Pending>,
+    redacted: Vec<Hash>,
+    detainees: Vec<Detainee>,
+}
+
+fn ts(t: i64) -> String {
+    Timestamp::from_unix_seconds(t).as_str().to_string()
+}
+
+/// Timestamp text of an instant, for bodies.
+pub fn at(t: i64) -> Value {
+    Value::from(ts(t))
+}
+
+impl World {
+    /// A new world for a seed.
+    pub fn new(seed: u64, root_key: SecretKey) -> Self {
+        let actors = ACTORS
+            .iter()
+            .map(|(label, agency, roles, _, _)| Actor {
+                label,
+                agency,
+                roles: roles.to_vec(),
+                key: SecretKey::from_seed(derive(seed, &format!("key/{label}"))),
+            })
+            .collect();
+        let mut seed_bytes = [0u8; 8];
+        seed_bytes.copy_from_slice(&derive(seed, "rng")[..8]);
+        World {
+            seed,
+            rng: Rng(u64::from_be_bytes(seed_bytes)),
+            root_key,
+            actors,
+            salt_counter: 0,
+            authority: ChainWriter {
+                chain: AUTHORITY_CHAIN.to_string(),
+                seq: 0,
+                prev: None,
+                last_recorded: EPOCH - 1,
+            },
+            pending: Vec::new(),
+            redacted: Vec::new(),
+            detainees: Vec::new(),
+        }
+    }
+
+    fn salt(&mut self) -> [u8; 16] {
+        self.salt_counter += 1;
+        let d = derive(self.seed, &format!("salt/{}", self.salt_counter));
+        let mut s = [0u8; 16];
+        s.copy_from_slice(&d[..16]);
+        s
+    }
+
+    fn actor(&self, label: &str) -> &Actor {
+        // Labels are constants of this module; an unknown label is a bug caught by the tests.
+        self.actors
+            .iter()
+            .find(|a| a.label == label)
+            .unwrap_or_else(|| panic!("unknown actor {label}"))
+    }
+
+    /// The agency of an actor.
+    pub fn agency_of(&self, label: &str) -> &'static str {
+        self.actor(label).agency
+    }
+
+    fn sign(
+        &mut self,
+        chain: &mut ChainWriter,
+        key: SecretKey,
+        agency: &str,
+        kind: EventKind,
+        occurred: i64,
+        recorded: i64,
+        body: Value,
+    ) -> Hash {
+        let recorded = recorded.max(chain.last_recorded + 1).max(occurred);
+        chain.last_recorded = recorded;
+        let salt = self.salt();
+        let record = Draft {
+            chain: chain.chain.clone(),
+            seq: chain.seq,
+            prev: chain.prev,
+            kind,
+            occurred_at: Timestamp::from_unix_seconds(occurred),
+            recorded_at: Timestamp::from_unix_seconds(recorded),
+            agency: agency.to_string(),
+            body,
+        }
+        .sign(&key, &salt);
+        chain.seq += 1;
+        chain.prev = Some(record.hash);
+        let hash = record.hash;
+        let order = self.pending.len();
+        self.pending.push(Pending {
+            recorded,
+            order,
+            record,
+        });
+        hash
+    }
+
+    fn authority_event(&mut self, kind: EventKind, t: i64, body: Value) -> Hash {
+        let mut chain = std::mem::replace(
+            &mut self.authority,
+            ChainWriter {
+                chain: String::new(),
+                seq: 0,
+                prev: None,
+                last_recorded: 0,
+            },
+        );
+        let key = self.root_key.clone();
+        let h = self.sign(&mut chain, key, ROOT_AGENCY, kind, t, t, body);
+        self.authority = chain;
+        h
+    }
+
+    /// Registers agencies, facilities and keys, and revokes a lost tablet's key.
+    pub fn register_authority(&mut self) {
+        let mut t = EPOCH;
+        for (id, name, ty, country) in AGENCIES {
+            self.authority_event(
+                EventKind::AgencyRegistered,
+                t,
+                json!({"id": id, "name": name, "type": ty, "country": country}),
+            );
+            t += 60;
+        }
+        for (id, agency, name, kind, capacity, recognised, region) in FACILITIES {
+            self.authority_event(
+                EventKind::FacilityRegistered,
+                t,
+                json!({
+                    "id": id, "agency": agency, "name": name, "kind": kind,
+                    "capacity": capacity, "officially_recognised": recognised,
+                    "place": {"description": name, "region": region}
+                }),
+            );
+            t += 60;
+        }
+        for (label, agency, roles, holder, badge) in ACTORS {
+            let key = self.actor(label).key.public().to_string();
+            let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            self.authority_event(
+                EventKind::KeyEnrolled,
+                t,
+                json!({
+                    "key": key, "agency": agency, "roles": roles,
+                    "holder_name": holder, "holder_badge": badge,
+                    "valid_from": ts(EPOCH), "valid_until": ts(EPOCH + 3 * 365 * DAY)
+                }),
+            );
+            t += 60;
+        }
+        // A field tablet of the Gao police is lost: its key is revoked before any arrest.
+        let lost = self.actor("police-gao-tablet").key.public().to_string();
+        self.authority_event(
+            EventKind::KeyRevoked,
+            FIRST_ARREST - 2 * DAY,
+            json!({"key": lost, "reason": "tablet reported lost on patrol", "effective_from": ts(FIRST_ARREST - 2 * DAY)}),
+        );
+    }
+
+    /// Opens a new detainee chain whose first record occurs at `t`.
+    pub fn new_chain(&mut self, t: i64, path: &'static str) -> ChainWriter {
+        let random = u128::from(self.rng.next()) << 16 | u128::from(self.rng.next() & 0xffff);
+        let ulid = (u128::from(t as u64 * 1000) << 80) | (random & ((1u128 << 80) - 1));
+        let chain = detainee_chain_id(ulid);
+        self.detainees.push(Detainee {
+            chain: chain.clone(),
+            path,
+        });
+        ChainWriter {
+            chain,
+            seq: 0,
+            prev: None,
+            last_recorded: t,
+        }
+    }
+
+    /// Signs and queues one detainee record by an actor; `delay` is the time between the fact
+    /// and its recording (hours at an offline post).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        chain: &mut ChainWriter,
+        actor: &str,
+        kind: EventKind,
+        occurred: i64,
+        delay: i64,
+        body: Value,
+    ) -> Hash {
+        let a = self.actor(actor);
+        let (key, agency) = (a.key.clone(), a.agency);
+        self.sign(chain, key, agency, kind, occurred, occurred + delay, body)
+    }
+
+    /// Marks an event's payload as lawfully redacted.
+    pub fn redact(&mut self, hash: Hash) {
+        self.redacted.push(hash);
+    }
+
+    /// Merges every chain into ledger order (by recorded time; chain order is kept because
+    /// each chain's recorded times increase).
+    pub fn finish(mut self) -> (Vec<Record>, Vec<Hash>, Vec<Actor>, Vec<Detainee>) {
+        self.pending.sort_by_key(|p| (p.recorded, p.order));
+        let records = self.pending.into_iter().map(|p| p.record).collect();
+        (records, self.redacted, self.actors, self.detainees)
+    }
+}
+
+impl World {
+    /// The chain id of detainee `i`, if already created.
+    pub fn detainee_chain(&self, i: usize) -> Option<String> {
+        self.detainees.get(i).map(|d| d.chain.clone())
+    }
+
+    /// The last event marked for redaction.
+    pub fn last_redacted(&self) -> Option<Hash> {
+        self.redacted.last().copied()
+    }
+}

@@ -1,0 +1,320 @@
+//! The streams and buckets of a ledger, how they are created, and the checks that refuse to run
+//! on a stream whose configuration no longer guarantees an append-only ledger.
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::Context;
+use async_nats::jetstream::stream::{
+    Config, DiscardPolicy, RetentionPolicy, StorageType, Stream,
+};
+use async_nats::jetstream::{kv, ErrorCode};
+use custody_store::StoreError;
+use tracing::info;
+
+use crate::errors::store_error;
+
+/// The ledger stream: one message per record, without its payload.
+pub const LEDGER_STREAM: &str = "CUSTODY";
+/// Subjects of the ledger stream; a record of chain `C` is published on `custody.chain.C`.
+pub const LEDGER_SUBJECTS: &str = "custody.chain.*";
+/// Prefix of a chain's subject.
+pub const CHAIN_SUBJECT_PREFIX: &str = "custody.chain.";
+/// The access-log stream.
+pub const ACCESS_STREAM: &str = "CUSTODY_ACCESS";
+/// The one subject of the access-log stream.
+pub const ACCESS_SUBJECT: &str = "custody.access";
+/// Key-value bucket of payloads, keyed by event hash (hex), history 1.
+pub const PAYLOAD_BUCKET: &str = "CUSTODY_PAYLOADS";
+/// Key-value bucket of metadata documents.
+pub const META_BUCKET: &str = "CUSTODY_META";
+/// Key-value bucket mapping an event hash (hex) to its chain, chain seq and ledger position.
+pub const INDEX_BUCKET: &str = "CUSTODY_INDEX";
+
+/// How long the server remembers a `Nats-Msg-Id` (the event hash) to answer a repeated
+/// publish with `duplicate: true` at the original sequence.
+///
+/// The server default is 2 minutes. A retry can come later than that: a client that timed out
+/// waits for the connection to come back (reconnects back off up to seconds), a server restart
+/// takes its time, and a gateway may replay a queue of unacknowledged records after an outage.
+/// Ten minutes covers these while keeping the server's table of ids small (one entry per
+/// record appended in the window). A retry after the window is still recognised: its publish
+/// fails the expected-sequence check and the store finds the same hash in the chain, so the
+/// window is a fast path and a second line of defence, not the only one.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Configuration of the ledger stream.
+pub(crate) fn ledger_stream_config(replicas: usize) -> Config {
+    Config {
+        name: LEDGER_STREAM.to_string(),
+        description: Some("custody-ledger: signed, hash-chained custody records".to_string()),
+        subjects: vec![LEDGER_SUBJECTS.to_string()],
+        duplicate_window: DUPLICATE_WINDOW,
+        ..append_only(replicas)
+    }
+}
+
+/// Configuration of the access-log stream.
+pub(crate) fn access_stream_config(replicas: usize) -> Config {
+    Config {
+        name: ACCESS_STREAM.to_string(),
+        description: Some("custody-ledger: append-only access log".to_string()),
+        subjects: vec![ACCESS_SUBJECT.to_string()],
+        ..append_only(replicas)
+    }
+}
+
+/// What both append-only streams share: file storage, nothing ever removed.
+fn append_only(replicas: usize) -> Config {
+    Config {
+        storage: StorageType::File,
+        retention: RetentionPolicy::Limits,
+        discard: DiscardPolicy::New,
+        max_messages: -1,
+        max_bytes: -1,
+        max_messages_per_subject: -1,
+        max_age: Duration::ZERO,
+        max_consumers: -1,
+        max_message_size: -1,
+        deny_delete: true,
+        deny_purge: true,
+        allow_rollup: false,
+        num_replicas: replicas.max(1),
+        ..Default::default()
+    }
+}
+
+/// A stream or bucket whose configuration breaks a guarantee the ledger relies on.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{what} {name} does not have the configuration the ledger relies on: {}; the store refuses \
+     to run on it: restore the configuration (e.g. `nats stream edit {stream}`) and find out \
+     who changed it",
+    problems.join("; ")
+)]
+pub(crate) struct UnsafeConfig {
+    what: &'static str,
+    name: String,
+    stream: String,
+    problems: Vec<String>,
+}
+
+impl From<UnsafeConfig> for StoreError {
+    fn from(e: UnsafeConfig) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Checks that an existing stream is append-only with the expected subjects.
+pub(crate) fn check_append_only(
+    config: &Config,
+    subjects: &[&str],
+    min_duplicate_window: Option<Duration>,
+) -> Result<(), UnsafeConfig> {
+    let mut p = Vec::new();
+    if config.subjects.iter().map(String::as_str).ne(subjects.iter().copied()) {
+        p.push(format!(
+            "subjects are {:?} (must be exactly {subjects:?})",
+            config.subjects
+        ));
+    }
+    if !config.deny_delete {
+        p.push("deny_delete is false (must be true)".to_string());
+    }
+    if !config.deny_purge {
+        p.push("deny_purge is false (must be true)".to_string());
+    }
+    if config.allow_rollup {
+        p.push("allow_rollup is true (must be false)".to_string());
+    }
+    if config.discard != DiscardPolicy::New {
+        p.push(format!("discard is {:?} (must be New)", config.discard));
+    }
+    if config.retention != RetentionPolicy::Limits {
+        p.push(format!("retention is {:?} (must be Limits)", config.retention));
+    }
+    if config.storage != StorageType::File {
+        p.push(format!("storage is {:?} (must be File)", config.storage));
+    }
+    p.extend(unlimited(config));
+    if config.no_ack {
+        p.push("no_ack is true (publishes must be acknowledged)".to_string());
+    }
+    if config.sealed {
+        p.push("the stream is sealed".to_string());
+    }
+    if config.mirror.is_some() || config.sources.as_ref().is_some_and(|s| !s.is_empty()) {
+        p.push("the stream mirrors or sources another stream".to_string());
+    }
+    if let Some(min) = min_duplicate_window {
+        if config.duplicate_window < min {
+            p.push(format!(
+                "duplicate_window is {:?} (must be at least {min:?})",
+                config.duplicate_window
+            ));
+        }
+    }
+    finish("stream", &config.name, &config.name, p)
+}
+
+/// Checks the stream behind a key-value bucket: file storage, nothing expires, `history`
+/// revisions per key.
+pub(crate) fn check_bucket(bucket: &str, config: &Config, history: i64) -> Result<(), UnsafeConfig> {
+    let mut p = Vec::new();
+    if config.storage != StorageType::File {
+        p.push(format!("storage is {:?} (must be File)", config.storage));
+    }
+    if config.max_messages_per_subject != history {
+        p.push(format!(
+            "history is {} (must be {history})",
+            config.max_messages_per_subject
+        ));
+    }
+    p.extend(unlimited(config));
+    finish("bucket", bucket, &config.name, p)
+}
+
+fn unlimited(config: &Config) -> Vec<String> {
+    let mut p = Vec::new();
+    if !config.max_age.is_zero() {
+        p.push(format!("max_age is {:?} (must be unlimited)", config.max_age));
+    }
+    if config.max_messages > 0 {
+        p.push(format!("max_msgs is {} (must be unlimited)", config.max_messages));
+    }
+    if config.max_bytes > 0 {
+        p.push(format!("max_bytes is {} (must be unlimited)", config.max_bytes));
+    }
+    p
+}
+
+fn finish(
+    what: &'static str,
+    name: &str,
+    stream: &str,
+    problems: Vec<String>,
+) -> Result<(), UnsafeConfig> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(UnsafeConfig {
+            what,
+            name: name.to_string(),
+            stream: stream.to_string(),
+            problems,
+        })
+    }
+}
+
+/// Whether a stream lookup failed because the stream does not exist.
+fn is_not_found(err: &async_nats::jetstream::context::GetStreamError) -> bool {
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    matches!(err.kind(), GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}
+
+/// Returns the stream, checked, creating it when it does not exist; `created` tells which.
+pub(crate) async fn ensure_stream(
+    js: &Context,
+    config: Config,
+    min_duplicate_window: Option<Duration>,
+) -> Result<(Stream, bool), StoreError> {
+    let subjects: Vec<String> = config.subjects.clone();
+    let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+    match js.get_stream(&config.name).await {
+        Ok(stream) => {
+            check_append_only(&stream.cached_info().config, &subjects, min_duplicate_window)?;
+            Ok((stream, false))
+        }
+        Err(e) if is_not_found(&e) => {
+            let name = config.name.clone();
+            let stream = js
+                .create_stream(config)
+                .await
+                .map_err(|e| store_error(&format!("cannot create stream {name}"), e))?;
+            // Check what the server made of the request, too.
+            check_append_only(&stream.cached_info().config, &subjects, min_duplicate_window)?;
+            info!(stream = %name, "created stream");
+            Ok((stream, true))
+        }
+        Err(e) => Err(store_error(
+            &format!("cannot look up stream {}", config.name),
+            e,
+        )),
+    }
+}
+
+/// Returns the bucket, checked, creating it when it does not exist; `created` tells which.
+pub(crate) async fn ensure_bucket(
+    js: &Context,
+    bucket: &str,
+    description: &str,
+    replicas: usize,
+) -> Result<(kv::Store, bool), StoreError> {
+    const HISTORY: i64 = 1;
+    let stream_name = format!("KV_{bucket}");
+    let created = match js.get_stream(&stream_name).await {
+        Ok(stream) => {
+            check_bucket(bucket, &stream.cached_info().config, HISTORY)?;
+            false
+        }
+        Err(e) if is_not_found(&e) => {
+            let store = js
+                .create_key_value(kv::Config {
+                    bucket: bucket.to_string(),
+                    description: description.to_string(),
+                    history: HISTORY,
+                    storage: StorageType::File,
+                    max_bytes: -1,
+                    max_value_size: -1,
+                    max_age: Duration::ZERO,
+                    num_replicas: replicas.max(1),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| store_error(&format!("cannot create bucket {bucket}"), e))?;
+            check_bucket(bucket, &store.stream.cached_info().config, HISTORY)?;
+            info!(bucket, "created key-value bucket");
+            true
+        }
+        Err(e) => {
+            return Err(store_error(
+                &format!("cannot look up bucket {bucket}"),
+                e,
+            ))
+        }
+    };
+    let store = js
+        .get_key_value(bucket)
+        .await
+        .map_err(|e| store_error(&format!("cannot open bucket {bucket}"), e))?;
+    Ok((store, created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_configs_pass_our_checks() {
+        let c = ledger_stream_config(1);
+        check_append_only(&c, &[LEDGER_SUBJECTS], Some(DUPLICATE_WINDOW)).unwrap();
+        let c = access_stream_config(3);
+        check_append_only(&c, &[ACCESS_SUBJECT], None).unwrap();
+    }
+
+    #[test]
+    fn weakened_ledger_stream_is_refused_with_every_reason() {
+        let c = Config {
+            deny_delete: false,
+            discard: DiscardPolicy::Old,
+            max_age: Duration::from_secs(3600),
+            duplicate_window: Duration::from_secs(120),
+            ..ledger_stream_config(1)
+        };
+        let e = check_append_only(&c, &[LEDGER_SUBJECTS], Some(DUPLICATE_WINDOW)).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("stream CUSTODY does not have the configuration"), "{msg}");
+        for needle in ["deny_delete", "discard", "max_age", "duplicate_window", "refuses"] {
+            assert!(msg.contains(needle), "{needle} missing from: {msg}");
+        }
+    }
+}

@@ -1,0 +1,709 @@
+//! The embedded SQLite backend of custody-ledger: the whole ledger in one file, for a post
+//! without a server and for tests.
+//!
+//! Design choices:
+//! - **Append-only in the database too.** Triggers abort any `UPDATE` or `DELETE` on `events`
+//!   and `access_log`, and any insert that would leave a gap in positions, so a mistake in code
+//!   (or a hand-typed statement) cannot rewrite history. Only `payloads` may lose a row: that is
+//!   a lawful redaction, and the log itself keeps no payload.
+//! - **One transaction per append.** The duplicate check, the chain head check and the insert run
+//!   in one `BEGIN IMMEDIATE` transaction on the one writer connection, in WAL mode with
+//!   `synchronous=FULL`: an acknowledged append is on disk, and two processes appending to the
+//!   same file (a CLI while a server runs) cannot fork a chain.
+//! - **Blocking work off the runtime.** Every statement runs on `tokio::task::spawn_blocking`:
+//!   writes on the writer connection behind a mutex, reads on a small pool of read connections.
+//! - **Subscriptions** read what is stored, then wait for a wake-up from appends in this process
+//!   or a poll tick (appends by another process are only seen by polling).
+//!
+//! Nothing personal is logged: log lines carry positions and hashes only.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use custody_core::chain::ChainHead;
+use custody_core::{Hash, Payload, Record};
+use custody_store::{
+    AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
+};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use tokio::sync::watch;
+
+/// Version of the database schema, kept in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The schema. Positions and access log ids are 0-based and dense (the triggers enforce it).
+const SCHEMA: &str = "
+CREATE TABLE events (
+    position INTEGER PRIMARY KEY CHECK (position >= 0),
+    chain    TEXT    NOT NULL,
+    seq      INTEGER NOT NULL CHECK (seq >= 0),
+    hash     BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
+    record   TEXT    NOT NULL,
+    UNIQUE (chain, seq)
+);
+CREATE TABLE payloads (
+    hash    BLOB PRIMARY KEY REFERENCES events (hash),
+    payload TEXT NOT NULL
+);
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE access_log (
+    id    INTEGER PRIMARY KEY CHECK (id >= 0),
+    entry TEXT NOT NULL
+);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: updates are refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: deletes are refused'); END;
+CREATE TRIGGER events_dense BEFORE INSERT ON events
+WHEN NEW.position IS NOT (SELECT COALESCE(MAX(position) + 1, 0) FROM events)
+BEGIN SELECT RAISE(ABORT, 'events are append-only: positions must follow without gaps'); END;
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: updates are refused'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: deletes are refused'); END;
+CREATE TRIGGER access_log_dense BEFORE INSERT ON access_log
+WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id) + 1, 0) FROM access_log)
+BEGIN SELECT RAISE(ABORT, 'the access log is append-only: ids must follow without gaps'); END;
+";
+
+/// Columns of a stored event with its payload, if any.
+const SELECT_EVENT: &str = "SELECT e.position, e.hash, e.record, p.payload \
+     FROM events e LEFT JOIN payloads p ON p.hash = e.hash";
+
+/// Records read per batch by a subscription.
+const SUBSCRIPTION_BATCH: usize = 256;
+
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 4;
+
+/// Tuning of a [`SqliteStore`]; [`SqliteOptions::default`] suits a server and a CLI.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// How long a statement waits for another connection's lock before the call fails with
+    /// [`StoreError::Unavailable`]. Default: 5 s.
+    pub busy_timeout: Duration,
+    /// How often an idle subscription looks for records appended by another process.
+    /// Default: 200 ms.
+    pub poll_interval: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A ledger in one SQLite file.
+///
+/// Cheap to share behind an `Arc`; several stores (in this process or others) may open the
+/// same file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
+    /// Ledger size after the latest append by this store: wakes subscriptions.
+    appended: watch::Sender<u64>,
+    options: SqliteOptions,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the ledger file at `path` with [`SqliteOptions::default`], creating the file and
+    /// its schema if needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the ledger file at `path` with explicit options, creating the file and its schema
+    /// if needed.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path, true, options.busy_timeout)?;
+        init_schema(&mut writer, &path)?;
+        let size = ledger_size(&writer)?;
+        tracing::debug!(size, "sqlite ledger opened");
+        let readers = Arc::new(Readers {
+            path: path.clone(),
+            busy_timeout: options.busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        });
+        Ok(SqliteStore {
+            path,
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+            appended: watch::Sender::new(size),
+            options,
+        })
+    }
+
+    /// The path of the ledger file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer connection, off the async runtime.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+/// The read connections of one ledger file.
+struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Runs `f` on a read connection, off the async runtime.
+    async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(join_error)?
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_connection(&self.path, false, self.busy_timeout)?,
+        };
+        let out = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS && conn.is_autocommit() {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("a sqlite task failed: {e}"))
+}
+
+/// Maps a SQLite error of operation `op`: busy or locked is [`StoreError::Unavailable`].
+fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            tracing::warn!(op, "sqlite ledger is busy");
+            StoreError::Unavailable(format!("{op}: the ledger database is busy ({e})"))
+        }
+        _ => StoreError::Backend(format!("{op}: sqlite: {e}")),
+    }
+}
+
+fn open_connection(
+    path: &Path,
+    writer: bool,
+    busy_timeout: Duration,
+) -> Result<Connection, StoreError> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if writer {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        StoreError::Backend(format!(
+            "cannot open the ledger file {}: {e}",
+            path.display()
+        ))
+    })?;
+    conn.busy_timeout(busy_timeout).map_err(sql("open"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql("open"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql("open"))?;
+    if writer {
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(sql("open"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "the ledger file {} cannot use write-ahead logging (journal mode {mode}); \
+                 put it on a local file system",
+                path.display()
+            )));
+        }
+    } else {
+        conn.pragma_update(None, "query_only", "ON")
+            .map_err(sql("open"))?;
+    }
+    Ok(conn)
+}
+
+fn init_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("create schema"))?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(sql("create schema"))?;
+    match version {
+        0 => {
+            tx.execute_batch(SCHEMA).map_err(sql("create schema"))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(sql("create schema"))?;
+            tx.commit().map_err(sql("create schema"))?;
+            tracing::info!(version = SCHEMA_VERSION, "sqlite ledger schema created");
+            Ok(())
+        }
+        SCHEMA_VERSION => Ok(()),
+        other => Err(StoreError::Backend(format!(
+            "the ledger file {} has schema version {other}, this program knows version \
+             {SCHEMA_VERSION}: use a newer program",
+            path.display()
+        ))),
+    }
+}
+
+fn to_i64(n: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Backend(format!("{what} {n} is out of range")))
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn hash_from_blob(blob: &[u8], what: impl FnOnce() -> String) -> Result<Hash, StoreError> {
+    let bytes: [u8; 32] = blob.try_into().map_err(|_| {
+        StoreError::Corrupt(format!("{} has a hash of {} bytes", what(), blob.len()))
+    })?;
+    Ok(Hash(bytes))
+}
+
+fn ledger_size(conn: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM events",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sql("size"))?;
+    u64::try_from(next)
+        .map_err(|_| StoreError::Corrupt(format!("the ledger size {next} is negative")))
+}
+
+fn head_of(conn: &Connection, chain: &str) -> Result<Option<ChainHead>, StoreError> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, hash FROM events WHERE chain = ?1 ORDER BY seq DESC LIMIT 1",
+            [chain],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(sql("head"))?;
+    let Some((seq, hash)) = row else {
+        return Ok(None);
+    };
+    let hash = hash_from_blob(&hash, || format!("the head of chain {chain}"))?;
+    let seq = u64::try_from(seq).map_err(|_| {
+        StoreError::Corrupt(format!("event {hash} has a negative seq {seq}"))
+    })?;
+    Ok(Some(ChainHead { seq, hash }))
+}
+
+/// A row of [`SELECT_EVENT`], with column errors kept so that they can name the position.
+type RawEvent = (
+    i64,
+    rusqlite::Result<Vec<u8>>,
+    rusqlite::Result<String>,
+    rusqlite::Result<Option<String>>,
+);
+
+fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok((row.get(0)?, row.get(1), row.get(2), row.get(3)))
+}
+
+/// Rebuilds a stored event from its row; anything unreadable is [`StoreError::Corrupt`] naming
+/// the position.
+fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEvent, StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("event at position {position} {what}"));
+    let position_u64 = u64::try_from(position)
+        .map_err(|_| StoreError::Corrupt(format!("an event has a negative position {position}")))?;
+    let hash = hash.map_err(|e| corrupt(format!("has an unreadable hash: {e}")))?;
+    let hash = hash_from_blob(&hash, || format!("event at position {position}"))?;
+    let text = record.map_err(|e| corrupt(format!("has an unreadable record: {e}")))?;
+    let mut record = Record::from_json(text.as_bytes())
+        .map_err(|e| corrupt(format!("has an unreadable record: {e}")))?;
+    if record.hash != hash {
+        return Err(corrupt(format!(
+            "is stored under hash {hash} but its record claims {}",
+            record.hash
+        )));
+    }
+    if record.payload.is_some() {
+        return Err(corrupt("keeps a payload inside the log".to_string()));
+    }
+    let payload = payload.map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+    if let Some(text) = payload {
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+        let payload = Payload::from_value(&value)
+            .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+        record.payload = Some(payload);
+    }
+    Ok(StoredEvent {
+        position: position_u64,
+        record,
+    })
+}
+
+fn query_events(
+    conn: &Connection,
+    op: &'static str,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{SELECT_EVENT} {tail}"))
+        .map_err(sql(op))?;
+    let rows = stmt.query_map(params, raw_event).map_err(sql(op))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(decode_event(row.map_err(sql(op))?)?);
+    }
+    Ok(out)
+}
+
+fn read_events(conn: &Connection, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    let Ok(from) = i64::try_from(position) else {
+        return Ok(Vec::new());
+    };
+    query_events(
+        conn,
+        "read",
+        "WHERE e.position >= ?1 ORDER BY e.position LIMIT ?2",
+        params![from, limit_i64(limit)],
+    )
+}
+
+/// The append transaction: duplicate check, head check and insert under one write lock.
+fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, StoreError> {
+    let header = &record.header;
+    let hash = record.hash.as_bytes().to_vec();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("append"))?;
+    let existing: Option<i64> = tx
+        .query_row("SELECT position FROM events WHERE hash = ?1", [&hash], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(sql("append"))?;
+    if let Some(position) = existing {
+        let position = u64::try_from(position).map_err(|_| {
+            StoreError::Corrupt(format!("an event has a negative position {position}"))
+        })?;
+        tracing::debug!(position, hash = %record.hash, "append of a stored record: duplicate");
+        return Ok(AppendOutcome::Duplicate { position });
+    }
+    let head = head_of(&tx, &header.chain)?;
+    let expected = match head {
+        None => (0, None),
+        Some(h) => (h.seq + 1, Some(h.hash)),
+    };
+    if (header.seq, header.prev) != expected {
+        tracing::debug!(hash = %record.hash, "append does not extend the chain head: conflict");
+        return Err(StoreError::Conflict {
+            chain: header.chain.clone(),
+            head,
+        });
+    }
+    let position = ledger_size(&tx)?;
+    let stored = record.without_payload().to_json_line();
+    tx.execute(
+        "INSERT INTO events (position, chain, seq, hash, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            to_i64(position, "position")?,
+            header.chain,
+            to_i64(header.seq, "seq")?,
+            hash,
+            stored
+        ],
+    )
+    .map_err(sql("append"))?;
+    if let Some(payload) = &record.payload {
+        let text = String::from_utf8(payload.canonical_bytes()).map_err(|_| {
+            StoreError::Backend(format!("payload of {} is not UTF-8", record.hash))
+        })?;
+        tx.execute(
+            "INSERT INTO payloads (hash, payload) VALUES (?1, ?2)",
+            params![hash, text],
+        )
+        .map_err(sql("append"))?;
+    }
+    tx.commit().map_err(sql("append"))?;
+    tracing::debug!(position, hash = %record.hash, "event appended");
+    Ok(AppendOutcome::Appended { position })
+}
+
+#[async_trait]
+impl LedgerStore for SqliteStore {
+    async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
+        let record = record.clone();
+        let outcome = self.write(move |conn| append_in(conn, &record)).await?;
+        if let AppendOutcome::Appended { position } = outcome {
+            self.appended.send_modify(|size| *size = (*size).max(position + 1));
+        }
+        Ok(outcome)
+    }
+
+    async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let chain = chain.to_string();
+        self.readers
+            .read(move |conn| {
+                query_events(conn, "chain", "WHERE e.chain = ?1 ORDER BY e.seq", [chain])
+            })
+            .await
+    }
+
+    async fn read_from(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.readers
+            .read(move |conn| read_events(conn, position, limit))
+            .await
+    }
+
+    async fn subscribe(&self, position: u64) -> Result<EventStream, StoreError> {
+        let subscription = Subscription {
+            readers: Arc::clone(&self.readers),
+            next: position,
+            buffer: VecDeque::new(),
+            wake: Some(self.appended.subscribe()),
+            poll_interval: self.options.poll_interval,
+            failed: false,
+        };
+        Ok(Box::pin(futures::stream::unfold(
+            subscription,
+            Subscription::step,
+        )))
+    }
+
+    async fn head(&self, chain: &str) -> Result<Option<ChainHead>, StoreError> {
+        let chain = chain.to_string();
+        self.readers.read(move |conn| head_of(conn, &chain)).await
+    }
+
+    async fn size(&self) -> Result<u64, StoreError> {
+        self.readers.read(ledger_size).await
+    }
+
+    async fn event(&self, hash: &Hash) -> Result<Option<StoredEvent>, StoreError> {
+        let hash = hash.as_bytes().to_vec();
+        let mut found = self
+            .readers
+            .read(move |conn| query_events(conn, "event", "WHERE e.hash = ?1", [hash]))
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn remove_payload(&self, hash: &Hash) -> Result<(), StoreError> {
+        let key = hash.as_bytes().to_vec();
+        let removed = self
+            .write(move |conn| {
+                conn.execute("DELETE FROM payloads WHERE hash = ?1", [key])
+                    .map_err(sql("remove payload"))
+            })
+            .await?;
+        tracing::info!(hash = %hash, removed = removed > 0, "payload removed");
+        Ok(())
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let key = key.to_string();
+        self.readers
+            .read(move |conn| {
+                let text: Option<String> = conn
+                    .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(sql("meta"))?;
+                text.map(|t| {
+                    serde_json::from_str(&t).map_err(|e| {
+                        StoreError::Corrupt(format!("meta document {key:?} is unreadable: {e}"))
+                    })
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    async fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+        let key = key.to_string();
+        let text = value.to_string();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, text],
+            )
+            .map_err(sql("set meta"))
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
+        let text = serde_json::to_string(entry)
+            .map_err(|e| StoreError::Backend(format!("cannot encode an access entry: {e}")))?;
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO access_log (id, entry) \
+                 SELECT COALESCE(MAX(id) + 1, 0), ?1 FROM access_log",
+                [text],
+            )
+            .map_err(sql("log access"))
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id, entry FROM access_log WHERE id >= ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(sql("access log"))?;
+                let rows = stmt
+                    .query_map(params![from, limit_i64(limit)], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)))
+                    })
+                    .map_err(sql("access log"))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, text) = row.map_err(sql("access log"))?;
+                    let entry = text
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+                        .map_err(|e| {
+                            StoreError::Corrupt(format!("access log entry {id} is unreadable: {e}"))
+                        })?;
+                    out.push(entry);
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+/// The state of one subscription: the stored records not yet yielded, where to read next, and
+/// what wakes it.
+struct Subscription {
+    readers: Arc<Readers>,
+    next: u64,
+    buffer: VecDeque<StoredEvent>,
+    /// Appends by the store that opened the subscription; `None` once that store is dropped.
+    wake: Option<watch::Receiver<u64>>,
+    poll_interval: Duration,
+    failed: bool,
+}
+
+impl Subscription {
+    async fn step(mut self) -> Option<(Result<StoredEvent, StoreError>, Self)> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                return Some((Ok(event), self));
+            }
+            // Mark the current size seen before reading, so that no append is missed.
+            if let Some(wake) = &mut self.wake {
+                wake.borrow_and_update();
+            }
+            let next = self.next;
+            match self
+                .readers
+                .read(move |conn| read_events(conn, next, SUBSCRIPTION_BATCH))
+                .await
+            {
+                Ok(events) if events.is_empty() => self.wait().await,
+                Ok(events) => {
+                    for (i, event) in events.iter().enumerate() {
+                        let expected = next + i as u64;
+                        if event.position != expected {
+                            self.failed = true;
+                            let e = StoreError::Corrupt(format!(
+                                "the ledger has no event at position {expected}"
+                            ));
+                            return Some((Err(e), self));
+                        }
+                    }
+                    self.next = next + events.len() as u64;
+                    self.buffer.extend(events);
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some((Err(e), self));
+                }
+            }
+        }
+    }
+
+    /// Waits for an append by this process or the next poll tick.
+    async fn wait(&mut self) {
+        let tick = tokio::time::sleep(self.poll_interval);
+        match &mut self.wake {
+            Some(wake) => {
+                let store_gone = tokio::select! {
+                    changed = wake.changed() => changed.is_err(),
+                    () = tick => false,
+                };
+                if store_gone {
+                    self.wake = None;
+                }
+            }
+            None => tick.await,
+        }
+    }
+}

@@ -1,0 +1,939 @@
+//! The conformance suite: the guarantees of [`LedgerStore`], written once and run by the tests
+//! of every backend.
+//!
+//! A backend's test file implements [`Harness`] (how to open the store, how to restart what is
+//! behind it) and expands [`conformance_tests!`](crate::conformance_tests) once:
+//!
+//! ```ignore
+//! use custody_store::conformance::{async_trait, Harness};
+//!
+//! struct SqliteHarness { dir: tempfile::TempDir }
+//!
+//! #[async_trait]
+//! impl Harness for SqliteHarness {
+//!     type Store = SqliteStore;
+//!     async fn open(&mut self) -> SqliteStore {
+//!         SqliteStore::open(self.dir.path().join("ledger.db")).expect("open")
+//!     }
+//!     async fn restart(&mut self) {}
+//! }
+//!
+//! custody_store::conformance_tests!(SqliteHarness { dir: tempfile::tempdir().unwrap() });
+//! ```
+//!
+//! Each case is a plain `pub async fn` taking the harness by value, so a backend can also call
+//! one directly. Every case builds real signed records ([`test_record`]) and asserts something
+//! that fails when the guarantee is broken; the stores do not validate, so kinds are arbitrary.
+//!
+//! Restarts: a case drops every store it opened before it calls [`Harness::restart`], then
+//! opens again. Subscriptions opened before a restart may outlive it (the suite checks that
+//! what they still yield is in order, without gaps or duplicates; ending with an error is
+//! allowed).
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use async_trait::async_trait;
+use custody_core::chain::ChainHead;
+use custody_core::ids::detainee_chain_id;
+use custody_core::record::signed_message;
+use custody_core::{Draft, EventKind, Hash, Record, SecretKey, Timestamp};
+use futures::StreamExt;
+
+use crate::{AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent};
+
+/// How a backend's tests give the suite a store.
+#[async_trait]
+pub trait Harness: Send {
+    /// The store under test.
+    type Store: LedgerStore + 'static;
+
+    /// Opens the store, or reopens the same store after [`Harness::restart`]. Called more than
+    /// once without a restart, it opens another handle on the same ledger (as a second process
+    /// would).
+    async fn open(&mut self) -> Self::Store;
+
+    /// Restarts whatever is behind the store as after a crash, keeping its data: nothing beyond
+    /// dropping and reopening for an embedded file; kill -9 and start again on the same port and
+    /// store directory for a server. The suite drops its stores before calling this.
+    async fn restart(&mut self);
+}
+
+/// Longest time one case may take before it fails as hung.
+pub const CASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Longest wait for one event of a subscription.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs one case on its own multi-threaded runtime with two workers, failing it after
+/// [`CASE_TIMEOUT`]. Used by [`conformance_tests!`](crate::conformance_tests).
+pub fn run<F: Future<Output = ()>>(name: &str, case: F) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start a tokio runtime for {name}: {e}"));
+    runtime.block_on(async {
+        if tokio::time::timeout(CASE_TIMEOUT, case).await.is_err() {
+            panic!("conformance case {name} did not finish within {CASE_TIMEOUT:?}");
+        }
+    });
+}
+
+/// Expands to one named `#[test]` per conformance case, in a module `store_conformance`, each
+/// running on a multi-threaded tokio runtime with two workers ([`conformance::run`]).
+///
+/// The argument is an expression that builds a fresh [`Harness`]; it is evaluated inside the
+/// async test body, once per case, so it may use `.await` and any item in scope of the caller:
+///
+/// ```ignore
+/// custody_store::conformance_tests!(SqliteHarness::new());
+/// custody_store::conformance_tests!(JetStreamHarness::start().await);
+/// ```
+///
+/// [`conformance::run`]: crate::conformance::run
+/// [`Harness`]: crate::conformance::Harness
+#[macro_export]
+macro_rules! conformance_tests {
+    ($harness:expr) => {
+        $crate::conformance_tests!(@cases $harness;
+            append_read_and_positions,
+            payload_stored_apart,
+            idempotent_retry,
+            conflict_carries_real_head,
+            concurrent_writers_one_chain,
+            concurrent_writers_distinct_chains,
+            restart_keeps_acknowledged,
+            subscribe_existing_then_new,
+            subscribe_across_restart,
+            two_handles_share_the_ledger,
+            meta_round_trip,
+            access_log_in_order,
+        );
+    };
+    (@cases $harness:expr; $($case:ident),* $(,)?) => {
+        #[allow(unused_imports)]
+        mod store_conformance {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    $crate::conformance::run(stringify!($case), async {
+                        let harness = $harness;
+                        $crate::conformance::$case(harness).await;
+                    });
+                }
+            )*
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/// The fixed signing key of the suite's records.
+pub fn test_key() -> SecretKey {
+    SecretKey::from_seed([0x5c; 32])
+}
+
+/// A detainee chain id for test number `n` (distinct `n`, distinct chains).
+pub fn test_chain(n: u64) -> String {
+    detainee_chain_id((0x0191_8a2b_3c4d_u128 << 80) | u128::from(n))
+}
+
+/// The `(seq, prev)` of the record that extends `head`.
+pub fn next_after(head: Option<ChainHead>) -> (u64, Option<Hash>) {
+    match head {
+        None => (0, None),
+        Some(h) => (h.seq + 1, Some(h.hash)),
+    }
+}
+
+/// A real signed record at `(chain, seq, prev)`, with a payload. `tag` goes into the payload
+/// and the salt: different tags give different records (and hashes) at the same place.
+pub fn test_record(chain: &str, seq: u64, prev: Option<Hash>, tag: &str) -> Record {
+    let at = Timestamp::from_unix_seconds(1_700_000_000 + i64::try_from(seq).unwrap_or(0));
+    let salt = Hash::of(format!("conformance salt/{chain}/{seq}/{tag}").as_bytes());
+    Draft {
+        chain: chain.to_string(),
+        seq,
+        prev,
+        kind: if seq == 0 {
+            EventKind::Arrest
+        } else {
+            EventKind::EvidenceAdded
+        },
+        occurred_at: at.clone(),
+        recorded_at: at,
+        agency: "ml-gendarmerie-camp1".to_string(),
+        body: serde_json::json!({ "note": tag, "n": seq, "text": "née à Gao – ✓" }),
+    }
+    .sign(&test_key(), salt.as_bytes())
+}
+
+/// Builds `n` records extending `head` on `chain`, each linked to the one before.
+pub fn test_records(chain: &str, head: Option<ChainHead>, n: usize, tag: &str) -> Vec<Record> {
+    let mut head = head;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (seq, prev) = next_after(head);
+        let r = test_record(chain, seq, prev, tag);
+        head = Some(ChainHead { seq, hash: r.hash });
+        out.push(r);
+    }
+    out
+}
+
+fn ok<T>(result: Result<T, StoreError>, what: &str) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{what}: unexpected error: {e}"),
+    }
+}
+
+async fn append_new<S: LedgerStore + ?Sized>(store: &S, record: &Record) -> u64 {
+    match ok(store.append(record).await, "append") {
+        AppendOutcome::Appended { position } => position,
+        other => panic!(
+            "append of a new record (chain {} seq {}) returned {other:?}, expected Appended",
+            record.header.chain, record.header.seq
+        ),
+    }
+}
+
+fn head_of(record: &Record) -> ChainHead {
+    ChainHead {
+        seq: record.header.seq,
+        hash: record.hash,
+    }
+}
+
+/// Asserts that `events` are exactly `expected` at positions `first..`.
+fn assert_events(events: &[StoredEvent], first: u64, expected: &[Record], what: &str) {
+    assert_eq!(
+        events.len(),
+        expected.len(),
+        "{what}: {} events, expected {}",
+        events.len(),
+        expected.len()
+    );
+    for (i, (ev, rec)) in events.iter().zip(expected).enumerate() {
+        let position = first + i as u64;
+        assert_eq!(ev.position, position, "{what}: event {i} has the wrong position");
+        assert_eq!(&ev.record, rec, "{what}: record at position {position} differs");
+    }
+}
+
+async fn next_event(stream: &mut EventStream, what: &str) -> StoredEvent {
+    match tokio::time::timeout(EVENT_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(ev))) => ev,
+        Ok(Some(Err(e))) => panic!("{what}: subscription failed: {e}"),
+        Ok(None) => panic!("{what}: subscription ended"),
+        Err(_) => panic!("{what}: no event within {EVENT_TIMEOUT:?}"),
+    }
+}
+
+/// Asserts that a subscription yields nothing more for a while (and has not ended).
+async fn assert_quiet(stream: &mut EventStream, what: &str) {
+    match tokio::time::timeout(Duration::from_millis(600), stream.next()).await {
+        Err(_) => {}
+        Ok(Some(Ok(ev))) => panic!(
+            "{what}: unexpected extra event at position {} (a duplicate or a phantom)",
+            ev.position
+        ),
+        Ok(Some(Err(e))) => panic!("{what}: subscription failed: {e}"),
+        Ok(None) => panic!("{what}: subscription ended; it must wait for new records"),
+    }
+}
+
+fn access_entry(i: u64) -> AccessEntry {
+    AccessEntry {
+        at: format!("2024-05-01T10:00:{:02}Z", i % 60),
+        reader: format!("ed25519:reader{i}"),
+        agency: "ml-cndh".to_string(),
+        target: test_chain(900 + i),
+        action: if i % 2 == 0 {
+            "read_payload"
+        } else {
+            "read_chain"
+        }
+        .to_string(),
+        allowed: i % 3 != 0,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+/// Appends records to three interleaved chains, then checks positions `0..n` without gaps,
+/// `size`, `read_from` windows, `head`, `chain` and `event` by hash.
+pub async fn append_read_and_positions<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    assert_eq!(ok(store.size().await, "size"), 0, "a new store is empty");
+    assert!(ok(store.read_from(0, 10).await, "read_from").is_empty());
+
+    let chains = [test_chain(1), test_chain(2), test_chain(3)];
+    let per_chain: Vec<Vec<Record>> = chains
+        .iter()
+        .enumerate()
+        .map(|(i, c)| test_records(c, None, 3 + i, "basic"))
+        .collect();
+    // Ledger order: round robin over the chains.
+    let mut ledger = Vec::new();
+    for k in 0..5 {
+        for records in &per_chain {
+            if let Some(r) = records.get(k) {
+                ledger.push(r.clone());
+            }
+        }
+    }
+    for (i, r) in ledger.iter().enumerate() {
+        assert_eq!(
+            append_new(&store, r).await,
+            i as u64,
+            "positions are given in append order from 0 without gaps"
+        );
+    }
+    let n = ledger.len() as u64;
+    assert_eq!(ok(store.size().await, "size"), n);
+
+    let all = ok(store.read_from(0, 1000).await, "read_from(0)");
+    assert_events(&all, 0, &ledger, "read_from(0)");
+    let window = ok(store.read_from(4, 3).await, "read_from(4, 3)");
+    assert_events(&window, 4, &ledger[4..7], "read_from(4, 3)");
+    let tail = ok(store.read_from(n - 2, 100).await, "read_from(n-2)");
+    assert_events(&tail, n - 2, &ledger[ledger.len() - 2..], "read_from(n-2)");
+    assert!(ok(store.read_from(n, 10).await, "read_from(n)").is_empty());
+    assert!(ok(store.read_from(n + 5, 10).await, "read_from(n+5)").is_empty());
+    assert!(ok(store.read_from(0, 0).await, "read_from(0, 0)").is_empty());
+
+    for (chain, records) in chains.iter().zip(&per_chain) {
+        let head = ok(store.head(chain).await, "head");
+        assert_eq!(head, records.last().map(head_of), "head of {chain}");
+        let stored = ok(store.chain(chain).await, "chain");
+        let got: Vec<&Record> = stored.iter().map(|e| &e.record).collect();
+        let want: Vec<&Record> = records.iter().collect();
+        assert_eq!(got, want, "chain {chain} in chain order");
+        for ev in &stored {
+            assert_eq!(
+                ledger[ev.position as usize], ev.record,
+                "chain() reports the ledger position of each event"
+            );
+        }
+    }
+    assert_eq!(ok(store.head(&test_chain(99)).await, "head"), None);
+    assert!(ok(store.chain(&test_chain(99)).await, "chain").is_empty());
+
+    for (i, r) in ledger.iter().enumerate() {
+        let ev = ok(store.event(&r.hash).await, "event").unwrap_or_else(|| {
+            panic!("event {} not found by its hash", r.hash);
+        });
+        assert_eq!(ev.position, i as u64);
+        assert_eq!(&ev.record, r);
+    }
+    let unknown = Hash::of(b"no such event");
+    assert_eq!(ok(store.event(&unknown).await, "event(unknown)"), None);
+}
+
+/// Removes a payload: header, hash and signature stay readable and verify, the payload is gone
+/// everywhere, other payloads stay, removal is idempotent, and a retried append of the original
+/// record does not bring the payload back.
+pub async fn payload_stored_apart<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let chain = test_chain(10);
+    let records = test_records(&chain, None, 3, "redact");
+    for r in &records {
+        append_new(&store, r).await;
+    }
+    let target = &records[1];
+    ok(store.remove_payload(&target.hash).await, "remove_payload");
+
+    let ev = ok(store.event(&target.hash).await, "event")
+        .unwrap_or_else(|| panic!("the event must stay after its payload is removed"));
+    assert_eq!(ev.position, 1);
+    assert_eq!(ev.record.payload, None, "the payload is gone");
+    assert_eq!(ev.record.header, target.header, "the header stays");
+    assert_eq!(ev.record.hash, target.hash, "the hash stays");
+    assert_eq!(ev.record.signature, target.signature, "the signature stays");
+    assert_eq!(
+        ev.record.header.compute_hash(),
+        ev.record.hash,
+        "the header still hashes to the event hash"
+    );
+    assert!(
+        ev.record
+            .header
+            .signer
+            .verify(&signed_message(&ev.record.hash), &ev.record.signature)
+            .is_ok(),
+        "the signature still verifies"
+    );
+
+    let all = ok(store.read_from(0, 10).await, "read_from");
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[1].record, target.without_payload(), "read_from: payload gone");
+    assert_eq!(all[0].record, records[0], "other payloads stay");
+    assert_eq!(all[2].record, records[2], "other payloads stay");
+    let stored = ok(store.chain(&chain).await, "chain");
+    assert_eq!(stored[1].record.payload, None, "chain: payload gone");
+    assert!(stored[0].record.payload.is_some() && stored[2].record.payload.is_some());
+
+    ok(
+        store.remove_payload(&target.hash).await,
+        "removing a payload twice is a success",
+    );
+    assert_eq!(
+        ok(store.append(target).await, "append retry"),
+        AppendOutcome::Duplicate { position: 1 },
+        "a retried append after removal is a duplicate"
+    );
+    let ev = ok(store.event(&target.hash).await, "event").unwrap_or_else(|| panic!("gone"));
+    assert_eq!(
+        ev.record.payload, None,
+        "a retried append must not restore a removed payload"
+    );
+    assert_eq!(ok(store.size().await, "size"), 3);
+}
+
+/// The same record twice: the second append is a Duplicate at the same position, the size does
+/// not change; also for an older record after the chain moved on, and for the record without
+/// its payload.
+pub async fn idempotent_retry<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let chain = test_chain(20);
+    let records = test_records(&chain, None, 3, "retry");
+    let other = test_record(&test_chain(21), 0, None, "retry-other");
+    append_new(&store, &other).await;
+    let p0 = append_new(&store, &records[0]).await;
+    assert_eq!(p0, 1);
+    assert_eq!(
+        ok(store.append(&records[0]).await, "retry"),
+        AppendOutcome::Duplicate { position: 1 }
+    );
+    assert_eq!(ok(store.size().await, "size"), 2, "a duplicate is not stored again");
+
+    append_new(&store, &records[1]).await;
+    append_new(&store, &records[2]).await;
+    assert_eq!(
+        ok(store.append(&records[1]).await, "late retry"),
+        AppendOutcome::Duplicate { position: 2 },
+        "a retry after the chain moved on is still a duplicate, not a conflict"
+    );
+    assert_eq!(
+        ok(
+            store.append(&records[2].without_payload()).await,
+            "retry without payload"
+        ),
+        AppendOutcome::Duplicate { position: 3 },
+        "the duplicate check is by hash"
+    );
+    assert_eq!(ok(store.size().await, "size"), 4);
+    assert_eq!(
+        ok(store.head(&chain).await, "head"),
+        Some(head_of(&records[2]))
+    );
+    let ev = ok(store.event(&records[2].hash).await, "event").unwrap_or_else(|| panic!("gone"));
+    assert_eq!(ev.record, records[2], "the first stored copy is kept");
+}
+
+/// Stale `seq` or `prev` gives a Conflict carrying the real head; nothing is stored.
+pub async fn conflict_carries_real_head<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let chain = test_chain(30);
+    let records = test_records(&chain, None, 3, "main");
+    for r in &records {
+        append_new(&store, r).await;
+    }
+    let real = Some(head_of(&records[2]));
+
+    let attempts = [
+        (
+            "a fork at seq 1",
+            test_record(&chain, 1, Some(records[0].hash), "fork"),
+        ),
+        (
+            "a second seq 0",
+            test_record(&chain, 0, None, "second-arrest"),
+        ),
+        (
+            "the next seq with a stale prev",
+            test_record(&chain, 3, Some(records[1].hash), "stale-prev"),
+        ),
+        (
+            "a seq beyond the head",
+            test_record(&chain, 4, Some(records[2].hash), "gap"),
+        ),
+    ];
+    for (what, r) in &attempts {
+        match store.append(r).await {
+            Err(StoreError::Conflict { chain: c, head }) => {
+                assert_eq!(c, chain, "{what}: the conflict names the chain");
+                assert_eq!(head, real, "{what}: the conflict carries the real head");
+            }
+            other => panic!("{what}: expected a Conflict, got {other:?}"),
+        }
+    }
+
+    let fresh = test_chain(31);
+    let orphan = test_record(&fresh, 1, Some(records[0].hash), "orphan");
+    match store.append(&orphan).await {
+        Err(StoreError::Conflict { chain: c, head }) => {
+            assert_eq!(c, fresh);
+            assert_eq!(head, None, "a new chain has no head");
+        }
+        other => panic!("seq 1 on a new chain: expected a Conflict, got {other:?}"),
+    }
+    let orphan0 = test_record(&fresh, 0, Some(records[0].hash), "orphan0");
+    match store.append(&orphan0).await {
+        Err(StoreError::Conflict { head: None, .. }) => {}
+        other => panic!("seq 0 with a prev on a new chain: expected a Conflict, got {other:?}"),
+    }
+
+    assert_eq!(ok(store.size().await, "size"), 3, "a conflict stores nothing");
+    for (what, r) in &attempts {
+        assert_eq!(
+            ok(store.event(&r.hash).await, "event"),
+            None,
+            "{what}: was stored"
+        );
+    }
+    assert_eq!(ok(store.head(&fresh).await, "head"), None);
+    assert_eq!(ok(store.head(&chain).await, "head"), real);
+    // The real head given by the conflict is enough to extend the chain.
+    let (seq, prev) = next_after(real);
+    append_new(&store, &test_record(&chain, seq, prev, "rebuilt")).await;
+}
+
+/// Writers racing on a chain: (seq, prev) they believe current, record. On Conflict they
+/// rebuild on the head they were given. Returns what each writer appended and was told.
+struct WriterReport {
+    appended: Vec<(u64, Record)>,
+    told: Vec<(u64, ChainHead)>,
+}
+
+async fn racing_writer<S: LedgerStore + ?Sized>(
+    store: &S,
+    chain: &str,
+    writer: usize,
+    wanted: usize,
+) -> WriterReport {
+    let mut head = ok(store.head(chain).await, "head");
+    let mut report = WriterReport {
+        appended: Vec::new(),
+        told: Vec::new(),
+    };
+    let mut attempt = 0usize;
+    let mut pending: Option<Record> = None;
+    while report.appended.len() < wanted {
+        attempt += 1;
+        assert!(attempt < 20_000, "writer {writer} made no progress");
+        let retrying = pending.is_some();
+        let record = match pending.take() {
+            Some(r) => r,
+            None => {
+                let (seq, prev) = next_after(head);
+                test_record(chain, seq, prev, &format!("w{writer}-a{attempt}"))
+            }
+        };
+        match store.append(&record).await {
+            Ok(AppendOutcome::Appended { position }) => {
+                head = Some(head_of(&record));
+                report.appended.push((position, record));
+            }
+            Ok(AppendOutcome::Duplicate { position }) => {
+                // Only after an Unavailable on the same record: it was stored after all.
+                assert!(
+                    retrying,
+                    "writer {writer}: a new record was reported as a duplicate"
+                );
+                head = Some(head_of(&record));
+                report.appended.push((position, record));
+            }
+            Err(StoreError::Conflict { chain: c, head: real }) => {
+                assert_eq!(c, chain);
+                let real = real.unwrap_or_else(|| {
+                    panic!("writer {writer}: conflict without a head on a chain that has one")
+                });
+                assert!(
+                    real.seq >= record.header.seq,
+                    "writer {writer}: conflict at seq {} but the head given is seq {}, not newer",
+                    record.header.seq,
+                    real.seq
+                );
+                report.told.push((record.header.seq, real));
+                head = Some(real);
+            }
+            Err(StoreError::Unavailable(_)) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                pending = Some(record);
+            }
+            Err(e) => panic!("writer {writer}: unexpected error: {e}"),
+        }
+    }
+    report
+}
+
+/// Checks that a chain is exactly the `n` events `0..n`, each linked to the one before, in
+/// increasing ledger positions.
+fn assert_linear_chain(events: &[StoredEvent], n: usize, what: &str) {
+    assert_eq!(events.len(), n, "{what}: chain length");
+    let mut prev: Option<&StoredEvent> = None;
+    for (i, ev) in events.iter().enumerate() {
+        assert_eq!(ev.record.header.seq, i as u64, "{what}: exactly one event per seq");
+        assert_eq!(
+            ev.record.header.prev,
+            prev.map(|p| p.record.hash),
+            "{what}: event at seq {i} does not link to the previous hash (a fork)"
+        );
+        if let Some(p) = prev {
+            assert!(
+                ev.position > p.position,
+                "{what}: chain order and ledger order disagree at seq {i}"
+            );
+        }
+        prev = Some(ev);
+    }
+}
+
+/// Eight writers each append 20 events to ONE chain, rebuilding on the head a Conflict gives:
+/// 160 events, one per seq, no fork, every loser was told the real head.
+pub async fn concurrent_writers_one_chain<H: Harness>(mut harness: H) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 20;
+    let store = Arc::new(harness.open().await);
+    let chain = test_chain(40);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&store);
+        let chain = chain.clone();
+        tasks.push(tokio::spawn(async move {
+            racing_writer(store.as_ref(), &chain, w, EACH).await
+        }));
+    }
+    let mut reports = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(r) => reports.push(r),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("writer task failed: {e}"),
+        }
+    }
+
+    let events = ok(store.chain(&chain).await, "chain");
+    assert_linear_chain(&events, WRITERS * EACH, "one chain, eight writers");
+    let by_hash: BTreeMap<Hash, &StoredEvent> =
+        events.iter().map(|e| (e.record.hash, e)).collect();
+    for (w, report) in reports.iter().enumerate() {
+        assert_eq!(report.appended.len(), EACH, "writer {w}");
+        for (position, record) in &report.appended {
+            let ev = by_hash.get(&record.hash).unwrap_or_else(|| {
+                panic!("writer {w}: acknowledged event {} is missing", record.hash)
+            });
+            assert_eq!(ev.position, *position, "writer {w}: acknowledged position");
+            assert_eq!(&ev.record, record);
+        }
+        for (tried, head) in &report.told {
+            let ev = by_hash.get(&head.hash).unwrap_or_else(|| {
+                panic!("writer {w}: told a head {} that is not in the chain", head.hash)
+            });
+            assert_eq!(
+                ev.record.header.seq, head.seq,
+                "writer {w}: conflict at seq {tried} gave a head whose seq is wrong"
+            );
+        }
+    }
+    assert_eq!(ok(store.size().await, "size"), (WRITERS * EACH) as u64);
+    let all = ok(store.read_from(0, 1000).await, "read_from");
+    for (i, ev) in all.iter().enumerate() {
+        assert_eq!(ev.position, i as u64, "positions are dense");
+    }
+    let last = events.last().map(|e| head_of(&e.record));
+    assert_eq!(ok(store.head(&chain).await, "head"), last);
+}
+
+/// Eight writers on distinct chains, 25 events each: all present, positions unique and dense.
+pub async fn concurrent_writers_distinct_chains<H: Harness>(mut harness: H) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let store = Arc::new(harness.open().await);
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let chain = test_chain(50 + w as u64);
+            let records = test_records(&chain, None, EACH, "distinct");
+            let mut positions = Vec::new();
+            for r in &records {
+                positions.push(append_new(store.as_ref(), r).await);
+            }
+            (chain, records, positions)
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(r) => results.push(r),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("writer task failed: {e}"),
+        }
+    }
+    let total = (WRITERS * EACH) as u64;
+    let mut all_positions: Vec<u64> = results.iter().flat_map(|r| r.2.clone()).collect();
+    all_positions.sort_unstable();
+    assert_eq!(
+        all_positions,
+        (0..total).collect::<Vec<_>>(),
+        "acknowledged positions are unique and dense"
+    );
+    assert_eq!(ok(store.size().await, "size"), total);
+    let all = ok(store.read_from(0, 10_000).await, "read_from");
+    assert_eq!(all.len() as u64, total);
+    let by_position: BTreeMap<u64, &Record> = all.iter().map(|e| (e.position, &e.record)).collect();
+    for (i, ev) in all.iter().enumerate() {
+        assert_eq!(ev.position, i as u64, "read_from positions are dense");
+    }
+    for (chain, records, positions) in &results {
+        for (r, p) in records.iter().zip(positions) {
+            assert_eq!(by_position.get(p), Some(&r), "record at its acknowledged position");
+        }
+        let stored = ok(store.chain(chain).await, "chain");
+        assert_linear_chain(&stored, EACH, chain);
+    }
+}
+
+/// Everything acknowledged before a restart is there after it: records, positions, heads,
+/// removed payloads, metadata, access log; appends continue at the next position.
+pub async fn restart_keeps_acknowledged<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let chains = [test_chain(60), test_chain(61), test_chain(62)];
+    let mut ledger = Vec::new();
+    let mut heads = vec![None; chains.len()];
+    for k in 0..12 {
+        let c = k % chains.len();
+        let (seq, prev) = next_after(heads[c]);
+        let r = test_record(&chains[c], seq, prev, "restart");
+        assert_eq!(append_new(&store, &r).await, k as u64);
+        heads[c] = Some(head_of(&r));
+        ledger.push(r);
+    }
+    ok(store.remove_payload(&ledger[4].hash).await, "remove_payload");
+    ledger[4] = ledger[4].without_payload();
+    let meta = serde_json::json!({ "name": "ml-test", "anchors": ["ed25519:x"] });
+    ok(store.set_meta("ledger", &meta).await, "set_meta");
+    ok(store.log_access(&access_entry(0)).await, "log_access");
+    ok(store.log_access(&access_entry(1)).await, "log_access");
+    drop(store);
+
+    harness.restart().await;
+    let store = harness.open().await;
+    assert_eq!(ok(store.size().await, "size after restart"), 12);
+    let all = ok(store.read_from(0, 100).await, "read_from after restart");
+    assert_events(&all, 0, &ledger, "after restart");
+    for (c, head) in chains.iter().zip(&heads) {
+        assert_eq!(&ok(store.head(c).await, "head after restart"), head);
+    }
+    assert_eq!(ok(store.meta("ledger").await, "meta after restart"), Some(meta));
+    assert_eq!(
+        ok(store.access_log(0, 10).await, "access_log after restart"),
+        vec![access_entry(0), access_entry(1)]
+    );
+
+    let (seq, prev) = next_after(heads[0]);
+    let r = test_record(&chains[0], seq, prev, "after-restart");
+    assert_eq!(append_new(&store, &r).await, 12, "appends continue at the next position");
+    assert_eq!(
+        ok(store.append(&ledger[0]).await, "retry after restart"),
+        AppendOutcome::Duplicate { position: 0 },
+        "duplicates are recognised across a restart"
+    );
+    let stale = test_record(&chains[1], 1, Some(ledger[1].hash), "stale");
+    match store.append(&stale).await {
+        Err(StoreError::Conflict { head, .. }) => assert_eq!(head, heads[1]),
+        other => panic!("a stale append after restart: expected a Conflict, got {other:?}"),
+    }
+}
+
+/// A subscription from a position yields the stored records from there, then each new record
+/// in order, and nothing twice; a subscription from the end yields only new records.
+pub async fn subscribe_existing_then_new<H: Harness>(mut harness: H) {
+    let store = Arc::new(harness.open().await);
+    let chain = test_chain(70);
+    let records = test_records(&chain, None, 10, "sub");
+    for r in &records[..5] {
+        append_new(store.as_ref(), r).await;
+    }
+    let mut from_two = ok(store.subscribe(2).await, "subscribe(2)");
+    let mut from_end = ok(store.subscribe(5).await, "subscribe(5)");
+    for (i, r) in records.iter().enumerate().take(5).skip(2) {
+        let ev = next_event(&mut from_two, "existing records").await;
+        assert_eq!(ev.position, i as u64);
+        assert_eq!(&ev.record, r);
+    }
+
+    let writer = {
+        let store = Arc::clone(&store);
+        let later = records[5..].to_vec();
+        tokio::spawn(async move {
+            for r in &later {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                append_new(store.as_ref(), r).await;
+            }
+        })
+    };
+    for (i, r) in records.iter().enumerate().skip(5) {
+        let ev = next_event(&mut from_two, "new records").await;
+        assert_eq!(ev.position, i as u64, "new records in order");
+        assert_eq!(&ev.record, r);
+        let ev = next_event(&mut from_end, "subscription from the end").await;
+        assert_eq!(ev.position, i as u64, "from the end: only new records, in order");
+        assert_eq!(&ev.record, r);
+    }
+    match writer.await {
+        Ok(()) => {}
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("writer task failed: {e}"),
+    }
+    assert_quiet(&mut from_two, "after the last record").await;
+    assert_quiet(&mut from_end, "after the last record").await;
+}
+
+/// Subscribe, restart, append more: a new subscription from the old position sees everything
+/// exactly once; the old subscription yields nothing out of order or twice.
+pub async fn subscribe_across_restart<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let chain = test_chain(80);
+    let records = test_records(&chain, None, 6, "sub-restart");
+    for r in &records[..3] {
+        append_new(&store, r).await;
+    }
+    let mut old = ok(store.subscribe(1).await, "subscribe(1)");
+    for i in 1..3u64 {
+        let ev = next_event(&mut old, "before restart").await;
+        assert_eq!(ev.position, i);
+    }
+    drop(store);
+    harness.restart().await;
+    let store = harness.open().await;
+    for (i, r) in records.iter().enumerate().skip(3) {
+        assert_eq!(append_new(&store, r).await, i as u64);
+    }
+
+    let mut fresh = ok(store.subscribe(1).await, "subscribe(1) after restart");
+    for (i, r) in records.iter().enumerate().skip(1) {
+        let ev = next_event(&mut fresh, "after restart").await;
+        assert_eq!(ev.position, i as u64, "everything exactly once, in order");
+        assert_eq!(&ev.record, r);
+    }
+    assert_quiet(&mut fresh, "after restart").await;
+
+    // The old subscription may fail, but what it yields must continue where it stopped.
+    let mut expected = 3u64;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), old.next()).await {
+            Ok(Some(Ok(ev))) => {
+                assert_eq!(
+                    ev.position, expected,
+                    "the subscription from before the restart skipped or repeated an event"
+                );
+                assert_eq!(ev.record, records[expected as usize]);
+                expected += 1;
+            }
+            Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
+        }
+    }
+}
+
+/// Two handles on one ledger (a server and a CLI): each sees the other's appends, a
+/// subscription on one sees appends made through the other, and they cannot fork a chain.
+pub async fn two_handles_share_the_ledger<H: Harness>(mut harness: H) {
+    let a = harness.open().await;
+    let b = harness.open().await;
+    let chain = test_chain(90);
+    let records = test_records(&chain, None, 4, "shared");
+    append_new(&a, &records[0]).await;
+    assert_eq!(ok(b.size().await, "size via b"), 1);
+    assert_eq!(
+        ok(b.head(&chain).await, "head via b"),
+        Some(head_of(&records[0]))
+    );
+    let mut sub = ok(b.subscribe(0).await, "subscribe via b");
+    assert_eq!(next_event(&mut sub, "existing").await.record, records[0]);
+
+    append_new(&a, &records[1]).await;
+    let ev = next_event(&mut sub, "append by the other handle").await;
+    assert_eq!(ev.position, 1);
+    assert_eq!(ev.record, records[1]);
+
+    // Both handles try to extend the same head.
+    let via_a = test_record(&chain, 2, Some(records[1].hash), "via-a");
+    let via_b = test_record(&chain, 2, Some(records[1].hash), "via-b");
+    let (ra, rb) = tokio::join!(a.append(&via_a), b.append(&via_b));
+    let (winner, loser) = match (ra, rb) {
+        (Ok(AppendOutcome::Appended { .. }), Err(StoreError::Conflict { head, .. })) => {
+            (via_a.clone(), head)
+        }
+        (Err(StoreError::Conflict { head, .. }), Ok(AppendOutcome::Appended { .. })) => {
+            (via_b.clone(), head)
+        }
+        other => panic!("two handles extending one head: expected one Appended and one Conflict, got {other:?}"),
+    };
+    assert_eq!(loser, Some(head_of(&winner)), "the loser is told the winner");
+    let ev = next_event(&mut sub, "the winner").await;
+    assert_eq!(ev.position, 2);
+    assert_eq!(ev.record, winner);
+    assert_eq!(ok(a.size().await, "size"), 3);
+    assert_eq!(ok(b.size().await, "size"), 3);
+}
+
+/// Metadata documents round-trip, are replaced by a second write, and are absent until written.
+pub async fn meta_round_trip<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    assert_eq!(ok(store.meta("ledger").await, "meta"), None);
+    let v1 = serde_json::json!({
+        "name": "ml-bamako",
+        "anchors": [{"key": "ed25519:abc", "roles": ["registrar"]}],
+        "n": 9_007_199_254_740_991_u64,
+        "text": "Maison Centrale d'Arrêt – Bamako",
+        "empty": {},
+        "none": null
+    });
+    ok(store.set_meta("ledger", &v1).await, "set_meta");
+    ok(store.set_meta("other", &serde_json::json!("x")).await, "set_meta");
+    assert_eq!(ok(store.meta("ledger").await, "meta"), Some(v1));
+    let v2 = serde_json::json!({ "name": "ml-koulikoro" });
+    ok(store.set_meta("ledger", &v2).await, "set_meta again");
+    assert_eq!(ok(store.meta("ledger").await, "meta"), Some(v2), "replaced");
+    assert_eq!(
+        ok(store.meta("other").await, "meta"),
+        Some(serde_json::json!("x")),
+        "keys are independent"
+    );
+    assert_eq!(ok(store.meta("ledger2").await, "meta"), None);
+}
+
+/// The access log returns entries in append order from a 0-based index.
+pub async fn access_log_in_order<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    assert!(ok(store.access_log(0, 10).await, "access_log").is_empty());
+    let entries: Vec<AccessEntry> = (0..6).map(access_entry).collect();
+    for e in &entries {
+        ok(store.log_access(e).await, "log_access");
+    }
+    assert_eq!(ok(store.access_log(0, 100).await, "access_log"), entries);
+    assert_eq!(
+        ok(store.access_log(2, 3).await, "access_log(2, 3)"),
+        entries[2..5].to_vec()
+    );
+    assert_eq!(
+        ok(store.access_log(5, 10).await, "access_log(5)"),
+        entries[5..].to_vec()
+    );
+    assert!(ok(store.access_log(6, 10).await, "access_log(6)").is_empty());
+    assert!(ok(store.access_log(0, 0).await, "access_log(0, 0)").is_empty());
+    let mut seen = HashSet::new();
+    for e in ok(store.access_log(0, 100).await, "access_log") {
+        assert!(seen.insert(e.reader.clone()), "no entry twice");
+    }
+}

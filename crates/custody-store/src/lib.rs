@@ -1,0 +1,155 @@
+//! The storage interface of custody-ledger.
+//!
+//! A store keeps records in ledger order and answers reads; it does not validate (the
+//! validator in `custody-core` does, before anything reaches a store). Both backends, the
+//! embedded SQLite file and NATS JetStream, implement [`LedgerStore`] and pass the same
+//! conformance suite ([`conformance`], feature `conformance`).
+//!
+//! Payloads are stored apart from headers, so that a lawful redaction removes a payload while
+//! the immutable log keeps every header: the log itself holds no personal data.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use custody_core::chain::ChainHead;
+use custody_core::{Hash, Record};
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// A record at its ledger position (its leaf index in the ledger's Merkle tree).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// 0-based ledger position.
+    pub position: u64,
+    /// The record, with its payload unless the payload was redacted.
+    pub record: Record,
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The record was stored at this position.
+    Appended {
+        /// Ledger position.
+        position: u64,
+    },
+    /// The same record (same hash) was already stored: an idempotent retry.
+    Duplicate {
+        /// Ledger position of the stored copy.
+        position: u64,
+    },
+}
+
+impl AppendOutcome {
+    /// The ledger position, whether new or duplicate.
+    pub fn position(self) -> u64 {
+        match self {
+            AppendOutcome::Appended { position } | AppendOutcome::Duplicate { position } => {
+                position
+            }
+        }
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The chain head moved: the record does not extend the current head. Carries the real
+    /// head (`None`: the chain is empty), so the caller can rebuild and sign again.
+    #[error("chain {chain} has moved: its head is {}", head.map_or("empty".to_string(), |h| format!("seq {} ({})", h.seq, h.hash)))]
+    Conflict {
+        /// The chain.
+        chain: String,
+        /// Its current head.
+        head: Option<ChainHead>,
+    },
+    /// The store is unreachable or overloaded; retrying the same call later is safe.
+    #[error("store unavailable: {0}; retry later")]
+    Unavailable(String),
+    /// The stored data is inconsistent (a bug or tampering); an operator must look.
+    #[error("store data is inconsistent: {0}")]
+    Corrupt(String),
+    /// Any other backend failure.
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+/// One entry of the append-only access log: who read which payload, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Reader's key (`ed25519:...`).
+    pub reader: String,
+    /// Reader's agency.
+    pub agency: String,
+    /// What was read: an event hash, or a chain id.
+    pub target: String,
+    /// What the reader did (`read_payload`, `read_chain`...).
+    pub action: String,
+    /// Whether the read was allowed.
+    pub allowed: bool,
+}
+
+/// A stream of stored events in ledger order.
+pub type EventStream = BoxStream<'static, Result<StoredEvent, StoreError>>;
+
+/// The storage interface: append-only ledger of records plus separately stored payloads.
+///
+/// Implementations must guarantee: an acknowledged append is durable and survives a restart;
+/// per chain, exactly one record per `seq`; records are numbered by ledger position without
+/// gaps from 0; a repeated append of the same record is an idempotent success.
+#[async_trait]
+pub trait LedgerStore: Send + Sync + fmt::Debug {
+    /// Appends a record that extends the chain head it names (`header.seq`, `header.prev`).
+    /// Returns [`StoreError::Conflict`] with the real head when the chain has moved.
+    ///
+    /// A record whose hash is already stored is an idempotent retry: the answer is
+    /// [`AppendOutcome::Duplicate`] with the stored position (checked before the head, so a late
+    /// retry is not a conflict), and the stored copy is kept as it is (a removed payload stays
+    /// removed).
+    async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError>;
+
+    /// Every record of a chain in chain order.
+    async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Up to `limit` records in ledger order from `position`.
+    async fn read_from(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Records in ledger order from `position`, then each new record as it is appended
+    /// (including appends by other handles on the same ledger). The stream does not end on its
+    /// own; after an error item it may end, and the caller resubscribes from the position after
+    /// the last event it received.
+    async fn subscribe(&self, position: u64) -> Result<EventStream, StoreError>;
+
+    /// The head of a chain, `None` when the chain is empty.
+    async fn head(&self, chain: &str) -> Result<Option<ChainHead>, StoreError>;
+
+    /// Number of records in the ledger.
+    async fn size(&self) -> Result<u64, StoreError>;
+
+    /// A record by its hash.
+    async fn event(&self, hash: &Hash) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// Removes the payload of an event (lawful redaction); the header, hash and signature stay.
+    /// Removing a payload that is already gone is a success.
+    async fn remove_payload(&self, hash: &Hash) -> Result<(), StoreError>;
+
+    /// Reads a ledger metadata document (ledger name, trust anchors...).
+    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Writes a ledger metadata document.
+    async fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
+
+    /// Appends an entry to the access log (append-only).
+    async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError>;
+
+    /// Reads up to `limit` access log entries in append order from a 0-based entry index.
+    async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError>;
+}
