@@ -102,7 +102,7 @@ impl ChainState {
         let always = matches!(kind, K::Correction | K::EvidenceAdded | K::Redaction);
         always
             || match &self.custody {
-                Custody::Held { .. } => !matches!(kind, K::Arrest | K::CustodyAccepted),
+                Custody::Held { .. } => kind != K::Arrest,
                 Custody::Gap { .. } => matches!(
                     kind,
                     K::CustodyAccepted

@@ -36,7 +36,9 @@ pub struct HashError(pub String);
 impl FromStr for Hash {
     type Err = HashError;
     fn from_str(s: &str) -> Result<Self, HashError> {
-        unhex::<32>(s).map(Hash).ok_or_else(|| HashError(s.to_string()))
+        unhex::<32>(s)
+            .map(Hash)
+            .ok_or_else(|| HashError(s.to_string()))
     }
 }
 

@@ -22,7 +22,9 @@ pub struct PublicKeyId([u8; 32]);
 #[non_exhaustive]
 pub enum KeyError {
     /// Not `ed25519:` + 43 characters of unpadded base64url.
-    #[error("key {0:?} is not written as ed25519: followed by 43 characters of unpadded base64url")]
+    #[error(
+        "key {0:?} is not written as ed25519: followed by 43 characters of unpadded base64url"
+    )]
     Malformed(String),
     /// The bytes are not a point on the curve.
     #[error("key {0} is not a valid Ed25519 public key")]
@@ -176,6 +178,9 @@ mod tests {
         assert!("ed25519:abc".parse::<PublicKeyId>().is_err());
         assert!("ed25519:".parse::<PublicKeyId>().is_err());
         let k = SecretKey::from_seed([1; 32]).public().to_string();
-        assert!(k.replace("ed25519:", "ed448:").parse::<PublicKeyId>().is_err());
+        assert!(k
+            .replace("ed25519:", "ed448:")
+            .parse::<PublicKeyId>()
+            .is_err());
     }
 }

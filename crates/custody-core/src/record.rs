@@ -139,7 +139,11 @@ fn exact_object<'a>(
     Ok(obj)
 }
 
-fn get_str<'a>(obj: &'a Map<String, Value>, parent: &str, key: &str) -> Result<&'a str, FormatError> {
+fn get_str<'a>(
+    obj: &'a Map<String, Value>,
+    parent: &str,
+    key: &str,
+) -> Result<&'a str, FormatError> {
     obj.get(key)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("{parent}/{key}"), "must be a string"))
@@ -180,7 +184,10 @@ impl Header {
         )?;
         let version = get_uint(o, F, "v")?;
         if version != FORMAT_VERSION {
-            return Err(invalid("/header/v", format!("is {version}: only version 1 is defined")));
+            return Err(invalid(
+                "/header/v",
+                format!("is {version}: only version 1 is defined"),
+            ));
         }
         let chain = get_str(o, F, "chain")?;
         if !is_valid_chain_id(chain) {

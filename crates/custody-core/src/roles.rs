@@ -150,7 +150,8 @@ pub fn may_read_payload(
         return reader_roles.contains(&Role::Medical)
             || (reader_is_holder && reader_roles.contains(&Role::Registrar));
     }
-    if kind == EventKind::Visit && reader_is_author_agency && reader_roles.contains(&Role::Monitor) {
+    if kind == EventKind::Visit && reader_is_author_agency && reader_roles.contains(&Role::Monitor)
+    {
         return true;
     }
     reader_roles.iter().any(|r| *r != Role::Monitor)
@@ -166,13 +167,33 @@ mod read_tests {
         assert!(may_read_payload(k, &[Role::Medical], false, false));
         assert!(may_read_payload(k, &[Role::Registrar], true, false));
         assert!(!may_read_payload(k, &[Role::Registrar], false, false));
-        assert!(!may_read_payload(k, &[Role::Prosecutor, Role::CourtClerk], true, true));
+        assert!(!may_read_payload(
+            k,
+            &[Role::Prosecutor, Role::CourtClerk],
+            true,
+            true
+        ));
     }
 
     #[test]
     fn monitors_read_headers_only() {
-        assert!(!may_read_payload(EventKind::Arrest, &[Role::Monitor], false, false));
-        assert!(may_read_payload(EventKind::Visit, &[Role::Monitor], false, true));
-        assert!(may_read_payload(EventKind::Arrest, &[Role::CourtClerk], false, false));
+        assert!(!may_read_payload(
+            EventKind::Arrest,
+            &[Role::Monitor],
+            false,
+            false
+        ));
+        assert!(may_read_payload(
+            EventKind::Visit,
+            &[Role::Monitor],
+            false,
+            true
+        ));
+        assert!(may_read_payload(
+            EventKind::Arrest,
+            &[Role::CourtClerk],
+            false,
+            false
+        ));
     }
 }

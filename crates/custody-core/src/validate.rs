@@ -95,7 +95,9 @@ pub enum ValidationError {
         got: String,
     },
     /// An authority event not signed by a trust anchor.
-    #[error("/header/signer {key} is not a trust-anchor key: only root keys write the authority chain")]
+    #[error(
+        "/header/signer {key} is not a trust-anchor key: only root keys write the authority chain"
+    )]
     NotTrustRoot {
         /// The signer.
         key: PublicKeyId,
@@ -122,9 +124,9 @@ pub enum ValidationError {
         /// The signer.
         key: PublicKeyId,
         /// When it was used.
-        at: Timestamp,
+        at: String,
         /// Start of validity.
-        from: Timestamp,
+        from: String,
     },
     /// `recorded_at` is after the key's validity.
     #[error("/header/recorded_at {at} is after key {key} expired at {until}")]
@@ -132,9 +134,9 @@ pub enum ValidationError {
         /// The signer.
         key: PublicKeyId,
         /// When it was used.
-        at: Timestamp,
+        at: String,
         /// End of validity.
-        until: Timestamp,
+        until: String,
     },
     /// The key is revoked at `recorded_at`.
     #[error("/header/signer {key} was revoked from {from}, before /header/recorded_at {at}")]
@@ -142,9 +144,9 @@ pub enum ValidationError {
         /// The signer.
         key: PublicKeyId,
         /// When it was used.
-        at: Timestamp,
+        at: String,
         /// Revocation instant.
-        from: Timestamp,
+        from: String,
     },
     /// The key holds no role allowed to write this kind.
     #[error("/header/kind {kind} may be written by {allowed} but key {key} holds {held}")]
@@ -162,17 +164,17 @@ pub enum ValidationError {
     #[error("/header/occurred_at {occurred} is after /header/recorded_at {recorded}: a fact is recorded after it happens")]
     OccurredAfterRecorded {
         /// occurred_at.
-        occurred: Timestamp,
+        occurred: String,
         /// recorded_at.
-        recorded: Timestamp,
+        recorded: String,
     },
     /// `recorded_at` is in the future.
     #[error("/header/recorded_at {recorded} is more than {tolerance_secs} s after the validator's clock {now}: check the device clock")]
     InFuture {
         /// recorded_at.
-        recorded: Timestamp,
+        recorded: String,
         /// The validator's clock.
-        now: Timestamp,
+        now: String,
         /// Tolerance in seconds.
         tolerance_secs: i64,
     },
@@ -505,15 +507,23 @@ impl Validator {
                 });
             }
             key.check_valid_at(&h.recorded_at).map_err(|p| {
-                let (key, at) = (h.signer, h.recorded_at.clone());
+                let (key, at) = (h.signer, h.recorded_at.to_string());
                 match p {
-                    KeyStatusProblem::NotYetValid(from) => {
-                        ValidationError::KeyNotYetValid { key, at, from }
-                    }
-                    KeyStatusProblem::Expired(until) => {
-                        ValidationError::KeyExpired { key, at, until }
-                    }
-                    KeyStatusProblem::Revoked(from) => ValidationError::KeyRevoked { key, at, from },
+                    KeyStatusProblem::NotYetValid(from) => ValidationError::KeyNotYetValid {
+                        key,
+                        at,
+                        from: from.to_string(),
+                    },
+                    KeyStatusProblem::Expired(until) => ValidationError::KeyExpired {
+                        key,
+                        at,
+                        until: until.to_string(),
+                    },
+                    KeyStatusProblem::Revoked(from) => ValidationError::KeyRevoked {
+                        key,
+                        at,
+                        from: from.to_string(),
+                    },
                 }
             })?;
             let allowed = roles_for(h.kind);
@@ -531,16 +541,16 @@ impl Validator {
         // 4. Time.
         if h.occurred_at > h.recorded_at {
             return Err(ValidationError::OccurredAfterRecorded {
-                occurred: h.occurred_at.clone(),
-                recorded: h.recorded_at.clone(),
+                occurred: h.occurred_at.to_string(),
+                recorded: h.recorded_at.to_string(),
             });
         }
         if let Some(now) = now {
             let limit = i128::from(self.config.future_tolerance_secs) * 1_000_000_000;
             if h.recorded_at.unix_nanos() - now.unix_nanos() > limit {
                 return Err(ValidationError::InFuture {
-                    recorded: h.recorded_at.clone(),
-                    now: now.clone(),
+                    recorded: h.recorded_at.to_string(),
+                    now: now.to_string(),
                     tolerance_secs: self.config.future_tolerance_secs,
                 });
             }
@@ -587,13 +597,11 @@ impl Validator {
     fn check_authority_body(&self, body: &Body) -> Result<(), ValidationError> {
         let a = &self.authority;
         match body {
-            Body::AgencyRegistered(b) => {
-                if a.agencies.contains_key(&b.id) {
-                    return Err(state(
-                        StateRule::Duplicate,
-                        format!("payload.body/id: agency {} is already registered", b.id),
-                    ));
-                }
+            Body::AgencyRegistered(b) if a.agencies.contains_key(&b.id) => {
+                return Err(state(
+                    StateRule::Duplicate,
+                    format!("payload.body/id: agency {} is already registered", b.id),
+                ));
             }
             Body::FacilityRegistered(b) => {
                 if a.facilities.contains_key(&b.id) {
@@ -611,13 +619,18 @@ impl Validator {
                         format!("payload.body/key: key {} is already enrolled: revoke it and enroll a new key", b.key),
                     ));
                 }
-                b.key.verifying_key().map_err(ValidationError::UnusableKey)?;
+                b.key
+                    .verifying_key()
+                    .map_err(ValidationError::UnusableKey)?;
                 self.need_agency("payload.body/agency", &b.agency)?;
                 if let Some(until) = &b.valid_until {
                     if until <= &b.valid_from {
                         return Err(state(
                             StateRule::BadValidity,
-                            format!("payload.body/valid_until {until} is not after valid_from {}", b.valid_from),
+                            format!(
+                                "payload.body/valid_until {until} is not after valid_from {}",
+                                b.valid_from
+                            ),
                         ));
                     }
                 }
@@ -671,7 +684,10 @@ impl Validator {
             if f.agency != agency {
                 return Err(state(
                     StateRule::FacilityOfOtherAgency,
-                    format!("{field}: facility {id} belongs to agency {}, not {agency}", f.agency),
+                    format!(
+                        "{field}: facility {id} belongs to agency {}, not {agency}",
+                        f.agency
+                    ),
                 ));
             }
         }
@@ -690,7 +706,10 @@ impl Validator {
             if h.kind != K::Arrest {
                 return Err(state(
                     StateRule::FirstEventArrest,
-                    format!("/header/kind is {} but a detainee chain starts with arrest", h.kind),
+                    format!(
+                        "/header/kind is {} but a detainee chain starts with arrest",
+                        h.kind
+                    ),
                 ));
             }
             return Ok(());
@@ -717,17 +736,22 @@ impl Validator {
         }
 
         // Events that only the holding agency records.
-        let holder_only = matches!(
-            h.kind,
-            K::CustodyReleased
-                | K::PoliceCustodyStarted
-                | K::Questioning
-                | K::Admission
-                | K::RiskAssessment
-                | K::Release
-        ) || (matches!(h.kind, K::MedicalScreening | K::Escape | K::DeathInCustody)
-            && self.authority.agencies.get(&h.agency).map(|a| a.agency_type)
-                != Some(AgencyType::Hospital));
+        let holder_only =
+            matches!(
+                h.kind,
+                K::CustodyReleased
+                    | K::PoliceCustodyStarted
+                    | K::Questioning
+                    | K::Admission
+                    | K::RiskAssessment
+                    | K::Release
+            ) || (matches!(h.kind, K::MedicalScreening | K::Escape | K::DeathInCustody)
+                && self
+                    .authority
+                    .agencies
+                    .get(&h.agency)
+                    .map(|a| a.agency_type)
+                    != Some(AgencyType::Hospital));
         if holder_only {
             match &chain.custody {
                 Custody::Held { holder } if holder != &h.agency => {
@@ -790,7 +814,10 @@ impl Validator {
                 if b.to_agency == h.agency {
                     return Err(state(
                         StateRule::SelfHandover,
-                        format!("payload.body/to_agency {} is the releasing agency itself", b.to_agency),
+                        format!(
+                            "payload.body/to_agency {} is the releasing agency itself",
+                            b.to_agency
+                        ),
                     ));
                 }
                 if let Some(f) = &b.to_facility {
@@ -830,23 +857,28 @@ impl Validator {
                     None,
                 )?;
             }
-            Body::DetentionExtended(b) => {
-                if chain.order(&b.order_ref).is_none() {
-                    return Err(state(
-                        StateRule::UnknownOrder,
-                        format!("payload.body/order_ref {:?} names no detention_order of this chain", b.order_ref),
-                    ));
-                }
+            Body::DetentionExtended(b) if chain.order(&b.order_ref).is_none() => {
+                return Err(state(
+                    StateRule::UnknownOrder,
+                    format!(
+                        "payload.body/order_ref {:?} names no detention_order of this chain",
+                        b.order_ref
+                    ),
+                ));
             }
             Body::Admission(b) => {
                 let t = self.need_agency("/header/agency", &h.agency)?;
                 if t != AgencyType::Prison {
                     return Err(state(
                         StateRule::AgencyType,
-                        format!("admission is recorded by a prison, not by agency {} ({t:?})", h.agency),
+                        format!(
+                            "admission is recorded by a prison, not by agency {} ({t:?})",
+                            h.agency
+                        ),
                     ));
                 }
-                let f = self.need_facility("payload.body/facility", &b.facility, Some(&h.agency))?;
+                let f =
+                    self.need_facility("payload.body/facility", &b.facility, Some(&h.agency))?;
                 if !f.officially_recognised {
                     return Err(state(
                         StateRule::FacilityNotRecognised,
@@ -882,7 +914,10 @@ impl Validator {
                 let Some(kind) = chain.kind_of(&b.corrects) else {
                     return Err(state(
                         StateRule::UnknownEvent,
-                        format!("payload.body/corrects {} is not an event of chain {}", b.corrects, h.chain),
+                        format!(
+                            "payload.body/corrects {} is not an event of chain {}",
+                            b.corrects, h.chain
+                        ),
                     ));
                 };
                 let allowed = roles_for(kind);
@@ -897,21 +932,20 @@ impl Validator {
                     ));
                 }
             }
-            Body::Redaction(b) => {
-                if chain.kind_of(&b.event).is_none() {
-                    return Err(state(
-                        StateRule::UnknownEvent,
-                        format!("payload.body/event {} is not an event of chain {}", b.event, h.chain),
-                    ));
-                }
+            Body::Redaction(b) if chain.kind_of(&b.event).is_none() => {
+                return Err(state(
+                    StateRule::UnknownEvent,
+                    format!(
+                        "payload.body/event {} is not an event of chain {}",
+                        b.event, h.chain
+                    ),
+                ));
             }
-            Body::IdentityLinked(b) => {
-                if b.other_chain == h.chain {
-                    return Err(state(
-                        StateRule::SelfLink,
-                        "payload.body/other_chain is this chain itself",
-                    ));
-                }
+            Body::IdentityLinked(b) if b.other_chain == h.chain => {
+                return Err(state(
+                    StateRule::SelfLink,
+                    "payload.body/other_chain is this chain itself",
+                ));
             }
             _ => {}
         }
@@ -984,7 +1018,12 @@ impl Validator {
                 valid_until: Some(b.valid_until.clone()),
             }),
             Some(Body::DetentionExtended(b)) => {
-                if let Some(o) = chain.orders.iter_mut().rev().find(|o| o.reference == b.order_ref) {
+                if let Some(o) = chain
+                    .orders
+                    .iter_mut()
+                    .rev()
+                    .find(|o| o.reference == b.order_ref)
+                {
                     o.valid_until = Some(b.valid_until.clone());
                 }
             }

@@ -46,8 +46,8 @@ pub struct LedgerMeta {
 #[non_exhaustive]
 pub enum AppendError {
     /// The record is invalid: nothing was stored.
-    #[error("record refused ({}): {0}", .0.rule())]
-    Invalid(ValidationError),
+    #[error("record refused ({rule}): {error}", rule = .0.rule(), error = .0)]
+    Invalid(Box<ValidationError>),
     /// The chain has moved on: fetch the head, rebuild and sign again. Nothing was stored.
     #[error("chain {chain} has moved on: {reason}")]
     Conflict {
@@ -113,8 +113,7 @@ impl Ledger {
                 .to_string();
             return Err(OpenError::AlreadyInitialised(name));
         }
-        let value =
-            serde_json::to_value(&meta).map_err(|e| OpenError::BadMeta(e.to_string()))?;
+        let value = serde_json::to_value(&meta).map_err(|e| OpenError::BadMeta(e.to_string()))?;
         store.set_meta(META_LEDGER, &value).await?;
         Ok(())
     }
@@ -255,7 +254,7 @@ impl Ledger {
                         reason: e.to_string(),
                     })
                 }
-                Err(e) => return Err(AppendError::Invalid(e)),
+                Err(e) => return Err(AppendError::Invalid(Box::new(e))),
             }
         };
         match self.store.append(record).await {

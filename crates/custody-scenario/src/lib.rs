@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod paths;
+pub mod vectors;
 mod world;
 
 use custody_core::authority::{TrustAnchors, TrustRoot};
@@ -121,7 +122,7 @@ pub struct ScenarioError {
     /// Its chain.
     pub chain: String,
     /// Why.
-    pub error: ValidationError,
+    pub error: Box<ValidationError>,
 }
 
 /// Derives 32 bytes from the seed and a label.
@@ -156,7 +157,7 @@ pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
             position,
             kind: r.header.kind.to_string(),
             chain: r.header.chain.clone(),
-            error,
+            error: Box::new(error),
         })?;
     }
     Ok(Scenario {
@@ -186,7 +187,12 @@ mod tests {
         };
         let a = build(&cfg).unwrap();
         let b = build(&cfg).unwrap();
-        let lines = |s: &Scenario| s.records.iter().map(|r| r.to_json_line()).collect::<Vec<_>>();
+        let lines = |s: &Scenario| {
+            s.records
+                .iter()
+                .map(|r| r.to_json_line())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(lines(&a), lines(&b));
         let c = build(&ScenarioConfig { seed: 8, ..cfg }).unwrap();
         assert_ne!(lines(&a), lines(&c));

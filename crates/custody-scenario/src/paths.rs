@@ -9,12 +9,40 @@ use serde_json::{json, Value};
 use crate::world::{at, ChainWriter, World, DAY, FIRST_ARREST, HOUR};
 
 const NAMES: &[&str] = &[
-    "Ag Mohamed", "Ould Sidi", "Maïga", "Touré", "Cissé", "Dicko", "Ag Intalla", "Diallo",
-    "Ould Hamma", "Traoré", "Sangaré", "Ag Alher", "Bocoum", "Ould Ahmed", "Barry", "Guindo",
+    "Ag Mohamed",
+    "Ould Sidi",
+    "Maïga",
+    "Touré",
+    "Cissé",
+    "Dicko",
+    "Ag Intalla",
+    "Diallo",
+    "Ould Hamma",
+    "Traoré",
+    "Sangaré",
+    "Ag Alher",
+    "Bocoum",
+    "Ould Ahmed",
+    "Barry",
+    "Guindo",
 ];
 const GIVEN: &[&str] = &[
-    "Mohamed", "Ahmed", "Ousmane", "Hamadoun", "Alhassane", "Souleymane", "Ibrahim", "Moussa",
-    "Aliou", "Oumar", "Fatoumata", "Aminata", "Sidi", "Abdoulaye", "Boubacar", "Ismaïla",
+    "Mohamed",
+    "Ahmed",
+    "Ousmane",
+    "Hamadoun",
+    "Alhassane",
+    "Souleymane",
+    "Ibrahim",
+    "Moussa",
+    "Aliou",
+    "Oumar",
+    "Fatoumata",
+    "Aminata",
+    "Sidi",
+    "Abdoulaye",
+    "Boubacar",
+    "Ismaïla",
 ];
 const REGIONS: &[(&str, &str)] = &[
     ("Ménaka", "near the Anderamboukane road"),
@@ -60,12 +88,30 @@ pub fn walk(w: &mut World, i: usize) {
     match i {
         0 => common(w, i, "convicted", Ending::Convicted, Extras::all()),
         1 => common(w, i, "acquitted", Ending::Acquitted, Extras::none()),
-        2 => common(w, i, "unanswered_handover", Ending::UnansweredHandover, Extras::none()),
+        2 => common(
+            w,
+            i,
+            "unanswered_handover",
+            Ending::UnansweredHandover,
+            Extras::none(),
+        ),
         3 => common(w, i, "death_in_custody", Ending::Death, Extras::none()),
         4 => common(w, i, "escape", Ending::Escape, Extras::none()),
         5 => common(w, i, "unofficial_detour", Ending::Pending, Extras::detour()),
-        6 => common(w, i, "released_without_charge", Ending::NoCharge, Extras::none()),
-        7 => common(w, i, "restricted_and_corrected", Ending::Pending, Extras::legal()),
+        6 => common(
+            w,
+            i,
+            "released_without_charge",
+            Ending::NoCharge,
+            Extras::none(),
+        ),
+        7 => common(
+            w,
+            i,
+            "restricted_and_corrected",
+            Ending::Pending,
+            Extras::legal(),
+        ),
         _ => {
             let ending = match w.rng.below(100) {
                 0..=9 => Ending::NoCharge,
@@ -297,14 +343,25 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                "rights_notified": true, "rights_language": language}),
     );
     let custody_start = t;
-    let interpreter = if matches!(language, "Bambara") { Value::Null } else { Value::from(format!("interprète {language}-français")) };
+    let interpreter = if matches!(language, "Bambara") {
+        Value::Null
+    } else {
+        Value::from(format!("interprète {language}-français"))
+    };
     let mut questioning = json!({"started_at": at(t + 3 * HOUR), "ended_at": at(t + 5 * HOUR),
            "facility": "camp1-bamako", "officers": [official("Adjudant-chef M. Diarra")],
            "language": language, "counsel_present": false});
     if !interpreter.is_null() {
         questioning["interpreter"] = interpreter;
     }
-    w.record(&mut chain, "camp1-opj", K::Questioning, t + 5 * HOUR, HOUR, questioning);
+    w.record(
+        &mut chain,
+        "camp1-opj",
+        K::Questioning,
+        t + 5 * HOUR,
+        HOUR,
+        questioning,
+    );
     if extras.family {
         w.record(
             &mut chain,
@@ -333,9 +390,29 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
 
     if extras.detour {
         // Taken to State Security (not an officially recognised place of detention) and back.
-        let back = handover(w, &mut chain, "camp1-opj", "se-officer", Some("securite-etat-bamako"), until - HOUR, HOUR, true, true);
+        let back = handover(
+            w,
+            &mut chain,
+            "camp1-opj",
+            "se-officer",
+            Some("securite-etat-bamako"),
+            until - HOUR,
+            HOUR,
+            true,
+            true,
+        );
         let Some(back) = back else { return };
-        let returned = handover(w, &mut chain, "se-officer", "camp1-opj", Some("camp1-bamako"), back + 12 * DAY, HOUR, true, true);
+        let returned = handover(
+            w,
+            &mut chain,
+            "se-officer",
+            "camp1-opj",
+            Some("camp1-bamako"),
+            back + 12 * DAY,
+            HOUR,
+            true,
+            true,
+        );
         let Some(returned) = returned else { return };
         until = returned + 2 * HOUR;
     }
@@ -376,7 +453,14 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
     if counsel {
         appearance["counsel_name"] = Value::from("Me D. Sow, commis d'office");
     }
-    w.record(&mut chain, "pole-judge", K::JudicialAppearance, t, 2 * HOUR, appearance);
+    w.record(
+        &mut chain,
+        "pole-judge",
+        K::JudicialAppearance,
+        t,
+        2 * HOUR,
+        appearance,
+    );
     let case_ref = format!("PJS/RI/2019/{:04}", 100 + i);
     w.record(
         &mut chain,
@@ -418,10 +502,28 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                "authority": "ml-gendarmerie-camp1"}),
     );
     let answered = ending != Ending::UnansweredHandover;
-    let Some(t) = handover(w, &mut chain, "camp1-opj", prison_registrar, Some(facility), t + DAY, 4 * HOUR, true, answered) else {
+    let Some(t) = handover(
+        w,
+        &mut chain,
+        "camp1-opj",
+        prison_registrar,
+        Some(facility),
+        t + DAY,
+        4 * HOUR,
+        true,
+        answered,
+    ) else {
         return;
     };
-    let registry = format!("{}-2019-{:05}", if facility == "mca-bamako" { "MCA" } else { "KLK" }, 1000 + i);
+    let registry = format!(
+        "{}-2019-{:05}",
+        if facility == "mca-bamako" {
+            "MCA"
+        } else {
+            "KLK"
+        },
+        1000 + i
+    );
     let cell = 1 + w.rng.below(40);
     let interviewed = w.rng.chance(70);
     let admission = w.record(
@@ -554,9 +656,17 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
         held["counsel_name"] = Value::from("Me D. Sow, commis d'office");
     }
     if !produced {
-        held["reason_not_produced"] = Value::from("no vehicle available for the transfer from the prison");
+        held["reason_not_produced"] =
+            Value::from("no vehicle available for the transfer from the prison");
     }
-    w.record(&mut chain, "pole-clerk", K::HearingHeld, hearing, 4 * HOUR, held);
+    w.record(
+        &mut chain,
+        "pole-clerk",
+        K::HearingHeld,
+        hearing,
+        4 * HOUR,
+        held,
+    );
     if matches!(ending, Ending::Convicted) || extras.second_extension {
         w.record(
             &mut chain,
@@ -594,10 +704,26 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                 json!({"court": "Cour d'assises de Bamako (pôle spécialisé)", "judgment_ref": format!("CA/2020/{:04}", i),
                        "case_ref": case_ref, "outcome": "acquitted", "custodial": false}),
             );
-            release_from_prison(w, &mut chain, prison_registrar, facility, judgment_at + DAY, "acquitted", &format!("CA/2020/{i:04}"));
+            release_from_prison(
+                w,
+                &mut chain,
+                prison_registrar,
+                facility,
+                judgment_at + DAY,
+                "acquitted",
+                &format!("CA/2020/{i:04}"),
+            );
         }
         Ending::ProvisionalRelease => {
-            release_from_prison(w, &mut chain, prison_registrar, facility, hearing + 2 * DAY, "provisional_release", &format!("{order_ref}/MLP"));
+            release_from_prison(
+                w,
+                &mut chain,
+                prison_registrar,
+                facility,
+                hearing + 2 * DAY,
+                "provisional_release",
+                &format!("{order_ref}/MLP"),
+            );
         }
         _ => {}
     }

@@ -174,7 +174,11 @@ pub struct Person {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_original_script: Option<String>,
     /// Other names the person is known by.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub aliases: Vec<String>,
     /// Father's name (filiation, as on Malian civil records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,11 +199,19 @@ pub struct Person {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_place: Option<String>,
     /// Nationalities as declared or documented, ISO 3166-1 alpha-2 uppercase.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub nationalities: Vec<String>,
     /// Languages the person speaks (e.g. "Tamasheq", "Arabic", "Fulfulde"), first the one
     /// they understand best: it decides the need of an interpreter.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub languages: Vec<String>,
     /// Where the person comes from (region, cercle, community).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +220,11 @@ pub struct Person {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residence: Option<String>,
     /// Identity documents seen.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub identity_documents: Vec<IdentityDocument>,
     /// How the identity was established.
     pub identity_basis: IdentityBasis,
@@ -466,7 +482,11 @@ pub struct Arrest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_of_force: Option<String>,
     /// Items seized.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub seized_items: Vec<Item>,
     /// Visible injuries at arrest.
     pub visible_injuries: Finding,
@@ -500,10 +520,18 @@ pub struct CustodyReleased {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_arrival_by: Option<Timestamp>,
     /// Items handed over with the person.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub items_handed_over: Vec<Item>,
     /// Documents handed over (the transfer packet).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub documents_handed_over: Vec<Document>,
     /// Whether the medical file travels with the person, sealed (Mandela Rule 26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -528,13 +556,25 @@ pub struct CustodyAccepted {
     /// Condition on arrival.
     pub condition_on_arrival: Condition,
     /// Items received.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub items_received: Vec<Item>,
     /// Documents received.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub documents_received: Vec<Document>,
     /// Differences between what was announced and what was received.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub discrepancies: Vec<String>,
 }
 
@@ -801,7 +841,11 @@ pub struct Admission {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules_language: Option<String>,
     /// Belongings inventoried and kept.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub belongings: Vec<Item>,
     /// SHA-256 of the fingerprint template kept by the facility (never the template itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -813,7 +857,11 @@ pub struct Admission {
     /// Complaints of prior ill-treatment.
     pub complaints_of_ill_treatment: Finding,
     /// Family and next of kin.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub next_of_kin: Vec<NextOfKin>,
 }
 
@@ -995,7 +1043,11 @@ pub struct Judgment {
     /// Outcome.
     pub outcome: JudgmentOutcome,
     /// Offences the person is convicted of (only with `convicted`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub convicted_of: Vec<Charge>,
     /// Length of the custodial sentence in months (1-1200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1090,7 +1142,11 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     /// Belongings returned.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "optional_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "optional_list"
+    )]
     pub belongings_returned: Vec<Item>,
     /// Condition at release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1745,9 +1801,8 @@ fn media_type(s: &str) -> Rule {
         let b = p.as_bytes();
         (1..=127).contains(&b.len())
             && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b.iter().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || b"!#$&^_.+-".contains(c)
-            })
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"!#$&^_.+-".contains(c))
     };
     match s.split_once('/') {
         Some((t, sub)) if part(t) && part(sub) => Ok(()),
@@ -2127,7 +2182,10 @@ impl Check for Admission {
     fn check(&self) -> Checked {
         field("facility", slug(&self.facility))?;
         field("registry_number", reference(&self.registry_number))?;
-        field("commitment_order_ref", reference(&self.commitment_order_ref))?;
+        field(
+            "commitment_order_ref",
+            reference(&self.commitment_order_ref),
+        )?;
         field("commitment_authority", name(&self.commitment_authority))?;
         field("commitment_grounds", text(&self.commitment_grounds))?;
         field("unit_or_cell", name(&self.unit_or_cell))?;
@@ -2190,17 +2248,11 @@ impl Check for HearingHeld {
                 )
             }
             (true, Some(_)) => {
-                return fail(
-                    "reason_not_produced",
-                    "not allowed when produced is true",
-                )
+                return fail("reason_not_produced", "not allowed when produced is true")
             }
             _ => {}
         }
-        field(
-            "reason_not_produced",
-            opt(&self.reason_not_produced, text),
-        )?;
+        field("reason_not_produced", opt(&self.reason_not_produced, text))?;
         counsel(self.counsel_present, &self.counsel_name)?;
         field("outcome_details", opt(&self.outcome_details, text))
     }
@@ -2219,7 +2271,10 @@ impl Check for Judgment {
                 return fail("sentence_months", "only a conviction carries a sentence");
             }
             if !self.convicted_of.is_empty() {
-                return fail("convicted_of", "only a conviction lists offences convicted of");
+                return fail(
+                    "convicted_of",
+                    "only a conviction lists offences convicted of",
+                );
             }
         }
         each("convicted_of", &self.convicted_of)?;
@@ -2344,7 +2399,8 @@ fn integers_only(v: &Value, path: &mut String) -> Result<(), (String, String)> {
     match v {
         Value::Number(n) => {
             let ok = n.as_u64().is_some_and(|u| u <= MAX_SAFE_INTEGER)
-                || n.as_i64().is_some_and(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER);
+                || n.as_i64()
+                    .is_some_and(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER);
             if ok {
                 Ok(())
             } else if n.is_f64() {
@@ -2423,10 +2479,7 @@ impl Check for AccessRestricted {
         field("decision_ref", reference(&self.decision_ref))?;
         field("authority", name(&self.authority))?;
         field("reasons", text(&self.reasons))?;
-        field(
-            "reviewing_authority",
-            opt(&self.reviewing_authority, name),
-        )
+        field("reviewing_authority", opt(&self.reviewing_authority, name))
     }
 }
 
@@ -2595,7 +2648,11 @@ mod de {
         }
 
         fn invalid_type(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
-            Error::other(format!("expected {}, found {}", expected(exp), found(&unexp)))
+            Error::other(format!(
+                "expected {}, found {}",
+                expected(exp),
+                found(&unexp)
+            ))
         }
 
         fn invalid_value(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {

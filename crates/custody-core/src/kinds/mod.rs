@@ -122,7 +122,10 @@ impl EventKind {
     /// Whether the payload of this kind is restricted (medical and risk data: only medical staff
     /// and the registrar of the facility holding the person may read it).
     pub const fn is_restricted(self) -> bool {
-        matches!(self, EventKind::MedicalScreening | EventKind::RiskAssessment)
+        matches!(
+            self,
+            EventKind::MedicalScreening | EventKind::RiskAssessment
+        )
     }
 }
 

@@ -1,0 +1,207 @@
+//! Runs the published test vectors of wire format v1 (`tests/vectors/v1/`), reading only the
+//! files, as an independent verifier would.
+
+use std::path::PathBuf;
+
+use custody_core::authority::TrustAnchors;
+use custody_core::checkpoint::{verify_checkpoint, NoteVerifier};
+use custody_core::encoding::unb64std;
+use custody_core::merkle::{leaf_hash, ConsistencyProofJson, Digest, Frontier, InclusionProofJson};
+use custody_core::validate::{StateRule, Validator, ValidatorConfig};
+use custody_core::{EventKind, Record, Timestamp};
+use serde_json::Value;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/v1")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn records() -> Vec<Record> {
+    read("records.jsonl")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            Record::from_json(l.as_bytes()).unwrap_or_else(|e| panic!("line {}: {e}", i + 1))
+        })
+        .collect()
+}
+
+fn trust() -> TrustAnchors {
+    serde_json::from_str(&read("trust.json")).unwrap()
+}
+
+#[test]
+fn records_verify_and_lines_are_canonical() {
+    let text = read("records.jsonl");
+    let mut v = Validator::new(trust(), ValidatorConfig::default());
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut headers_only = 0;
+    for (i, line) in text.lines().enumerate() {
+        let r = Record::from_json(line.as_bytes()).unwrap();
+        assert_eq!(r.to_json_line(), line, "line {} is not canonical", i + 1);
+        v.append(&r, None)
+            .unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        kinds.insert(r.header.kind);
+        headers_only += usize::from(r.payload.is_none());
+    }
+    assert_eq!(
+        kinds.len(),
+        EventKind::ALL.len(),
+        "every kind at least once"
+    );
+    assert!(
+        headers_only >= 1,
+        "a redacted record travels without its payload"
+    );
+}
+
+#[test]
+fn checkpoint_matches_the_records() {
+    let verifier = NoteVerifier::parse(read("ledger.vkey").trim()).unwrap();
+    let cp = verify_checkpoint(&read("checkpoint.txt"), &verifier).unwrap();
+    let mut f = Frontier::new();
+    for r in records() {
+        f.push(leaf_hash(r.hash.as_bytes()));
+    }
+    assert_eq!(cp.size, f.size());
+    assert_eq!(cp.root, f.root());
+    // The same note with another size does not verify.
+    let forged = read("checkpoint.txt").replacen(
+        &format!("\n{}\n", cp.size),
+        &format!("\n{}\n", cp.size + 1),
+        1,
+    );
+    assert!(verify_checkpoint(&forged, &verifier).is_err());
+}
+
+#[test]
+fn proofs_verify_against_the_published_roots() {
+    let proofs: Value = serde_json::from_str(&read("proofs.json")).unwrap();
+    let recs = records();
+    let mut roots = std::collections::HashMap::new();
+    let mut f = Frontier::new();
+    let mut by_size = vec![f.root()];
+    for r in &recs {
+        f.push(leaf_hash(r.hash.as_bytes()));
+        by_size.push(f.root());
+    }
+    for entry in proofs["roots"].as_array().unwrap() {
+        let size = entry["tree_size"].as_u64().unwrap();
+        let root: Digest = unb64std(entry["root"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_eq!(root, by_size[size as usize], "root at size {size}");
+        roots.insert(size, root);
+    }
+    for p in proofs["inclusion"].as_array().unwrap() {
+        let p: InclusionProofJson = serde_json::from_value(p.clone()).unwrap();
+        assert_eq!(p.hash, recs[p.index as usize].hash.to_hex());
+        let root = by_size[p.tree_size as usize];
+        p.verify(&root).unwrap();
+        let mut wrong = root;
+        wrong[0] ^= 1;
+        assert!(p.verify(&wrong).is_err());
+    }
+    let consistency = proofs["consistency"].as_array().unwrap();
+    assert!(!consistency.is_empty());
+    for p in consistency {
+        let p: ConsistencyProofJson = serde_json::from_value(p.clone()).unwrap();
+        p.verify(&by_size[p.old_size as usize], &by_size[p.new_size as usize])
+            .unwrap();
+    }
+}
+
+#[test]
+fn every_invalid_vector_is_refused_by_its_rule() {
+    let recs = records();
+    let mut rules = std::collections::BTreeSet::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir().join("invalid")).unwrap() {
+        let path = entry.unwrap().path();
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let rule = case["rule"].as_str().unwrap().to_string();
+        let prefix = case["prefix"].as_u64().unwrap() as usize;
+        let mut v = Validator::new(trust(), ValidatorConfig::default());
+        for r in &recs[..prefix] {
+            v.append(r, None).unwrap();
+        }
+        let size_before = v.size();
+        let got = match Record::from_json(case["line"].as_str().unwrap().as_bytes()) {
+            Err(_) => "format".to_string(),
+            Ok(r) => {
+                let now = case["now"].as_str().map(|t| Timestamp::parse(t).unwrap());
+                match v.append(&r, now.as_ref()) {
+                    Ok(()) => "accepted".into(),
+                    Err(e) => {
+                        assert!(!e.to_string().is_empty());
+                        e.rule()
+                    }
+                }
+            }
+        };
+        assert_eq!(got, rule, "{}", path.display());
+        assert_eq!(v.size(), size_before, "a refused record changes nothing");
+        rules.insert(rule);
+        count += 1;
+    }
+    assert!(count >= 40);
+    // Every header-level rule and every state rule has a vector.
+    for rule in [
+        "format",
+        "hash",
+        "signature",
+        "signer_key",
+        "chain_kind",
+        "seq",
+        "prev",
+        "not_trust_root",
+        "unknown_key",
+        "agency_mismatch",
+        "key_not_yet_valid",
+        "key_expired",
+        "key_revoked",
+        "role",
+        "occurred_after_recorded",
+        "future",
+        "payload_missing",
+        "payload_size",
+        "payload_digest",
+        "schema",
+    ] {
+        assert!(rules.contains(rule), "no vector for rule {rule}");
+    }
+    for rule in ALL_STATE_RULES {
+        let code = format!("state/{}", rule.code());
+        assert!(rules.contains(&code), "no vector for rule {code}");
+    }
+}
+
+const ALL_STATE_RULES: &[StateRule] = &[
+    StateRule::FirstEventArrest,
+    StateRule::StatusForbids,
+    StateRule::CustodyGap,
+    StateRule::NotHolder,
+    StateRule::NoPendingRelease,
+    StateRule::ReleaseMismatch,
+    StateRule::WrongReceiver,
+    StateRule::SelfHandover,
+    StateRule::UnknownAgency,
+    StateRule::UnknownFacility,
+    StateRule::FacilityOfOtherAgency,
+    StateRule::FacilityNotRecognised,
+    StateRule::AgencyType,
+    StateRule::NoCommitmentOrder,
+    StateRule::CommitmentOrderExpired,
+    StateRule::UnknownOrder,
+    StateRule::NoPoliceCustody,
+    StateRule::UnknownEvent,
+    StateRule::CorrectionRole,
+    StateRule::SelfLink,
+    StateRule::Duplicate,
+    StateRule::KeyNotEnrolled,
+    StateRule::BadValidity,
+];

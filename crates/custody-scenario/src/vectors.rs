@@ -1,0 +1,1069 @@
+//! The test vectors of wire format v1 (`tests/vectors/v1/`), generated from the demo world.
+//!
+//! [`generate`] returns every file's bytes; the `custody-vectors` binary writes them and a test
+//! compares them with the committed copy, so the vectors regenerate byte for byte. Every
+//! invalid case is checked here against the validator before it is written: a case that stops
+//! exercising its rule fails generation.
+
+use std::collections::BTreeMap;
+
+use custody_core::checkpoint::{Checkpoint, NoteSigner};
+use custody_core::ids::AUTHORITY_CHAIN;
+use custody_core::merkle::{
+    consistency_proof, inclusion_proof, leaf_hash, root_of, ConsistencyProofJson, Digest,
+    InclusionProofJson,
+};
+use custody_core::record::{signed_message, Draft};
+use custody_core::validate::{Validator, ValidatorConfig};
+use custody_core::{EventKind as K, Hash, PublicKeyId, Record, SecretKey, Timestamp};
+use serde_json::{json, Value};
+
+use crate::{build, derive, Scenario, ScenarioConfig};
+
+/// The world of the vectors: seed 1, eight detainees (every kind at least once).
+pub const VECTOR_CONFIG: ScenarioConfig = ScenarioConfig {
+    seed: 1,
+    detainees: 8,
+};
+
+/// Generates every file of `tests/vectors/v1/`, keyed by relative path.
+pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let s = build(&VECTOR_CONFIG).map_err(|e| e.to_string())?;
+    let published = s.published_records();
+    let mut files = BTreeMap::new();
+
+    let mut jsonl = String::new();
+    for r in &published {
+        jsonl.push_str(&r.to_json_line());
+        jsonl.push('\n');
+    }
+    files.insert("records.jsonl".into(), jsonl.into_bytes());
+    files.insert(
+        "trust.json".into(),
+        pretty(&serde_json::to_value(&s.trust).map_err(|e| e.to_string())?),
+    );
+
+    let signer =
+        NoteSigner::new(&s.name, s.ledger_key.signing_key().clone()).map_err(|e| e.to_string())?;
+    files.insert(
+        "ledger.vkey".into(),
+        format!("{}\n", signer.verifier_key()).into_bytes(),
+    );
+    let leaves: Vec<Digest> = published
+        .iter()
+        .map(|r| leaf_hash(r.hash.as_bytes()))
+        .collect();
+    let n = leaves.len() as u64;
+    let checkpoint = Checkpoint {
+        origin: s.name.clone(),
+        size: n,
+        root: root_of(&leaves),
+        extensions: vec![],
+    };
+    files.insert(
+        "checkpoint.txt".into(),
+        signer.sign(&checkpoint.to_body()).into_bytes(),
+    );
+
+    let mut inclusion = Vec::new();
+    for (index, size) in [
+        (0, n),
+        (1, n),
+        (n / 2, n),
+        (n - 1, n),
+        (5, 6),
+        (17, n / 3),
+        (0, 1),
+    ] {
+        let proof = inclusion_proof(&leaves, index, size).map_err(|e| e.to_string())?;
+        inclusion.push(InclusionProofJson::new(
+            published[index as usize].hash.as_bytes(),
+            index,
+            size,
+            &proof,
+        ));
+    }
+    let mut consistency = Vec::new();
+    for (old, new) in [(1, n), (n / 3, n), (n / 2, n), (n - 1, n), (10, 37), (n, n)] {
+        let proof = consistency_proof(&leaves, old, new).map_err(|e| e.to_string())?;
+        consistency.push(ConsistencyProofJson::new(old, new, &proof));
+    }
+    let roots: Vec<Value> = [1, 6, 10, 37, n / 3, n / 2, n - 1, n]
+        .iter()
+        .map(|size| json!({"tree_size": size, "root": custody_core::encoding::b64std(&root_of(&leaves[..*size as usize]))}))
+        .collect();
+    files.insert(
+        "proofs.json".into(),
+        pretty(&json!({"roots": roots, "inclusion": inclusion, "consistency": consistency})),
+    );
+
+    for case in invalid_cases(&s)? {
+        files.insert(
+            format!("invalid/{}.json", case.file),
+            pretty(&case.to_json()),
+        );
+    }
+    Ok(files)
+}
+
+fn pretty(v: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// One refusal case.
+struct Case {
+    file: String,
+    rule: String,
+    description: String,
+    prefix: usize,
+    line: String,
+    now: Option<String>,
+}
+
+impl Case {
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "rule": self.rule,
+            "description": self.description,
+            "prefix": self.prefix,
+            "line": self.line,
+        });
+        if let Some(now) = &self.now {
+            v["now"] = Value::from(now.clone());
+        }
+        v
+    }
+}
+
+/// Crafts records against a prefix of the ledger.
+struct Crafter<'a> {
+    s: &'a Scenario,
+    records: Vec<Record>,
+    salt: u64,
+}
+
+impl<'a> Crafter<'a> {
+    fn state_at(&self, prefix: usize) -> Validator {
+        let mut v = Validator::new(self.s.trust.clone(), ValidatorConfig::default());
+        for r in &self.records[..prefix] {
+            // The prefix is the valid ledger: it replays.
+            let _ = v.append(r, None);
+        }
+        v
+    }
+
+    fn key(&self, label: &str) -> SecretKey {
+        if label == "root" {
+            return self.s.root_key.clone();
+        }
+        self.s
+            .actor(label)
+            .map(|a| a.key.clone())
+            .unwrap_or_else(|| SecretKey::from_seed(derive(0, label)))
+    }
+
+    fn agency(&self, label: &str) -> String {
+        if label == "root" {
+            return self.s.root_agency.to_string();
+        }
+        self.s
+            .actor(label)
+            .map_or("ml-unknown-unit", |a| a.agency)
+            .to_string()
+    }
+
+    /// Signs a record that extends `chain` as it stands after `prefix` records.
+    #[allow(clippy::too_many_arguments)]
+    fn craft(
+        &mut self,
+        prefix: usize,
+        chain: &str,
+        label: &str,
+        kind: K,
+        occurred: &str,
+        recorded: &str,
+        body: Value,
+    ) -> Record {
+        let head = self.state_at(prefix).head(chain);
+        self.salt += 1;
+        let salt = &derive(99, &format!("vector-salt/{}", self.salt))[..16];
+        Draft {
+            chain: chain.to_string(),
+            seq: head.map_or(0, |h| h.seq + 1),
+            prev: head.map(|h| h.hash),
+            kind,
+            occurred_at: ts(occurred),
+            recorded_at: ts(recorded),
+            agency: self.agency(label),
+            body,
+        }
+        .sign(&self.key(label), salt)
+    }
+
+    fn position_of(&self, pred: impl Fn(&Record) -> bool) -> usize {
+        self.records.iter().position(pred).unwrap_or(0)
+    }
+
+    fn chain_of(&self, path: &str) -> String {
+        self.s
+            .detainees
+            .iter()
+            .find(|d| d.path == path)
+            .map(|d| d.chain.clone())
+            .unwrap_or_default()
+    }
+
+    fn last_of(&self, chain: &str, kind: K) -> Option<&Record> {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.header.chain == chain && r.header.kind == kind)
+    }
+}
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap_or_else(|_| Timestamp::from_unix_seconds(0))
+}
+
+/// Re-signs a record after its header was changed.
+fn resign(mut r: Record, key: &SecretKey) -> Record {
+    r.hash = r.header.compute_hash();
+    r.signature = key.sign(&signed_message(&r.hash));
+    r
+}
+
+fn resign_payload(mut r: Record, key: &SecretKey) -> Record {
+    if let Some(p) = &r.payload {
+        r.header.payload_digest = p.digest();
+    }
+    resign(r, key)
+}
+
+fn questioning_body() -> Value {
+    json!({"started_at": "2019-06-01T08:00:00Z", "language": "French", "counsel_present": false, "facility": "camp1-bamako",
+           "officers": [{"name": "Adjudant-chef M. Diarra"}]})
+}
+
+fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
+    let records = s.published_records();
+    let n = records.len();
+    let mut c = Crafter {
+        s,
+        records,
+        salt: 0,
+    };
+    let authority_count = c.position_of(|r| r.header.chain != AUTHORITY_CHAIN);
+    let mut cases = Vec::new();
+    let mut add = |file: &str,
+                   rule: &str,
+                   description: &str,
+                   prefix: usize,
+                   line: String,
+                   now: Option<&str>| {
+        cases.push(Case {
+            file: file.to_string(),
+            rule: rule.to_string(),
+            description: description.to_string(),
+            prefix,
+            line,
+            now: now.map(str::to_string),
+        });
+    };
+
+    let convicted = c.chain_of("convicted");
+    let acquitted = c.chain_of("acquitted");
+    let gap = c.chain_of("unanswered_handover");
+    let pending = c.chain_of("restricted_and_corrected");
+    let t = "2021-06-01T10:00:00Z";
+    let t_after = "2021-06-01T10:05:00Z";
+
+    // Form.
+    let q = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::Visit,
+        t,
+        t_after,
+        json!({"visitor_type": "family"}),
+    );
+    let line = q.to_json_line();
+    add(
+        "format-duplicate-key",
+        "format",
+        "a member name appears twice in the header",
+        n,
+        line.replacen("\"seq\":", "\"seq\":0,\"seq\":", 1),
+        None,
+    );
+    add(
+        "format-float",
+        "format",
+        "a floating point number in the body",
+        n,
+        line.replacen(
+            "\"visitor_type\":\"family\"",
+            "\"duration_minutes\":1.5,\"visitor_type\":\"family\"",
+            1,
+        ),
+        None,
+    );
+    add(
+        "format-unknown-header-field",
+        "format",
+        "the header has a member the format does not define",
+        n,
+        line.replacen("\"v\":1", "\"v\":1,\"x\":true", 1),
+        None,
+    );
+    add(
+        "format-bad-timestamp",
+        "format",
+        "occurred_at is not UTC with Z",
+        n,
+        line.replacen(t, "2021-06-01T10:00:00+00:00", 1),
+        None,
+    );
+
+    // Hash and signature.
+    let mut r = q.clone();
+    r.header.occurred_at = ts("2021-06-01T09:00:00Z");
+    add(
+        "hash",
+        "hash",
+        "the header was altered after signing",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    r.header.occurred_at = ts("2021-06-01T09:00:00Z");
+    r.hash = r.header.compute_hash();
+    add(
+        "signature",
+        "signature",
+        "hash recomputed after altering the header, signature not",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    let mut weak = [0u8; 32];
+    weak[0] = 1;
+    r.header.signer = PublicKeyId::from_bytes(weak);
+    r.hash = r.header.compute_hash();
+    add(
+        "signer-key-weak",
+        "signer_key",
+        "the signer is a small-order (weak) key",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // Chain link.
+    let r = c.craft(n, AUTHORITY_CHAIN, "root", K::Arrest, t, t, json!({}));
+    add(
+        "chain-kind",
+        "chain_kind",
+        "an arrest on the authority chain",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    r.header.seq += 1;
+    add(
+        "seq",
+        "seq",
+        "seq skips a position",
+        n,
+        resign(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    r.header.prev = Some(Hash::of(b"not the head"));
+    add(
+        "prev",
+        "prev",
+        "prev is not the head's hash (a fork)",
+        n,
+        resign(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+
+    // Authority of the signer.
+    let r = c.craft(
+        n,
+        AUTHORITY_CHAIN,
+        "camp1-opj",
+        K::AgencyRegistered,
+        t,
+        t,
+        json!({"id": "ml-new-unit", "name": "New unit", "type": "police", "country": "ML"}),
+    );
+    let mut r = r;
+    r.header.agency = s.root_agency.to_string();
+    add(
+        "not-trust-root",
+        "not_trust_root",
+        "an authority event signed by an enrolled key that is not a root",
+        n,
+        resign(r, &c.key("camp1-opj")).to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &convicted,
+        "stranger",
+        K::Visit,
+        t,
+        t_after,
+        json!({"visitor_type": "family"}),
+    );
+    add(
+        "unknown-key",
+        "unknown_key",
+        "signed by a key never enrolled",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    r.header.agency = "ml-prison-koulikoro".into();
+    add(
+        "agency-mismatch",
+        "agency_mismatch",
+        "the MCA registrar's key signs for Koulikoro",
+        n,
+        resign(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+    let new_chain = custody_core::ids::detainee_chain_id(0x0168_0000_0000_0000_0000_0000_0000_0001);
+    let arrest_body = c
+        .records
+        .iter()
+        .find(|r| r.header.kind == K::Arrest)
+        .and_then(|r| r.payload.clone())
+        .map(|p| p.body)
+        .unwrap_or(Value::Null);
+    let r = c.craft(
+        n,
+        &new_chain,
+        "fama-officer",
+        K::Arrest,
+        "2018-12-01T08:00:00Z",
+        "2018-12-01T09:00:00Z",
+        arrest_body.clone(),
+    );
+    add(
+        "key-not-yet-valid",
+        "key_not_yet_valid",
+        "recorded before the key's valid_from",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &new_chain,
+        "fama-officer",
+        K::Arrest,
+        "2022-01-01T08:00:00Z",
+        "2022-01-01T09:00:00Z",
+        arrest_body.clone(),
+    );
+    add(
+        "key-expired",
+        "key_expired",
+        "recorded after the key's valid_until",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &new_chain,
+        "police-gao-tablet",
+        K::Arrest,
+        t,
+        t_after,
+        arrest_body.clone(),
+    );
+    add(
+        "key-revoked",
+        "key_revoked",
+        "signed by the lost tablet's key after its revocation",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &new_chain,
+        "mca-registrar",
+        K::Arrest,
+        t,
+        t_after,
+        arrest_body.clone(),
+    );
+    add(
+        "role",
+        "role",
+        "a registrar records an arrest",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // Time.
+    let r = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::Visit,
+        t_after,
+        t,
+        json!({"visitor_type": "family"}),
+    );
+    add(
+        "occurred-after-recorded",
+        "occurred_after_recorded",
+        "occurred_at after recorded_at",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        authority_count,
+        &new_chain,
+        "fama-officer",
+        K::Arrest,
+        "2019-06-01T00:00:00Z",
+        "2019-06-01T01:00:00Z",
+        arrest_body.clone(),
+    );
+    add("future", "future", "recorded an hour after the verifier's clock (given as now; the prefix replays without the future rule)", authority_count, r.to_json_line(), Some("2019-06-01T00:00:00Z"));
+
+    // Payload.
+    let first_agency = c.records[0].clone();
+    add(
+        "payload-missing",
+        "payload_missing",
+        "an authority record without its payload",
+        0,
+        first_agency.without_payload().to_json_line(),
+        None,
+    );
+    let mut big = arrest_body.clone();
+    big["grounds"] = Value::from("x".repeat(70_000));
+    let r = c.craft(n, &new_chain, "fama-officer", K::Arrest, t, t_after, big);
+    add(
+        "payload-size",
+        "payload_size",
+        "a canonical payload over 65,536 bytes",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    if let Some(p) = r.payload.as_mut() {
+        p.body["visitor_type"] = Value::from("counsel");
+    }
+    add(
+        "payload-digest",
+        "payload_digest",
+        "the payload was altered after signing",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let mut r = q.clone();
+    if let Some(p) = r.payload.as_mut() {
+        p.body = json!({"visitor": "family"});
+    }
+    add(
+        "schema",
+        "schema",
+        "the body does not match the visit schema",
+        n,
+        resign_payload(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+
+    // State: detainee chains.
+    let r = c.craft(
+        n,
+        &new_chain,
+        "camp1-opj",
+        K::Questioning,
+        t,
+        t_after,
+        questioning_body(),
+    );
+    add(
+        "state-first-event-arrest",
+        "state/first_event_arrest",
+        "a new chain that does not start with arrest",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &gap,
+        "camp1-opj",
+        K::Questioning,
+        t,
+        t_after,
+        questioning_body(),
+    );
+    add(
+        "state-custody-gap",
+        "state/custody_gap",
+        "questioning while a handover is unanswered",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &acquitted,
+        "camp1-opj",
+        K::Questioning,
+        t,
+        t_after,
+        questioning_body(),
+    );
+    add(
+        "state-status-forbids",
+        "state/status_forbids",
+        "questioning after release",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &convicted,
+        "camp1-opj",
+        K::Questioning,
+        t,
+        t_after,
+        questioning_body(),
+    );
+    add(
+        "state-not-holder",
+        "state/not_holder",
+        "Camp One questions a person held by a prison",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let any_release = c
+        .last_of(&convicted, K::CustodyReleased)
+        .map(|r| r.hash)
+        .unwrap_or_default();
+    let accepted = |release: Hash| json!({"release_event": release.to_hex(), "condition_on_arrival": {"visible_injuries": {"present": false}, "complaints_of_ill_treatment": {"present": false}}});
+    let r = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::CustodyAccepted,
+        t,
+        t_after,
+        accepted(any_release),
+    );
+    add(
+        "state-no-pending-release",
+        "state/no_pending_release",
+        "custody accepted with no pending release",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let gap_release = c
+        .last_of(&gap, K::CustodyReleased)
+        .map(|r| r.hash)
+        .unwrap_or_default();
+    let gap_to = c
+        .last_of(&gap, K::CustodyReleased)
+        .and_then(|r| r.payload.as_ref())
+        .and_then(|p| p.body["to_agency"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let (right, wrong) = if gap_to == "ml-mca-bamako" {
+        ("mca-registrar", "koulikoro-registrar")
+    } else {
+        ("koulikoro-registrar", "mca-registrar")
+    };
+    let r = c.craft(
+        n,
+        &gap,
+        wrong,
+        K::CustodyAccepted,
+        t,
+        t_after,
+        accepted(gap_release),
+    );
+    add(
+        "state-wrong-receiver",
+        "state/wrong_receiver",
+        "custody accepted by an agency the release did not name",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &gap,
+        right,
+        K::CustodyAccepted,
+        t,
+        t_after,
+        accepted(any_release),
+    );
+    add(
+        "state-release-mismatch",
+        "state/release_mismatch",
+        "custody accepted answering another release",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let release_body = |to: &str, facility: Option<&str>| {
+        let mut b = json!({"to_agency": to, "place": {"description": "prison gate", "region": "Bamako"}, "reason": "transfer", "legal_status": "pre_trial_detention"});
+        if let Some(f) = facility {
+            b["to_facility"] = Value::from(f);
+        }
+        b
+    };
+    let r = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::CustodyReleased,
+        t,
+        t_after,
+        release_body("ml-mca-bamako", None),
+    );
+    add(
+        "state-self-handover",
+        "state/self_handover",
+        "a prison hands a person over to itself",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::CustodyReleased,
+        t,
+        t_after,
+        release_body("ml-unknown-unit", None),
+    );
+    add(
+        "state-unknown-agency",
+        "state/unknown_agency",
+        "a handover to an agency that is not registered",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::CustodyReleased,
+        t,
+        t_after,
+        release_body("ml-prison-koulikoro", Some("mca-bamako")),
+    );
+    add(
+        "state-facility-of-other-agency",
+        "state/facility_of_other_agency",
+        "a handover to Koulikoro naming an MCA facility",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, &convicted, "camp1-opj", K::PlacementDecision, t, t_after,
+        json!({"destination_facility": "nowhere-prison", "security_classification": "low", "reasons": "r", "authority": "ml-gendarmerie-camp1"}));
+    add(
+        "state-unknown-facility",
+        "state/unknown_facility",
+        "a placement in a facility that is not registered",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    let admission = |facility: &str, order: &str| {
+        json!({"facility": facility, "registry_number": "MCA-2021-09999", "commitment_order_ref": order,
+               "commitment_authority": "Juge d'instruction", "commitment_grounds": "mandat de dépôt",
+               "legal_status": "pre_trial_detention", "unit_or_cell": "B-1", "rules_explained": true,
+               "social_interview_done": false, "visible_injuries": {"present": false},
+               "complaints_of_ill_treatment": {"present": false}})
+    };
+    let order_ref = c
+        .last_of(&convicted, K::DetentionOrder)
+        .and_then(|r| r.payload.as_ref())
+        .and_then(|p| p.body["order_ref"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let holder_registrar = if c
+        .last_of(&convicted, K::Admission)
+        .and_then(|r| r.payload.as_ref())
+        .and_then(|p| p.body["facility"].as_str())
+        == Some("mca-bamako")
+    {
+        ("mca-registrar", "mca-annexe")
+    } else {
+        ("koulikoro-registrar", "koulikoro")
+    };
+    let r = c.craft(
+        n,
+        &convicted,
+        holder_registrar.0,
+        K::Admission,
+        t,
+        t_after,
+        admission("mca-annexe", &order_ref),
+    );
+    if holder_registrar.0 == "mca-registrar" {
+        add(
+            "state-facility-not-recognised",
+            "state/facility_not_recognised",
+            "admission to a place that is not an officially recognised place of detention",
+            n,
+            r.to_json_line(),
+            None,
+        );
+    }
+    let facility = if holder_registrar.0 == "mca-registrar" {
+        "mca-bamako"
+    } else {
+        "koulikoro"
+    };
+    let r = c.craft(
+        n,
+        &convicted,
+        holder_registrar.0,
+        K::Admission,
+        t,
+        t_after,
+        admission(facility, "PJS/MD/NO-SUCH-ORDER"),
+    );
+    add(
+        "state-no-commitment-order",
+        "state/no_commitment_order",
+        "admission without a valid commitment order (Mandela Rule 7)",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let p_order = c
+        .last_of(&pending, K::DetentionOrder)
+        .and_then(|r| r.payload.as_ref())
+        .map(|p| {
+            (
+                p.body["order_ref"].as_str().unwrap_or("").to_string(),
+                p.body["valid_until"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .unwrap_or_default();
+    let p_reg = c
+        .last_of(&pending, K::Admission)
+        .map(|r| r.header.agency.clone())
+        .unwrap_or_default();
+    let (p_label, p_fac) = if p_reg == "ml-mca-bamako" {
+        ("mca-registrar", "mca-bamako")
+    } else {
+        ("koulikoro-registrar", "koulikoro")
+    };
+    let late = ts(&p_order.1).plus_seconds(10 * 86_400);
+    let r = c.craft(
+        n,
+        &pending,
+        p_label,
+        K::Admission,
+        late.as_str(),
+        late.plus_seconds(60).as_str(),
+        admission(p_fac, &p_order.0),
+    );
+    add(
+        "state-commitment-order-expired",
+        "state/commitment_order_expired",
+        "admission on a detention order that has expired",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, &convicted, "pole-clerk", K::DetentionExtended, t, t_after,
+        json!({"order_ref": "PJS/MD/NO-SUCH-ORDER", "extension_ref": "X/P1", "issuing_authority": "Juge", "valid_until": "2022-01-01T00:00:00Z", "reasons": "r"}));
+    add(
+        "state-unknown-order",
+        "state/unknown_order",
+        "extension of an order the chain does not hold",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let barkhane_arrest =
+        c.position_of(|r| r.header.kind == K::Arrest && r.header.agency == "fr-barkhane");
+    let b_chain = c.records[barkhane_arrest].header.chain.clone();
+    let b_time = c.records[barkhane_arrest]
+        .header
+        .recorded_at
+        .plus_seconds(60);
+    let r = c.craft(barkhane_arrest + 1, &b_chain, "barkhane-prevot", K::PoliceCustodyExtended, b_time.as_str(), b_time.as_str(),
+        json!({"authorisation_ref": "X", "authorised_by": "Y", "extension_hours": 24, "extended_until": "2022-01-01T00:00:00Z", "reasons": "r"}));
+    add(
+        "state-no-police-custody",
+        "state/no_police_custody",
+        "an extension of police custody that never started",
+        barkhane_arrest + 1,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(barkhane_arrest + 1, &b_chain, "barkhane-prevot", K::PoliceCustodyStarted, b_time.as_str(), b_time.as_str(),
+        json!({"facility": "camp1-bamako", "started_at": b_time.as_str(), "officer": {"name": "Major P. Garnier"}, "grounds": "g",
+               "suspected_offence": "s", "regime": "terrorism", "rights_notified": true}));
+    add(
+        "state-agency-type",
+        "state/agency_type",
+        "a foreign military unit places a person in police custody",
+        barkhane_arrest + 1,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, &convicted, "pole-clerk", K::Correction, t, t_after,
+        json!({"corrects": Hash::of(b"elsewhere").to_hex(), "reason": "r", "corrected_fields": {"x": 1}}));
+    add(
+        "state-unknown-event",
+        "state/unknown_event",
+        "a correction of an event that is not in the chain",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let adm = c
+        .last_of(&convicted, K::Admission)
+        .map(|r| r.hash)
+        .unwrap_or_default();
+    let r = c.craft(n, &convicted, "pole-clerk", K::Correction, t, t_after,
+        json!({"corrects": adm.to_hex(), "reason": "r", "corrected_fields": {"unit_or_cell": "C-2"}}));
+    add(
+        "state-correction-role",
+        "state/correction_role",
+        "a court clerk corrects a registrar's admission",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::IdentityLinked,
+        t,
+        t_after,
+        json!({"other_chain": convicted, "method": "registrar_review", "basis": "b"}),
+    );
+    add(
+        "state-self-link",
+        "state/self_link",
+        "a chain linked to itself",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // State: authority chain.
+    let root_t = "2021-06-01T10:00:00Z";
+    let r = c.craft(
+        n,
+        AUTHORITY_CHAIN,
+        "root",
+        K::AgencyRegistered,
+        root_t,
+        root_t,
+        json!({"id": "ml-mca-bamako", "name": "again", "type": "prison", "country": "ML"}),
+    );
+    add(
+        "state-duplicate",
+        "state/duplicate",
+        "an agency registered twice",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, AUTHORITY_CHAIN, "root", K::KeyRevoked, root_t, root_t,
+        json!({"key": c.key("stranger").public().to_string(), "reason": "r", "effective_from": root_t}));
+    add(
+        "state-key-not-enrolled",
+        "state/key_not_enrolled",
+        "revocation of a key never enrolled",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, AUTHORITY_CHAIN, "root", K::KeyEnrolled, root_t, root_t,
+        json!({"key": c.key("newcomer").public().to_string(), "agency": "ml-mca-bamako", "roles": ["registrar"], "holder_name": "h",
+               "holder_badge": "b", "valid_from": "2021-06-01T00:00:00Z", "valid_until": "2021-05-01T00:00:00Z"}));
+    add(
+        "state-bad-validity",
+        "state/bad_validity",
+        "a key valid until before it is valid from",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // Every case must be refused by exactly its rule.
+    for case in &cases {
+        let mut v = c.state_at(case.prefix);
+        let got = match Record::from_json(case.line.as_bytes()) {
+            Err(_) => "format".to_string(),
+            Ok(r) => {
+                let now = case.now.as_deref().map(ts);
+                match v.append(&r, now.as_ref()) {
+                    Ok(()) => "accepted".to_string(),
+                    Err(e) => e.rule(),
+                }
+            }
+        };
+        if got != case.rule {
+            return Err(format!(
+                "invalid case {} expects rule {} but the validator says {got}",
+                case.file, case.rule
+            ));
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regenerated vectors must equal the committed ones byte for byte: run
+    /// `cargo run -p custody-scenario --bin custody-vectors` after a deliberate format change.
+    #[test]
+    fn committed_vectors_are_up_to_date() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/v1");
+        let files = generate().unwrap();
+        for (name, bytes) in &files {
+            let committed = std::fs::read(dir.join(name)).unwrap_or_default();
+            assert!(committed == *bytes, "tests/vectors/v1/{name} differs from its regeneration: run `cargo run -p custody-scenario --bin custody-vectors`");
+        }
+        let committed_invalid = std::fs::read_dir(dir.join("invalid")).unwrap().count();
+        let generated_invalid = files.keys().filter(|k| k.starts_with("invalid/")).count();
+        assert_eq!(
+            committed_invalid, generated_invalid,
+            "stale files in tests/vectors/v1/invalid"
+        );
+    }
+}
