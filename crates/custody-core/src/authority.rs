@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKeyId;
@@ -119,15 +120,34 @@ pub struct AuthorityState {
     pub facilities: HashMap<String, FacilityInfo>,
     /// Enrolled keys.
     pub keys: HashMap<PublicKeyId, KeyInfo>,
+    /// Decompressed public keys of roots and enrolled keys: decompressing a point costs a
+    /// field square root, so it is done once per key, not once per record.
+    verifying: HashMap<PublicKeyId, VerifyingKey>,
 }
 
 impl AuthorityState {
     /// An empty state trusting the given roots.
     pub fn new(trust: TrustAnchors) -> Self {
-        AuthorityState {
+        let mut state = AuthorityState {
             trust,
             ..Default::default()
+        };
+        let roots: Vec<PublicKeyId> = state.trust.roots.iter().map(|r| r.key).collect();
+        for key in roots {
+            state.cache_key(key);
         }
+        state
+    }
+
+    fn cache_key(&mut self, key: PublicKeyId) {
+        if let Ok(vk) = key.verifying_key() {
+            self.verifying.insert(key, vk);
+        }
+    }
+
+    /// The decompressed key of a root or enrolled key, if known and usable.
+    pub fn cached_verifying_key(&self, key: &PublicKeyId) -> Option<&VerifyingKey> {
+        self.verifying.get(key)
     }
 
     /// Applies a validated authority event body. Validation has already checked that it is
@@ -157,6 +177,7 @@ impl AuthorityState {
                 );
             }
             Body::KeyEnrolled(b) => {
+                self.cache_key(b.key);
                 self.keys.insert(
                     b.key,
                     KeyInfo {

@@ -446,12 +446,22 @@ impl Validator {
                 computed,
             });
         }
-        h.signer
-            .verifying_key()
-            .map_err(ValidationError::UnusableKey)?;
-        h.signer
-            .verify(&signed_message(&record.hash), &record.signature)
-            .map_err(|_| ValidationError::BadSignature { signer: h.signer })?;
+        let decompressed;
+        let vk = match self.authority.cached_verifying_key(&h.signer) {
+            Some(vk) => vk,
+            None => {
+                decompressed = h
+                    .signer
+                    .verifying_key()
+                    .map_err(ValidationError::UnusableKey)?;
+                &decompressed
+            }
+        };
+        vk.verify_strict(
+            &signed_message(&record.hash),
+            &ed25519_dalek::Signature::from_bytes(&record.signature),
+        )
+        .map_err(|_| ValidationError::BadSignature { signer: h.signer })?;
 
         // 2. Chain link.
         let is_authority_chain = h.chain == AUTHORITY_CHAIN;

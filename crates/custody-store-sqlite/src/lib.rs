@@ -341,9 +341,8 @@ fn head_of(conn: &Connection, chain: &str) -> Result<Option<ChainHead>, StoreErr
         return Ok(None);
     };
     let hash = hash_from_blob(&hash, || format!("the head of chain {chain}"))?;
-    let seq = u64::try_from(seq).map_err(|_| {
-        StoreError::Corrupt(format!("event {hash} has a negative seq {seq}"))
-    })?;
+    let seq = u64::try_from(seq)
+        .map_err(|_| StoreError::Corrupt(format!("event {hash} has a negative seq {seq}")))?;
     Ok(Some(ChainHead { seq, hash }))
 }
 
@@ -362,7 +361,8 @@ fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
 /// Rebuilds a stored event from its row; anything unreadable is [`StoreError::Corrupt`] naming
 /// the position.
 fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEvent, StoreError> {
-    let corrupt = |what: String| StoreError::Corrupt(format!("event at position {position} {what}"));
+    let corrupt =
+        |what: String| StoreError::Corrupt(format!("event at position {position} {what}"));
     let position_u64 = u64::try_from(position)
         .map_err(|_| StoreError::Corrupt(format!("an event has a negative position {position}")))?;
     let hash = hash.map_err(|e| corrupt(format!("has an unreadable hash: {e}")))?;
@@ -410,7 +410,11 @@ fn query_events(
     Ok(out)
 }
 
-fn read_events(conn: &Connection, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+fn read_events(
+    conn: &Connection,
+    position: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
     let Ok(from) = i64::try_from(position) else {
         return Ok(Vec::new());
     };
@@ -430,9 +434,11 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql("append"))?;
     let existing: Option<i64> = tx
-        .query_row("SELECT position FROM events WHERE hash = ?1", [&hash], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT position FROM events WHERE hash = ?1",
+            [&hash],
+            |row| row.get(0),
+        )
         .optional()
         .map_err(sql("append"))?;
     if let Some(position) = existing {
@@ -468,9 +474,8 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
     )
     .map_err(sql("append"))?;
     if let Some(payload) = &record.payload {
-        let text = String::from_utf8(payload.canonical_bytes()).map_err(|_| {
-            StoreError::Backend(format!("payload of {} is not UTF-8", record.hash))
-        })?;
+        let text = String::from_utf8(payload.canonical_bytes())
+            .map_err(|_| StoreError::Backend(format!("payload of {} is not UTF-8", record.hash)))?;
         tx.execute(
             "INSERT INTO payloads (hash, payload) VALUES (?1, ?2)",
             params![hash, text],
@@ -488,7 +493,8 @@ impl LedgerStore for SqliteStore {
         let record = record.clone();
         let outcome = self.write(move |conn| append_in(conn, &record)).await?;
         if let AppendOutcome::Appended { position } = outcome {
-            self.appended.send_modify(|size| *size = (*size).max(position + 1));
+            self.appended
+                .send_modify(|size| *size = (*size).max(position + 1));
         }
         Ok(outcome)
     }

@@ -99,8 +99,11 @@ fn database_refuses_update_and_delete_of_events_and_access_log() {
     }
     // Redaction is allowed: payloads live apart.
     assert_eq!(
-        raw.execute("DELETE FROM payloads WHERE hash = ?1", [first.hash.as_bytes().to_vec()])
-            .unwrap(),
+        raw.execute(
+            "DELETE FROM payloads WHERE hash = ?1",
+            [first.hash.as_bytes().to_vec()]
+        )
+        .unwrap(),
         1
     );
 
@@ -240,7 +243,13 @@ fn acknowledged_appends_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CRASH_DB, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -307,7 +316,11 @@ fn acknowledged_appends_survive_sigkill() {
             assert_eq!(ev.position, *position, "acknowledged position of {hash}");
         }
         let positions: HashSet<u64> = acked.iter().map(|a| a.0).collect();
-        assert_eq!(positions.len(), acked.len(), "a position was acknowledged twice");
+        assert_eq!(
+            positions.len(),
+            acked.len(),
+            "a position was acknowledged twice"
+        );
         for w in 0..CRASH_WRITERS {
             let chain = store.chain(&test_chain(100 + w)).await.unwrap();
             for (i, ev) in chain.iter().enumerate() {
