@@ -1,0 +1,75 @@
+//! The layering of the workspace, enforced: the pure core and the layers under the services
+//! never depend on a network, HTTP or database crate, and nothing depends on a service.
+
+use std::path::Path;
+
+fn manifest(krate: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("Cargo.toml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The `[dependencies]` section (not dev-dependencies) of a manifest, as dependency names.
+fn dependencies(krate: &str) -> Vec<String> {
+    let text = manifest(krate);
+    let mut in_deps = false;
+    let mut deps = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps {
+            if let Some((name, _)) = line.split_once('=') {
+                let name = name.trim();
+                if !name.is_empty() && !name.starts_with('#') {
+                    deps.push(name.to_string());
+                }
+            }
+        }
+    }
+    deps
+}
+
+const IO_CRATES: &[&str] = &[
+    "tokio", "async-nats", "axum", "hyper", "reqwest", "rusqlite", "tower", "tower-http",
+];
+const SERVICE_CRATES: &[&str] = &["custody-gateway", "custody-cli"];
+
+#[test]
+fn core_does_no_io() {
+    let deps = dependencies("custody-core");
+    assert!(!deps.is_empty());
+    for d in &deps {
+        assert!(!IO_CRATES.contains(&d.as_str()), "custody-core depends on {d}");
+        assert!(!d.starts_with("custody-"), "custody-core depends on {d}");
+    }
+}
+
+#[test]
+fn layers_below_the_services_know_no_transport() {
+    for krate in ["custody-store", "custody-ledger", "custody-scenario"] {
+        for d in dependencies(krate) {
+            for banned in ["async-nats", "axum", "hyper", "reqwest", "rusqlite", "tower"] {
+                assert_ne!(d, banned, "{krate} depends on {banned}");
+            }
+        }
+    }
+    for krate in ["custody-store-sqlite", "custody-store-nats"] {
+        for d in dependencies(krate) {
+            assert!(!["axum", "hyper", "reqwest"].contains(&d.as_str()), "{krate} depends on {d}");
+        }
+    }
+}
+
+#[test]
+fn nothing_depends_on_a_service() {
+    for krate in [
+        "custody-core", "custody-store", "custody-store-sqlite", "custody-store-nats",
+        "custody-ledger", "custody-scenario",
+    ] {
+        for d in dependencies(krate) {
+            assert!(!SERVICE_CRATES.contains(&d.as_str()), "{krate} depends on service {d}");
+        }
+    }
+}
