@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::context::Context;
-use async_nats::jetstream::stream::{
-    Config, DiscardPolicy, RetentionPolicy, StorageType, Stream,
-};
+use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType, Stream};
 use async_nats::jetstream::{kv, ErrorCode};
 use custody_store::StoreError;
 use tracing::info;
@@ -111,7 +109,12 @@ pub(crate) fn check_append_only(
     min_duplicate_window: Option<Duration>,
 ) -> Result<(), UnsafeConfig> {
     let mut p = Vec::new();
-    if config.subjects.iter().map(String::as_str).ne(subjects.iter().copied()) {
+    if config
+        .subjects
+        .iter()
+        .map(String::as_str)
+        .ne(subjects.iter().copied())
+    {
         p.push(format!(
             "subjects are {:?} (must be exactly {subjects:?})",
             config.subjects
@@ -130,7 +133,10 @@ pub(crate) fn check_append_only(
         p.push(format!("discard is {:?} (must be New)", config.discard));
     }
     if config.retention != RetentionPolicy::Limits {
-        p.push(format!("retention is {:?} (must be Limits)", config.retention));
+        p.push(format!(
+            "retention is {:?} (must be Limits)",
+            config.retention
+        ));
     }
     if config.storage != StorageType::File {
         p.push(format!("storage is {:?} (must be File)", config.storage));
@@ -158,7 +164,11 @@ pub(crate) fn check_append_only(
 
 /// Checks the stream behind a key-value bucket: file storage, nothing expires, `history`
 /// revisions per key.
-pub(crate) fn check_bucket(bucket: &str, config: &Config, history: i64) -> Result<(), UnsafeConfig> {
+pub(crate) fn check_bucket(
+    bucket: &str,
+    config: &Config,
+    history: i64,
+) -> Result<(), UnsafeConfig> {
     let mut p = Vec::new();
     if config.storage != StorageType::File {
         p.push(format!("storage is {:?} (must be File)", config.storage));
@@ -176,13 +186,22 @@ pub(crate) fn check_bucket(bucket: &str, config: &Config, history: i64) -> Resul
 fn unlimited(config: &Config) -> Vec<String> {
     let mut p = Vec::new();
     if !config.max_age.is_zero() {
-        p.push(format!("max_age is {:?} (must be unlimited)", config.max_age));
+        p.push(format!(
+            "max_age is {:?} (must be unlimited)",
+            config.max_age
+        ));
     }
     if config.max_messages > 0 {
-        p.push(format!("max_msgs is {} (must be unlimited)", config.max_messages));
+        p.push(format!(
+            "max_msgs is {} (must be unlimited)",
+            config.max_messages
+        ));
     }
     if config.max_bytes > 0 {
-        p.push(format!("max_bytes is {} (must be unlimited)", config.max_bytes));
+        p.push(format!(
+            "max_bytes is {} (must be unlimited)",
+            config.max_bytes
+        ));
     }
     p
 }
@@ -221,7 +240,11 @@ pub(crate) async fn ensure_stream(
     let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
     match js.get_stream(&config.name).await {
         Ok(stream) => {
-            check_append_only(&stream.cached_info().config, &subjects, min_duplicate_window)?;
+            check_append_only(
+                &stream.cached_info().config,
+                &subjects,
+                min_duplicate_window,
+            )?;
             Ok((stream, false))
         }
         Err(e) if is_not_found(&e) => {
@@ -231,7 +254,11 @@ pub(crate) async fn ensure_stream(
                 .await
                 .map_err(|e| store_error(&format!("cannot create stream {name}"), e))?;
             // Check what the server made of the request, too.
-            check_append_only(&stream.cached_info().config, &subjects, min_duplicate_window)?;
+            check_append_only(
+                &stream.cached_info().config,
+                &subjects,
+                min_duplicate_window,
+            )?;
             info!(stream = %name, "created stream");
             Ok((stream, true))
         }
@@ -275,12 +302,7 @@ pub(crate) async fn ensure_bucket(
             info!(bucket, "created key-value bucket");
             true
         }
-        Err(e) => {
-            return Err(store_error(
-                &format!("cannot look up bucket {bucket}"),
-                e,
-            ))
-        }
+        Err(e) => return Err(store_error(&format!("cannot look up bucket {bucket}"), e)),
     };
     let store = js
         .get_key_value(bucket)
@@ -312,8 +334,17 @@ mod tests {
         };
         let e = check_append_only(&c, &[LEDGER_SUBJECTS], Some(DUPLICATE_WINDOW)).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("stream CUSTODY does not have the configuration"), "{msg}");
-        for needle in ["deny_delete", "discard", "max_age", "duplicate_window", "refuses"] {
+        assert!(
+            msg.starts_with("stream CUSTODY does not have the configuration"),
+            "{msg}"
+        );
+        for needle in [
+            "deny_delete",
+            "discard",
+            "max_age",
+            "duplicate_window",
+            "refuses",
+        ] {
             assert!(msg.contains(needle), "{needle} missing from: {msg}");
         }
     }

@@ -1,0 +1,51 @@
+//! The storage conformance suite against a real nats-server 2.9 started for each case.
+
+use std::time::Duration;
+
+use custody_store::conformance::{async_trait, Harness};
+use custody_store_nats::{JetStreamStore, StoreOptions};
+use custody_testkit::NatsServer;
+
+/// One nats-server per case; `restart` is a kill -9 and a start on the same port and store.
+struct JetStreamHarness {
+    server: NatsServer,
+}
+
+impl JetStreamHarness {
+    fn start() -> Self {
+        let server =
+            NatsServer::start().unwrap_or_else(|e| panic!("cannot start nats-server: {e}"));
+        JetStreamHarness { server }
+    }
+}
+
+fn options() -> StoreOptions {
+    StoreOptions {
+        // Short, so that an append cut by a restart fails fast and is retried.
+        request_timeout: Duration::from_secs(2),
+        ..StoreOptions::default()
+    }
+}
+
+#[async_trait]
+impl Harness for JetStreamHarness {
+    type Store = JetStreamStore;
+
+    async fn open(&mut self) -> JetStreamStore {
+        JetStreamStore::connect_with(&self.server.url(), options())
+            .await
+            .unwrap_or_else(|e| panic!("cannot open the JetStream store: {e}"))
+    }
+
+    async fn restart(&mut self) {
+        let server = &mut self.server;
+        tokio::task::block_in_place(|| {
+            server.kill();
+            server
+                .restart()
+                .unwrap_or_else(|e| panic!("cannot restart nats-server: {e}"));
+        });
+    }
+}
+
+custody_store::conformance_tests!(JetStreamHarness::start());
