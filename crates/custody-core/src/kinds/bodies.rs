@@ -6,7 +6,7 @@
 //! - no floating point numbers anywhere: quantities are integers in a stated unit (hours,
 //!   months, minutes, bytes, microdegrees, the smallest unit of a currency);
 //! - timestamps are [`Timestamp`]s (RFC 3339 UTC with `Z`), references to other events are
-//!   [`Hash`]es, agency and facility ids are slugs ([`crate::ids::is_valid_slug`]);
+//!   [`Hash`](struct@Hash)es, agency and facility ids are slugs ([`crate::ids::is_valid_slug`]);
 //! - an optional field is left out when it has no value: `null` is refused;
 //! - an optional list is left out when it is empty: `[]` is refused; a required list holds at
 //!   least one element;
@@ -1550,7 +1550,7 @@ where
 }
 
 /// What a registrar should know about a missing required field.
-fn missing_hint(kind: EventKind, field: &str) -> String {
+fn missing_hint(kind: EventKind, field: &str, nested: bool) -> String {
     let why = match field {
         "commitment_order_ref" => {
             "an admission needs the reference of the commitment order (Mandela Rule 7: no admission without a valid commitment order)"
@@ -1593,8 +1593,10 @@ fn missing_hint(kind: EventKind, field: &str) -> String {
         "produced" => "record whether the person was brought before the court",
         _ => "",
     };
-    if why.is_empty() {
-        format!("missing field \"{field}\": a {kind} body requires it")
+    if why.is_empty() && nested {
+        format!("missing field \"{field}\": it is required here")
+    } else if why.is_empty() {
+        format!("missing field \"{field}\": every {kind} body needs it")
     } else {
         format!("missing field \"{field}\": {why}")
     }
@@ -2587,8 +2589,12 @@ mod de {
 
         pub(super) fn into_body_error(self, kind: EventKind, root: &Seg<'_>) -> BodyError {
             let e = self.at(root);
+            let nested = e
+                .path
+                .as_deref()
+                .is_some_and(|p| p.matches('/').count() > 1);
             let message = match e.problem {
-                Problem::Missing(f) => missing_hint(kind, f),
+                Problem::Missing(f) => missing_hint(kind, f, nested),
                 Problem::Unknown(f, allowed) => unknown_hint(&f, allowed),
                 Problem::Other(m) => m,
             };
