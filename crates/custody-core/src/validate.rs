@@ -263,6 +263,8 @@ pub enum StateRule {
     KeyNotEnrolled,
     /// `valid_until` not after `valid_from`.
     BadValidity,
+    /// Times inside a body out of order (an order that ends before it starts...).
+    TimeOrder,
 }
 
 impl StateRule {
@@ -292,6 +294,7 @@ impl StateRule {
             StateRule::Duplicate => "duplicate",
             StateRule::KeyNotEnrolled => "key_not_enrolled",
             StateRule::BadValidity => "bad_validity",
+            StateRule::TimeOrder => "time_order",
         }
     }
 }
@@ -349,6 +352,33 @@ fn join_roles(roles: &[Role]) -> String {
         "no role".to_string()
     } else {
         names.join(", ")
+    }
+}
+
+/// Rule `time_order`: instants inside one body are in order.
+fn check_time_order(body: &Body) -> Result<(), ValidationError> {
+    let out_of_order = |later: &str, later_t: &Timestamp, earlier: &str, earlier_t: &Timestamp| {
+        state(
+            StateRule::TimeOrder,
+            format!(
+                "payload.body/{later} {later_t} is not after payload.body/{earlier} {earlier_t}"
+            ),
+        )
+    };
+    match body {
+        Body::DetentionOrder(b) if b.valid_until <= b.start => Err(out_of_order(
+            "valid_until",
+            &b.valid_until,
+            "start",
+            &b.start,
+        )),
+        Body::Questioning(b) => match &b.ended_at {
+            Some(end) if end < &b.started_at => {
+                Err(out_of_order("ended_at", end, "started_at", &b.started_at))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
     }
 }
 
@@ -818,6 +848,7 @@ impl Validator {
         let Some(body) = body else {
             return Ok(());
         };
+        check_time_order(body)?;
         match body {
             Body::CustodyReleased(b) => {
                 self.need_agency("payload.body/to_agency", &b.to_agency)?;

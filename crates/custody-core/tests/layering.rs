@@ -4,7 +4,10 @@
 use std::path::Path;
 
 fn manifest(krate: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("Cargo.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(krate)
+        .join("Cargo.toml");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -32,7 +35,14 @@ fn dependencies(krate: &str) -> Vec<String> {
 }
 
 const IO_CRATES: &[&str] = &[
-    "tokio", "async-nats", "axum", "hyper", "reqwest", "rusqlite", "tower", "tower-http",
+    "tokio",
+    "async-nats",
+    "axum",
+    "hyper",
+    "reqwest",
+    "rusqlite",
+    "tower",
+    "tower-http",
 ];
 const SERVICE_CRATES: &[&str] = &["custody-gateway", "custody-cli"];
 
@@ -41,7 +51,10 @@ fn core_does_no_io() {
     let deps = dependencies("custody-core");
     assert!(!deps.is_empty());
     for d in &deps {
-        assert!(!IO_CRATES.contains(&d.as_str()), "custody-core depends on {d}");
+        assert!(
+            !IO_CRATES.contains(&d.as_str()),
+            "custody-core depends on {d}"
+        );
         assert!(!d.starts_with("custody-"), "custody-core depends on {d}");
     }
 }
@@ -50,14 +63,24 @@ fn core_does_no_io() {
 fn layers_below_the_services_know_no_transport() {
     for krate in ["custody-store", "custody-ledger", "custody-scenario"] {
         for d in dependencies(krate) {
-            for banned in ["async-nats", "axum", "hyper", "reqwest", "rusqlite", "tower"] {
+            for banned in [
+                "async-nats",
+                "axum",
+                "hyper",
+                "reqwest",
+                "rusqlite",
+                "tower",
+            ] {
                 assert_ne!(d, banned, "{krate} depends on {banned}");
             }
         }
     }
     for krate in ["custody-store-sqlite", "custody-store-nats"] {
         for d in dependencies(krate) {
-            assert!(!["axum", "hyper", "reqwest"].contains(&d.as_str()), "{krate} depends on {d}");
+            assert!(
+                !["axum", "hyper", "reqwest"].contains(&d.as_str()),
+                "{krate} depends on {d}"
+            );
         }
     }
 }
@@ -65,11 +88,18 @@ fn layers_below_the_services_know_no_transport() {
 #[test]
 fn nothing_depends_on_a_service() {
     for krate in [
-        "custody-core", "custody-store", "custody-store-sqlite", "custody-store-nats",
-        "custody-ledger", "custody-scenario",
+        "custody-core",
+        "custody-store",
+        "custody-store-sqlite",
+        "custody-store-nats",
+        "custody-ledger",
+        "custody-scenario",
     ] {
         for d in dependencies(krate) {
-            assert!(!SERVICE_CRATES.contains(&d.as_str()), "{krate} depends on service {d}");
+            assert!(
+                !SERVICE_CRATES.contains(&d.as_str()),
+                "{krate} depends on service {d}"
+            );
         }
     }
 }

@@ -204,4 +204,5 @@ const ALL_STATE_RULES: &[StateRule] = &[
     StateRule::Duplicate,
     StateRule::KeyNotEnrolled,
     StateRule::BadValidity,
+    StateRule::TimeOrder,
 ];

@@ -547,6 +547,18 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
     );
     add("future", "future", "recorded an hour after the verifier's clock (given as now; the prefix replays without the future rule)", authority_count, r.to_json_line(), Some("2019-06-01T00:00:00Z"));
 
+    let r = c.craft(n, &convicted, "pole-clerk", K::DetentionOrder, t, t_after,
+        json!({"issuing_authority": "Juge", "order_ref": "PJS/MD/2021/0001", "offence_class": "crime",
+               "start": "2021-06-01T00:00:00Z", "valid_until": "2020-06-01T00:00:00Z", "legal_basis": "art. 135"}));
+    add(
+        "state-time-order",
+        "state/time_order",
+        "a detention order valid until before it starts",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
     // Payload.
     let first_agency = c.records[0].clone();
     add(
