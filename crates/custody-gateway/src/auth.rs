@@ -136,7 +136,9 @@ pub enum AuthError {
         key: PublicKeyId,
     },
     /// The key is neither enrolled nor a trust root.
-    #[error("key {key} is not an enrolled key of this ledger: enroll it on the authority chain first")]
+    #[error(
+        "key {key} is not an enrolled key of this ledger: enroll it on the authority chain first"
+    )]
     UnknownKey {
         /// The key.
         key: PublicKeyId,
@@ -229,8 +231,7 @@ pub fn verify_signature(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| AuthError::Malformed {
             header: HEADER_SIGNATURE,
-            problem: "expected 64 bytes written as unpadded base64url (86 characters)"
-                .to_string(),
+            problem: "expected 64 bytes written as unpadded base64url (86 characters)".to_string(),
         })?;
     let skew_secs = (date.unix_seconds() - now.unix_seconds()).abs();
     if skew_secs > MAX_CLOCK_SKEW_SECS {

@@ -35,7 +35,7 @@ pub enum GatewayError {
     /// validation (422). Nothing was stored. The `rule` code is
     /// [`ValidationError::rule`].
     #[error("{0}")]
-    Invalid(ValidationError),
+    Invalid(Box<ValidationError>),
     /// The chain moved on since the record was signed (a stale `seq` or `prev`, or another
     /// writer got there first) (409). Nothing was stored: fetch the head, rebuild and sign
     /// again.
@@ -45,6 +45,8 @@ pub enum GatewayError {
         chain: String,
         /// Its current head (`None`: the chain is empty).
         head: Option<ChainHead>,
+        /// Stable code: `seq`, `prev` or `conflict`.
+        rule: String,
         /// What did not match.
         reason: String,
     },
@@ -70,9 +72,7 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            GatewayError::MalformedJson(_) | GatewayError::BadRequest(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            GatewayError::MalformedJson(_) | GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
             GatewayError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::Conflict { .. } => StatusCode::CONFLICT,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -90,7 +90,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => "body_size".to_string(),
             GatewayError::MalformedJson(_) => "json".to_string(),
             GatewayError::Invalid(e) => e.rule(),
-            GatewayError::Conflict { .. } => "conflict".to_string(),
+            GatewayError::Conflict { rule, .. } => rule.clone(),
             GatewayError::Unauthorized(e) => e.rule().to_string(),
             GatewayError::NotFound(_) => "not_found".to_string(),
             GatewayError::BadRequest(_) => "bad_request".to_string(),
@@ -118,7 +118,7 @@ impl GatewayError {
     pub fn from_format(e: FormatError) -> Self {
         match e {
             FormatError::Json(_) => GatewayError::MalformedJson(e),
-            other => GatewayError::Invalid(ValidationError::Format(other)),
+            other => GatewayError::Invalid(Box::new(ValidationError::Format(other))),
         }
     }
 }
@@ -129,6 +129,7 @@ impl From<StoreError> for GatewayError {
             StoreError::Unavailable(m) => GatewayError::Unavailable(m),
             StoreError::Conflict { chain, head } => GatewayError::Conflict {
                 reason: format!("chain {chain} has moved on: another writer extended it first; fetch the head and sign again"),
+                rule: "conflict".to_string(),
                 chain,
                 head,
             },
@@ -144,10 +145,12 @@ impl From<AppendError> for GatewayError {
             AppendError::Conflict {
                 chain,
                 head,
+                rule,
                 reason,
             } => GatewayError::Conflict {
                 chain,
                 head,
+                rule,
                 reason,
             },
             AppendError::Store(s) => s.into(),

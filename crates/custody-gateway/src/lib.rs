@@ -23,9 +23,14 @@
 //!
 //! Reads are authenticated by a request signature ([`auth`]): headers `Custody-Key`,
 //! `Custody-Date` and `Custody-Signature`, an Ed25519 signature over
-//! `"custody-ledger/request/v1\n" + METHOD + "\n" + path-and-query + "\n" + Custody-Date + "\n"
-//! + hex SHA-256 of the body`, by a key enrolled and valid now (or a trust root), dated within
-//! 300 s of the server clock. Headers are shown to every such reader; payloads only where
+//!
+//! ```text
+//! "custody-ledger/request/v1\n" + METHOD + "\n" + path-and-query + "\n" + Custody-Date + "\n"
+//!     + lowercase hex SHA-256 of the body
+//! ```
+//!
+//! by a key enrolled and valid now (or a trust root), dated within 300 s of the server clock.
+//! Headers are shown to every such reader; payloads only where
 //! [`custody_core::roles::may_read_payload`] allows (see [`reads`]); a withheld payload is
 //! removed from the record and flagged `"payload_withheld": true`, so the record's hash and
 //! signature still verify. Every payload decision, allowed or refused, is written to the
@@ -84,6 +89,9 @@ pub const MAX_BODY_BYTES: usize = 128 * 1024;
 /// How often the follower catches up even when the store's subscription is silent (a store
 /// may only notice other processes' appends by polling).
 pub const FOLLOW_POLL: Duration = Duration::from_secs(2);
+
+/// How long `/healthz` waits for the store before answering 503.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 struct AppState {
@@ -147,16 +155,33 @@ pub async fn serve(
 fn describe_open_error(e: &OpenError) -> String {
     match e {
         OpenError::Replay { position, error } => {
-            format!("stored record at position {position} fails rule {}", error.rule())
+            format!(
+                "stored record at position {position} fails rule {}",
+                error.rule()
+            )
         }
         OpenError::Store(s) => s.to_string(),
         other => other.to_string(),
     }
 }
 
-/// Keeps the ledger's validation state current: catches up on every record the store
-/// announces, and every `poll` in any case.
-async fn follow(ledger: Arc<Ledger>, poll: Duration) {
+/// Keeps the ledger's validation state current with appends made by other processes: calls
+/// [`Ledger::catch_up`] on every record the store's subscription announces, and every `poll`
+/// in any case; resubscribes after a store failure. Runs until dropped or aborted.
+///
+/// [`serve`] runs it; a caller that serves [`router`] itself should spawn it next to the
+/// server.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(ledger: std::sync::Arc<custody_ledger::Ledger>) {
+/// let follower = tokio::spawn(custody_gateway::follow(ledger.clone(), custody_gateway::FOLLOW_POLL));
+/// // ... serve custody_gateway::router(ledger) ...
+/// follower.abort();
+/// # }
+/// ```
+pub async fn follow(ledger: Arc<Ledger>, poll: Duration) {
     loop {
         let from = match ledger.catch_up().await {
             Ok(n) => n,
@@ -225,10 +250,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, GatewayError
     })
 }
 
-async fn append_event(
-    State(st): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn append_event(State(st): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     let now = auth::system_now();
     let result = append_inner(&st, body, &now).await;
     match result {
@@ -339,10 +361,7 @@ async fn get_chain(
             "chain {chain} has no record in this ledger"
         )));
     }
-    let holders = st
-        .ledger
-        .with_state(|v| reads::holders(v, &chain))
-        .await;
+    let holders = st.ledger.with_state(|v| reads::holders(v, &chain)).await;
     let mut log = Vec::new();
     let records: Vec<Value> = events
         .into_iter()
@@ -351,7 +370,9 @@ async fn get_chain(
     log_reads(&st, &log).await?;
     tracing::debug!(%chain, records = records.len(), "chain read");
     let code = (chain != AUTHORITY_CHAIN).then(|| code_for_chain(&chain));
-    Ok(Json(json!({"chain": chain, "code": code, "records": records})))
+    Ok(Json(
+        json!({"chain": chain, "code": code, "records": records}),
+    ))
 }
 
 fn custody_json(custody: Option<&Custody>) -> Value {
@@ -411,10 +432,7 @@ async fn get_event(
         )));
     };
     let chain = event.record.header.chain.clone();
-    let holders = st
-        .ledger
-        .with_state(|v| reads::holders(v, &chain))
-        .await;
+    let holders = st.ledger.with_state(|v| reads::holders(v, &chain)).await;
     let mut log = Vec::new();
     let value = reads::present(&reader, &holders, event, &now, &mut log);
     log_reads(&st, &log).await?;
@@ -422,11 +440,21 @@ async fn get_event(
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {
-    match st.ledger.store().size().await {
-        Ok(size) => (StatusCode::OK, Json(json!({"status": "ok", "size": size}))).into_response(),
-        Err(e) => {
+    match tokio::time::timeout(HEALTH_TIMEOUT, st.ledger.store().size()).await {
+        Ok(Ok(size)) => {
+            (StatusCode::OK, Json(json!({"status": "ok", "size": size}))).into_response()
+        }
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: store unreachable");
             GatewayError::Unavailable(e.to_string()).into_response()
+        }
+        Err(_) => {
+            tracing::warn!("health check: store did not answer in time");
+            GatewayError::Unavailable(format!(
+                "the store did not answer within {} s",
+                HEALTH_TIMEOUT.as_secs()
+            ))
+            .into_response()
         }
     }
 }

@@ -55,7 +55,9 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP custody_gateway_http_requests_total HTTP requests by route and status.\n");
+        out.push_str(
+            "# HELP custody_gateway_http_requests_total HTTP requests by route and status.\n",
+        );
         out.push_str("# TYPE custody_gateway_http_requests_total counter\n");
         {
             let m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
@@ -81,7 +83,10 @@ impl Metrics {
             ),
         ];
         for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         }
         out
     }

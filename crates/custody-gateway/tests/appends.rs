@@ -68,9 +68,19 @@ async fn bad_input_matrix_stores_nothing() {
     let mut bad_sig = good_next.clone();
     bad_sig.signature[10] ^= 0x01;
 
-    let unknown_key = new_chain(&keys.stranger, GENDARMERIE, EventKind::Arrest, arrest_body());
+    let unknown_key = new_chain(
+        &keys.stranger,
+        GENDARMERIE,
+        EventKind::Arrest,
+        arrest_body(),
+    );
     let revoked = new_chain(&keys.revoked, GENDARMERIE, EventKind::Arrest, arrest_body());
-    let wrong_role = new_chain(&keys.prosecutor, PROSECUTOR, EventKind::Arrest, arrest_body());
+    let wrong_role = new_chain(
+        &keys.prosecutor,
+        PROSECUTOR,
+        EventKind::Arrest,
+        arrest_body(),
+    );
 
     let mut fork = ChainBuilder::new(chain.clone());
     fork.records = vec![first.clone()];
@@ -233,21 +243,23 @@ async fn bad_input_matrix_stores_nothing() {
             name: "stale seq",
             body: stale_seq.to_json_line().into_bytes(),
             status: StatusCode::CONFLICT,
-            rule: "conflict",
+            rule: "seq",
             message_has: "/header/seq",
         },
         Case {
             name: "wrong prev",
             body: wrong_prev.to_json_line().into_bytes(),
             status: StatusCode::CONFLICT,
-            rule: "conflict",
+            rule: "prev",
             message_has: "/header/prev",
         },
         Case {
             name: "oversized body",
             body: {
                 let pad = "x".repeat(200 * 1024);
-                mutate(&good_next, |v| v["payload"]["body"]["discrepancies"] = json!([pad]))
+                mutate(&good_next, |v| {
+                    v["payload"]["body"]["discrepancies"] = json!([pad])
+                })
             },
             status: StatusCode::PAYLOAD_TOO_LARGE,
             rule: "body_size",
@@ -279,9 +291,19 @@ async fn bad_input_matrix_stores_nothing() {
             assert_eq!(body["head"]["seq"], 1, "{}: {body}", case.name);
             assert_eq!(body["head"]["hash"], second.hash.to_hex(), "{}", case.name);
         }
-        assert_eq!(gw.snapshot(&chain).await, before, "{}: stored something", case.name);
+        assert_eq!(
+            gw.snapshot(&chain).await,
+            before,
+            "{}: stored something",
+            case.name
+        );
         assert_eq!(gw.snapshot(&other).await, before_other, "{}", case.name);
-        assert_eq!(gw.ledger.with_state(|v| v.size()).await, state_size, "{}", case.name);
+        assert_eq!(
+            gw.ledger.with_state(|v| v.size()).await,
+            state_size,
+            "{}",
+            case.name
+        );
     }
 
     // The good record still goes in after all that.
@@ -351,7 +373,9 @@ async fn whole_chain_appends_in_order_and_metrics_count_it() {
     .await;
     // One duplicate, one refusal, one malformed body.
     gw.post(&held.records[0]).await;
-    let (status, _) = gw.post(&gap.draft(&keys.monitor, MONITOR, EventKind::Arrest, arrest_body())).await;
+    let (status, _) = gw
+        .post(&gap.draft(&keys.monitor, MONITOR, EventKind::Arrest, arrest_body()))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     gw.post_bytes(b"not json".to_vec()).await;
 
@@ -369,7 +393,10 @@ async fn whole_chain_appends_in_order_and_metrics_count_it() {
         "custody_ledger_chains 2".to_string(),
         "custody_ledger_chains_in_custody_gap 1".to_string(),
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
     let (status, text) = gw.get_text("/healthz").await;
     assert_eq!(status, StatusCode::OK, "{text}");

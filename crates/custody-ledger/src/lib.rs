@@ -55,6 +55,9 @@ pub enum AppendError {
         chain: String,
         /// Its current head.
         head: Option<ChainHead>,
+        /// Stable code of what did not match: `seq`, `prev` (the record was signed against an
+        /// older head) or `conflict` (another writer extended the chain first).
+        rule: String,
         /// What did not match.
         reason: String,
     },
@@ -251,6 +254,7 @@ impl Ledger {
                     return Err(AppendError::Conflict {
                         chain: h.chain.clone(),
                         head: state.head(&h.chain),
+                        rule: e.rule(),
                         reason: e.to_string(),
                     })
                 }
@@ -265,6 +269,7 @@ impl Ledger {
             }
             Ok(dup @ AppendOutcome::Duplicate { .. }) => Ok(dup),
             Err(StoreError::Conflict { chain, head }) => Err(AppendError::Conflict {
+                rule: "conflict".to_string(),
                 reason: "another writer extended the chain first".to_string(),
                 chain,
                 head,

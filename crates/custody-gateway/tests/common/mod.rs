@@ -101,7 +101,11 @@ pub fn authority_records(keys: &Keys) -> Vec<Record> {
         (PRISON, "Maison centrale d'arret de Bamako", "prison"),
         (OTHER_PRISON, "Prison de Koulikoro", "prison"),
         (PROSECUTOR, "Pole judiciaire specialise", "prosecutor"),
-        (MONITOR, "Commission nationale des droits de l'homme", "monitor"),
+        (
+            MONITOR,
+            "Commission nationale des droits de l'homme",
+            "monitor",
+        ),
     ] {
         bodies.push((
             EventKind::AgencyRegistered,
@@ -120,13 +124,28 @@ pub fn authority_records(keys: &Keys) -> Vec<Record> {
         ));
     }
     for (key, agency, roles, badge) in [
-        (&keys.officer, GENDARMERIE, json!(["arresting_officer", "judicial_police_officer"]), "G-1"),
+        (
+            &keys.officer,
+            GENDARMERIE,
+            json!(["arresting_officer", "judicial_police_officer"]),
+            "G-1",
+        ),
         (&keys.registrar, PRISON, json!(["registrar"]), "P-1"),
         (&keys.medical, PRISON, json!(["medical"]), "P-2"),
         (&keys.prosecutor, PROSECUTOR, json!(["prosecutor"]), "J-1"),
         (&keys.monitor, MONITOR, json!(["monitor"]), "M-1"),
-        (&keys.other_registrar, OTHER_PRISON, json!(["registrar"]), "K-1"),
-        (&keys.revoked, GENDARMERIE, json!(["arresting_officer", "judicial_police_officer"]), "G-2"),
+        (
+            &keys.other_registrar,
+            OTHER_PRISON,
+            json!(["registrar"]),
+            "K-1",
+        ),
+        (
+            &keys.revoked,
+            GENDARMERIE,
+            json!(["arresting_officer", "judicial_police_officer"]),
+            "G-2",
+        ),
     ] {
         bodies.push((
             EventKind::KeyEnrolled,
@@ -217,7 +236,7 @@ pub fn arrest_body() -> Value {
     json!({
         "person": {"name": "Test Person", "identity_basis": "self_declared"},
         "place": place("checkpoint on the road to Segou"),
-        "arresting_force": "Gendarmerie nationale",
+        "arresting_force": GENDARMERIE,
         "officer": {"service_number": "G-1", "rank": "adjudant"},
         "grounds": "flagrant offence",
         "suspected_offence": "association de malfaiteurs",
@@ -339,7 +358,10 @@ impl Gateway {
     }
 
     /// POST /v1/events with raw bytes.
-    pub async fn post_bytes(&self, body: Vec<u8>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    pub async fn post_bytes(
+        &self,
+        body: Vec<u8>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let resp = self
             .client
             .post(format!("{}/v1/events", self.base))
@@ -383,7 +405,10 @@ impl Gateway {
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get_signed(&self, key: &SecretKey, path: &str) -> (StatusCode, Value) {
@@ -403,7 +428,10 @@ impl Gateway {
     /// Ledger size and a chain's head, as stored.
     pub async fn snapshot(&self, chain: &str) -> (u64, Option<custody_core::chain::ChainHead>) {
         let store = self.ledger.store();
-        (store.size().await.unwrap(), store.head(chain).await.unwrap())
+        (
+            store.size().await.unwrap(),
+            store.head(chain).await.unwrap(),
+        )
     }
 
     pub async fn stored_chain(&self, chain: &str) -> Vec<StoredEvent> {

@@ -1,0 +1,115 @@
+//! The gateway over the NATS JetStream backend, against a real nats-server.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use custody_store_nats::{JetStreamStore, StoreOptions};
+use custody_testkit::NatsServer;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn appends_reads_and_unavailability_over_jetstream() {
+    let mut server = NatsServer::start().expect("nats-server must be installed for this test");
+    // A short request timeout keeps the store-down part of the test quick.
+    let options = StoreOptions {
+        request_timeout: Duration::from_secs(1),
+        ..StoreOptions::default()
+    };
+    let store = JetStreamStore::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    let keys = Keys::new();
+    let ledger = ledger_with_authority(Arc::new(store), &keys).await;
+    let gw = Gateway::start(ledger).await;
+
+    let chain = detainee_in_prison(&keys, chain_id(30));
+    let mut positions = Vec::new();
+    for r in &chain.records {
+        positions.push(gw.append_ok(r).await);
+    }
+    let authority = authority_records(&keys).len() as u64;
+    assert_eq!(positions, (authority..authority + 4).collect::<Vec<_>>());
+
+    // Idempotent retry.
+    let (status, body) = gw.post(&chain.records[1]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["duplicate"], true);
+    assert_eq!(body["position"], positions[1]);
+
+    // A stale record is a conflict with the head, and nothing is stored.
+    let mut fork = ChainBuilder::new(chain.records[0].header.chain.clone());
+    fork.records = vec![chain.records[0].clone()];
+    let stale = fork.draft(
+        &keys.officer,
+        GENDARMERIE,
+        custody_core::EventKind::CustodyReleased,
+        released_body(PRISON, MCA),
+    );
+    let (status, body) = gw.post(&stale).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["head"]["seq"], 3);
+    assert_eq!(gw.snapshot(&fork.chain).await.0, authority + 4);
+
+    // Reads with permissions and the access log.
+    let path = format!("/v1/chains/{}", fork.chain);
+    let (status, body) = gw.get_signed(&keys.prosecutor, &path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let withheld: Vec<bool> = body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["payload_withheld"].as_bool().unwrap())
+        .collect();
+    assert_eq!(withheld, vec![false, false, false, true]);
+    let log = gw.ledger.store().access_log(0, 100).await.unwrap();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log.iter().filter(|e| !e.allowed).count(), 1);
+
+    let (status, _) = gw.get_text("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The server dies: appends and health answer 503 with Retry-After, promptly.
+    server.kill();
+    let next = {
+        let mut c = ChainBuilder::new(chain_id(31));
+        c.next(
+            &keys.officer,
+            GENDARMERIE,
+            custody_core::EventKind::Arrest,
+            arrest_body(),
+        )
+    };
+    let (append, health) = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(
+            gw.post_bytes(next.to_json_line().into_bytes()),
+            gw.get_text("/healthz")
+        )
+    })
+    .await
+    .expect("the gateway must answer with the store down");
+    let (status, headers, body) = append;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(headers.get("retry-after").is_some());
+    assert_eq!(body["error"]["rule"], "unavailable");
+    assert_eq!(health.0, StatusCode::SERVICE_UNAVAILABLE, "{}", health.1);
+
+    // It comes back: the same append then succeeds.
+    server.restart().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = gw.post(&next).await;
+        if status == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "store never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    gw.stop().await;
+}
