@@ -40,7 +40,10 @@ pub async fn sign_and_append(
         match ledger.append(&record, &now).await {
             Ok(outcome) => return Ok(Appended { record, outcome }),
             Err(AppendError::Conflict { .. }) if attempt < 2 => {
-                tracing::info!(chain, "chain moved on while signing; signing again on the new head");
+                tracing::info!(
+                    chain,
+                    "chain moved on while signing; signing again on the new head"
+                );
             }
             Err(e) => return Err(append_error(e)),
         }
@@ -61,14 +64,20 @@ pub fn append_error(err: AppendError) -> anyhow::Error {
 
 /// Reads a JSON body from a file or an inline string, refusing duplicate keys and anything but
 /// an object.
-pub fn read_body(file: Option<&std::path::Path>, inline: Option<&str>) -> anyhow::Result<serde_json::Value> {
+pub fn read_body(
+    file: Option<&std::path::Path>,
+    inline: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
     let (bytes, source) = match (file, inline) {
         (Some(path), _) => (
-            std::fs::read(path).with_context(|| format!("cannot read body file {}", path.display()))?,
+            std::fs::read(path)
+                .with_context(|| format!("cannot read body file {}", path.display()))?,
             path.display().to_string(),
         ),
         (None, Some(text)) => (text.as_bytes().to_vec(), "--body-json".to_string()),
-        (None, None) => anyhow::bail!("no body given: pass --body FILE.json or --body-json '{{...}}'"),
+        (None, None) => {
+            anyhow::bail!("no body given: pass --body FILE.json or --body-json '{{...}}'")
+        }
     };
     let value = custody_core::jcs::parse_strict(&bytes)
         .map_err(|e| anyhow::anyhow!("{source} is not acceptable JSON: {e}"))?;

@@ -11,9 +11,11 @@ use clap::{Args, Parser, Subcommand};
 /// Default SQLite ledger file, in the current directory.
 pub const DEFAULT_STORE: &str = "custody.db";
 
-/// custody: a signed, hash-chained record of who holds each detainee, from arrest to release.
+/// A signed, hash-chained record of who holds each detainee, from arrest to release.
+///
+/// Start with `custody demo`, or `custody keygen` then `custody init` for a real ledger.
 #[derive(Debug, Parser)]
-#[command(name = "custody", version, about, long_about = None)]
+#[command(name = "custody", version)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -167,7 +169,11 @@ pub struct EnrollFacilityArgs {
     #[arg(long)]
     pub capacity: u32,
     /// The place is an officially recognised place of detention (ICPPED art. 17(1)).
-    #[arg(long, conflicts_with = "not_recognised", required_unless_present = "not_recognised")]
+    #[arg(
+        long,
+        conflicts_with = "not_recognised",
+        required_unless_present = "not_recognised"
+    )]
     pub recognised: bool,
     /// The place is not an officially recognised place of detention.
     #[arg(long)]
@@ -244,7 +250,11 @@ pub struct RecordArgs {
     #[arg(long)]
     pub agency: String,
     /// Chain to extend (d-...).
-    #[arg(long, conflicts_with = "new_chain", required_unless_present = "new_chain")]
+    #[arg(
+        long,
+        conflicts_with = "new_chain",
+        required_unless_present = "new_chain"
+    )]
     pub chain: Option<String>,
     /// Start a new detainee chain (only for an arrest).
     #[arg(long)]
@@ -253,7 +263,11 @@ pub struct RecordArgs {
     #[arg(long)]
     pub occurred_at: Option<String>,
     /// File holding the JSON body of the event.
-    #[arg(long, conflicts_with = "body_json", required_unless_present = "body_json")]
+    #[arg(
+        long,
+        conflicts_with = "body_json",
+        required_unless_present = "body_json"
+    )]
     pub body: Option<PathBuf>,
     /// The JSON body of the event, inline.
     #[arg(long)]
@@ -273,7 +287,8 @@ pub struct ExportArgs {
     /// Export only this chain.
     #[arg(long)]
     pub chain: Option<String>,
-    /// Omit every payload (the headers, hashes and signatures still verify).
+    /// Omit the payload of every detainee record (headers, hashes and signatures still
+    /// verify; authority records keep theirs, which verification needs).
     #[arg(long)]
     pub headers_only: bool,
     /// Write to this file instead of standard output (never overwritten).

@@ -23,7 +23,8 @@ pub fn now() -> anyhow::Result<Timestamp> {
 
 /// Fills a buffer from the operating system's random generator.
 pub fn random_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
-    getrandom::getrandom(buf).map_err(|e| anyhow::anyhow!("the system random generator failed: {e}"))
+    getrandom::getrandom(buf)
+        .map_err(|e| anyhow::anyhow!("the system random generator failed: {e}"))
 }
 
 /// A fresh payload salt of [`MIN_SALT_BYTES`] random bytes.

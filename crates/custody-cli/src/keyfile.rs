@@ -70,10 +70,15 @@ pub fn write(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
 #[cfg(unix)]
 fn check_permissions(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = fs::metadata(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    let meta =
+        fs::metadata(path).with_context(|| format!("cannot read key file {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        let what = if mode & 0o044 != 0 { "readable" } else { "writable" };
+        let what = if mode & 0o044 != 0 {
+            "readable"
+        } else {
+            "writable"
+        };
         bail!(
             "key file {p} is {what} by others (mode {mode:04o}): chmod 600 {p}",
             p = path.display()
@@ -90,8 +95,8 @@ fn check_permissions(_path: &Path) -> anyhow::Result<()> {
 /// Reads a key file, refusing loose permissions and a public key that does not match the seed.
 pub fn read(path: &Path) -> anyhow::Result<SecretKey> {
     check_permissions(path)?;
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read key file {}", path.display()))?;
     let doc: KeyFile = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a custody key file ({e}): create one with `custody keygen --out FILE`",

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod append;
+mod census;
 mod cli;
 mod clock;
 mod cmd;

@@ -26,10 +26,32 @@ pub fn is_nats(spec: &str) -> bool {
     spec.starts_with("nats://") || spec.starts_with("tls://")
 }
 
+/// The store as it may be printed: a NATS URL without its user information (credentials).
+pub fn display(spec: &str) -> String {
+    if !is_nats(spec) {
+        return spec.to_string();
+    }
+    match spec.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => spec.to_string(),
+        },
+        None => spec.to_string(),
+    }
+}
+
 /// Opens the store named by `spec`.
 pub async fn open_store(spec: &str, create: Create) -> anyhow::Result<Arc<dyn LedgerStore>> {
     if is_nats(spec) {
-        anyhow::bail!("TODO nats {spec}");
+        let store = custody_store_nats::JetStreamStore::connect(spec)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot use the NATS server at {} (is nats-server running with -js?)",
+                    display(spec)
+                )
+            })?;
+        return Ok(Arc::new(store));
     }
     let path = Path::new(spec);
     if create == Create::No && !path.exists() {
@@ -44,12 +66,13 @@ pub async fn open_store(spec: &str, create: Create) -> anyhow::Result<Arc<dyn Le
 
 /// Turns an [`OpenError`] into a message naming the store and what to do.
 pub fn open_error(spec: &str, err: OpenError) -> anyhow::Error {
+    let spec = display(spec);
     match err {
         OpenError::NotInitialised => anyhow::anyhow!(
             "no ledger in {spec}: run `custody init` or `custody demo` first"
         ),
         OpenError::Replay { position, error } => crate::exit::refused(format!(
-            "the ledger in {spec} is damaged: stored record at position {position} does not validate ({}): {error}; run `custody verify` for details",
+            "the ledger in {spec} does not replay: stored record at position {position} is refused ({}): {error}; run `custody verify` for details",
             error.rule()
         )),
         other => anyhow::Error::new(other).context(format!("cannot open the ledger in {spec}")),
@@ -66,5 +89,7 @@ pub async fn open_ledger(spec: &str) -> anyhow::Result<Ledger> {
 
 /// Reads the ledger metadata of a store without replaying it.
 pub async fn read_meta(spec: &str, store: &dyn LedgerStore) -> anyhow::Result<LedgerMeta> {
-    Ledger::read_meta(store).await.map_err(|e| open_error(spec, e))
+    Ledger::read_meta(store)
+        .await
+        .map_err(|e| open_error(spec, e))
 }

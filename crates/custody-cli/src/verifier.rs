@@ -47,7 +47,10 @@ impl Failure {
             None => format!("position {}", self.position),
         };
         let hash = self.hash.as_deref().unwrap_or("unreadable");
-        format!("{place}: record {hash} refused ({}): {}", self.rule, self.message)
+        format!(
+            "{place}: record {hash} refused ({}): {}",
+            self.rule, self.message
+        )
     }
 }
 
@@ -118,7 +121,12 @@ impl StreamVerifier {
     }
 
     /// The failure report of a record refused at the next position.
-    pub fn failure(&self, line: Option<u64>, hash: Option<String>, err: &ValidationError) -> Failure {
+    pub fn failure(
+        &self,
+        line: Option<u64>,
+        hash: Option<String>,
+        err: &ValidationError,
+    ) -> Failure {
         Failure {
             line,
             position: self.size(),

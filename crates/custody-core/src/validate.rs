@@ -466,6 +466,24 @@ impl Validator {
         record: &Record,
         now: Option<&Timestamp>,
     ) -> Result<Checked, ValidationError> {
+        self.check_inner(record, now, self.config.require_payload)
+    }
+
+    /// Replays a record that was already accepted into the ledger: every rule applies except
+    /// the future-time rule and the need for a detainee payload (a stored record may have lost
+    /// its payload to a lawful redaction since it was accepted).
+    pub fn replay(&mut self, record: &Record) -> Result<(), ValidationError> {
+        let checked = self.check_inner(record, None, false)?;
+        self.apply(record, checked);
+        Ok(())
+    }
+
+    fn check_inner(
+        &self,
+        record: &Record,
+        now: Option<&Timestamp>,
+        require_payload: bool,
+    ) -> Result<Checked, ValidationError> {
         let h = &record.header;
 
         // 1. Hash and signature.
@@ -599,7 +617,7 @@ impl Validator {
         // 5. Payload: size, digest, schema.
         let body = match &record.payload {
             None => {
-                if is_authority_chain || self.config.require_payload {
+                if is_authority_chain || require_payload {
                     return Err(ValidationError::PayloadMissing { kind: h.kind });
                 }
                 None

@@ -183,7 +183,7 @@ impl Ledger {
                 let known = state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq);
                 if !known {
                     state
-                        .append(&ev.record, None)
+                        .replay(&ev.record)
                         .map_err(|error| OpenError::Replay {
                             position: ev.position,
                             error,

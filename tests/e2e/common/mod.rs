@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use custody_core::encoding::unb64url;
 use custody_core::ids::detainee_chain_id;
@@ -148,7 +149,9 @@ impl World {
 
     /// Number of records in the store (`custody verify --json`).
     pub fn size(&self) -> u64 {
-        self.ok_json(&["verify"])["records"].as_u64().expect("records")
+        self.ok_json(&["verify"])["records"]
+            .as_u64()
+            .expect("records")
     }
 
     /// Every stored record, via `custody export`.
@@ -197,8 +200,18 @@ pub fn setup_ledger(w: &World) -> Keys {
         (PRISON, "Maison Centrale d'Arrêt de Bamako", "prison"),
     ] {
         w.ok(&[
-            "enroll", "agency", "--root-key", &root, "--id", id, "--name", name, "--type", ty,
-            "--country", "ML",
+            "enroll",
+            "agency",
+            "--root-key",
+            &root,
+            "--id",
+            id,
+            "--name",
+            name,
+            "--type",
+            ty,
+            "--country",
+            "ML",
         ]);
     }
     w.ok(&[
@@ -221,7 +234,12 @@ pub fn setup_ledger(w: &World) -> Keys {
         "Bamako District",
     ]);
     for (key, agency, roles, badge) in [
-        (&officer_public, POLICE, "arresting_officer,judicial_police_officer", "PM-0001"),
+        (
+            &officer_public,
+            POLICE,
+            "arresting_officer,judicial_police_officer",
+            "PM-0001",
+        ),
         (&registrar_public, PRISON, "registrar", "MCA-0001"),
     ] {
         w.ok(&[
@@ -272,8 +290,8 @@ pub fn arrest_body() -> Value {
 
 /// Reads a key file written by `custody keygen`.
 pub fn read_key(path: &str) -> SecretKey {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("key file"))
-        .expect("key JSON");
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("key file")).expect("key JSON");
     let seed: [u8; 32] = unb64url(v["seed"].as_str().expect("seed"))
         .expect("base64url")
         .try_into()
@@ -341,4 +359,69 @@ pub fn write_jsonl(path: &Path, records: &[Record]) {
 /// How many stored records have this hash.
 pub fn count_hash(records: &[Record], hash: &Hash) -> usize {
     records.iter().filter(|r| &r.hash == hash).count()
+}
+
+/// A running `custody serve`.
+pub struct Serve {
+    /// The process.
+    pub child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl Serve {
+    /// Starts `custody serve` on a port and waits until it accepts connections.
+    pub fn start(w: &World, port: u16) -> Serve {
+        let listen = format!("127.0.0.1:{port}");
+        let log_path = w.path("serve.log");
+        let log = std::fs::File::create(&log_path).expect("serve log");
+        let child = custody_cmd(w.dir.path(), &w.store)
+            .args(["serve", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn serve");
+        let url = format!("http://{listen}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut child = child;
+        while std::net::TcpStream::connect(&listen).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("custody serve exited at start ({status}):\n{log}");
+            }
+            assert!(Instant::now() < deadline, "custody serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Serve { child, url }
+    }
+
+    /// `GET path` over plain HTTP/1.0: the status code and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send");
+        let mut response = String::new();
+        s.read_to_string(&mut response).expect("read");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, body.to_string())
+    }
+
+    /// Kills it with SIGKILL.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -66,8 +66,14 @@ pub async fn run(out: Output, spec: &str, args: &CheckpointArgs) -> anyhow::Resu
             crate::files::create_new(path)?
                 .write_all(note.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            out.json(&json!({"file": path.display().to_string(), "size": checkpoint.size, "note": note}));
-            out.info(format!("wrote checkpoint of size {} to {}", checkpoint.size, path.display()));
+            out.json(
+                &json!({"file": path.display().to_string(), "size": checkpoint.size, "note": note}),
+            );
+            out.info(format!(
+                "wrote checkpoint of size {} to {}",
+                checkpoint.size,
+                path.display()
+            ));
         }
         None => {
             if out.json {

@@ -5,8 +5,7 @@
 
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::kinds::bodies::{
-    AgencyRegistered, AgencyType, FacilityKind, FacilityRegistered, KeyEnrolled, KeyRevoked,
-    Place,
+    AgencyRegistered, AgencyType, FacilityKind, FacilityRegistered, KeyEnrolled, KeyRevoked, Place,
 };
 use custody_core::kinds::EventKind;
 use custody_core::{Draft, PublicKeyId, Role, SecretKey, Timestamp};
@@ -78,21 +77,20 @@ async fn append_authority(
         Some(t) => Some(clock::parse_time("occurred-at", t)?),
         None => None,
     };
-    let Appended { record, outcome } =
-        sign_and_append(&ledger, &key, AUTHORITY_CHAIN, |head| {
-            let now = clock::now()?;
-            Ok(Draft {
-                chain: AUTHORITY_CHAIN.to_string(),
-                seq: head.map_or(0, |h| h.seq + 1),
-                prev: head.map(|h| h.hash),
-                kind,
-                occurred_at: occurred.clone().unwrap_or_else(|| now.clone()),
-                recorded_at: now,
-                agency: agency.clone(),
-                body: body.clone(),
-            })
+    let Appended { record, outcome } = sign_and_append(&ledger, &key, AUTHORITY_CHAIN, |head| {
+        let now = clock::now()?;
+        Ok(Draft {
+            chain: AUTHORITY_CHAIN.to_string(),
+            seq: head.map_or(0, |h| h.seq + 1),
+            prev: head.map(|h| h.hash),
+            kind,
+            occurred_at: occurred.clone().unwrap_or_else(|| now.clone()),
+            recorded_at: now,
+            agency: agency.clone(),
+            body: body.clone(),
         })
-        .await?;
+    })
+    .await?;
     let position = outcome.position();
     tracing::info!(kind = %kind, position, "authority event appended");
     out.json(&json!({
@@ -122,7 +120,15 @@ async fn agency(out: Output, spec: &str, a: &EnrollAgencyArgs) -> anyhow::Result
         supervising_authority: a.supervising_authority.clone(),
     };
     let what = format!("registered agency {}", a.id);
-    append_authority(out, spec, &a.root, EventKind::AgencyRegistered, to_body(&body)?, what).await
+    append_authority(
+        out,
+        spec,
+        &a.root,
+        EventKind::AgencyRegistered,
+        to_body(&body)?,
+        what,
+    )
+    .await
 }
 
 async fn facility(out: Output, spec: &str, a: &EnrollFacilityArgs) -> anyhow::Result<()> {
@@ -145,7 +151,15 @@ async fn facility(out: Output, spec: &str, a: &EnrollFacilityArgs) -> anyhow::Re
         },
     };
     let what = format!("registered facility {}", a.id);
-    append_authority(out, spec, &a.root, EventKind::FacilityRegistered, to_body(&body)?, what).await
+    append_authority(
+        out,
+        spec,
+        &a.root,
+        EventKind::FacilityRegistered,
+        to_body(&body)?,
+        what,
+    )
+    .await
 }
 
 fn parse_key(flag: &str, text: &str) -> anyhow::Result<PublicKeyId> {
@@ -183,7 +197,15 @@ async fn key(out: Output, spec: &str, a: &EnrollKeyArgs) -> anyhow::Result<()> {
         valid_until,
     };
     let what = format!("enrolled key {} for agency {}", a.key, a.agency);
-    append_authority(out, spec, &a.root, EventKind::KeyEnrolled, to_body(&body)?, what).await
+    append_authority(
+        out,
+        spec,
+        &a.root,
+        EventKind::KeyEnrolled,
+        to_body(&body)?,
+        what,
+    )
+    .await
 }
 
 async fn revoke(out: Output, spec: &str, a: &EnrollRevokeArgs) -> anyhow::Result<()> {
@@ -197,5 +219,13 @@ async fn revoke(out: Output, spec: &str, a: &EnrollRevokeArgs) -> anyhow::Result
         effective_from,
     };
     let what = format!("revoked key {}", a.key);
-    append_authority(out, spec, &a.root, EventKind::KeyRevoked, to_body(&body)?, what).await
+    append_authority(
+        out,
+        spec,
+        &a.root,
+        EventKind::KeyRevoked,
+        to_body(&body)?,
+        what,
+    )
+    .await
 }

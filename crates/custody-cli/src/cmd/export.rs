@@ -1,9 +1,12 @@
 //! `custody export`: records as JSONL, in ledger order, one canonical line each.
+//!
+//! `--headers-only` removes the payload of every detainee record; authority records keep
+//! theirs, without which no verifier can check who may sign.
 
 use std::io::{BufWriter, Write};
 
 use anyhow::Context;
-use custody_core::ids::is_valid_chain_id;
+use custody_core::ids::{is_valid_chain_id, AUTHORITY_CHAIN};
 use custody_store::LedgerStore;
 use serde_json::json;
 
@@ -32,7 +35,10 @@ pub async fn run(out: Output, spec: &str, args: &ExportArgs) -> anyhow::Result<(
             Box::new(BufWriter::new(crate::files::create_new(path)?)),
             path.display().to_string(),
         ),
-        None => (Box::new(BufWriter::new(std::io::stdout().lock())), "standard output".into()),
+        None => (
+            Box::new(BufWriter::new(std::io::stdout().lock())),
+            "standard output".into(),
+        ),
     };
     let written = write_records(s.as_ref(), args, &mut writer).await;
     let count = match written {
@@ -66,7 +72,9 @@ async fn write_records(
 ) -> anyhow::Result<u64> {
     let mut count = 0u64;
     let mut line = |record: &custody_core::Record| -> std::io::Result<()> {
-        let text = if args.headers_only {
+        // Authority records keep their payload: verifiers need it (SPEC section 7), and it
+        // holds no detainee's personal data.
+        let text = if args.headers_only && record.header.chain != AUTHORITY_CHAIN {
             record.without_payload().to_json_line()
         } else {
             record.to_json_line()

@@ -38,22 +38,27 @@ pub async fn run(out: Output, spec: &str, args: &InitArgs) -> anyhow::Result<()>
         ledger_vkey: signer.verifier_key(),
     };
     let s = store::open_store(spec, store::Create::Yes).await?;
+    let shown = store::display(spec);
     Ledger::init(s, meta.clone()).await.map_err(|e| match e {
         OpenError::AlreadyInitialised(name) => anyhow::anyhow!(
-            "{spec} already holds ledger {name:?}: use another --store for a new ledger"
+            "{shown} already holds ledger {name:?}: use another --store for a new ledger"
         ),
         other => store::open_error(spec, other),
     })?;
     tracing::info!(name = %meta.name, "ledger initialised");
     out.json(&json!({
-        "store": spec,
+        "store": shown,
         "name": meta.name,
         "root_key": root.public().to_string(),
         "root_agency": args.root_agency,
         "ledger_vkey": meta.ledger_vkey,
     }));
-    out.info(format!("initialised ledger {} in {spec}", meta.name));
-    out.info(format!("trust anchor: {} for agency {}", root.public(), args.root_agency));
+    out.info(format!("initialised ledger {} in {shown}", meta.name));
+    out.info(format!(
+        "trust anchor: {} for agency {}",
+        root.public(),
+        args.root_agency
+    ));
     out.info(format!("checkpoint verifier key: {}", meta.ledger_vkey));
     out.info("next: register agencies with `custody enroll agency --root-key ...`");
     Ok(())

@@ -4,8 +4,7 @@
 //! Proofs are computed from the leaf hashes of the stored records (32 bytes per record).
 
 use custody_core::merkle::{
-    consistency_proof, inclusion_proof, leaf_hash, ConsistencyProofJson, Digest,
-    InclusionProofJson,
+    consistency_proof, inclusion_proof, leaf_hash, ConsistencyProofJson, Digest, InclusionProofJson,
 };
 use custody_core::Hash;
 use custody_store::LedgerStore;
@@ -39,12 +38,13 @@ pub async fn run(_out: Output, spec: &str, args: &ProveArgs) -> anyhow::Result<(
     let s = store::open_store(spec, store::Create::No).await?;
     store::read_meta(spec, s.as_ref()).await?;
     let current = s.size().await?;
+    let shown = store::display(spec);
     let json = if let Some(text) = &args.event {
-        let hash: Hash = text
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--event: {e}"))?;
+        let hash: Hash = text.parse().map_err(|e| anyhow::anyhow!("--event: {e}"))?;
         let stored = s.event(&hash).await?.ok_or_else(|| {
-            anyhow::anyhow!("no event {hash} in {spec}: check the hash (`custody export` lists them)")
+            anyhow::anyhow!(
+                "no event {hash} in {shown}: check the hash (`custody export` lists them)"
+            )
         })?;
         let tree_size = args.tree_size.unwrap_or(current);
         if tree_size > current {

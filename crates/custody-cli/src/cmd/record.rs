@@ -20,7 +20,11 @@ pub async fn run(out: Output, spec: &str, args: &RecordArgs) -> anyhow::Result<(
             .filter(|k| !k.is_authority())
             .map(|k| k.as_str())
             .collect();
-        anyhow::anyhow!("{:?} is not an event kind; kinds are {}", args.kind, all.join(", "))
+        anyhow::anyhow!(
+            "{:?} is not an event kind; kinds are {}",
+            args.kind,
+            all.join(", ")
+        )
     })?;
     if kind.is_authority() {
         anyhow::bail!("{kind} is written with `custody enroll`, signed by a root key");
@@ -50,8 +54,9 @@ pub async fn run(out: Output, spec: &str, args: &RecordArgs) -> anyhow::Result<(
         .transpose()?;
     let key = keyfile::read(&args.key)?;
     let ledger = store::open_ledger(spec).await?;
+    let shown = store::display(spec);
     if !args.new_chain && ledger.head(&chain).await.is_none() && kind != EventKind::Arrest {
-        anyhow::bail!("chain {chain} has no record in {spec}: check the chain id (a new chain starts with an arrest and --new-chain)");
+        anyhow::bail!("chain {chain} has no record in {shown}: check the chain id (a new chain starts with an arrest and --new-chain)");
     }
 
     let Appended { record, outcome } = sign_and_append(&ledger, &key, &chain, |head| {

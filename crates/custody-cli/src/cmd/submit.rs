@@ -58,7 +58,14 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
         let record = match Record::from_json(text) {
             Ok(r) => r,
             Err(e) => {
-                return refuse(out, &name, line_no, None, &ValidationError::Format(e), &counts)
+                return refuse(
+                    out,
+                    &name,
+                    line_no,
+                    None,
+                    &ValidationError::Format(e),
+                    &counts,
+                )
             }
         };
         let now = clock::now()?;
@@ -118,7 +125,10 @@ fn report_line(out: Output, line: u64, record: &Record, position: u64, what: &st
             json!({"line": line, "hash": record.hash.to_hex(), "position": position, "status": what})
         );
     } else {
-        out.info(format!("line {line}: {what} at position {position} ({})", record.hash));
+        out.info(format!(
+            "line {line}: {what} at position {position} ({})",
+            record.hash
+        ));
     }
 }
 

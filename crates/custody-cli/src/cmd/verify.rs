@@ -36,7 +36,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     let source = args
         .file
         .as_ref()
-        .map_or_else(|| spec.to_string(), |f| f.display().to_string());
+        .map_or_else(|| store::display(spec), |f| f.display().to_string());
 
     let (summary, failure) = match &args.file {
         Some(file) => {
@@ -74,9 +74,19 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         (Some(cp), None) => check_checkpoint(cp, &summary).err(),
         _ => None,
     };
-    print_report(out, &source, &summary, failure.as_ref(), checkpoint.as_ref(), checkpoint_problem.as_deref());
+    print_report(
+        out,
+        &source,
+        &summary,
+        failure.as_ref(),
+        checkpoint.as_ref(),
+        checkpoint_problem.as_deref(),
+    );
     if let Some(f) = failure {
-        return Err(refused_reported(format!("verification failed: {}", f.describe())));
+        return Err(refused_reported(format!(
+            "verification failed: {}",
+            f.describe()
+        )));
     }
     if let Some(problem) = checkpoint_problem {
         return Err(refused_reported(format!("checkpoint refused: {problem}")));
@@ -88,6 +98,16 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
 pub async fn verify_store(
     s: &dyn LedgerStore,
     v: &mut StreamVerifier,
+) -> anyhow::Result<Option<Failure>> {
+    verify_store_with(s, v, |_| {}).await
+}
+
+/// Verifies every record of a store, in ledger order, showing each accepted record to
+/// `accepted`.
+pub async fn verify_store_with(
+    s: &dyn LedgerStore,
+    v: &mut StreamVerifier,
+    mut accepted: impl FnMut(&custody_core::Record),
 ) -> anyhow::Result<Option<Failure>> {
     loop {
         let batch = s.read_from(v.size(), BATCH).await?;
@@ -105,6 +125,7 @@ pub async fn verify_store(
             if let Err(e) = v.push(&ev.record) {
                 return Ok(Some(v.failure(None, Some(ev.record.hash.to_hex()), &e)));
             }
+            accepted(&ev.record);
         }
     }
 }
@@ -122,9 +143,9 @@ pub fn read_trust(path: &Path) -> anyhow::Result<TrustAnchors> {
 }
 
 async fn trust_from_store(spec: &str) -> anyhow::Result<TrustAnchors> {
-    let s = store::open_store(spec, store::Create::No)
-        .await
-        .context("verifying a file needs the trust anchors: pass --trust trust.json (from `custody trust`)")?;
+    let s = store::open_store(spec, store::Create::No).await.context(
+        "verifying a file needs the trust anchors: pass --trust trust.json (from `custody trust`)",
+    )?;
     Ok(store::read_meta(spec, s.as_ref())
         .await
         .context("verifying a file needs the trust anchors: pass --trust trust.json (from `custody trust`)")?
@@ -168,7 +189,8 @@ fn check_checkpoint(cp: &Checkpoint, s: &Summary) -> Result<(), String> {
     }
 }
 
-fn print_report(
+/// Prints the verification report (human or JSON).
+pub fn print_report(
     out: Output,
     source: &str,
     s: &Summary,
@@ -198,7 +220,10 @@ fn print_report(
         return;
     }
     if let Some(f) = failure {
-        eprintln!("custody: verification of {source} FAILED at {}", f.describe());
+        eprintln!(
+            "custody: verification of {source} FAILED at {}",
+            f.describe()
+        );
         if !out.quiet {
             eprintln!(
                 "the {} records before it verify (tree size {}, root {})",
@@ -226,7 +251,10 @@ fn print_report(
         } else {
             format!("matches the root of the first {} records", c.size)
         };
-        out.info(format!("  checkpoint:  signature OK, size {}, {how}", c.size));
+        out.info(format!(
+            "  checkpoint:  signature OK, size {}, {how}",
+            c.size
+        ));
     }
     out.result("OK");
 }
