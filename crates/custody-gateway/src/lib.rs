@@ -86,9 +86,9 @@ use crate::metrics::{LedgerGauges, Metrics};
 /// most 64 KiB; the rest leaves room for the header, escaping and whitespace.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
-/// How often the follower catches up even when the store's subscription is silent (a store
-/// may only notice other processes' appends by polling).
-pub const FOLLOW_POLL: Duration = Duration::from_secs(2);
+/// How often the follower asks the store whether other processes appended. Each poll is one
+/// size query; records are read only when the store holds records this process has not applied.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
 
 /// How long `/healthz` waits for the store before answering 503.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -165,9 +165,10 @@ fn describe_open_error(e: &OpenError) -> String {
     }
 }
 
-/// Keeps the ledger's validation state current with appends made by other processes: calls
-/// [`Ledger::catch_up`] on every record the store's subscription announces, and every `poll`
-/// in any case; resubscribes after a store failure. Runs until dropped or aborted.
+/// Keeps the ledger's validation state current with appends made by other processes (another
+/// gateway, the `custody` command): calls [`Ledger::catch_up`] every `poll`. A catch-up costs
+/// one size query when nothing new arrived, so a gateway that is the only writer never reads
+/// back what it appended itself. Runs until dropped or aborted.
 ///
 /// [`serve`] runs it; a caller that serves [`router`] itself should spawn it next to the
 /// server.
@@ -182,45 +183,13 @@ fn describe_open_error(e: &OpenError) -> String {
 /// # }
 /// ```
 pub async fn follow(ledger: Arc<Ledger>, poll: Duration) {
+    let mut tick = tokio::time::interval(poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let from = match ledger.catch_up().await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %describe_open_error(&e), "catch-up failed; retrying");
-                tokio::time::sleep(poll).await;
-                continue;
-            }
-        };
-        let mut stream = match ledger.store().subscribe(from).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "subscription failed; retrying");
-                tokio::time::sleep(poll).await;
-                continue;
-            }
-        };
-        let mut tick = tokio::time::interval(poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                item = stream.next() => match item {
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "subscription broke; resubscribing");
-                        break;
-                    }
-                    None => {
-                        tracing::warn!("subscription ended; resubscribing");
-                        break;
-                    }
-                },
-                _ = tick.tick() => {}
-            }
-            if let Err(e) = ledger.catch_up().await {
-                tracing::warn!(error = %describe_open_error(&e), "catch-up failed");
-            }
+        tick.tick().await;
+        if let Err(e) = ledger.catch_up().await {
+            tracing::warn!(error = %describe_open_error(&e), "catch-up failed; retrying");
         }
-        tokio::time::sleep(poll).await;
     }
 }
 

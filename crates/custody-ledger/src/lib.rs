@@ -172,6 +172,13 @@ impl Ledger {
     /// the ledger size. Records this process appended itself are recognised and skipped.
     pub async fn catch_up(&self) -> Result<u64, OpenError> {
         let mut cursor = self.cursor.lock().await;
+        // Fast path: every stored record has been applied here (this process is the only
+        // writer since the last call). One size query, nothing read back.
+        let stored = self.store.size().await?;
+        if stored == self.state.read().await.size() {
+            *cursor = stored;
+            return Ok(stored);
+        }
         loop {
             let batch = self.store.read_from(*cursor, REPLAY_BATCH).await?;
             if batch.is_empty() {
@@ -263,7 +270,13 @@ impl Ledger {
         };
         match self.store.append(record).await {
             Ok(AppendOutcome::Appended { position }) => {
-                self.state.write().await.apply(record, checked);
+                let mut state = self.state.write().await;
+                // A concurrent catch-up may have read this record back from the store and
+                // applied it already: apply once.
+                if state.head(&h.chain).is_none_or(|hd| hd.seq < h.seq) {
+                    state.apply(record, checked);
+                }
+                drop(state);
                 tracing::debug!(position, hash = %record.hash, "appended");
                 Ok(AppendOutcome::Appended { position })
             }

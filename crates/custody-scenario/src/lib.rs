@@ -212,6 +212,18 @@ mod tests {
         assert_eq!(s.redacted.len(), 1);
     }
 
+    /// Regression: worlds of more than about 230 detainees signed records after the keys
+    /// expired (arrests every three days ran past the three years of key validity).
+    #[test]
+    fn large_worlds_stay_within_key_validity() {
+        let s = build(&ScenarioConfig {
+            seed: 1,
+            detainees: 260,
+        })
+        .unwrap();
+        assert_eq!(s.detainees.len(), 260);
+    }
+
     #[test]
     fn demo_world_validates_and_has_one_custody_gap() {
         let s = build(&ScenarioConfig::default()).unwrap();

@@ -186,7 +186,9 @@ impl Extras {
 }
 
 fn arrest(w: &mut World, i: usize, path: &'static str) -> Arrested {
-    let t = FIRST_ARREST + i as i64 * 3 * DAY + w.rng.below(20) as i64 * HOUR;
+    // Arrests every three days; large worlds wrap around after 600 days so that every record
+    // falls inside the keys' three years of validity (the first detainees are unchanged).
+    let t = FIRST_ARREST + (i as i64 * 3 * DAY) % (600 * DAY) + w.rng.below(20) as i64 * HOUR;
     let mut chain = w.new_chain(t, path);
     let (force, actor, delay) = match w.rng.below(10) {
         0..=2 => ("fr-barkhane", "barkhane-officer", 30 * HOUR),

@@ -1,0 +1,507 @@
+//! `custody-bench append`: acknowledged appends per second through the gateway and the
+//! ledger, against a raw JetStream publish of the same bytes measured in the same run.
+//!
+//! The data is the first `A + N` records of a cached ledger ([`crate::data`]): its `A`
+//! authority records, appended before any clock starts, then `N` detainee records. The detainee
+//! chains are dealt round-robin to `W` writers; each writer sends its chains' records in ledger
+//! order (so each chain in chain order) and waits for each answer before sending the next, so
+//! at most `W` appends are in flight. Every measurement starts from an empty store (a new
+//! nats-server, or a new SQLite file) and ends by checking that the store holds `A + N`
+//! records.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use async_nats::jetstream::stream::{Config as StreamConfig, StorageType};
+use bytes::Bytes;
+use custody_core::ids::AUTHORITY_CHAIN;
+use custody_core::validate::ValidatorConfig;
+use custody_core::Record;
+use custody_ledger::{Ledger, LedgerMeta};
+use custody_store::LedgerStore;
+use custody_store_nats::{JetStreamStore, CHAIN_SUBJECT_PREFIX, LEDGER_SUBJECTS};
+use custody_store_sqlite::SqliteStore;
+use custody_testkit::NatsServer;
+
+use crate::data;
+use crate::sys::{self, thousands};
+
+/// Stream of the raw baseline; it takes the ledger stream's subjects (on its own server).
+const RAW_STREAM: &str = "BENCH_RAW";
+
+/// Settings of one `append` run.
+#[derive(Clone, Debug)]
+pub struct AppendSettings {
+    /// Detainee records appended in each measurement.
+    pub records: usize,
+    /// Concurrent writers.
+    pub writers: usize,
+    /// How many times the four measurements are repeated (interleaved).
+    pub rounds: usize,
+    /// Where ledgers are cached.
+    pub cache: std::path::PathBuf,
+}
+
+/// One record as every path sends it.
+struct Item {
+    record: Record,
+    /// The record with its payload: the HTTP body.
+    line: Bytes,
+    /// The record without payload: what the ledger stream holds, and the raw baseline sends.
+    header_line: Bytes,
+    /// Chain id.
+    chain: String,
+}
+
+/// The same data for every measurement.
+struct Workload {
+    meta: LedgerMeta,
+    authority: Vec<Record>,
+    writers: Vec<Arc<Vec<Item>>>,
+    records: usize,
+}
+
+impl Workload {
+    fn total(&self) -> u64 {
+        (self.authority.len() + self.records) as u64
+    }
+}
+
+/// A timed measurement.
+#[derive(Clone, Copy, Debug)]
+struct Measure {
+    elapsed: Duration,
+    events: usize,
+}
+
+impl Measure {
+    fn rate(self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// What is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// (b) The baseline.
+    Raw,
+    /// (a) `custody_gateway::serve` on JetStream.
+    Gateway,
+    /// (a') The gateway's router without its follower (diagnostic).
+    RouterOnly,
+    /// (c) `Ledger::append` on JetStream.
+    LedgerNats,
+    /// (d) `Ledger::append` on SQLite.
+    LedgerSqlite,
+}
+
+/// Measurement order (the baseline first; ratios are to it).
+const TARGETS: [Target; 5] = [
+    Target::Raw,
+    Target::Gateway,
+    Target::RouterOnly,
+    Target::LedgerNats,
+    Target::LedgerSqlite,
+];
+
+impl Target {
+    fn label(self) -> &'static str {
+        match self {
+            Target::Raw => "(b) raw JetStream publish, awaiting each ack [baseline]",
+            Target::Gateway => "(a) HTTP POST /v1/events: gateway on JetStreamStore",
+            Target::RouterOnly => "(a') same, router only, no follower [diagnostic]",
+            Target::LedgerNats => "(c) Ledger::append on JetStreamStore, no HTTP",
+            Target::LedgerSqlite => "(d) Ledger::append on SqliteStore (file)",
+        }
+    }
+
+    async fn measure(self, work: &Workload) -> anyhow::Result<Measure> {
+        match self {
+            Target::Raw => raw_publish(work).await,
+            Target::Gateway => gateway(work, Serve::Full).await,
+            Target::RouterOnly => gateway(work, Serve::RouterOnly).await,
+            Target::LedgerNats => ledger_nats(work).await,
+            Target::LedgerSqlite => ledger_sqlite(work).await,
+        }
+    }
+}
+
+/// The median of some rates.
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    let n = rates.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => rates[n / 2],
+        _ => (rates[n / 2 - 1] + rates[n / 2]) / 2.0,
+    }
+}
+
+fn load(settings: &AppendSettings) -> anyhow::Result<Workload> {
+    if settings.writers == 0 {
+        bail!("--writers must be at least 1");
+    }
+    if settings.records == 0 {
+        bail!("--records must be at least 1");
+    }
+    let authority = data::authority_events()?;
+    let file = data::ensure_ledger(&settings.cache, authority + settings.records)?;
+    if let Some(took) = file.generated_now {
+        println!(
+            "generated {} in {:.1} s",
+            file.path.display(),
+            took.as_secs_f64()
+        );
+    }
+    let mut auth = Vec::new();
+    let mut writers: Vec<Vec<Item>> = (0..settings.writers).map(|_| Vec::new()).collect();
+    let mut owner = std::collections::HashMap::<String, usize>::new();
+    for (record, line) in data::read_records(&file)? {
+        if record.header.chain == AUTHORITY_CHAIN {
+            auth.push(record);
+            continue;
+        }
+        let next = owner.len() % settings.writers;
+        let w = *owner.entry(record.header.chain.clone()).or_insert(next);
+        writers[w].push(Item {
+            header_line: Bytes::from(record.without_payload().to_json_line()),
+            line: Bytes::from(line),
+            chain: record.header.chain.clone(),
+            record,
+        });
+    }
+    let records = writers.iter().map(Vec::len).sum();
+    if records != settings.records || auth.len() != authority {
+        bail!(
+            "{} holds {} authority and {records} detainee records, expected {authority} and {}",
+            file.path.display(),
+            auth.len(),
+            settings.records
+        );
+    }
+    println!(
+        "data: {} ({} authority records appended before timing, then {records} detainee records \
+         on {} chains, {} writers)",
+        file.path.display(),
+        auth.len(),
+        owner.len(),
+        settings.writers
+    );
+    Ok(Workload {
+        meta: file.info.meta,
+        authority: auth,
+        writers: writers.into_iter().map(Arc::new).collect(),
+        records,
+    })
+}
+
+/// Runs the `append` subcommand.
+pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
+    println!("== custody-bench append");
+    println!(
+        "Acknowledged appends per second of the same N signed records, W writers each \
+         waiting for every answer, each path on an empty store (a new nats-server, or a new \
+         SQLite file).\n\
+         (b) baseline: async-nats publish of each record's header bytes (what the ledger \
+         stream stores) to a file-backed stream, awaiting the ack: no validation, no payload \
+         bucket, no index.\n\
+         (a) the full path: HTTP POST to custody_gateway::serve (validation, signature, chain \
+         check, JetStreamStore append, and the gateway's follower); (a') the same routes \
+         without the follower; (c) and (d) Ledger::append without HTTP."
+    );
+    let work = load(settings)?;
+    let version = nats_version().await?;
+    println!(
+        "N = {} records, W = {} writers, nats-server {version}, {} CPUs, load average {}",
+        work.records,
+        settings.writers,
+        sys::cpus(),
+        load_text()
+    );
+
+    let rounds = settings.rounds.max(1);
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); TARGETS.len()];
+    for round in 0..rounds {
+        if rounds > 1 {
+            println!("round {}/{rounds}", round + 1);
+        }
+        for (i, target) in TARGETS.iter().enumerate() {
+            let m = target
+                .measure(&work)
+                .await
+                .with_context(|| format!("measurement {} failed", target.label()))?;
+            if rounds > 1 {
+                println!(
+                    "  {:<56} {:>9} events/s",
+                    target.label(),
+                    thousands(m.rate())
+                );
+            }
+            rates[i].push(m.rate());
+        }
+    }
+
+    println!();
+    let what = if rounds > 1 {
+        "median of the rounds"
+    } else {
+        "one pass each"
+    };
+    println!(
+        "results ({what}; N = {}, W = {}):",
+        work.records, settings.writers
+    );
+    let rates: Vec<f64> = rates.into_iter().map(median).collect();
+    let raw = rates[0];
+    for (target, rate) in TARGETS.iter().zip(&rates) {
+        println!(
+            "  {:<56} {:>9} events/s  {:>6.2} s  {:>5.2}x raw",
+            target.label(),
+            thousands(*rate),
+            work.records as f64 / rate,
+            rate / raw
+        );
+    }
+    let ratio = rates[1] / raw;
+    println!();
+    println!(
+        "gateway / raw acknowledged publish = {ratio:.2}x  (aim: gateway >= 0.5x raw \
+         acknowledged publish: {})",
+        if ratio >= 0.5 { "met" } else { "NOT met" }
+    );
+    println!("load average after: {}", load_text());
+    Ok(())
+}
+
+fn load_text() -> String {
+    sys::load_average().map_or_else(|| "unknown".to_string(), |l| format!("{l:.2}"))
+}
+
+async fn start_nats() -> anyhow::Result<NatsServer> {
+    tokio::task::spawn_blocking(NatsServer::start)
+        .await?
+        .context("cannot start nats-server (apt-get install -y nats-server)")
+}
+
+async fn nats_version() -> anyhow::Result<String> {
+    let server = start_nats().await?;
+    let client = async_nats::connect(server.url()).await?;
+    let version = client.server_info().version;
+    drop(client);
+    stop_nats(server).await;
+    Ok(version)
+}
+
+async fn stop_nats(server: NatsServer) {
+    // Killing and removing the directory blocks: keep it off the runtime's threads.
+    let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+}
+
+/// Runs `f` on every item of every writer, `W` tasks in parallel, and times it.
+async fn timed<F, Fut>(work: &Workload, f: F) -> anyhow::Result<Measure>
+where
+    F: Fn(usize, Arc<Vec<Item>>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let start = Instant::now();
+    let tasks: Vec<_> = work
+        .writers
+        .iter()
+        .enumerate()
+        .map(|(w, items)| tokio::spawn(f(w, items.clone())))
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(Measure {
+        elapsed: start.elapsed(),
+        events: work.records,
+    })
+}
+
+/// A ledger on `store` holding the authority records (appended before timing).
+async fn prepared_ledger(
+    store: Arc<dyn LedgerStore>,
+    work: &Workload,
+) -> anyhow::Result<Arc<Ledger>> {
+    Ledger::init(store.clone(), work.meta.clone()).await?;
+    // As `custody serve` opens it: detainee records must carry their payload.
+    let config = ValidatorConfig {
+        require_payload: true,
+        ..ValidatorConfig::default()
+    };
+    let ledger = Ledger::open(store, config).await?;
+    let now = sys::now();
+    for r in &work.authority {
+        ledger
+            .append(r, &now)
+            .await
+            .with_context(|| format!("authority record {} refused", r.hash))?;
+    }
+    Ok(Arc::new(ledger))
+}
+
+async fn check_size(store: &dyn LedgerStore, work: &Workload) -> anyhow::Result<()> {
+    let size = store.size().await?;
+    if size != work.total() {
+        bail!(
+            "the store holds {size} records after the run, expected {}",
+            work.total()
+        );
+    }
+    Ok(())
+}
+
+/// (b) Raw acknowledged publish of the header bytes to a file-backed stream.
+async fn raw_publish(work: &Workload) -> anyhow::Result<Measure> {
+    let server = start_nats().await?;
+    let client = async_nats::connect(server.url()).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    let mut stream = js
+        .create_stream(StreamConfig {
+            name: RAW_STREAM.to_string(),
+            subjects: vec![LEDGER_SUBJECTS.to_string()],
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create stream {RAW_STREAM}: {e}"))?;
+    let m = timed(work, |_, items| {
+        let js = js.clone();
+        async move {
+            for item in items.iter() {
+                let subject = format!("{CHAIN_SUBJECT_PREFIX}{}", item.chain);
+                js.publish(subject, item.header_line.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?
+                    .await
+                    .map_err(|e| anyhow::anyhow!("publish not acknowledged: {e}"))?;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let stored = stream
+        .info()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read stream {RAW_STREAM}: {e}"))?
+        .state
+        .messages;
+    if stored != work.records as u64 {
+        bail!(
+            "stream {RAW_STREAM} holds {stored} messages, expected {}",
+            work.records
+        );
+    }
+    drop(client);
+    stop_nats(server).await;
+    Ok(m)
+}
+
+/// How the gateway is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Serve {
+    /// `custody_gateway::serve`: the routes and the follower that keeps the validation state
+    /// current with the store (it reads back every record appended).
+    Full,
+    /// `custody_gateway::router` alone, served by axum: the same routes without the follower,
+    /// to show what the follower costs.
+    RouterOnly,
+}
+
+/// (a) The full gateway path: HTTP, validation, JetStreamStore.
+async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
+    let server = start_nats().await?;
+    let store = JetStreamStore::connect(&server.url()).await?;
+    let store: Arc<dyn LedgerStore> = Arc::new(store);
+    let ledger = prepared_ledger(store.clone(), work).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/v1/events", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let serving = match serve {
+        Serve::Full => tokio::spawn(custody_gateway::serve(ledger, listener, shutdown)),
+        Serve::RouterOnly => tokio::spawn(async move {
+            axum::serve(listener, custody_gateway::router(ledger))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+    };
+    let m = timed(work, |_, items| {
+        let url = url.clone();
+        async move {
+            // One client (one keep-alive connection) per writer.
+            let client = reqwest::Client::new();
+            for item in items.iter() {
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(item.line.clone())
+                    .send()
+                    .await
+                    .context("POST /v1/events failed")?;
+                let status = response.status();
+                if status != reqwest::StatusCode::CREATED {
+                    let body = response.text().await.unwrap_or_default();
+                    bail!(
+                        "POST /v1/events of {} answered {status}: {body}",
+                        item.record.hash
+                    );
+                }
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    check_size(store.as_ref(), work).await?;
+    let _ = stop.send(());
+    serving.await??;
+    drop(store);
+    stop_nats(server).await;
+    Ok(m)
+}
+
+async fn ledger_appends(work: &Workload, ledger: Arc<Ledger>) -> anyhow::Result<Measure> {
+    let now = sys::now();
+    timed(work, |_, items| {
+        let ledger = ledger.clone();
+        let now = now.clone();
+        async move {
+            for item in items.iter() {
+                ledger
+                    .append(&item.record, &now)
+                    .await
+                    .with_context(|| format!("append of {} refused", item.record.hash))?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// (c) `Ledger::append` on a JetStreamStore.
+async fn ledger_nats(work: &Workload) -> anyhow::Result<Measure> {
+    let server = start_nats().await?;
+    let store: Arc<dyn LedgerStore> = Arc::new(JetStreamStore::connect(&server.url()).await?);
+    let ledger = prepared_ledger(store.clone(), work).await?;
+    let m = ledger_appends(work, ledger).await?;
+    check_size(store.as_ref(), work).await?;
+    drop(store);
+    stop_nats(server).await;
+    Ok(m)
+}
+
+/// (d) `Ledger::append` on a SqliteStore in a temporary directory.
+async fn ledger_sqlite(work: &Workload) -> anyhow::Result<Measure> {
+    let dir = tempfile::Builder::new()
+        .prefix("custody-bench-")
+        .tempdir()?;
+    let store: Arc<dyn LedgerStore> = Arc::new(SqliteStore::open(dir.path().join("ledger.db"))?);
+    let ledger = prepared_ledger(store.clone(), work).await?;
+    let m = ledger_appends(work, ledger).await?;
+    check_size(store.as_ref(), work).await?;
+    Ok(m)
+}

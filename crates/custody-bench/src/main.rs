@@ -1,0 +1,208 @@
+//! `custody-bench`: throughput figures of custody-ledger, each printed next to a baseline
+//! measured in the same run, on the same data.
+//!
+//! This is a harness, not a test: it prints figures and asserts nothing about time. It does
+//! check that every path did the work (every append acknowledged, the store holding every
+//! record, every record verified), and stops with an error otherwise.
+//!
+//! - `append`: acknowledged appends per second through the HTTP gateway on JetStream, through
+//!   `Ledger::append` on JetStream and on SQLite, and the baseline: a raw async-nats
+//!   acknowledged publish of the same header bytes to a file-backed stream. Aim: the gateway
+//!   at least half as fast as the raw publish.
+//! - `verify`: offline verification of a JSONL ledger (`custody verify FILE`) in events per
+//!   second with its peak memory, for a quarter of the file and the whole file, and the
+//!   baseline: raw ed25519-dalek batch verification of the same signatures.
+//! - `all`: both, with their defaults.
+//!
+//! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
+//! [`data`] for how a ledger larger than the demo scenario is made while staying one valid
+//! ledger).
+//!
+//! # README
+//!
+//! Needs `nats-server` on `PATH` for `append` (each measurement starts its own, on a free port,
+//! with a temporary store). Always build in release mode:
+//!
+//! ```text
+//! cargo run --release -p custody-bench -- append                        # N = 20000, W = 8
+//! cargo run --release -p custody-bench -- append --records 5000 --writers 16 --rounds 3
+//! cargo run --release -p custody-bench -- verify                        # 1,000,000 events
+//! cargo run --release -p custody-bench -- verify --events 200000
+//! cargo run --release -p custody-bench -- all
+//! ```
+//!
+//! `verify` measures `target/release/custody` when it exists (`cargo build --release -p
+//! custody-cli`), and otherwise the same streaming loop inside this harness; it says which.
+//! `--custody PATH` picks another binary, `--in-process` forces the loop. The first `verify`
+//! of a size generates its ledger (about a minute and a half per million events on two cores)
+//! and prints how long it took; later runs reuse `target/custody-bench/ledger-<N>.jsonl`.
+//! `--cache-dir DIR` moves the cache; deleting it forces a new generation.
+//!
+//! The machine is shared: figures move with the load of other processes (the load average is
+//! printed before and after). Compare figures of one run with each other, not across runs;
+//! `append --rounds R` repeats the four measurements interleaved and prints their medians.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod append;
+mod data;
+mod sys;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+/// Throughput of custody-ledger's append and verify paths, each against a baseline measured
+/// in the same run.
+#[derive(Debug, Parser)]
+#[command(name = "custody-bench", version, about, long_about = None)]
+struct Cli {
+    /// Where generated ledgers are cached [default: target/custody-bench].
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    /// The measurement to run.
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+/// The measurements.
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Appends per second: gateway, Ledger on JetStream and SQLite, raw JetStream publish.
+    Append(AppendArgs),
+    /// Offline verification of a JSONL ledger: events per second and peak memory, against raw
+    /// batch signature verification.
+    Verify(VerifyArgs),
+    /// `append` and `verify` with their defaults.
+    All,
+    /// Internal: verifies one file in this process and prints a JSON report.
+    #[command(hide = true)]
+    VerifyStream {
+        /// Trust anchors.
+        #[arg(long)]
+        trust: PathBuf,
+        /// The JSONL ledger.
+        file: PathBuf,
+    },
+}
+
+/// `custody-bench append`.
+#[derive(Debug, Args)]
+struct AppendArgs {
+    /// Detainee records appended by each path (after the authority records).
+    #[arg(long, default_value_t = 20_000)]
+    records: usize,
+    /// Concurrent writers, each waiting for every acknowledgement.
+    #[arg(long, default_value_t = 8)]
+    writers: usize,
+    /// Repetitions of the four measurements, interleaved; medians are reported.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+}
+
+impl Default for AppendArgs {
+    fn default() -> Self {
+        AppendArgs {
+            records: 20_000,
+            writers: 8,
+            rounds: 1,
+        }
+    }
+}
+
+/// `custody-bench verify`.
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Events in the ledger file.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// The `custody` binary to measure [default: target/release/custody, if built].
+    #[arg(long)]
+    custody: Option<PathBuf>,
+    /// Measure the streaming loop in this harness even if the `custody` binary exists.
+    #[arg(long)]
+    in_process: bool,
+}
+
+impl Default for VerifyArgs {
+    fn default() -> Self {
+        VerifyArgs {
+            events: 1_000_000,
+            custody: None,
+            in_process: false,
+        }
+    }
+}
+
+/// The workspace's target directory.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // crates/custody-bench -> the workspace root.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .join("target")
+}
+
+fn run_append(cache: PathBuf, args: &AppendArgs) -> anyhow::Result<()> {
+    let settings = append::AppendSettings {
+        records: args.records,
+        writers: args.writers,
+        rounds: args.rounds,
+        cache,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(append::run(&settings))
+}
+
+fn run_verify(cache: PathBuf, args: &VerifyArgs) -> anyhow::Result<()> {
+    verify::run(&verify::VerifySettings {
+        events: args.events,
+        cache,
+        custody: args
+            .custody
+            .clone()
+            .unwrap_or_else(|| target_dir().join("release").join("custody")),
+        in_process: args.in_process,
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let cache = cli
+        .cache_dir
+        .unwrap_or_else(|| target_dir().join("custody-bench"));
+    match cli.command {
+        Cmd::Append(args) => run_append(cache, &args),
+        Cmd::Verify(args) => run_verify(cache, &args),
+        Cmd::All => {
+            run_append(cache.clone(), &AppendArgs::default())?;
+            println!();
+            run_verify(cache, &VerifyArgs::default())
+        }
+        Cmd::VerifyStream { trust, file } => {
+            let report = verify::stream(&file, &trust)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("custody-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

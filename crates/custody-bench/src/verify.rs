@@ -1,0 +1,426 @@
+//! `custody-bench verify`: offline verification of a JSONL ledger, events per second and peak
+//! memory, against raw batch signature verification of the same records in the same run.
+//!
+//! Each verification runs in a process of its own, so that its peak resident memory (`VmHWM`)
+//! belongs to that run alone: either the real `custody verify FILE --trust trust.json` (when a
+//! release build of it exists), or this binary's hidden `verify-stream` subcommand, which runs
+//! the loop of `custody verify` (read a line with a `BufReader`, `Record::from_json`,
+//! `Validator::append` with the clock, `Frontier::push` of the leaf hash) and reports its own
+//! `VmHWM` from `/proc/self/status`. Both a quarter of the file and the whole file are
+//! verified, so the report shows how memory grows with the ledger.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use custody_core::authority::TrustAnchors;
+use custody_core::encoding::{hex, unb64url};
+use custody_core::merkle::{leaf_hash, Frontier};
+use custody_core::record::signed_message;
+use custody_core::validate::{Validator, ValidatorConfig};
+use custody_core::{Hash, PublicKeyId, Record};
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{self, LedgerFile};
+use crate::sys::{self, mib, thousands};
+
+/// Signatures per `verify_batch` call.
+const BATCH: usize = 64;
+/// How often the peak memory of a `custody` child is sampled.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Settings of one `verify` run.
+#[derive(Clone, Debug)]
+pub struct VerifySettings {
+    /// Events in the ledger file.
+    pub events: usize,
+    /// Where ledgers are cached.
+    pub cache: PathBuf,
+    /// The `custody` binary to measure, if it exists.
+    pub custody: PathBuf,
+    /// Measure the in-process loop even if the `custody` binary exists.
+    pub in_process: bool,
+}
+
+/// What the `verify-stream` child reports on standard output (one JSON line).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StreamReport {
+    /// Records verified.
+    pub events: u64,
+    /// Seconds of the loop (reading included, process start excluded).
+    pub secs: f64,
+    /// `VmRSS` before the first line was read, KiB.
+    pub start_kib: u64,
+    /// `VmHWM` after the last record, KiB.
+    pub peak_kib: u64,
+    /// Detainee chains in the validator.
+    pub chains: u64,
+    /// Merkle root of the verified records (hex).
+    pub root: String,
+}
+
+/// The `verify-stream` subcommand: the streaming loop of `custody verify`, in this process.
+pub fn stream(file: &Path, trust: &Path) -> anyhow::Result<StreamReport> {
+    let trust_text = std::fs::read_to_string(trust)
+        .with_context(|| format!("cannot read trust anchors {}", trust.display()))?;
+    let trust: TrustAnchors = serde_json::from_str(&trust_text)
+        .with_context(|| format!("{} is not a trust.json", trust.display()))?;
+    let start_kib = sys::status_kib("self", "VmRSS").unwrap_or(0);
+    let now = sys::now();
+    let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let start = Instant::now();
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let mut validator = Validator::new(trust, ValidatorConfig::default());
+    let mut frontier = Frontier::new();
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {}", file.display()))?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let record = Record::from_json(&line)
+            .with_context(|| format!("line {number} of {} is not a record", file.display()))?;
+        validator.append(&record, Some(&now)).map_err(|e| {
+            anyhow::anyhow!(
+                "line {number} of {} ({}) is refused ({}): {e}",
+                file.display(),
+                record.hash,
+                e.rule()
+            )
+        })?;
+        frontier.push(leaf_hash(record.hash.as_bytes()));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    Ok(StreamReport {
+        events: frontier.size(),
+        secs,
+        start_kib,
+        peak_kib: sys::status_kib("self", "VmHWM").unwrap_or(0),
+        chains: validator.chains().count() as u64,
+        root: hex(&frontier.root()),
+    })
+}
+
+/// One verification, as the parent saw it.
+#[derive(Debug)]
+struct Run {
+    events: u64,
+    secs: f64,
+    peak_kib: u64,
+    start_kib: Option<u64>,
+    chains: Option<u64>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.secs
+    }
+}
+
+/// How verification is measured.
+enum Method {
+    /// The `custody` binary.
+    Binary(PathBuf),
+    /// This binary's `verify-stream`.
+    InProcess(PathBuf),
+}
+
+fn run_child(method: &Method, file: &LedgerFile) -> anyhow::Result<Run> {
+    match method {
+        Method::InProcess(exe) => {
+            let output = Command::new(exe)
+                .arg("verify-stream")
+                .arg("--trust")
+                .arg(&file.trust_path)
+                .arg(&file.path)
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+                .with_context(|| format!("cannot run {}", exe.display()))?;
+            if !output.status.success() {
+                bail!(
+                    "verification of {} failed ({})",
+                    file.path.display(),
+                    output.status
+                );
+            }
+            let report: StreamReport = serde_json::from_slice(&output.stdout)
+                .context("verify-stream printed no report")?;
+            if report.events != file.info.events {
+                bail!(
+                    "verified {} records of {}, expected {}",
+                    report.events,
+                    file.path.display(),
+                    file.info.events
+                );
+            }
+            Ok(Run {
+                events: report.events,
+                secs: report.secs,
+                peak_kib: report.peak_kib,
+                start_kib: Some(report.start_kib),
+                chains: Some(report.chains),
+            })
+        }
+        Method::Binary(custody) => {
+            let start = Instant::now();
+            let mut child = Command::new(custody)
+                .arg("--quiet")
+                .arg("verify")
+                .arg(&file.path)
+                .arg("--trust")
+                .arg(&file.trust_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .with_context(|| format!("cannot run {}", custody.display()))?;
+            let pid = child.id().to_string();
+            let mut peak = 0;
+            let status = loop {
+                if let Some(kib) = sys::status_kib(&pid, "VmHWM") {
+                    peak = peak.max(kib);
+                }
+                if let Some(status) = child.try_wait()? {
+                    break status;
+                }
+                std::thread::sleep(POLL);
+            };
+            let secs = start.elapsed().as_secs_f64();
+            if !status.success() {
+                bail!(
+                    "{} verify {} failed ({status})",
+                    custody.display(),
+                    file.path.display()
+                );
+            }
+            Ok(Run {
+                events: file.info.events,
+                secs,
+                peak_kib: peak,
+                start_kib: None,
+                chains: None,
+            })
+        }
+    }
+}
+
+/// The fields of a line that signature verification needs.
+#[derive(Deserialize)]
+struct SigLine {
+    hash: String,
+    signature: String,
+    header: SigHeader,
+}
+
+#[derive(Deserialize)]
+struct SigHeader {
+    signer: String,
+}
+
+/// Signed messages, signatures and decompressed keys of every record of a file.
+struct Signatures {
+    /// Signed messages, back to back, `stride` bytes each.
+    messages: Vec<u8>,
+    stride: usize,
+    signatures: Vec<Signature>,
+    /// Index into `keys` of each record's signer.
+    signer: Vec<u32>,
+    /// Every distinct signer, decompressed once.
+    keys: Vec<VerifyingKey>,
+}
+
+fn load_signatures(file: &LedgerFile) -> anyhow::Result<Signatures> {
+    let input = BufReader::with_capacity(
+        1 << 16,
+        File::open(&file.path).with_context(|| format!("cannot open {}", file.path.display()))?,
+    );
+    let stride = signed_message(&Hash::default()).len();
+    let n = usize::try_from(file.info.events).unwrap_or(0);
+    let mut s = Signatures {
+        messages: Vec::with_capacity(n * stride),
+        stride,
+        signatures: Vec::with_capacity(n),
+        signer: Vec::with_capacity(n),
+        keys: Vec::new(),
+    };
+    let mut index: HashMap<String, u32> = HashMap::new();
+    for (i, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", file.path.display()))?;
+        let bad = || format!("line {} of {} is not a record", i + 1, file.path.display());
+        let l: SigLine = serde_json::from_str(&line).with_context(bad)?;
+        let hash: Hash = l.hash.parse().with_context(bad)?;
+        let sig: [u8; 64] = unb64url(&l.signature)
+            .and_then(|b| b.try_into().ok())
+            .with_context(bad)?;
+        let k = match index.get(&l.header.signer) {
+            Some(k) => *k,
+            None => {
+                let key: PublicKeyId = l.header.signer.parse().with_context(bad)?;
+                s.keys.push(key.verifying_key().with_context(bad)?);
+                let k = u32::try_from(s.keys.len() - 1)?;
+                index.insert(l.header.signer, k);
+                k
+            }
+        };
+        s.messages.extend_from_slice(&signed_message(&hash));
+        s.signatures.push(Signature::from_bytes(&sig));
+        s.signer.push(k);
+    }
+    Ok(s)
+}
+
+/// Raw `ed25519_dalek::verify_batch` over chunks of [`BATCH`]; seconds.
+fn batch_verify(s: &Signatures) -> anyhow::Result<f64> {
+    let n = s.signatures.len();
+    let start = Instant::now();
+    let mut first = 0;
+    while first < n {
+        let end = (first + BATCH).min(n);
+        let messages: Vec<&[u8]> = (first..end)
+            .map(|i| &s.messages[i * s.stride..(i + 1) * s.stride])
+            .collect();
+        let keys: Vec<VerifyingKey> = (first..end).map(|i| s.keys[s.signer[i] as usize]).collect();
+        ed25519_dalek::verify_batch(&messages, &s.signatures[first..end], &keys)
+            .map_err(|e| anyhow::anyhow!("batch at record {first} does not verify: {e}"))?;
+        first = end;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Runs the `verify` subcommand.
+pub fn run(settings: &VerifySettings) -> anyhow::Result<()> {
+    println!("== custody-bench verify");
+    println!(
+        "Offline verification of a JSONL ledger (parse, hash, strict signature, authority and \
+         chain rules, Merkle frontier), events/s and peak resident memory, against raw \
+         ed25519-dalek batch verification (chunks of {BATCH}, keys decompressed once) of the \
+         same records. Memory is measured for a quarter of the file and for the whole file."
+    );
+    if settings.events < 4 {
+        bail!("--events must be at least 4");
+    }
+    let full = data::ensure_ledger(&settings.cache, settings.events)?;
+    match full.generated_now {
+        Some(took) => println!(
+            "generated {} in {:.1} s ({} chains: scenario of {} detainees, each chain {} times)",
+            full.path.display(),
+            took.as_secs_f64(),
+            full.info.chains,
+            full.info.base_detainees,
+            full.info.copies
+        ),
+        None => println!(
+            "data: {} (cached; its generation took {:.1} s; {} chains)",
+            full.path.display(),
+            full.info.generation_secs,
+            full.info.chains
+        ),
+    }
+    let quarter = data::ensure_prefix(&full, settings.events / 4)?;
+
+    let method = if !settings.in_process && settings.custody.is_file() {
+        Method::Binary(settings.custody.clone())
+    } else {
+        Method::InProcess(std::env::current_exe().context("cannot find this program")?)
+    };
+    match &method {
+        Method::Binary(p) => println!(
+            "measured: {} verify FILE --trust trust.json (wall time of the process; peak \
+             memory sampled from /proc/<pid>/status every {} ms)",
+            p.display(),
+            POLL.as_millis()
+        ),
+        Method::InProcess(_) => println!(
+            "measured: the loop of `custody verify` in this harness (BufReader lines, \
+             Record::from_json, Validator::append, Frontier::push), in a child process of its \
+             own per file; {} was not found or --in-process was given",
+            settings.custody.display()
+        ),
+    }
+    println!(
+        "{} CPUs, load average {}",
+        sys::cpus(),
+        sys::load_average().map_or_else(|| "unknown".to_string(), |l| format!("{l:.2}"))
+    );
+
+    let q = run_child(&method, &quarter)?;
+    let f = run_child(&method, &full)?;
+    let sigs = load_signatures(&full)?;
+    let raw_secs = batch_verify(&sigs)?;
+    let raw_rate = sigs.signatures.len() as f64 / raw_secs;
+    drop(sigs);
+
+    println!();
+    println!(
+        "  {:<38} {:>10} {:>9} {:>11} {:>12} {:>8}",
+        "", "events", "seconds", "events/s", "peak RSS", "chains"
+    );
+    for (label, r) in [("verify, first quarter", &q), ("verify, whole file", &f)] {
+        println!(
+            "  {label:<38} {:>10} {:>9.2} {:>11} {:>12} {:>8}",
+            thousands(r.events as f64),
+            r.secs,
+            thousands(r.rate()),
+            mib(r.peak_kib),
+            r.chains
+                .map_or_else(|| "-".to_string(), |c| thousands(c as f64))
+        );
+    }
+    println!(
+        "  {:<38} {:>10} {:>9.2} {:>11}",
+        "raw verify_batch (baseline)",
+        thousands(f.events as f64),
+        raw_secs,
+        thousands(raw_rate)
+    );
+    println!();
+    println!(
+        "verify / raw batch signature verification = {:.2}x",
+        f.rate() / raw_rate
+    );
+    if let Some(start) = f.start_kib {
+        println!(
+            "resident memory before the first record: {} (program and libraries)",
+            mib(start)
+        );
+    }
+    let grew = f.peak_kib.saturating_sub(q.peak_kib) as f64 * 1024.0;
+    let more_events = f.events.saturating_sub(q.events) as f64;
+    print!(
+        "memory grows with the ledger: +{} for +{} events = {:.0} bytes/event",
+        mib(f.peak_kib.saturating_sub(q.peak_kib)),
+        thousands(more_events),
+        grew / more_events.max(1.0)
+    );
+    match (q.chains, f.chains) {
+        (Some(qc), Some(fc)) if fc > qc => println!(
+            ", {:.0} bytes/chain (+{} chains)",
+            grew / (fc - qc) as f64,
+            thousands((fc - qc) as f64)
+        ),
+        _ => println!(),
+    }
+    println!(
+        "(the validator keeps, per chain, its head, custody status and each event's hash and \
+         kind, for corrections and redactions; the Merkle frontier is at most 64 hashes)"
+    );
+    Ok(())
+}
