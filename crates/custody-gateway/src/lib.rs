@@ -74,7 +74,6 @@ use custody_core::ids::{is_valid_chain_id, AUTHORITY_CHAIN};
 use custody_core::{Hash, Record, Timestamp};
 use custody_ledger::{Ledger, OpenError};
 use custody_store::AppendOutcome;
-use futures::StreamExt;
 use serde_json::{json, Value};
 
 pub use error::{GatewayError, RETRY_AFTER_SECS};
