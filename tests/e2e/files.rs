@@ -300,3 +300,41 @@ fn checkpoint_prove_and_verify_round_trip() {
         r.stderr
     );
 }
+
+/// `custody verify FILE` reads a file twice (the first pass finds the targets of corrections
+/// and redactions, so memory does not grow with every record): the published vectors, which
+/// hold both, verify; and a correction of an event that is not in its chain is still refused.
+#[test]
+fn verify_file_with_corrections_and_redactions_uses_the_vectors() {
+    let w = World::sqlite();
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/v1");
+    let records = vectors.join("records.jsonl");
+    let trust = vectors.join("trust.json");
+    let trust = trust.to_str().expect("utf-8 path");
+    let report = w.ok_json(&[
+        "verify",
+        records.to_str().expect("utf-8 path"),
+        "--trust",
+        trust,
+    ]);
+    assert_eq!(report["ok"], true, "{report}");
+
+    let case: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(vectors.join("invalid/state-unknown-event.json")).expect("vector"),
+    )
+    .expect("json");
+    let prefix = case["prefix"].as_u64().expect("prefix") as usize;
+    let mut text: String = std::fs::read_to_string(&records)
+        .expect("records")
+        .lines()
+        .take(prefix)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(case["line"].as_str().expect("line"));
+    text.push('\n');
+    let file = w.write("unknown-target.jsonl", &text);
+    let r = w.fails(1, &["--json", "verify", &file, "--trust", trust]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("json report");
+    assert_eq!(v["failure"]["rule"], "state/unknown_event", "{v}");
+    assert_eq!(v["failure"]["line"], prefix as u64 + 1, "{v}");
+}

@@ -99,6 +99,11 @@ impl StreamVerifier {
         }
     }
 
+    /// Remembers only these look-back targets (see `Validator::remember_only`).
+    pub fn remember_only(&mut self, targets: std::collections::HashSet<custody_core::Hash>) {
+        self.validator.remember_only(targets);
+    }
+
     /// Number of records accepted so far.
     pub fn size(&self) -> u64 {
         self.frontier.size()

@@ -6,7 +6,7 @@
 //! reported as a [`ValidationError`] whose [`rule`](ValidationError::rule) code is stable (test
 //! vectors in `tests/vectors/v1/invalid/` name it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::authority::{AuthorityState, KeyStatusProblem, TrustAnchors};
 use crate::chain::{ChainHead, ChainState, CommitmentOrder, Custody};
@@ -355,6 +355,24 @@ fn join_roles(roles: &[Role]) -> String {
     }
 }
 
+/// The earlier event a record refers back to, if it is a `correction` or a `redaction` with
+/// its payload: what [`Validator::remember_only`] needs to know in advance.
+pub fn look_back_target(record: &Record) -> Option<Hash> {
+    let key = match record.header.kind {
+        EventKind::Correction => "corrects",
+        EventKind::Redaction => "event",
+        _ => return None,
+    };
+    record
+        .payload
+        .as_ref()?
+        .body
+        .get(key)?
+        .as_str()?
+        .parse()
+        .ok()
+}
+
 /// Rule `time_order`: instants inside one body are in order.
 fn check_time_order(body: &Body) -> Result<(), ValidationError> {
     let out_of_order = |later: &str, later_t: &Timestamp, earlier: &str, earlier_t: &Timestamp| {
@@ -395,6 +413,9 @@ pub struct Checked {
 #[derive(Clone, Debug)]
 pub struct Validator {
     config: ValidatorConfig,
+    /// Events whose hash and kind each chain remembers for the rules that refer back
+    /// (corrections and redactions); `None`: every event.
+    remembered: Option<HashSet<Hash>>,
     authority: AuthorityState,
     authority_head: Option<ChainHead>,
     chains: HashMap<String, ChainState>,
@@ -406,11 +427,23 @@ impl Validator {
     pub fn new(trust: TrustAnchors, config: ValidatorConfig) -> Self {
         Validator {
             config,
+            remembered: None,
             authority: AuthorityState::new(trust),
             authority_head: None,
             chains: HashMap::new(),
             size: 0,
         }
+    }
+
+    /// Remembers only these events (hash and kind) instead of every event of every chain.
+    ///
+    /// Rules S11 and S15 look back at an earlier event of the chain (the target of a
+    /// `correction` or a `redaction`). A verifier that knows the targets in advance (a first
+    /// pass over a file collects them) passes them here, and its memory then grows with the
+    /// number of chains, not with the number of records; the rules stay exact, since a target
+    /// that is not in the set is not in the chain either.
+    pub fn remember_only(&mut self, targets: HashSet<Hash>) {
+        self.remembered = Some(targets);
     }
 
     /// The configuration.
@@ -1041,7 +1074,13 @@ impl Validator {
                 since: h.occurred_at.clone(),
             });
         chain.head = head;
-        chain.events.push((record.hash, h.kind));
+        if self
+            .remembered
+            .as_ref()
+            .is_none_or(|targets| targets.contains(&record.hash))
+        {
+            chain.events.push((record.hash, h.kind));
+        }
         match h.kind {
             K::Arrest => {
                 chain.custody = Custody::Held {

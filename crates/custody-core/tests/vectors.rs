@@ -206,3 +206,45 @@ const ALL_STATE_RULES: &[StateRule] = &[
     StateRule::BadValidity,
     StateRule::TimeOrder,
 ];
+
+/// A validator that remembers only the targets of corrections and redactions reaches the same
+/// verdicts as one that remembers every event, on the valid ledger and on every invalid case.
+#[test]
+fn remembering_only_look_back_targets_changes_no_verdict() {
+    use custody_core::validate::look_back_target;
+    let recs = records();
+    let mut targets: std::collections::HashSet<_> =
+        recs.iter().filter_map(look_back_target).collect();
+    assert!(
+        targets.len() >= 2,
+        "the vectors hold a correction and a redaction"
+    );
+    let mut lean = Validator::new(trust(), ValidatorConfig::default());
+    lean.remember_only(targets.clone());
+    for r in &recs {
+        lean.append(r, None).unwrap();
+    }
+    let remembered: usize = lean.chains().map(|(_, c)| c.events.len()).sum();
+    assert_eq!(remembered, targets.len());
+    for entry in std::fs::read_dir(dir().join("invalid")).unwrap() {
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let Ok(r) = Record::from_json(case["line"].as_str().unwrap().as_bytes()) else {
+            continue;
+        };
+        if let Some(t) = look_back_target(&r) {
+            targets.insert(t);
+        }
+        let prefix = case["prefix"].as_u64().unwrap() as usize;
+        let now = case["now"].as_str().map(|t| Timestamp::parse(t).unwrap());
+        let mut full = Validator::new(trust(), ValidatorConfig::default());
+        let mut lean = Validator::new(trust(), ValidatorConfig::default());
+        lean.remember_only(targets.clone());
+        for r in &recs[..prefix] {
+            full.append(r, None).unwrap();
+            lean.append(r, None).unwrap();
+        }
+        let verdict = |v: &mut Validator| v.append(&r, now.as_ref()).map_err(|e| e.rule());
+        assert_eq!(verdict(&mut full), verdict(&mut lean), "{}", case["rule"]);
+    }
+}

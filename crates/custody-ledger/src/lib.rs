@@ -10,7 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use custody_core::authority::TrustAnchors;
@@ -100,6 +100,9 @@ pub struct Ledger {
     state: RwLock<Validator>,
     /// Next ledger position that `catch_up` reads.
     cursor: Mutex<u64>,
+    /// Positions at or after the cursor that this process appended and applied itself: the
+    /// cursor steps over them without reading them back.
+    local: StdMutex<BTreeSet<u64>>,
     /// Authority appends take it for writing, others for reading.
     authority_gate: RwLock<()>,
     chain_locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
@@ -141,6 +144,7 @@ impl Ledger {
             store,
             meta,
             cursor: Mutex::new(0),
+            local: StdMutex::new(BTreeSet::new()),
             authority_gate: RwLock::new(()),
             chain_locks: StdMutex::new(HashMap::new()),
         };
@@ -172,12 +176,11 @@ impl Ledger {
     /// the ledger size. Records this process appended itself are recognised and skipped.
     pub async fn catch_up(&self) -> Result<u64, OpenError> {
         let mut cursor = self.cursor.lock().await;
-        // Fast path: every stored record has been applied here (this process is the only
-        // writer since the last call). One size query, nothing read back.
+        self.step_over_local(&mut cursor);
+        // Fast path: every stored record has been applied here. One size query, nothing read.
         let stored = self.store.size().await?;
-        if stored == self.state.read().await.size() {
-            *cursor = stored;
-            return Ok(stored);
+        if stored <= *cursor {
+            return Ok(stored.max(*cursor));
         }
         loop {
             let batch = self.store.read_from(*cursor, REPLAY_BATCH).await?;
@@ -186,6 +189,9 @@ impl Ledger {
             }
             let mut state = self.state.write().await;
             for ev in batch {
+                if ev.position < *cursor {
+                    continue;
+                }
                 let h = &ev.record.header;
                 let known = state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq);
                 if !known {
@@ -197,8 +203,22 @@ impl Ledger {
                         })?;
                 }
                 *cursor = ev.position + 1;
+                self.step_over_local(&mut cursor);
             }
         }
+    }
+
+    /// Advances the cursor over positions this process appended itself, and forgets those
+    /// the cursor has passed.
+    fn step_over_local(&self, cursor: &mut u64) {
+        let mut local = self
+            .local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while local.remove(cursor) {
+            *cursor += 1;
+        }
+        *local = local.split_off(cursor);
     }
 
     fn chain_lock(&self, chain: &str) -> Arc<Mutex<()>> {
@@ -277,6 +297,10 @@ impl Ledger {
                     state.apply(record, checked);
                 }
                 drop(state);
+                self.local
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(position);
                 tracing::debug!(position, hash = %record.hash, "appended");
                 Ok(AppendOutcome::Appended { position })
             }

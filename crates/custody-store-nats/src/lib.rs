@@ -780,19 +780,26 @@ impl Inner {
         };
         let intent = serde_json::to_vec(&intent)
             .map_err(|e| StoreError::Backend(format!("cannot encode an index entry: {e}")))?;
-        let index_written = Self::write_once(&self.index, INDEX_BUCKET, &key, intent).await?;
-        let payload_written = match &record.payload {
-            Some(payload) => {
-                Self::write_once(
-                    &self.payloads,
-                    PAYLOAD_BUCKET,
-                    &key,
-                    payload.canonical_bytes(),
-                )
-                .await?
+        // The index intent and the payload are independent: write them concurrently (one round
+        // trip instead of two), both before the publish.
+        let write_payload = async {
+            match &record.payload {
+                Some(payload) => {
+                    Self::write_once(
+                        &self.payloads,
+                        PAYLOAD_BUCKET,
+                        &key,
+                        payload.canonical_bytes(),
+                    )
+                    .await
+                }
+                None => Ok(false),
             }
-            None => false,
         };
+        let (index_written, payload_written) = futures::try_join!(
+            Self::write_once(&self.index, INDEX_BUCKET, &key, intent),
+            write_payload
+        )?;
 
         let expected = head.map_or(0, |h| h.stream_seq);
         let message = Publish::build()
