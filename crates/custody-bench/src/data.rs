@@ -184,12 +184,29 @@ pub fn ensure_prefix(full: &LedgerFile, events: usize) -> anyhow::Result<LedgerF
     }
     let mut info = full.info.clone();
     info.events = events as u64;
+    info.chains = count_detainee_chains(&path)?;
     Ok(LedgerFile {
         path,
         trust_path: full.trust_path.clone(),
         info,
         generated_now: None,
     })
+}
+
+/// Number of detainee chains in a canonical JSONL ledger: the records at `seq` 0, less the
+/// authority chain's.
+fn count_detainee_chains(path: &Path) -> anyhow::Result<u64> {
+    let input = BufReader::new(
+        File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+    );
+    let mut first_records = 0u64;
+    for line in input.lines() {
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        if line.contains("\"seq\":0,") {
+            first_records += 1;
+        }
+    }
+    Ok(first_records.saturating_sub(1))
 }
 
 /// Reads every record of a ledger file with its line (the canonical JSON).

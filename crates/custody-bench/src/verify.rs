@@ -216,7 +216,7 @@ fn run_child(method: &Method, file: &LedgerFile) -> anyhow::Result<Run> {
                 secs,
                 peak_kib: peak,
                 start_kib: None,
-                chains: None,
+                chains: Some(file.info.chains),
             })
         }
     }
@@ -419,8 +419,11 @@ pub fn run(settings: &VerifySettings) -> anyhow::Result<()> {
         _ => println!(),
     }
     println!(
-        "(the validator keeps, per chain, its head, custody status and each event's hash and \
-         kind, for corrections and redactions; the Merkle frontier is at most 64 hashes)"
+        "(the validator keeps, per detainee chain, its head, custody status and commitment \
+         orders; reading a file, `custody verify` remembers an individual event only when a \
+         correction or redaction points at it (a first pass finds them), so memory follows the \
+         number of chains, i.e. of people, not the number of records; the Merkle frontier is at \
+         most 64 hashes)"
     );
     Ok(())
 }
