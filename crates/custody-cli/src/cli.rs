@@ -82,18 +82,30 @@ pub struct KeygenArgs {
 /// `custody init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Ledger name: the origin line of its checkpoints.
-    #[arg(long)]
-    pub name: String,
+    /// Ledger name: the origin line of its checkpoints (taken from --ledger-vkey for a replica).
+    #[arg(long, required_unless_present = "ledger_vkey")]
+    pub name: Option<String>,
     /// Key file of the trust-anchor (root) key that writes the authority chain.
-    #[arg(long)]
-    pub root_key: PathBuf,
+    #[arg(long, required_unless_present = "trust", conflicts_with = "trust")]
+    pub root_key: Option<PathBuf>,
     /// Agency id the root key signs for (e.g. ml-justice).
-    #[arg(long)]
-    pub root_agency: String,
+    #[arg(long, required_unless_present = "trust", conflicts_with = "trust")]
+    pub root_agency: Option<String>,
     /// Key file of the key that signs checkpoints.
-    #[arg(long)]
-    pub ledger_key: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "ledger_vkey",
+        conflicts_with = "ledger_vkey"
+    )]
+    pub ledger_key: Option<PathBuf>,
+    /// A replica of an existing ledger (an offline post, a monitor): its trust.json
+    /// (`custody trust`) instead of the root key...
+    #[arg(long, requires = "ledger_vkey")]
+    pub trust: Option<PathBuf>,
+    /// ...and its checkpoint verifier key (`custody ledger-key`) instead of the ledger key.
+    /// Then `custody submit` the ledger's authority chain (`custody export --chain authority`).
+    #[arg(long, requires = "trust")]
+    pub ledger_vkey: Option<PathBuf>,
 }
 
 /// The root key used by `custody enroll`.

@@ -74,6 +74,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
                 None => meta.trust,
             };
             let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
+            v.remember_only(store_look_back_targets(s.as_ref()).await?);
             let failure = verify_store(s.as_ref(), &mut v).await?;
             (v.summary(), failure)
         }
@@ -123,6 +124,27 @@ pub fn look_back_targets(
         }
     }
     Ok(targets)
+}
+
+/// The targets of every correction and redaction in a store (a first read of the ledger, so
+/// that verification then remembers only those events).
+pub async fn store_look_back_targets(
+    s: &dyn LedgerStore,
+) -> anyhow::Result<std::collections::HashSet<custody_core::Hash>> {
+    let mut targets = std::collections::HashSet::new();
+    let mut position = 0;
+    loop {
+        let batch = s.read_from(position, BATCH).await?;
+        let Some(last) = batch.last() else {
+            return Ok(targets);
+        };
+        position = last.position + 1;
+        targets.extend(
+            batch
+                .iter()
+                .filter_map(|ev| custody_core::validate::look_back_target(&ev.record)),
+        );
+    }
 }
 
 /// Verifies every record of a store, in ledger order.
