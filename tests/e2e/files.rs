@@ -337,4 +337,35 @@ fn verify_file_with_corrections_and_redactions_uses_the_vectors() {
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("json report");
     assert_eq!(v["failure"]["rule"], "state/unknown_event", "{v}");
     assert_eq!(v["failure"]["line"], prefix as u64 + 1, "{v}");
+
+    // The same through standard input (spooled, then read twice).
+    let piped = |input: &str| -> (i32, serde_json::Value) {
+        use std::io::Write;
+        let mut child = common::custody_cmd(w.dir.path(), &w.store)
+            .args(["--json", "verify", "-", "--trust", trust])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run custody");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("wait");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let report = serde_json::from_str(text.trim()).expect("json report");
+        (out.status.code().unwrap_or(-1), report)
+    };
+    let (code, report) = piped(&std::fs::read_to_string(&records).expect("records"));
+    assert_eq!(
+        (code, report["ok"].clone()),
+        (0, serde_json::Value::Bool(true)),
+        "{report}"
+    );
+    let (code, report) = piped(&text);
+    assert_eq!(code, 1);
+    assert_eq!(report["failure"]["rule"], "state/unknown_event", "{report}");
 }

@@ -6,7 +6,7 @@
 //! verifier key, and its root must be the root of the verified records at its size.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::Context;
@@ -45,22 +45,23 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
                 None => trust_from_store(spec).await?,
             };
             let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
-            if file.as_os_str() != "-" {
-                // A first, cheap pass finds the few events that corrections and redactions
-                // point back at, so that memory grows with the chains, not with the records.
-                let input =
-                    File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-                let targets = look_back_targets(BufReader::with_capacity(1 << 16, input))
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                v.remember_only(targets);
-            }
-            let input: Box<dyn Read> = if file.as_os_str() == "-" {
-                Box::new(std::io::stdin().lock())
+            // Standard input is spooled to a private temporary file (mode 0600, removed on
+            // exit), so that it too can be read twice.
+            let spooled = if file.as_os_str() == "-" {
+                Some(spool_stdin()?)
             } else {
-                Box::new(
-                    File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
-                )
+                None
             };
+            let path = spooled.as_ref().map_or(file.as_path(), |t| t.path());
+            // A first, cheap pass finds the few events that corrections and redactions point
+            // back at, so that memory grows with the chains, not with the records.
+            let input =
+                File::open(path).with_context(|| format!("cannot open {}", file.display()))?;
+            let targets = look_back_targets(BufReader::with_capacity(1 << 16, input))
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            v.remember_only(targets);
+            let input =
+                File::open(path).with_context(|| format!("cannot open {}", file.display()))?;
             let failure = v
                 .verify_lines(BufReader::with_capacity(1 << 16, input))
                 .with_context(|| format!("cannot read {}", file.display()))?;
@@ -102,6 +103,15 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         return Err(refused_reported(format!("checkpoint refused: {problem}")));
     }
     Ok(())
+}
+
+/// Copies standard input to a private temporary file.
+fn spool_stdin() -> anyhow::Result<tempfile::NamedTempFile> {
+    let mut spool = tempfile::NamedTempFile::new()
+        .context("cannot create a temporary file to read standard input twice")?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+        .context("cannot copy standard input to a temporary file")?;
+    Ok(spool)
 }
 
 /// The targets of every correction and redaction of a JSONL ledger. Only lines that may hold
