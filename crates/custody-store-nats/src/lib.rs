@@ -157,6 +157,27 @@ impl fmt::Debug for JetStreamStore {
     }
 }
 
+/// Writes the position into an event's index entry; a failure is logged and repaired when the
+/// entry is next read.
+async fn complete_index_entry(index: &kv::Store, key: &str, chain: &str, seq: u64, position: u64) {
+    let entry = IndexEntry {
+        chain: chain.to_string(),
+        seq,
+        position: Some(position),
+    };
+    let result = match serde_json::to_vec(&entry) {
+        Ok(value) => index
+            .put(key, value.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        warn!(event = key, position, error = %e, "could not complete an index entry; it will be repaired when read");
+    }
+}
+
 /// What the store shares between clones and subscriptions.
 pub(crate) struct Inner {
     client: async_nats::Client,
@@ -652,23 +673,7 @@ impl Inner {
 
     /// Completes an index entry with the position (best effort: `locate` repairs it).
     async fn complete_index(&self, key: &str, chain: &str, seq: u64, position: u64) {
-        let entry = IndexEntry {
-            chain: chain.to_string(),
-            seq,
-            position: Some(position),
-        };
-        let result = match serde_json::to_vec(&entry) {
-            Ok(value) => self
-                .index
-                .put(key, value.into())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = result {
-            warn!(event = key, position, error = %e, "could not complete an index entry; it will be repaired when read");
-        }
+        complete_index_entry(&self.index, key, chain, seq, position).await;
     }
 
     /// Removes what a conflicting append wrote (best effort).
@@ -829,8 +834,15 @@ impl Inner {
                     hash: record.hash,
                     stream_seq: ack.sequence,
                 }));
-                self.complete_index(&key, chain, record.header.seq, position)
-                    .await;
+                // The record is durable with its ack; writing its position into the index is
+                // bookkeeping off the caller's path (an entry read before it lands is repaired
+                // from the chain, as after a crash between publish and completion).
+                let index = self.index.clone();
+                let (chain, seq) = (chain.to_string(), record.header.seq);
+                let key = key.clone();
+                tokio::spawn(async move {
+                    complete_index_entry(&index, &key, &chain, seq, position).await;
+                });
                 debug!(event = %record.hash, position, "appended");
                 Ok(AppendOutcome::Appended { position })
             }
