@@ -15,19 +15,8 @@ use serde_json::json;
 fn ledger_with_arrests(n: usize) -> (World, Keys) {
     let w = World::sqlite();
     let keys = setup_ledger(&w);
-    let body = w.write("arrest.json", &arrest_body().to_string());
     for _ in 0..n {
-        w.ok(&[
-            "record",
-            "arrest",
-            "--key",
-            &keys.officer,
-            "--agency",
-            POLICE,
-            "--new-chain",
-            "--body",
-            &body,
-        ]);
+        record_arrest(&w, &keys);
     }
     (w, keys)
 }
@@ -214,18 +203,7 @@ fn checkpoint_prove_and_verify_round_trip() {
     w.ok(&["verify", "--checkpoint", &old, "--ledger-vkey", &vkey]);
 
     // The ledger grows; the old checkpoint stays consistent with it.
-    let body = w.write("arrest.json", &arrest_body().to_string());
-    let added = w.ok_json(&[
-        "record",
-        "arrest",
-        "--key",
-        &keys.officer,
-        "--agency",
-        POLICE,
-        "--new-chain",
-        "--body",
-        &body,
-    ]);
+    let added = record_arrest(&w, &keys);
     let new_note = w.ok(&["checkpoint", "--ledger-key", &keys.ledger]);
     let new = w.write("new.cp", &new_note);
     let new_cp = verify_checkpoint(&new_note, &verifier).expect("signed");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{arrest_body, setup_ledger, World, POLICE};
+use common::{record_arrest, setup_ledger, World};
 
 #[test]
 fn a_post_records_offline_and_headquarters_accepts_its_records() {
@@ -29,18 +29,7 @@ fn a_post_records_offline_and_headquarters_accepts_its_records() {
     other.fails(2, &["init", "--trust", trust]);
 
     // An arrest recorded at the post, offline.
-    let body = post.write("arrest.json", &arrest_body().to_string());
-    let arrest = post.ok_json(&[
-        "record",
-        "arrest",
-        "--key",
-        &keys.officer,
-        "--agency",
-        POLICE,
-        "--new-chain",
-        "--body",
-        &body,
-    ]);
+    let arrest = record_arrest(&post, &keys);
     let chain = arrest["chain"].as_str().expect("chain id").to_string();
 
     // Back at headquarters: the post's export of that chain is submitted and verifies.

@@ -12,18 +12,7 @@ fn round_trip(w: &World) {
     let keys = setup_ledger(w);
 
     // An arrest on a new chain, then a handover to the prison, accepted by the registrar.
-    let body = w.write("arrest.json", &arrest_body().to_string());
-    let arrest = w.ok_json(&[
-        "record",
-        "arrest",
-        "--key",
-        &keys.officer,
-        "--agency",
-        POLICE,
-        "--new-chain",
-        "--body",
-        &body,
-    ]);
+    let arrest = record_arrest(w, &keys);
     let chain = arrest["chain"].as_str().expect("chain").to_string();
     assert!(chain.starts_with("d-"), "{arrest}");
     let code = arrest["code"].as_str().expect("code");

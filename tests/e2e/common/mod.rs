@@ -270,6 +270,23 @@ pub fn setup_ledger(w: &World) -> Keys {
     }
 }
 
+/// `custody --json record arrest --new-chain` by the test officer; returns the JSON answer
+/// (chain id, human code, position, hash).
+pub fn record_arrest(w: &World, keys: &Keys) -> Value {
+    let body = w.write("arrest.json", &arrest_body().to_string());
+    w.ok_json(&[
+        "record",
+        "arrest",
+        "--key",
+        &keys.officer,
+        "--agency",
+        POLICE,
+        "--new-chain",
+        "--body",
+        &body,
+    ])
+}
+
 /// A valid arrest body (no name: an unknown person described physically).
 pub fn arrest_body() -> Value {
     json!({
