@@ -37,8 +37,10 @@ pub struct AppendSettings {
     pub records: usize,
     /// Concurrent writers.
     pub writers: usize,
-    /// How many times the four measurements are repeated (interleaved).
+    /// How many times the measurements are repeated (interleaved).
     pub rounds: usize,
+    /// The paths measured beside the baseline (empty: all).
+    pub only: Vec<Path>,
     /// Where ledgers are cached.
     pub cache: std::path::PathBuf,
 }
@@ -73,12 +75,36 @@ impl Workload {
 struct Measure {
     elapsed: Duration,
     events: usize,
+    /// CPU seconds used by this process (clients, and the gateway when it is measured) while
+    /// the clock ran.
+    own_cpu: f64,
+    /// CPU seconds used by nats-server while the clock ran (0 for SQLite).
+    server_cpu: f64,
 }
 
 impl Measure {
     fn rate(self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// Microseconds of CPU per event, in this process and in nats-server.
+    fn cpu_per_event(self) -> (f64, f64) {
+        let per = |s: f64| s * 1e6 / self.events as f64;
+        (per(self.own_cpu), per(self.server_cpu))
+    }
+}
+
+/// A path that can be measured beside the baseline (`--only`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Path {
+    /// (a) HTTP gateway on JetStream.
+    Gateway,
+    /// (a') the gateway's routes without the follower.
+    Router,
+    /// (c) `Ledger::append` on JetStream.
+    LedgerNats,
+    /// (d) `Ledger::append` on SQLite.
+    LedgerSqlite,
 }
 
 /// What is measured.
@@ -106,6 +132,18 @@ const TARGETS: [Target; 5] = [
 ];
 
 impl Target {
+    /// Whether `only` selects this target (the baseline always runs).
+    fn selected(self, only: &[Path]) -> bool {
+        let path = match self {
+            Target::Raw => return true,
+            Target::Gateway => Path::Gateway,
+            Target::RouterOnly => Path::Router,
+            Target::LedgerNats => Path::LedgerNats,
+            Target::LedgerSqlite => Path::LedgerSqlite,
+        };
+        only.is_empty() || only.contains(&path)
+    }
+
     fn label(self) -> &'static str {
         match self {
             Target::Raw => "(b) raw JetStream publish, awaiting each ack [baseline]",
@@ -221,12 +259,17 @@ pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
     );
 
     let rounds = settings.rounds.max(1);
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); TARGETS.len()];
+    let targets: Vec<Target> = TARGETS
+        .into_iter()
+        .filter(|t| t.selected(&settings.only))
+        .collect();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut cpus: Vec<Vec<(f64, f64)>> = vec![Vec::new(); targets.len()];
     for round in 0..rounds {
         if rounds > 1 {
             println!("round {}/{rounds}", round + 1);
         }
-        for (i, target) in TARGETS.iter().enumerate() {
+        for (i, target) in targets.iter().enumerate() {
             let m = target
                 .measure(&work)
                 .await
@@ -239,6 +282,7 @@ pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
                 );
             }
             rates[i].push(m.rate());
+            cpus[i].push(m.cpu_per_event());
         }
     }
 
@@ -249,27 +293,34 @@ pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
         "one pass each"
     };
     println!(
-        "results ({what}; N = {}, W = {}):",
+        "results ({what}; N = {}, W = {}; CPU per event: this process, which holds the clients \
+         and the gateway or ledger, and nats-server):",
         work.records, settings.writers
     );
     let rates: Vec<f64> = rates.into_iter().map(median).collect();
     let raw = rates[0];
-    for (target, rate) in TARGETS.iter().zip(&rates) {
+    for ((target, rate), cpu) in targets.iter().zip(&rates).zip(&cpus) {
+        let own = median(cpu.iter().map(|c| c.0).collect());
+        let server = median(cpu.iter().map(|c| c.1).collect());
         println!(
-            "  {:<56} {:>9} events/s  {:>6.2} s  {:>5.2}x raw",
+            "  {:<56} {:>9} events/s  {:>6.2} s  {:>5.2}x raw  CPU {:>4.0} + {:>4.0} us",
             target.label(),
             thousands(*rate),
             work.records as f64 / rate,
-            rate / raw
+            rate / raw,
+            own,
+            server
         );
     }
-    let ratio = rates[1] / raw;
     println!();
-    println!(
-        "gateway / raw acknowledged publish = {ratio:.2}x  (aim: gateway >= 0.5x raw \
-         acknowledged publish: {})",
-        if ratio >= 0.5 { "met" } else { "NOT met" }
-    );
+    if let Some(i) = targets.iter().position(|t| *t == Target::Gateway) {
+        let ratio = rates[i] / raw;
+        println!(
+            "gateway / raw acknowledged publish = {ratio:.2}x  (aim: gateway >= 0.5x raw \
+             acknowledged publish: {})",
+            if ratio >= 0.5 { "met" } else { "NOT met" }
+        );
+    }
     println!("load average after: {}", load_text());
     Ok(())
 }
@@ -299,11 +350,19 @@ async fn stop_nats(server: NatsServer) {
 }
 
 /// Runs `f` on every item of every writer, `W` tasks in parallel, and times it.
-async fn timed<F, Fut>(work: &Workload, f: F) -> anyhow::Result<Measure>
+/// `server` is nats-server's process id, whose CPU time is read too.
+async fn timed<F, Fut>(work: &Workload, server: Option<u32>, f: F) -> anyhow::Result<Measure>
 where
     F: Fn(usize, Arc<Vec<Item>>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
+    let server_cpu = || {
+        server
+            .and_then(|pid| sys::cpu_seconds(&pid.to_string()))
+            .unwrap_or(0.0)
+    };
+    let own_cpu = || sys::cpu_seconds("self").unwrap_or(0.0);
+    let (own_before, server_before) = (own_cpu(), server_cpu());
     let start = Instant::now();
     let tasks: Vec<_> = work
         .writers
@@ -314,9 +373,12 @@ where
     for t in tasks {
         t.await??;
     }
+    let elapsed = start.elapsed();
     Ok(Measure {
-        elapsed: start.elapsed(),
+        elapsed,
         events: work.records,
+        own_cpu: own_cpu() - own_before,
+        server_cpu: server_cpu() - server_before,
     })
 }
 
@@ -367,7 +429,7 @@ async fn raw_publish(work: &Workload) -> anyhow::Result<Measure> {
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot create stream {RAW_STREAM}: {e}"))?;
-    let m = timed(work, |_, items| {
+    let m = timed(work, server.pid(), |_, items| {
         let js = js.clone();
         async move {
             for item in items.iter() {
@@ -430,7 +492,7 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
                 .await
         }),
     };
-    let m = timed(work, |_, items| {
+    let m = timed(work, server.pid(), |_, items| {
         let url = url.clone();
         async move {
             // One client (one keep-alive connection) per writer.
@@ -464,9 +526,13 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
     Ok(m)
 }
 
-async fn ledger_appends(work: &Workload, ledger: Arc<Ledger>) -> anyhow::Result<Measure> {
+async fn ledger_appends(
+    work: &Workload,
+    ledger: Arc<Ledger>,
+    server: Option<u32>,
+) -> anyhow::Result<Measure> {
     let now = sys::now();
-    timed(work, |_, items| {
+    timed(work, server, |_, items| {
         let ledger = ledger.clone();
         let now = now.clone();
         async move {
@@ -487,7 +553,7 @@ async fn ledger_nats(work: &Workload) -> anyhow::Result<Measure> {
     let server = start_nats().await?;
     let store: Arc<dyn LedgerStore> = Arc::new(JetStreamStore::connect(&server.url()).await?);
     let ledger = prepared_ledger(store.clone(), work).await?;
-    let m = ledger_appends(work, ledger).await?;
+    let m = ledger_appends(work, ledger, server.pid()).await?;
     check_size(store.as_ref(), work).await?;
     drop(store);
     stop_nats(server).await;
@@ -501,7 +567,7 @@ async fn ledger_sqlite(work: &Workload) -> anyhow::Result<Measure> {
         .tempdir()?;
     let store: Arc<dyn LedgerStore> = Arc::new(SqliteStore::open(dir.path().join("ledger.db"))?);
     let ledger = prepared_ledger(store.clone(), work).await?;
-    let m = ledger_appends(work, ledger).await?;
+    let m = ledger_appends(work, ledger, None).await?;
     check_size(store.as_ref(), work).await?;
     Ok(m)
 }

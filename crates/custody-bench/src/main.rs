@@ -101,6 +101,9 @@ struct AppendArgs {
     /// Repetitions of the four measurements, interleaved; medians are reported.
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// Measure only these paths beside the baseline (comma-separated; default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<append::Path>,
 }
 
 impl Default for AppendArgs {
@@ -109,6 +112,7 @@ impl Default for AppendArgs {
             records: 20_000,
             writers: 8,
             rounds: 1,
+            only: Vec::new(),
         }
     }
 }
@@ -156,6 +160,7 @@ fn run_append(cache: PathBuf, args: &AppendArgs) -> anyhow::Result<()> {
         records: args.records,
         writers: args.writers,
         rounds: args.rounds,
+        only: args.only.clone(),
         cache,
     };
     tokio::runtime::Builder::new_multi_thread()

@@ -14,6 +14,21 @@ pub fn status_kib(pid: &str, field: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// CPU time (user + system) a process has used so far, in seconds: `pid` is a number or
+/// `self`. Reads `/proc/<pid>/stat` (fields 14 and 15, in clock ticks of 1/100 s).
+pub fn cpu_seconds(pid: &str) -> Option<f64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / CLOCK_TICKS_PER_SECOND)
+}
+
+/// `sysconf(_SC_CLK_TCK)`, 100 on every Linux architecture this runs on.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
 /// The 1-minute load average (other builds share the machine).
 pub fn load_average() -> Option<f64> {
     fs::read_to_string("/proc/loadavg")
@@ -68,6 +83,22 @@ mod tests {
         assert_eq!(thousands(1000.0), "1,000");
         assert_eq!(thousands(123456.0), "123,456");
         assert_eq!(thousands(1234567.0), "1,234,567");
+    }
+
+    #[test]
+    fn own_cpu_time_grows_with_work() {
+        let before = cpu_seconds("self").expect("own /proc stat");
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        let mut after = before;
+        // Busy until the clock-tick counter moves (bounded, however loaded the machine is).
+        while after <= before && start.elapsed() < std::time::Duration::from_secs(30) {
+            for _ in 0..1_000_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            after = cpu_seconds("self").expect("own /proc stat");
+        }
+        assert!(after > before, "{before} -> {after}");
     }
 
     #[test]
