@@ -105,6 +105,12 @@ pub enum Path {
     LedgerNats,
     /// (d) `Ledger::append` on SQLite.
     LedgerSqlite,
+    /// (e) `JetStreamStore::append` alone, without validation.
+    StoreNats,
+    /// (f) raw: the header publish and a payload write in parallel, on two connections.
+    RawTwoWrites,
+    /// (g) the HTTP round trip alone, to a handler that does nothing.
+    HttpOnly,
 }
 
 /// What is measured.
@@ -120,15 +126,24 @@ enum Target {
     LedgerNats,
     /// (d) `Ledger::append` on SQLite.
     LedgerSqlite,
+    /// (e) `JetStreamStore::append` without validation (diagnostic).
+    StoreNats,
+    /// (f) The two writes of the ledger's layout, raw (diagnostic).
+    RawTwoWrites,
+    /// (g) HTTP alone (diagnostic).
+    HttpOnly,
 }
 
 /// Measurement order (the baseline first; ratios are to it).
-const TARGETS: [Target; 5] = [
+const TARGETS: [Target; 8] = [
     Target::Raw,
     Target::Gateway,
     Target::RouterOnly,
     Target::LedgerNats,
     Target::LedgerSqlite,
+    Target::StoreNats,
+    Target::RawTwoWrites,
+    Target::HttpOnly,
 ];
 
 impl Target {
@@ -140,6 +155,9 @@ impl Target {
             Target::RouterOnly => Path::Router,
             Target::LedgerNats => Path::LedgerNats,
             Target::LedgerSqlite => Path::LedgerSqlite,
+            Target::StoreNats => Path::StoreNats,
+            Target::RawTwoWrites => Path::RawTwoWrites,
+            Target::HttpOnly => Path::HttpOnly,
         };
         only.is_empty() || only.contains(&path)
     }
@@ -151,6 +169,11 @@ impl Target {
             Target::RouterOnly => "(a') same, router only, no follower [diagnostic]",
             Target::LedgerNats => "(c) Ledger::append on JetStreamStore, no HTTP",
             Target::LedgerSqlite => "(d) Ledger::append on SqliteStore (file)",
+            Target::StoreNats => "(e) JetStreamStore::append, no validation [diagnostic]",
+            Target::RawTwoWrites => {
+                "(f) raw header publish + payload KV put, parallel [diagnostic]"
+            }
+            Target::HttpOnly => "(g) HTTP POST of the record to an empty handler [diagnostic]",
         }
     }
 
@@ -161,6 +184,9 @@ impl Target {
             Target::RouterOnly => gateway(work, Serve::RouterOnly).await,
             Target::LedgerNats => ledger_nats(work).await,
             Target::LedgerSqlite => ledger_sqlite(work).await,
+            Target::StoreNats => store_nats(work).await,
+            Target::RawTwoWrites => raw_two_writes(work).await,
+            Target::HttpOnly => http_only(work).await,
         }
     }
 }
@@ -492,32 +518,7 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
                 .await
         }),
     };
-    let m = timed(work, server.pid(), |_, items| {
-        let url = url.clone();
-        async move {
-            // One client (one keep-alive connection) per writer.
-            let client = reqwest::Client::new();
-            for item in items.iter() {
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(item.line.clone())
-                    .send()
-                    .await
-                    .context("POST /v1/events failed")?;
-                let status = response.status();
-                if status != reqwest::StatusCode::CREATED {
-                    let body = response.text().await.unwrap_or_default();
-                    bail!(
-                        "POST /v1/events of {} answered {status}: {body}",
-                        item.record.hash
-                    );
-                }
-            }
-            Ok(())
-        }
-    })
-    .await?;
+    let m = post_all(work, &url, server.pid()).await?;
     check_size(store.as_ref(), work).await?;
     let _ = stop.send(());
     serving.await??;
@@ -569,5 +570,153 @@ async fn ledger_sqlite(work: &Workload) -> anyhow::Result<Measure> {
     let ledger = prepared_ledger(store.clone(), work).await?;
     let m = ledger_appends(work, ledger, None).await?;
     check_size(store.as_ref(), work).await?;
+    Ok(m)
+}
+
+/// (e) `JetStreamStore::append` alone: the store's share of (c).
+async fn store_nats(work: &Workload) -> anyhow::Result<Measure> {
+    let server = start_nats().await?;
+    let store = Arc::new(JetStreamStore::connect(&server.url()).await?);
+    for r in &work.authority {
+        store.append(r).await?;
+    }
+    let m = timed(work, server.pid(), |_, items| {
+        let store = store.clone();
+        async move {
+            for item in items.iter() {
+                store
+                    .append(&item.record)
+                    .await
+                    .with_context(|| format!("append of {} failed", item.record.hash))?;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    check_size(store.as_ref(), work).await?;
+    drop(store);
+    stop_nats(server).await;
+    Ok(m)
+}
+
+/// (f) What the ledger's layout writes per record, with nothing else: the header publish and
+/// a put of the payload bytes into a key-value bucket, in parallel on two connections.
+async fn raw_two_writes(work: &Workload) -> anyhow::Result<Measure> {
+    let server = start_nats().await?;
+    let client = async_nats::connect(server.url()).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    let kv_js = async_nats::jetstream::new(async_nats::connect(server.url()).await?);
+    js.create_stream(StreamConfig {
+        name: RAW_STREAM.to_string(),
+        subjects: vec![LEDGER_SUBJECTS.to_string()],
+        storage: StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot create stream {RAW_STREAM}: {e}"))?;
+    let bucket = kv_js
+        .create_key_value(async_nats::jetstream::kv::Config {
+            bucket: "BENCH_RAW_PAYLOADS".to_string(),
+            history: 1,
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the scratch bucket: {e}"))?;
+    let m = timed(work, server.pid(), |_, items| {
+        let (js, bucket) = (js.clone(), bucket.clone());
+        async move {
+            for item in items.iter() {
+                let subject = format!("{CHAIN_SUBJECT_PREFIX}{}", item.chain);
+                let payload = item
+                    .record
+                    .payload
+                    .as_ref()
+                    .map(|p| Bytes::from(p.canonical_bytes()))
+                    .unwrap_or_default();
+                let publish = async {
+                    js.publish(subject, item.header_line.clone())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("publish failed: {e}"))?
+                        .await
+                        .map_err(|e| anyhow::anyhow!("publish not acknowledged: {e}"))
+                };
+                let put = async {
+                    bucket
+                        .put(item.record.hash.to_hex(), payload)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("payload put failed: {e}"))
+                };
+                futures::try_join!(publish, put)?;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    drop(client);
+    stop_nats(server).await;
+    Ok(m)
+}
+
+/// Every writer POSTs its records to `url` (one keep-alive connection each) and checks each
+/// answer is 201.
+async fn post_all(work: &Workload, url: &str, server: Option<u32>) -> anyhow::Result<Measure> {
+    timed(work, server, |_, items| {
+        let url = url.to_string();
+        async move {
+            let client = reqwest::Client::new();
+            for item in items.iter() {
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(item.line.clone())
+                    .send()
+                    .await
+                    .context("POST /v1/events failed")?;
+                let status = response.status();
+                if status != reqwest::StatusCode::CREATED {
+                    let body = response.text().await.unwrap_or_default();
+                    bail!(
+                        "POST /v1/events of {} answered {status}: {body}",
+                        item.record.hash
+                    );
+                }
+                // Read the answer, as a client does.
+                response
+                    .bytes()
+                    .await
+                    .context("reading the answer failed")?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// (g) The HTTP part of (a) alone: the same requests to an axum route that reads the body and
+/// answers 201 with a small JSON body, as the gateway does.
+async fn http_only(work: &Workload) -> anyhow::Result<Measure> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/v1/events", listener.local_addr()?);
+    let app = axum::Router::new().route(
+        "/v1/events",
+        axum::routing::post(|body: axum::body::Bytes| async move {
+            (
+                axum::http::StatusCode::CREATED,
+                axum::Json(serde_json::json!({"position": body.len(), "hash": "-"})),
+            )
+        }),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let m = post_all(work, &url, None).await?;
+    let _ = stop.send(());
+    serving.await??;
     Ok(m)
 }

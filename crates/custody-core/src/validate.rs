@@ -5,6 +5,11 @@
 //! checks run in the order of `docs/SPEC.md` section "Validation", and the first failing rule is
 //! reported as a [`ValidationError`] whose [`rule`](ValidationError::rule) code is stable (test
 //! vectors in `tests/vectors/v1/invalid/` name it).
+//!
+//! The first check (hash and signature) depends on the record alone and is most of the cost.
+//! A caller that keeps the state behind a lock can run it apart, without the lock:
+//! [`verify_signature`], then [`Validator::check_verified`] under the lock. `check` is exactly
+//! the two in sequence.
 
 use std::collections::{HashMap, HashSet};
 
@@ -400,6 +405,54 @@ fn check_time_order(body: &Body) -> Result<(), ValidationError> {
     }
 }
 
+/// Proof that a record's hash and signature were checked (the first validation step, which
+/// depends on the record alone): made by [`verify_signature`], taken by
+/// [`Validator::check_verified`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureVerified {
+    /// Hash of the record that was verified.
+    hash: Hash,
+    /// Its signature (not covered by the hash, so kept to bind the proof to it).
+    signature: [u8; 64],
+}
+
+/// Step 1 of validation: the record's hash is the hash of its header, and its signature is a
+/// strict Ed25519 signature by the header's `signer`. `key` is that signer's decompressed key
+/// when the caller has it ([`Validator::verifying_key`]); otherwise it is decompressed here.
+pub fn verify_signature(
+    record: &Record,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+) -> Result<SignatureVerified, ValidationError> {
+    let h = &record.header;
+    let computed = h.compute_hash();
+    if computed != record.hash {
+        return Err(ValidationError::HashMismatch {
+            claimed: record.hash,
+            computed,
+        });
+    }
+    let decompressed;
+    let vk = match key {
+        Some(vk) => vk,
+        None => {
+            decompressed = h
+                .signer
+                .verifying_key()
+                .map_err(ValidationError::UnusableKey)?;
+            &decompressed
+        }
+    };
+    vk.verify_strict(
+        &signed_message(&record.hash),
+        &ed25519_dalek::Signature::from_bytes(&record.signature),
+    )
+    .map_err(|_| ValidationError::BadSignature { signer: h.signer })?;
+    Ok(SignatureVerified {
+        hash: record.hash,
+        signature: record.signature,
+    })
+}
+
 /// A record that passed [`Validator::check`], with its parsed body, ready for
 /// [`Validator::apply`].
 #[derive(Clone, Debug)]
@@ -502,6 +555,30 @@ impl Validator {
         self.check_inner(record, now, self.config.require_payload)
     }
 
+    /// The decompressed key of a root or enrolled key, for [`verify_signature`] (a copy, so
+    /// the caller can verify without holding the validator).
+    pub fn verifying_key(&self, key: &PublicKeyId) -> Option<ed25519_dalek::VerifyingKey> {
+        self.authority.cached_verifying_key(key).copied()
+    }
+
+    /// [`Validator::check`] of a record whose hash and signature were verified apart
+    /// ([`verify_signature`]): the same rules after the first, in the same order. A proof made
+    /// for another record is ignored and the signature is verified again.
+    pub fn check_verified(
+        &self,
+        record: &Record,
+        verified: SignatureVerified,
+        now: Option<&Timestamp>,
+    ) -> Result<Checked, ValidationError> {
+        if verified.hash != record.hash
+            || verified.signature != record.signature
+            || record.header.compute_hash() != record.hash
+        {
+            return self.check(record, now);
+        }
+        self.check_state(record, now, self.config.require_payload)
+    }
+
     /// Replays a record that was already accepted into the ledger: every rule applies except
     /// the future-time rule and the need for a detainee payload (a stored record may have lost
     /// its payload to a lawful redaction since it was accepted).
@@ -517,32 +594,22 @@ impl Validator {
         now: Option<&Timestamp>,
         require_payload: bool,
     ) -> Result<Checked, ValidationError> {
-        let h = &record.header;
-
         // 1. Hash and signature.
-        let computed = h.compute_hash();
-        if computed != record.hash {
-            return Err(ValidationError::HashMismatch {
-                claimed: record.hash,
-                computed,
-            });
-        }
-        let decompressed;
-        let vk = match self.authority.cached_verifying_key(&h.signer) {
-            Some(vk) => vk,
-            None => {
-                decompressed = h
-                    .signer
-                    .verifying_key()
-                    .map_err(ValidationError::UnusableKey)?;
-                &decompressed
-            }
-        };
-        vk.verify_strict(
-            &signed_message(&record.hash),
-            &ed25519_dalek::Signature::from_bytes(&record.signature),
-        )
-        .map_err(|_| ValidationError::BadSignature { signer: h.signer })?;
+        verify_signature(
+            record,
+            self.authority.cached_verifying_key(&record.header.signer),
+        )?;
+        self.check_state(record, now, require_payload)
+    }
+
+    /// Steps 2 to 6, after the hash and signature.
+    fn check_state(
+        &self,
+        record: &Record,
+        now: Option<&Timestamp>,
+        require_payload: bool,
+    ) -> Result<Checked, ValidationError> {
+        let h = &record.header;
 
         // 2. Chain link.
         let is_authority_chain = h.chain == AUTHORITY_CHAIN;

@@ -12,21 +12,26 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
 
 use custody_core::authority::TrustAnchors;
 use custody_core::chain::ChainHead;
 use custody_core::ids::AUTHORITY_CHAIN;
-use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
+use custody_core::validate::{verify_signature, ValidationError, Validator, ValidatorConfig};
 use custody_core::{Record, Timestamp};
 use custody_store::{AppendOutcome, LedgerStore, StoreError};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::{Mutex, Notify, RwLock};
 
 /// Metadata key under which the ledger description is stored.
 pub const META_LEDGER: &str = "ledger";
 
 /// How many records a replay reads per store call.
 const REPLAY_BATCH: usize = 1000;
+
+/// Longest time a catch-up waits for this process's appends in flight to settle before it
+/// reads the store (see [`Ledger::catch_up`]).
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 /// Description of a ledger, kept in the store's metadata: its name (the checkpoint origin),
 /// its trust anchors, and the verifier key of its checkpoints.
@@ -103,6 +108,9 @@ pub struct Ledger {
     /// Positions at or after the cursor that this process appended and applied itself: the
     /// cursor steps over them without reading them back.
     local: StdMutex<BTreeSet<u64>>,
+    /// Appends of this process between the start of their store write and the moment their
+    /// position is in `local`.
+    in_flight: InFlight,
     /// Authority appends take it for writing, others for reading.
     authority_gate: RwLock<()>,
     chain_locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
@@ -145,6 +153,7 @@ impl Ledger {
             meta,
             cursor: Mutex::new(0),
             local: StdMutex::new(BTreeSet::new()),
+            in_flight: InFlight::default(),
             authority_gate: RwLock::new(()),
             chain_locks: StdMutex::new(HashMap::new()),
         };
@@ -174,11 +183,16 @@ impl Ledger {
 
     /// Applies records appended to the store by other processes since the last call; returns
     /// the ledger size. Records this process appended itself are recognised and skipped.
+    ///
+    /// The store's size may count appends of this process whose answer is still on its way;
+    /// the catch-up first lets those settle (up to 2 s), so that a busy gateway does not read
+    /// back what it wrote itself.
     pub async fn catch_up(&self) -> Result<u64, OpenError> {
         let mut cursor = self.cursor.lock().await;
-        self.step_over_local(&mut cursor);
         // Fast path: every stored record has been applied here. One size query, nothing read.
         let stored = self.store.size().await?;
+        self.in_flight.settle(SETTLE_WAIT).await;
+        self.step_over_local(&mut cursor);
         if stored <= *cursor {
             return Ok(stored.max(*cursor));
         }
@@ -265,6 +279,11 @@ impl Ledger {
         now: &Timestamp,
     ) -> Result<AppendOutcome, AppendError> {
         let h = &record.header;
+        // The signature check, most of the cost, needs no state: run it without the lock, so
+        // that concurrent appends verify in parallel and the lock is held only for the rest.
+        let key = self.state.read().await.verifying_key(&h.signer);
+        let verified =
+            verify_signature(record, key.as_ref()).map_err(|e| AppendError::Invalid(Box::new(e)));
         let checked = {
             let state = self.state.read().await;
             if state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq) {
@@ -275,9 +294,13 @@ impl Ledger {
                     });
                 }
             }
-            match state.check(record, Some(now)) {
+            match verified.and_then(|v| {
+                state
+                    .check_verified(record, v, Some(now))
+                    .map_err(|e| AppendError::Invalid(Box::new(e)))
+            }) {
                 Ok(c) => c,
-                Err(e) if e.is_stale() => {
+                Err(AppendError::Invalid(e)) if e.is_stale() => {
                     return Err(AppendError::Conflict {
                         chain: h.chain.clone(),
                         head: state.head(&h.chain),
@@ -285,9 +308,11 @@ impl Ledger {
                         reason: e.to_string(),
                     })
                 }
-                Err(e) => return Err(AppendError::Invalid(Box::new(e))),
+                Err(e) => return Err(e),
             }
         };
+        // Held until the position is in `local` (or the append failed).
+        let _in_flight = self.in_flight.enter();
         match self.store.append(record).await {
             Ok(AppendOutcome::Appended { position }) => {
                 let mut state = self.state.write().await;
@@ -313,6 +338,71 @@ impl Ledger {
             }),
             Err(e) => Err(AppendError::Store(e)),
         }
+    }
+}
+
+/// The appends of this process whose store write has started and whose position is not yet
+/// recorded, by ticket number in start order.
+#[derive(Debug, Default)]
+struct InFlight {
+    state: StdMutex<InFlightState>,
+    /// Signalled whenever an append leaves.
+    left: Notify,
+}
+
+#[derive(Debug, Default)]
+struct InFlightState {
+    issued: u64,
+    open: BTreeSet<u64>,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InFlightState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers an append; it leaves when the guard is dropped.
+    fn enter(&self) -> InFlightGuard<'_> {
+        let mut state = self.lock();
+        state.issued += 1;
+        let ticket = state.issued;
+        state.open.insert(ticket);
+        InFlightGuard {
+            in_flight: self,
+            ticket,
+        }
+    }
+
+    /// Waits until every append registered before this call has left, or `limit` passed.
+    async fn settle(&self, limit: Duration) {
+        let last = self.lock().issued;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = self.left.notified();
+            tokio::pin!(left);
+            // Registered before the check, so a departure between the two is not missed.
+            left.as_mut().enable();
+            if self.lock().open.first().is_none_or(|oldest| *oldest > last) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, left).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+struct InFlightGuard<'a> {
+    in_flight: &'a InFlight,
+    ticket: u64,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.in_flight.lock().open.remove(&self.ticket);
+        self.in_flight.left.notify_waiters();
     }
 }
 

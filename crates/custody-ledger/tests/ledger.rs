@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
+use custody_core::chain::ChainHead;
 use custody_core::checkpoint::NoteSigner;
 use custody_core::validate::ValidatorConfig;
 use custody_core::{EventKind, Timestamp};
 use custody_ledger::{AppendError, Ledger, LedgerMeta};
 use custody_scenario::{build, Scenario, ScenarioConfig};
-use custody_store::{AppendOutcome, LedgerStore};
+use custody_store::{
+    AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
+};
 use custody_store_sqlite::SqliteStore;
 
 fn world() -> Scenario {
@@ -148,6 +151,113 @@ async fn a_second_process_appends_and_the_first_catches_up() {
     let last = s.records.last().unwrap();
     assert_eq!(
         a.head(&last.header.chain).await.map(|h| h.hash),
+        Some(last.hash)
+    );
+}
+
+/// A store whose appends answer late: the record is stored at once, the answer comes
+/// `answer_delay` later (an acknowledgement on its way). Counts ledger reads.
+#[derive(Debug)]
+struct SlowAnswers {
+    inner: SqliteStore,
+    answer_delay: std::time::Duration,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl LedgerStore for SlowAnswers {
+    async fn append(&self, record: &custody_core::Record) -> Result<AppendOutcome, StoreError> {
+        let out = self.inner.append(record).await;
+        tokio::time::sleep(self.answer_delay).await;
+        out
+    }
+    async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.chain(chain).await
+    }
+    async fn read_from(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.read_from(position, limit).await
+    }
+    async fn subscribe(&self, position: u64) -> Result<EventStream, StoreError> {
+        self.inner.subscribe(position).await
+    }
+    async fn head(&self, chain: &str) -> Result<Option<ChainHead>, StoreError> {
+        self.inner.head(chain).await
+    }
+    async fn size(&self) -> Result<u64, StoreError> {
+        self.inner.size().await
+    }
+    async fn event(&self, hash: &custody_core::Hash) -> Result<Option<StoredEvent>, StoreError> {
+        self.inner.event(hash).await
+    }
+    async fn remove_payload(&self, hash: &custody_core::Hash) -> Result<(), StoreError> {
+        self.inner.remove_payload(hash).await
+    }
+    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.inner.meta(key).await
+    }
+    async fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+        self.inner.set_meta(key, value).await
+    }
+    async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
+        self.inner.log_access(entry).await
+    }
+    async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
+        self.inner.access_log(from, limit).await
+    }
+}
+
+/// A catch-up that runs while this process's own append is stored but not yet answered
+/// waits for that answer instead of reading the record back from the store (a busy gateway's
+/// follower would otherwise read back much of what it writes).
+#[tokio::test]
+async fn a_catch_up_does_not_read_back_an_append_of_this_process_in_flight() {
+    let s = world();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    // Initialise the ledger and append all records but the last, then reopen through the
+    // slow store.
+    let setup = ledger_with(&s, &path, ValidatorConfig::default()).await;
+    let (last, before) = s.records.split_last().unwrap();
+    for r in before {
+        setup.append(r, &now()).await.unwrap();
+    }
+    drop(setup);
+    let store = Arc::new(SlowAnswers {
+        inner: SqliteStore::open(&path).unwrap(),
+        answer_delay: std::time::Duration::from_millis(500),
+        reads: Default::default(),
+    });
+    let ledger = Arc::new(
+        Ledger::open(store.clone(), ValidatorConfig::default())
+            .await
+            .unwrap(),
+    );
+    store.reads.store(0, std::sync::atomic::Ordering::SeqCst);
+
+    let appending = {
+        let (ledger, last) = (ledger.clone(), last.clone());
+        tokio::spawn(async move { ledger.append(&last, &now()).await })
+    };
+    // Stored at once, answered 500 ms later: catch up in between.
+    let total = s.records.len() as u64;
+    while store.size().await.unwrap() < total {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(ledger.catch_up().await.unwrap(), total);
+    assert_eq!(
+        appending.await.unwrap().unwrap(),
+        AppendOutcome::Appended {
+            position: total - 1
+        }
+    );
+    assert_eq!(
+        store.reads.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the catch-up read the store"
+    );
+    assert_eq!(
+        ledger.head(&last.header.chain).await.map(|h| h.hash),
         Some(last.hash)
     );
 }

@@ -6,8 +6,7 @@
 //! | what | where | key / subject |
 //! |---|---|---|
 //! | records, without payload | stream [`LEDGER_STREAM`] (`CUSTODY`) | `custody.chain.<chain id>` |
-//! | payloads | bucket [`PAYLOAD_BUCKET`], history 1 | event hash (hex) |
-//! | hash index | bucket [`INDEX_BUCKET`] | event hash (hex) |
+//! | payloads, and where their events are | bucket [`PAYLOAD_BUCKET`], history 1 | event hash (hex) |
 //! | metadata | bucket [`META_BUCKET`] | metadata key |
 //! | access log | stream [`ACCESS_STREAM`] | `custody.access` |
 //!
@@ -37,22 +36,25 @@
 //! [`StoreError::Unavailable`]: the record may or may not have been stored, and sending the
 //! same record again is safe.
 //!
-//! Before the publish, the payload is written to [`PAYLOAD_BUCKET`] and an index entry
-//! (chain, chain seq) to [`INDEX_BUCKET`], both only if the key has never been written (so a
-//! retried append never restores a payload removed by a lawful redaction). After the
-//! acknowledgement the index entry is completed with the ledger position. When an append ends
-//! in a conflict, what it wrote for that record is removed again: that record can never be
-//! appended, since its place in the chain is taken.
+//! Beside the publish, and in parallel with it on a second connection (nats-server reads each
+//! connection in its own goroutine), the store writes the event's entry in [`PAYLOAD_BUCKET`]:
+//! its chain, chain seq and payload in one value (format in the `entry` module), only if the key
+//! was never written, so a retried append never restores a payload removed by a lawful
+//! redaction. An append is acknowledged only when both writes are: if the entry cannot be
+//! written after a few tries, the append is in doubt ([`StoreError::Unavailable`]) and the
+//! record's next append, a duplicate, writes it. When an append ends in a conflict, the entry
+//! it wrote is removed again: that record can never be appended, since its place is taken.
+//!
+//! Two writes per append is the floor of this layout: the immutable log must not hold the
+//! payload, and every payload must be removable on its own.
 //!
 //! # Finding an event by hash
 //!
-//! [`INDEX_BUCKET`] maps each hash to its chain and chain seq, and to its position once the
-//! append was acknowledged. Because the entry is written before the publish, a missing entry
-//! means the event is not in the ledger, across restarts and processes, without a scan. An
-//! entry without a position (the process stopped between the publish and the completion, or
-//! the append failed) is resolved by reading the chain's subject, which is short, and is then
-//! completed. If the bucket is ever recreated while the ledger holds records, `connect`
-//! rebuilds it from the stream.
+//! The entry names the event's chain and chain seq; the chain's subject, which is short, is
+//! read to find its position. A reader that meets a record whose entry is not there yet (the
+//! two writes race) waits for it up to the request time-out; past that (the writer stopped
+//! between its two writes and the record was never sent again) the record reads without
+//! payload, as a redacted one would, until it is appended again.
 //!
 //! # Reading and subscribing
 //!
@@ -86,6 +88,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod entry;
 mod errors;
 mod read;
 mod setup;
@@ -94,7 +97,7 @@ mod subscribe;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::{Publish, PublishErrorKind};
 use async_nats::jetstream::kv::{self, UpdateErrorKind};
@@ -107,19 +110,26 @@ use custody_store::{
     AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
 };
 use futures::{StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex as AsyncMutex;
 use tracing::{debug, info, warn};
 
+use crate::entry::EventEntry;
 use crate::errors::store_error;
 use crate::read::{read_range, Range, RawMessage};
 pub use crate::setup::{
-    ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, DUPLICATE_WINDOW, INDEX_BUCKET,
-    LEDGER_STREAM, LEDGER_SUBJECTS, META_BUCKET, PAYLOAD_BUCKET,
+    ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, DUPLICATE_WINDOW, LEDGER_STREAM,
+    LEDGER_SUBJECTS, META_BUCKET, PAYLOAD_BUCKET,
 };
 
 /// Payloads fetched concurrently when a read returns many records.
 const PAYLOAD_FETCHES: usize = 8;
+
+/// How often a read looks again for a payload entry still being written.
+const PENDING_POLL: Duration = Duration::from_millis(10);
+
+/// How many more times an append tries to write a payload entry that failed, before it
+/// reports the append in doubt.
+const ENTRY_RETRIES: u32 = 3;
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -157,27 +167,6 @@ impl fmt::Debug for JetStreamStore {
     }
 }
 
-/// Writes the position into an event's index entry; a failure is logged and repaired when the
-/// entry is next read.
-async fn complete_index_entry(index: &kv::Store, key: &str, chain: &str, seq: u64, position: u64) {
-    let entry = IndexEntry {
-        chain: chain.to_string(),
-        seq,
-        position: Some(position),
-    };
-    let result = match serde_json::to_vec(&entry) {
-        Ok(value) => index
-            .put(key, value.into())
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = result {
-        warn!(event = key, position, error = %e, "could not complete an index entry; it will be repaired when read");
-    }
-}
-
 /// What the store shares between clones and subscriptions.
 pub(crate) struct Inner {
     client: async_nats::Client,
@@ -185,9 +174,13 @@ pub(crate) struct Inner {
     js: async_nats::jetstream::Context,
     ledger: Stream,
     access: Stream,
+    /// Payload entries ([`entry`]), on a second connection to the server, so that the server
+    /// handles an append's two writes in parallel.
     payloads: kv::Store,
     meta: kv::Store,
-    index: kv::Store,
+    /// How long a read waits for the payload entry of a record whose append is still writing
+    /// it (the request time-out).
+    pending_wait: Duration,
     /// Per chain: the lock that serialises its appends in this process, guarding the cached
     /// head.
     heads: StdMutex<HashMap<String, Arc<AsyncMutex<CachedHead>>>>,
@@ -217,15 +210,6 @@ impl HeadMessage {
             hash: self.hash,
         }
     }
-}
-
-/// A value of [`INDEX_BUCKET`].
-#[derive(Debug, Serialize, Deserialize)]
-struct IndexEntry {
-    chain: String,
-    seq: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    position: Option<u64>,
 }
 
 /// The subject of a chain's records.
@@ -336,18 +320,14 @@ impl JetStreamStore {
         options: StoreOptions,
     ) -> Result<JetStreamStore, StoreError> {
         let timeout = options.request_timeout;
-        let client = async_nats::ConnectOptions::new()
-            .name("custody-store-nats")
-            .connection_timeout(timeout)
-            .request_timeout(Some(timeout))
-            .ping_interval(Duration::from_secs(10))
-            .reconnect_delay_callback(reconnect_delay)
-            .connect(url)
-            .await
-            // The URL is left out: it may carry credentials.
-            .map_err(|e| store_error("cannot connect to the NATS server", e))?;
+        let client = connect_client(url, timeout, "custody-store-nats").await?;
         let mut js = async_nats::jetstream::new(client.clone());
         js.set_timeout(timeout);
+        // Payload entries go over a connection of their own: nats-server reads each
+        // connection in its own goroutine, so an append's two writes are handled in parallel.
+        let payload_client = connect_client(url, timeout, "custody-store-nats-payloads").await?;
+        let mut payload_js = async_nats::jetstream::new(payload_client);
+        payload_js.set_timeout(timeout);
 
         let replicas = options.replicas;
         let (ledger, _) = setup::ensure_stream(
@@ -358,12 +338,15 @@ impl JetStreamStore {
         .await?;
         let (access, _) =
             setup::ensure_stream(&js, setup::access_stream_config(replicas), None).await?;
-        let (payloads, _) =
-            setup::ensure_bucket(&js, PAYLOAD_BUCKET, "custody-ledger payloads", replicas).await?;
+        let (payloads, _) = setup::ensure_bucket(
+            &payload_js,
+            PAYLOAD_BUCKET,
+            "custody-ledger payloads and where their events are",
+            replicas,
+        )
+        .await?;
         let (meta, _) =
             setup::ensure_bucket(&js, META_BUCKET, "custody-ledger metadata", replicas).await?;
-        let (index, index_created) =
-            setup::ensure_bucket(&js, INDEX_BUCKET, "custody-ledger hash index", replicas).await?;
 
         let store = JetStreamStore {
             inner: Arc::new(Inner {
@@ -373,15 +356,30 @@ impl JetStreamStore {
                 access,
                 payloads,
                 meta,
-                index,
+                pending_wait: timeout,
                 heads: StdMutex::new(HashMap::new()),
             }),
         };
-        if index_created {
-            store.inner.rebuild_index().await?;
-        }
         Ok(store)
     }
+}
+
+/// A client connection with the store's time-outs and reconnection policy.
+async fn connect_client(
+    url: &str,
+    timeout: Duration,
+    name: &str,
+) -> Result<async_nats::Client, StoreError> {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(timeout)
+        .request_timeout(Some(timeout))
+        .ping_interval(Duration::from_secs(10))
+        .reconnect_delay_callback(reconnect_delay)
+        .connect(url)
+        .await
+        // The URL is left out: it may carry credentials.
+        .map_err(|e| store_error("cannot connect to the NATS server", e))
 }
 
 /// Reconnect quickly after a server restart, then back off to one attempt every 2 s.
@@ -444,31 +442,74 @@ impl Inner {
         Ok(state.last_sequence)
     }
 
-    /// The record at a stream sequence.
-    async fn record_at(&self, stream_seq: u64) -> Result<Option<Record>, StoreError> {
-        match self.ledger.get_raw_message(stream_seq).await {
-            Ok(m) => parse_ledger_message(m.sequence, m.subject.as_str(), &m.payload).map(Some),
-            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(None),
-            Err(e) => Err(store_error(
-                &format!("cannot read message {stream_seq} of stream {LEDGER_STREAM}"),
-                e,
-            )),
+    /// The entry of an event in [`PAYLOAD_BUCKET`]: `Ok(None)` when it was never written,
+    /// `Some(None)` when it was removed (what an append that lost its place wrote).
+    async fn entry(&self, key: &str) -> Result<Option<Option<EventEntry>>, StoreError> {
+        let found = self.payloads.entry(key).await.map_err(|e| {
+            store_error(&format!("cannot read the payload entry of event {key}"), e)
+        })?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        if found.operation != kv::Operation::Put {
+            return Ok(Some(None));
         }
+        EventEntry::decode(&found.value)
+            .map(|e| Some(Some(e)))
+            .map_err(|problem| {
+                StoreError::Corrupt(format!(
+                    "entry of event {key} in bucket {PAYLOAD_BUCKET} {problem}"
+                ))
+            })
     }
 
-    /// The record with its payload attached, unless the payload was removed.
-    async fn with_payload(&self, mut record: Record) -> Result<Record, StoreError> {
+    /// The record with its payload attached, unless it has none (redacted, or never had one).
+    ///
+    /// An append writes the payload entry and the ledger message in parallel, so a reader can
+    /// see a record whose entry is still on its way: the read waits for it until `deadline`.
+    /// Past it (the writer stopped between its two writes and the record was not sent again
+    /// since), the record is returned without its payload, as a redacted one would be; the
+    /// next append of the same record writes the entry.
+    async fn with_payload(
+        &self,
+        mut record: Record,
+        deadline: Instant,
+    ) -> Result<Record, StoreError> {
         let key = record.hash.to_hex();
-        let data = self
-            .payloads
-            .get(key.as_str())
-            .await
-            .map_err(|e| store_error(&format!("cannot read the payload of event {key}"), e))?;
-        record.payload = match data {
-            Some(data) => Some(parse_payload(&record, &data)?),
-            None => None,
+        let entry = loop {
+            match self.entry(&key).await? {
+                Some(entry) => break entry,
+                None if Instant::now() < deadline => tokio::time::sleep(PENDING_POLL).await,
+                None => {
+                    warn!(event = %record.hash, "record without payload entry: its append stopped before writing it; read without payload");
+                    break None;
+                }
+            }
         };
+        record.payload = None;
+        let Some(entry) = entry else {
+            return Ok(record);
+        };
+        let location = &entry.location;
+        if location
+            .chain
+            .as_deref()
+            .is_some_and(|c| c != record.header.chain)
+            || location.seq.is_some_and(|s| s != record.header.seq)
+        {
+            return Err(StoreError::Corrupt(format!(
+                "entry of event {key} in bucket {PAYLOAD_BUCKET} places it elsewhere than its header"
+            )));
+        }
+        if let Some(bytes) = &entry.payload {
+            record.payload = Some(parse_payload(&record, bytes)?);
+        }
         Ok(record)
+    }
+
+    /// When a read that starts now stops waiting for payload entries in flight.
+    fn read_deadline(&self) -> Instant {
+        Instant::now() + self.pending_wait
     }
 
     /// Turns ledger messages into stored events with their payloads.
@@ -478,11 +519,12 @@ impl Inner {
             let record = parse_ledger_message(m.seq, &m.subject, &m.payload)?;
             parsed.push((stream_position(m.seq)?, record));
         }
+        let deadline = self.read_deadline();
         futures::stream::iter(parsed)
             .map(|(position, record)| async move {
                 Ok(StoredEvent {
                     position,
-                    record: self.with_payload(record).await?,
+                    record: self.with_payload(record, deadline).await?,
                 })
             })
             .buffered(PAYLOAD_FETCHES)
@@ -588,48 +630,24 @@ impl Inner {
         Ok(Some((stream_position(stream_seq)?, record)))
     }
 
-    /// Where an event is, from the index (records without payload).
+    /// Where an event is: its payload entry names its chain and chain seq, and the chain is
+    /// read to find it (records without payload).
     async fn locate(&self, hash: &Hash) -> Result<Option<(u64, Record)>, StoreError> {
         let key = hash.to_hex();
-        let Some(data) =
-            self.index.get(key.as_str()).await.map_err(|e| {
-                store_error(&format!("cannot read the index entry of event {key}"), e)
-            })?
-        else {
+        let Some(Some(entry)) = self.entry(&key).await? else {
+            // Never written (not in the ledger, or its append stopped before writing the
+            // entry and the record was not sent again), or removed (the append lost its place).
             return Ok(None);
         };
-        let entry: IndexEntry = serde_json::from_slice(&data).map_err(|e| {
-            StoreError::Corrupt(format!(
-                "index entry of event {key} in bucket {INDEX_BUCKET} is not valid: {e}"
-            ))
-        })?;
-        if let Some(position) = entry.position {
-            let record = self.record_at(position + 1).await?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "index says event {key} is at position {position}, but stream \
-                     {LEDGER_STREAM} has no message there"
-                ))
-            })?;
-            if record.hash != *hash {
-                return Err(StoreError::Corrupt(format!(
-                    "index says event {key} is at position {position}, but event {} is there",
-                    record.hash
-                )));
-            }
-            return Ok(Some((position, record)));
-        }
-        // Written before a publish that did not complete (or whose completion was lost).
-        if !is_valid_chain_id(&entry.chain) {
+        let (Some(chain), Some(seq)) = (entry.location.chain, entry.location.seq) else {
+            return Ok(None);
+        };
+        if !is_valid_chain_id(&chain) {
             return Err(StoreError::Corrupt(format!(
-                "index entry of event {key} names an invalid chain"
+                "entry of event {key} in bucket {PAYLOAD_BUCKET} names an invalid chain"
             )));
         }
-        let found = self.find_in_chain(&entry.chain, entry.seq, hash).await?;
-        if let Some((position, _)) = &found {
-            self.complete_index(&key, &entry.chain, entry.seq, *position)
-                .await;
-        }
-        Ok(found)
+        self.find_in_chain(&chain, seq, hash).await
     }
 
     /// If `record` is already stored, its position. `head` is the chain's real head.
@@ -648,98 +666,64 @@ impl Inner {
             return Ok(Some(stream_position(head.stream_seq)?));
         }
         Ok(self
-            .locate(&record.hash)
+            .find_in_chain(&record.header.chain, record.header.seq, &record.hash)
             .await?
             .map(|(position, _)| position))
     }
 
-    /// Writes `value` under `key` unless the key was ever written (even if since removed).
-    /// Returns whether this call wrote it.
-    async fn write_once(
-        bucket: &kv::Store,
-        bucket_name: &str,
-        key: &str,
-        value: Vec<u8>,
-    ) -> Result<bool, StoreError> {
-        match bucket.update(key, value.into(), 0).await {
+    /// Writes the payload entry of `record` unless its key was ever written (even if since
+    /// removed or redacted). Returns whether this call wrote it.
+    async fn write_entry(&self, record: &Record) -> Result<bool, StoreError> {
+        let key = record.hash.to_hex();
+        let entry = EventEntry::new(
+            &record.header.chain,
+            record.header.seq,
+            record.payload.as_ref().map(Payload::canonical_bytes),
+        );
+        match self.payloads.update(&key, entry.encode().into(), 0).await {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Ok(false),
             Err(e) => Err(store_error(
-                &format!("cannot write {key} to bucket {bucket_name}"),
+                &format!("cannot write the payload entry of event {key}"),
                 e,
             )),
         }
     }
 
-    /// Completes an index entry with the position (best effort: `locate` repairs it).
-    async fn complete_index(&self, key: &str, chain: &str, seq: u64, position: u64) {
-        complete_index_entry(&self.index, key, chain, seq, position).await;
+    /// Makes sure a record that is in the ledger has its payload entry: `first` is what the
+    /// append's own write of it returned. A failed write is tried again a few times; if it
+    /// still fails the append is in doubt ([`StoreError::Unavailable`]) and sending the same
+    /// record again completes it.
+    async fn settle_entry(
+        &self,
+        record: &Record,
+        first: Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut last = match first {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        for attempt in 1..=ENTRY_RETRIES {
+            tokio::time::sleep(PENDING_POLL * attempt).await;
+            match self.write_entry(record).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e,
+            }
+        }
+        warn!(event = %record.hash, error = %last, "record stored without its payload entry");
+        Err(StoreError::Unavailable(format!(
+            "event {} is in the ledger but its payload could not be stored ({last}); send the \
+             same record again",
+            record.hash
+        )))
     }
 
-    /// Removes what a conflicting append wrote (best effort).
-    async fn undo_writes(&self, key: &str, index_written: bool, payload_written: bool) {
-        if payload_written {
-            if let Err(e) = self.payloads.purge(key).await {
-                warn!(event = key, error = %e, "could not remove the payload of a conflicting record");
-            }
+    /// Removes the entry a conflicting append wrote (best effort): that record can never be
+    /// appended, since its place in the chain is taken.
+    async fn undo_entry(&self, key: &str) {
+        if let Err(e) = self.payloads.purge(key).await {
+            warn!(event = key, error = %e, "could not remove the payload of a conflicting record");
         }
-        if index_written {
-            if let Err(e) = self.index.purge(key).await {
-                warn!(event = key, error = %e, "could not remove the index entry of a conflicting record");
-            }
-        }
-    }
-
-    /// Indexes every record of the ledger (after the index bucket was created).
-    async fn rebuild_index(&self) -> Result<(), StoreError> {
-        let last = self.last_seq().await?;
-        if last == 0 {
-            return Ok(());
-        }
-        info!(
-            records = last,
-            "rebuilding the hash index from the ledger stream"
-        );
-        let mut first = 1;
-        while first <= last {
-            let end = last.min(first + 1023);
-            let raw = read_range(
-                &self.ledger,
-                Range {
-                    stream_name: LEDGER_STREAM,
-                    filter: None,
-                    first,
-                    last: end,
-                    max: usize::try_from(end - first + 1).unwrap_or(usize::MAX),
-                },
-            )
-            .await?;
-            if raw.is_empty() {
-                return Err(StoreError::Unavailable(
-                    "the index rebuild read nothing; retry".to_string(),
-                ));
-            }
-            for m in raw {
-                let record = parse_ledger_message(m.seq, &m.subject, &m.payload)?;
-                let entry = IndexEntry {
-                    chain: record.header.chain.clone(),
-                    seq: record.header.seq,
-                    position: Some(stream_position(m.seq)?),
-                };
-                let key = record.hash.to_hex();
-                let value = serde_json::to_vec(&entry).map_err(|e| {
-                    StoreError::Backend(format!("cannot encode an index entry: {e}"))
-                })?;
-                self.index
-                    .put(key.as_str(), value.into())
-                    .await
-                    .map_err(|e| {
-                        store_error(&format!("cannot write the index entry of event {key}"), e)
-                    })?;
-                first = m.seq + 1;
-            }
-        }
-        Ok(())
     }
 
     async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
@@ -768,6 +752,9 @@ impl Inner {
         *cached = CachedHead::Known(head);
         if !extends(record, head) {
             if let Some(position) = self.find_stored(record, head).await? {
+                // A retry: the earlier attempt may have stopped before writing the entry.
+                let written = self.write_entry(record).await;
+                self.settle_entry(record, written).await?;
                 debug!(event = %record.hash, position, "append of a stored record: duplicate");
                 return Ok(AppendOutcome::Duplicate { position });
             }
@@ -777,35 +764,10 @@ impl Inner {
             });
         }
 
+        // The payload entry and the ledger message are written in parallel, on two
+        // connections: one round trip. Readers wait for an entry still in flight
+        // (`with_payload`), and a record whose entry could not be written is not acknowledged.
         let key = record.hash.to_hex();
-        let intent = IndexEntry {
-            chain: chain.to_string(),
-            seq: record.header.seq,
-            position: None,
-        };
-        let intent = serde_json::to_vec(&intent)
-            .map_err(|e| StoreError::Backend(format!("cannot encode an index entry: {e}")))?;
-        // The index intent and the payload are independent: write them concurrently (one round
-        // trip instead of two), both before the publish.
-        let write_payload = async {
-            match &record.payload {
-                Some(payload) => {
-                    Self::write_once(
-                        &self.payloads,
-                        PAYLOAD_BUCKET,
-                        &key,
-                        payload.canonical_bytes(),
-                    )
-                    .await
-                }
-                None => Ok(false),
-            }
-        };
-        let (index_written, payload_written) = futures::try_join!(
-            Self::write_once(&self.index, INDEX_BUCKET, &key, intent),
-            write_payload
-        )?;
-
         let expected = head.map_or(0, |h| h.stream_seq);
         let message = Publish::build()
             .payload(record.without_payload().to_json_line().into())
@@ -813,17 +775,19 @@ impl Inner {
             .expected_last_subject_sequence(expected)
             .expected_stream(LEDGER_STREAM);
         let subject = chain_subject(chain);
-        let acked = match self.js.send_publish(subject, message).await {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
+        let publish = async {
+            match self.js.send_publish(subject, message).await {
+                Ok(ack) => ack.await,
+                Err(e) => Err(e),
+            }
         };
+        let (written, acked) = futures::join!(self.write_entry(record), publish);
         match acked {
             Ok(ack) if ack.duplicate => {
                 let position = stream_position(ack.sequence)?;
                 // The chain may have moved on since that copy was stored.
                 *cached = CachedHead::Unknown;
-                self.complete_index(&key, chain, record.header.seq, position)
-                    .await;
+                self.settle_entry(record, written).await?;
                 debug!(event = %record.hash, position, "publish within the duplicate window: duplicate");
                 Ok(AppendOutcome::Duplicate { position })
             }
@@ -834,15 +798,7 @@ impl Inner {
                     hash: record.hash,
                     stream_seq: ack.sequence,
                 }));
-                // The record is durable with its ack; writing its position into the index is
-                // bookkeeping off the caller's path (an entry read before it lands is repaired
-                // from the chain, as after a crash between publish and completion).
-                let index = self.index.clone();
-                let (chain, seq) = (chain.to_string(), record.header.seq);
-                let key = key.clone();
-                tokio::spawn(async move {
-                    complete_index_entry(&index, &key, &chain, seq, position).await;
-                });
+                self.settle_entry(record, written).await?;
                 debug!(event = %record.hash, position, "appended");
                 Ok(AppendOutcome::Appended { position })
             }
@@ -851,13 +807,14 @@ impl Inner {
                 let real = self.fetch_head(chain).await?;
                 *cached = CachedHead::Known(real);
                 if let Some(position) = self.find_stored(record, real).await? {
+                    self.settle_entry(record, written).await?;
                     debug!(event = %record.hash, position, "expected sequence moved to this very record: duplicate");
                     return Ok(AppendOutcome::Duplicate { position });
                 }
                 // The chain moved past our head, so the record's place is taken for good
-                // and what was written for it can go.
-                if real.is_some_and(|h| h.seq >= record.header.seq) {
-                    self.undo_writes(&key, index_written, payload_written).await;
+                // and the entry written for it can go.
+                if real.is_some_and(|h| h.seq >= record.header.seq) && matches!(written, Ok(true)) {
+                    self.undo_entry(&key).await;
                 }
                 debug!(event = %record.hash, "chain moved: conflict");
                 Err(StoreError::Conflict {
@@ -888,11 +845,12 @@ impl LedgerStore for JetStreamStore {
             .into_iter()
             .map(|(seq, record)| Ok((stream_position(seq)?, record)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let deadline = self.inner.read_deadline();
         futures::stream::iter(raw)
             .map(|(position, record)| async move {
                 Ok(StoredEvent {
                     position,
-                    record: self.inner.with_payload(record).await?,
+                    record: self.inner.with_payload(record, deadline).await?,
                 })
             })
             .buffered(PAYLOAD_FETCHES)
@@ -937,18 +895,48 @@ impl LedgerStore for JetStreamStore {
         };
         Ok(Some(StoredEvent {
             position,
-            record: self.inner.with_payload(record).await?,
+            record: self
+                .inner
+                .with_payload(record, self.inner.read_deadline())
+                .await?,
         }))
     }
 
     async fn remove_payload(&self, hash: &Hash) -> Result<(), StoreError> {
         let key = hash.to_hex();
-        // A purge leaves a marker, so a retried append cannot write the payload again.
-        self.inner
-            .payloads
-            .purge(key.as_str())
-            .await
-            .map_err(|e| store_error(&format!("cannot remove the payload of event {key}"), e))?;
+        let fail = |e: &dyn std::fmt::Display| {
+            StoreError::Unavailable(format!("cannot remove the payload of event {key}: {e}"))
+        };
+        // Replace the entry by a redacted one (which a retried append never overwrites),
+        // keeping where the event is; compare-and-set, so a concurrent write is not lost.
+        loop {
+            let found = self.inner.payloads.entry(key.as_str()).await.map_err(|e| {
+                store_error(&format!("cannot read the payload entry of event {key}"), e)
+            })?;
+            let (location, revision) = match &found {
+                None => (None, 0),
+                Some(f) if f.operation == kv::Operation::Put => {
+                    match EventEntry::decode(&f.value) {
+                        Ok(e) if e.location.redacted => return Ok(()),
+                        Ok(e) => (Some(e.location), f.revision),
+                        // Unreadable: redact it all the same.
+                        Err(_) => (None, f.revision),
+                    }
+                }
+                Some(f) => (None, f.revision),
+            };
+            let redacted = EventEntry::redacted(location).encode();
+            match self
+                .inner
+                .payloads
+                .update(key.as_str(), redacted.into(), revision)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => continue,
+                Err(e) => return Err(fail(&e)),
+            }
+        }
         info!(event = %key, "payload removed");
         Ok(())
     }
@@ -1051,21 +1039,5 @@ mod tests {
         assert_eq!(reconnect_delay(1), Duration::from_millis(100));
         assert!(reconnect_delay(2) > reconnect_delay(1));
         assert_eq!(reconnect_delay(100), Duration::from_secs(2));
-    }
-
-    #[test]
-    fn index_entries_omit_an_unknown_position() {
-        let e = IndexEntry {
-            chain: "authority".to_string(),
-            seq: 3,
-            position: None,
-        };
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            r#"{"chain":"authority","seq":3}"#
-        );
-        let back: IndexEntry =
-            serde_json::from_str(r#"{"chain":"authority","seq":3,"position":9}"#).unwrap();
-        assert_eq!(back.position, Some(9));
     }
 }

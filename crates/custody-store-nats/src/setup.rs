@@ -21,12 +21,11 @@ pub const CHAIN_SUBJECT_PREFIX: &str = "custody.chain.";
 pub const ACCESS_STREAM: &str = "CUSTODY_ACCESS";
 /// The one subject of the access-log stream.
 pub const ACCESS_SUBJECT: &str = "custody.access";
-/// Key-value bucket of payloads, keyed by event hash (hex), history 1.
+/// Key-value bucket of payloads and of where their events are (chain, chain seq), keyed by
+/// event hash (hex), history 1.
 pub const PAYLOAD_BUCKET: &str = "CUSTODY_PAYLOADS";
 /// Key-value bucket of metadata documents.
 pub const META_BUCKET: &str = "CUSTODY_META";
-/// Key-value bucket mapping an event hash (hex) to its chain, chain seq and ledger position.
-pub const INDEX_BUCKET: &str = "CUSTODY_INDEX";
 
 /// How long the server remembers a `Nats-Msg-Id` (the event hash) to answer a repeated
 /// publish with `duplicate: true` at the original sequence.

@@ -12,8 +12,8 @@ use custody_core::{Hash, Record};
 use custody_store::conformance::{test_chain, test_record, test_records};
 use custody_store::{AppendOutcome, LedgerStore, StoreError};
 use custody_store_nats::{
-    JetStreamStore, StoreOptions, ACCESS_STREAM, DUPLICATE_WINDOW, INDEX_BUCKET, LEDGER_STREAM,
-    LEDGER_SUBJECTS, META_BUCKET, PAYLOAD_BUCKET,
+    JetStreamStore, StoreOptions, ACCESS_STREAM, DUPLICATE_WINDOW, LEDGER_STREAM, LEDGER_SUBJECTS,
+    META_BUCKET, PAYLOAD_BUCKET,
 };
 use custody_testkit::NatsServer;
 
@@ -80,7 +80,7 @@ async fn streams_and_buckets_are_created_append_only_without_limits() {
         (-1, -1, Duration::ZERO)
     );
 
-    for bucket in [PAYLOAD_BUCKET, META_BUCKET, INDEX_BUCKET] {
+    for bucket in [PAYLOAD_BUCKET, META_BUCKET] {
         let mut s = js.get_stream(format!("KV_{bucket}")).await.unwrap();
         let c = s.info().await.unwrap().config.clone();
         assert_eq!(c.storage, StorageType::File, "{bucket}");
@@ -162,7 +162,7 @@ async fn connect_reports_an_unreachable_server_as_unavailable() {
 }
 
 /// The server's wrong-last-sequence error (10071) becomes a Conflict carrying the real head,
-/// and what the losing append wrote (payload, index entry) is removed.
+/// and the payload entry the losing append wrote is removed.
 #[tokio::test]
 async fn wrong_last_sequence_is_a_conflict_with_the_real_head() {
     let server = server();
@@ -290,45 +290,97 @@ async fn a_retry_after_the_duplicate_window_is_a_duplicate() {
         AppendOutcome::Duplicate { position: 1 }
     );
     assert_eq!(a.size().await.unwrap(), 2);
+    // The copy stored by the raw publish had no payload entry; the retry wrote it.
+    let ev = a.event(&r1.hash).await.unwrap().expect("found by hash");
+    assert_eq!((ev.position, &ev.record), (1, &r1));
 }
 
-/// `event(hash)` across processes: an index entry whose position was never written (the
-/// process stopped between the publish and the completion) is resolved from the chain, and an
-/// index bucket lost and recreated is rebuilt from the ledger stream on connect.
+/// An append writes its payload entry and its ledger message in parallel. A record whose
+/// append stopped between the two writes reads without payload (after waiting for the entry up
+/// to the request time-out); a reader that starts while the entry is on its way gets it; and
+/// sending the record again, a duplicate, writes the entry.
 #[tokio::test]
-async fn the_hash_index_is_repaired_from_the_ledger() {
+async fn a_reader_waits_for_a_payload_entry_on_its_way() {
     let server = server();
-    let store = open(&server, Duration::from_secs(5)).await;
+    let store = open(&server, Duration::from_secs(2)).await;
     let chain = test_chain(6);
-    let records = test_records(&chain, None, 3, "index");
-    for r in &records {
-        store.append(r).await.unwrap();
-    }
+    let r0 = test_record(&chain, 0, None, "entry");
     let js = raw(&server).await;
-    let index = js.get_key_value(INDEX_BUCKET).await.unwrap();
-    let key = records[1].hash.to_hex();
-    let intent = format!(r#"{{"chain":"{chain}","seq":1}}"#);
-    index.put(&key, intent.into()).await.unwrap();
-    let ev = store
-        .event(&records[1].hash)
-        .await
-        .unwrap()
-        .expect("found via its chain");
-    assert_eq!((ev.position, &ev.record), (1, &records[1]));
-    let completed = index.get(&key).await.unwrap().unwrap();
-    assert!(
-        String::from_utf8_lossy(&completed).contains(r#""position":1"#),
-        "the entry is completed"
-    );
-    drop(store);
+    // The ledger message alone, as the store would leave it if stopped between its writes.
+    js.send_publish(
+        format!("custody.chain.{chain}"),
+        Publish::build()
+            .payload(r0.without_payload().to_json_line().into())
+            .message_id(r0.hash.to_hex())
+            .expected_last_subject_sequence(0),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
 
-    js.delete_key_value(INDEX_BUCKET).await.unwrap();
-    let store = open(&server, Duration::from_secs(5)).await;
-    for (i, r) in records.iter().enumerate() {
-        let ev = store.event(&r.hash).await.unwrap().expect("rebuilt");
-        assert_eq!((ev.position, &ev.record), (i as u64, r));
+    let events = store.read_from(0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].record,
+        r0.without_payload(),
+        "no entry: the record reads without payload"
+    );
+    assert_eq!(
+        store.event(&r0.hash).await.unwrap(),
+        None,
+        "not found by hash"
+    );
+
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move { store.read_from(0, 10).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        store.append(&r0).await.unwrap(),
+        AppendOutcome::Duplicate { position: 0 },
+        "the record sent again is a duplicate"
+    );
+    let events = reader.await.unwrap().unwrap();
+    assert_eq!(events[0].record, r0, "the reader waited for the entry");
+    let ev = store.event(&r0.hash).await.unwrap().expect("found by hash");
+    assert_eq!((ev.position, &ev.record), (0, &r0));
+}
+
+/// An append whose payload entry cannot be written is not acknowledged, although its ledger
+/// message was stored (the two writes run in parallel); sending the record again completes it.
+#[tokio::test]
+async fn an_append_whose_entry_fails_is_not_acknowledged_and_its_retry_completes_it() {
+    let server = server();
+    let store = open(&server, Duration::from_secs(2)).await;
+    let js = raw(&server).await;
+    let mut bucket = js.get_stream(format!("KV_{PAYLOAD_BUCKET}")).await.unwrap();
+    let original = bucket.info().await.unwrap().config.clone();
+    let mut tiny = original.clone();
+    tiny.max_message_size = 16;
+    js.update_stream(&tiny).await.unwrap();
+
+    let r0 = test_record(&test_chain(7), 0, None, "entry-fails");
+    match store.append(&r0).await {
+        Err(StoreError::Unavailable(msg)) => {
+            assert!(msg.contains("send the same record again"), "{msg}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
     }
-    assert_eq!(store.event(&Hash::of(b"absent")).await.unwrap(), None);
+    assert_eq!(
+        store.size().await.unwrap(),
+        1,
+        "the ledger message was stored"
+    );
+
+    js.update_stream(&original).await.unwrap();
+    assert_eq!(
+        store.append(&r0).await.unwrap(),
+        AppendOutcome::Duplicate { position: 0 }
+    );
+    let ev = store.event(&r0.hash).await.unwrap().expect("found by hash");
+    assert_eq!(ev.record, r0, "with its payload");
 }
 
 /// kill -9 of nats-server while a writer appends continuously: the writer retries the record
