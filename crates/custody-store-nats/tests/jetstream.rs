@@ -383,6 +383,60 @@ async fn an_append_whose_entry_fails_is_not_acknowledged_and_its_retry_completes
     assert_eq!(ev.record, r0, "with its payload");
 }
 
+/// A lawful redaction removes the payload from the bucket's stream itself, not only from what
+/// the store returns: the message that held it is gone, and the entry that replaces it keeps
+/// where the event is, so the event is still found by hash.
+#[tokio::test]
+async fn a_redaction_leaves_no_copy_of_the_payload_in_the_bucket() {
+    let server = server();
+    let store = open(&server, Duration::from_secs(5)).await;
+    let chain = test_chain(8);
+    let r0 = test_record(&chain, 0, None, "redact-me");
+    store.append(&r0).await.unwrap();
+    let js = raw(&server).await;
+    let bucket = js.get_key_value(PAYLOAD_BUCKET).await.unwrap();
+    let key = r0.hash.to_hex();
+    let before = bucket.entry(&key).await.unwrap().expect("entry written");
+    let payload = r0.payload.as_ref().unwrap().canonical_bytes();
+    assert!(
+        before
+            .value
+            .windows(payload.len())
+            .any(|w| w == payload.as_slice()),
+        "the entry holds the payload bytes"
+    );
+
+    store.remove_payload(&r0.hash).await.unwrap();
+    let stream = js.get_stream(format!("KV_{PAYLOAD_BUCKET}")).await.unwrap();
+    assert!(
+        stream.get_raw_message(before.revision).await.is_err(),
+        "the message that held the payload is deleted"
+    );
+    let after = bucket.entry(&key).await.unwrap().expect("a redacted entry");
+    assert!(
+        !after
+            .value
+            .windows(payload.len())
+            .any(|w| w == payload.as_slice()),
+        "no payload bytes in the entry"
+    );
+    let ev = store
+        .event(&r0.hash)
+        .await
+        .unwrap()
+        .expect("still found by hash");
+    assert_eq!((ev.position, ev.record.payload), (0, None));
+    assert_eq!(
+        store.append(&r0).await.unwrap(),
+        AppendOutcome::Duplicate { position: 0 }
+    );
+    assert_eq!(
+        store.event(&r0.hash).await.unwrap().unwrap().record.payload,
+        None,
+        "a retried append does not restore the payload"
+    );
+}
+
 /// kill -9 of nats-server while a writer appends continuously: the writer retries the record
 /// it got no acknowledgement for; afterwards every acknowledged event is stored exactly once,
 /// at its acknowledged position, with its payload, and positions are dense.
