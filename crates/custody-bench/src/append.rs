@@ -170,10 +170,8 @@ impl Target {
             Target::LedgerNats => "(c) Ledger::append on JetStreamStore, no HTTP",
             Target::LedgerSqlite => "(d) Ledger::append on SqliteStore (file)",
             Target::StoreNats => "(e) JetStreamStore::append, no validation [diagnostic]",
-            Target::RawTwoWrites => {
-                "(f) raw header publish + payload KV put, parallel [diagnostic]"
-            }
-            Target::HttpOnly => "(g) HTTP POST of the record to an empty handler [diagnostic]",
+            Target::RawTwoWrites => "(f) raw publish + payload put, in parallel [diagnostic]",
+            Target::HttpOnly => "(g) HTTP POST to an empty handler [diagnostic]",
         }
     }
 
@@ -446,15 +444,7 @@ async fn raw_publish(work: &Workload) -> anyhow::Result<Measure> {
     let server = start_nats().await?;
     let client = async_nats::connect(server.url()).await?;
     let js = async_nats::jetstream::new(client.clone());
-    let mut stream = js
-        .create_stream(StreamConfig {
-            name: RAW_STREAM.to_string(),
-            subjects: vec![LEDGER_SUBJECTS.to_string()],
-            storage: StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create stream {RAW_STREAM}: {e}"))?;
+    let mut stream = raw_stream(&js).await?;
     let m = timed(work, server.pid(), |_, items| {
         let js = js.clone();
         async move {
@@ -470,21 +460,40 @@ async fn raw_publish(work: &Workload) -> anyhow::Result<Measure> {
         }
     })
     .await?;
-    let stored = stream
-        .info()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot read stream {RAW_STREAM}: {e}"))?
-        .state
-        .messages;
-    if stored != work.records as u64 {
-        bail!(
-            "stream {RAW_STREAM} holds {stored} messages, expected {}",
-            work.records
-        );
-    }
+    check_messages(&mut stream, work.records).await?;
     drop(client);
     stop_nats(server).await;
     Ok(m)
+}
+
+/// The scratch stream of the raw baselines, on the ledger stream's subjects.
+async fn raw_stream(
+    js: &async_nats::jetstream::Context,
+) -> anyhow::Result<async_nats::jetstream::stream::Stream> {
+    js.create_stream(StreamConfig {
+        name: RAW_STREAM.to_string(),
+        subjects: vec![LEDGER_SUBJECTS.to_string()],
+        storage: StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot create stream {RAW_STREAM}: {e}"))
+}
+
+/// Checks that a scratch stream holds `expected` messages after a run.
+async fn check_messages(
+    stream: &mut async_nats::jetstream::stream::Stream,
+    expected: usize,
+) -> anyhow::Result<()> {
+    let info = stream
+        .info()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read a scratch stream: {e}"))?;
+    let (name, stored) = (&info.config.name, info.state.messages);
+    if stored != expected as u64 {
+        bail!("stream {name} holds {stored} messages, expected {expected}");
+    }
+    Ok(())
 }
 
 /// How the gateway is served.
@@ -606,14 +615,7 @@ async fn raw_two_writes(work: &Workload) -> anyhow::Result<Measure> {
     let client = async_nats::connect(server.url()).await?;
     let js = async_nats::jetstream::new(client.clone());
     let kv_js = async_nats::jetstream::new(async_nats::connect(server.url()).await?);
-    js.create_stream(StreamConfig {
-        name: RAW_STREAM.to_string(),
-        subjects: vec![LEDGER_SUBJECTS.to_string()],
-        storage: StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot create stream {RAW_STREAM}: {e}"))?;
+    let mut stream = raw_stream(&js).await?;
     let bucket = kv_js
         .create_key_value(async_nats::jetstream::kv::Config {
             bucket: "BENCH_RAW_PAYLOADS".to_string(),
@@ -653,6 +655,8 @@ async fn raw_two_writes(work: &Workload) -> anyhow::Result<Measure> {
         }
     })
     .await?;
+    check_messages(&mut stream, work.records).await?;
+    check_messages(&mut bucket.stream.clone(), work.records).await?;
     drop(client);
     stop_nats(server).await;
     Ok(m)
