@@ -8,6 +8,11 @@
 //! at most `W` appends are in flight. Every measurement starts from an empty store (a new
 //! nats-server, or a new SQLite file) and ends by checking that the store holds `A + N`
 //! records.
+//!
+//! Besides the rates, each path's CPU time per event is printed, for this process (clients,
+//! gateway, ledger) and for nats-server, and diagnostic paths (e), (f), (g) measure the parts
+//! of the gateway path alone, so that a figure can be explained, not only read. `--only`
+//! picks paths (the baseline always runs).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -266,11 +271,14 @@ pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
          waiting for every answer, each path on an empty store (a new nats-server, or a new \
          SQLite file).\n\
          (b) baseline: async-nats publish of each record's header bytes (what the ledger \
-         stream stores) to a file-backed stream, awaiting the ack: no validation, no payload \
-         bucket, no index.\n\
+         stream stores) to a file-backed stream, awaiting the ack: no validation, no payload.\n\
          (a) the full path: HTTP POST to custody_gateway::serve (validation, signature, chain \
          check, JetStreamStore append, and the gateway's follower); (a') the same routes \
-         without the follower; (c) and (d) Ledger::append without HTTP."
+         without the follower; (c) and (d) Ledger::append without HTTP.\n\
+         Diagnostics that take (a) apart: (e) JetStreamStore::append without validation; (f) \
+         the two writes of the store's layout, raw (header publish and payload put, in \
+         parallel on two connections); (g) the HTTP exchange alone, to an empty handler.\n\
+         CPU per event is read from /proc for this process and for nats-server."
     );
     let work = load(settings)?;
     let version = nats_version().await?;
