@@ -8,7 +8,8 @@
 //! - `append`: acknowledged appends per second through the HTTP gateway on JetStream, through
 //!   `Ledger::append` on JetStream and on SQLite, and the baseline: a raw async-nats
 //!   acknowledged publish of the same header bytes to a file-backed stream. Aim: the gateway
-//!   at least half as fast as the raw publish.
+//!   at least half as fast as the raw publish. Also the CPU time per event (this process and
+//!   nats-server) and diagnostic paths that measure the parts of the gateway path alone.
 //! - `verify`: offline verification of a JSONL ledger (`custody verify FILE`) in events per
 //!   second with its peak memory, for a quarter of the file and the whole file, and the
 //!   baseline: raw ed25519-dalek batch verification of the same signatures.
