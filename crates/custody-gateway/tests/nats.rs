@@ -113,3 +113,65 @@ async fn appends_reads_and_unavailability_over_jetstream() {
     }
     gw.stop().await;
 }
+
+/// Two gateways on one JetStream ledger: while one appends handovers on many chains from
+/// several tasks (each append writes its payload entry and its ledger message in parallel),
+/// the other catches up continuously. Its state must hold what the payloads say (the agency a
+/// release names), so that it accepts each chain's next record: a catch-up that replayed the
+/// records without their payloads would refuse them. (The store's own tests force the case of
+/// a record read before its entry arrives.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_gateway_follows_appends_in_flight_with_their_payloads() {
+    const CHAINS: u8 = 24;
+    let server = NatsServer::start().expect("nats-server must be installed for this test");
+    let keys = Keys::new();
+    let a_store = JetStreamStore::connect(&server.url()).await.unwrap();
+    let a = ledger_with_authority(Arc::new(a_store), &keys).await;
+    let b_store = JetStreamStore::connect(&server.url()).await.unwrap();
+    let b = Arc::new(
+        custody_ledger::Ledger::open(Arc::new(b_store), config())
+            .await
+            .unwrap(),
+    );
+
+    let chains: Vec<ChainBuilder> = (0..CHAINS)
+        .map(|n| detainee_in_prison(&keys, chain_id(100 + n)))
+        .collect();
+    let following = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            loop {
+                b.catch_up().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let now = custody_gateway::auth::system_now();
+    let mut writers = Vec::new();
+    for part in chains.chunks(usize::from(CHAINS) / 4) {
+        // Arrest and release (naming the prison) of each chain, through `a`.
+        let records: Vec<_> = part.iter().flat_map(|c| c.records[..2].to_vec()).collect();
+        let (a, now) = (a.clone(), now.clone());
+        writers.push(tokio::spawn(async move {
+            for r in &records {
+                a.append(r, &now).await.unwrap();
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    following.abort();
+    b.catch_up().await.unwrap();
+
+    // `b` accepts every chain's next record: the prison's acceptance of the release.
+    for c in &chains {
+        b.append(&c.records[2], &now)
+            .await
+            .unwrap_or_else(|e| panic!("chain {}: {e}", c.chain));
+    }
+    assert_eq!(
+        b.with_state(|v| v.size()).await,
+        a.with_state(|v| v.size()).await + u64::from(CHAINS)
+    );
+}
