@@ -408,21 +408,36 @@ fn check_time_order(body: &Body) -> Result<(), ValidationError> {
 /// Proof that a record's hash and signature were checked (the first validation step, which
 /// depends on the record alone): made by [`verify_signature`], taken by
 /// [`Validator::check_verified`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SignatureVerified {
-    /// Hash of the record that was verified.
-    hash: Hash,
-    /// Its signature (not covered by the hash, so kept to bind the proof to it).
-    signature: [u8; 64],
+///
+/// The proof borrows the record it was made for, so the rest of validation runs on exactly
+/// that record, and the record cannot change while the proof exists:
+///
+/// ```compile_fail
+/// # fn f(v: &custody_core::Validator, mut record: custody_core::Record) {
+/// let proof = custody_core::validate::verify_signature(&record, None).unwrap();
+/// record.signature[0] ^= 1; // error: `record` is borrowed by the proof
+/// let _ = v.check_verified(proof, None);
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureVerified<'a> {
+    record: &'a Record,
+}
+
+impl<'a> SignatureVerified<'a> {
+    /// The record that was verified.
+    pub fn record(&self) -> &'a Record {
+        self.record
+    }
 }
 
 /// Step 1 of validation: the record's hash is the hash of its header, and its signature is a
 /// strict Ed25519 signature by the header's `signer`. `key` is that signer's decompressed key
 /// when the caller has it ([`Validator::verifying_key`]); otherwise it is decompressed here.
-pub fn verify_signature(
-    record: &Record,
+pub fn verify_signature<'a>(
+    record: &'a Record,
     key: Option<&ed25519_dalek::VerifyingKey>,
-) -> Result<SignatureVerified, ValidationError> {
+) -> Result<SignatureVerified<'a>, ValidationError> {
     let h = &record.header;
     let computed = h.compute_hash();
     if computed != record.hash {
@@ -447,10 +462,7 @@ pub fn verify_signature(
         &ed25519_dalek::Signature::from_bytes(&record.signature),
     )
     .map_err(|_| ValidationError::BadSignature { signer: h.signer })?;
-    Ok(SignatureVerified {
-        hash: record.hash,
-        signature: record.signature,
-    })
+    Ok(SignatureVerified { record })
 }
 
 /// A record that passed [`Validator::check`], with its parsed body, ready for
@@ -561,22 +573,14 @@ impl Validator {
         self.authority.cached_verifying_key(key).copied()
     }
 
-    /// [`Validator::check`] of a record whose hash and signature were verified apart
-    /// ([`verify_signature`]): the same rules after the first, in the same order. A proof made
-    /// for another record is ignored and the signature is verified again.
+    /// [`Validator::check`] of the record whose hash and signature [`verify_signature`]
+    /// verified apart: the same rules after the first, in the same order.
     pub fn check_verified(
         &self,
-        record: &Record,
-        verified: SignatureVerified,
+        verified: SignatureVerified<'_>,
         now: Option<&Timestamp>,
     ) -> Result<Checked, ValidationError> {
-        if verified.hash != record.hash
-            || verified.signature != record.signature
-            || record.header.compute_hash() != record.hash
-        {
-            return self.check(record, now);
-        }
-        self.check_state(record, now, self.config.require_payload)
+        self.check_state(verified.record, now, self.config.require_payload)
     }
 
     /// Replays a record that was already accepted into the ledger: every rule applies except

@@ -296,7 +296,7 @@ impl Ledger {
             }
             match verified.and_then(|v| {
                 state
-                    .check_verified(record, v, Some(now))
+                    .check_verified(v, Some(now))
                     .map_err(|e| AppendError::Invalid(Box::new(e)))
             }) {
                 Ok(c) => c,
