@@ -212,6 +212,17 @@ impl HeadMessage {
     }
 }
 
+/// What [`PAYLOAD_BUCKET`] holds for an event.
+enum EntryState {
+    /// Nothing was ever written: the event is not in the ledger, or its append is writing the
+    /// entry right now, or stopped before it did.
+    NeverWritten,
+    /// Written, then removed: what an append that lost its place in the chain wrote.
+    Removed,
+    /// The entry.
+    Present(EventEntry),
+}
+
 /// The subject of a chain's records.
 fn chain_subject(chain: &str) -> String {
     format!("{CHAIN_SUBJECT_PREFIX}{chain}")
@@ -442,20 +453,19 @@ impl Inner {
         Ok(state.last_sequence)
     }
 
-    /// The entry of an event in [`PAYLOAD_BUCKET`]: `Ok(None)` when it was never written,
-    /// `Some(None)` when it was removed (what an append that lost its place wrote).
-    async fn entry(&self, key: &str) -> Result<Option<Option<EventEntry>>, StoreError> {
+    /// The entry of an event in [`PAYLOAD_BUCKET`].
+    async fn entry(&self, key: &str) -> Result<EntryState, StoreError> {
         let found = self.payloads.entry(key).await.map_err(|e| {
             store_error(&format!("cannot read the payload entry of event {key}"), e)
         })?;
         let Some(found) = found else {
-            return Ok(None);
+            return Ok(EntryState::NeverWritten);
         };
         if found.operation != kv::Operation::Put {
-            return Ok(Some(None));
+            return Ok(EntryState::Removed);
         }
         EventEntry::decode(&found.value)
-            .map(|e| Some(Some(e)))
+            .map(EntryState::Present)
             .map_err(|problem| {
                 StoreError::Corrupt(format!(
                     "entry of event {key} in bucket {PAYLOAD_BUCKET} {problem}"
@@ -478,9 +488,12 @@ impl Inner {
         let key = record.hash.to_hex();
         let entry = loop {
             match self.entry(&key).await? {
-                Some(entry) => break entry,
-                None if Instant::now() < deadline => tokio::time::sleep(PENDING_POLL).await,
-                None => {
+                EntryState::Present(entry) => break Some(entry),
+                EntryState::Removed => break None,
+                EntryState::NeverWritten if Instant::now() < deadline => {
+                    tokio::time::sleep(PENDING_POLL).await;
+                }
+                EntryState::NeverWritten => {
                     warn!(event = %record.hash, "record without payload entry: its append stopped before writing it; read without payload");
                     break None;
                 }
@@ -634,7 +647,7 @@ impl Inner {
     /// read to find it (records without payload).
     async fn locate(&self, hash: &Hash) -> Result<Option<(u64, Record)>, StoreError> {
         let key = hash.to_hex();
-        let Some(Some(entry)) = self.entry(&key).await? else {
+        let EntryState::Present(entry) = self.entry(&key).await? else {
             // Never written (not in the ledger, or its append stopped before writing the
             // entry and the record was not sent again), or removed (the append lost its place).
             return Ok(None);
