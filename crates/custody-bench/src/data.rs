@@ -335,6 +335,7 @@ fn copy_record(
     };
     let salt = derive("salt", copy.k, record.hash.as_bytes());
     let copied = Draft {
+        ledger: h.ledger.clone(),
         chain,
         seq: h.seq,
         prev,

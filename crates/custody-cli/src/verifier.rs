@@ -221,6 +221,7 @@ mod tests {
     fn agency(root: &SecretKey, seq: u64, prev: Option<custody_core::Hash>, id: &str) -> Record {
         let t = Timestamp::from_unix_seconds(1_700_000_000);
         Draft {
+            ledger: "test.ml/custody".into(),
             chain: "authority".into(),
             seq,
             prev,
@@ -237,6 +238,7 @@ mod tests {
     fn streams_and_reports_the_failing_line() {
         let root = SecretKey::from_seed([3; 32]);
         let trust = TrustAnchors {
+            ledger: "test.ml/custody".into(),
             roots: vec![TrustRoot {
                 key: root.public(),
                 agency: "ml-justice".into(),

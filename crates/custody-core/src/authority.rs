@@ -23,9 +23,11 @@ pub struct TrustRoot {
 }
 
 /// The trust anchors of a ledger: the content of `trust.json`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustAnchors {
+    /// The ledger's name: every record's `header.ledger` must equal it (rule `ledger`).
+    pub ledger: String,
     /// Root keys allowed to write the authority chain.
     pub roots: Vec<TrustRoot>,
 }
@@ -110,7 +112,7 @@ impl KeyInfo {
 }
 
 /// Everything the validator needs to know about who may write what.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct AuthorityState {
     /// Trust anchors.
     pub trust: TrustAnchors,
@@ -130,7 +132,10 @@ impl AuthorityState {
     pub fn new(trust: TrustAnchors) -> Self {
         let mut state = AuthorityState {
             trust,
-            ..Default::default()
+            agencies: HashMap::new(),
+            facilities: HashMap::new(),
+            keys: HashMap::new(),
+            verifying: HashMap::new(),
         };
         let roots: Vec<PublicKeyId> = state.trust.roots.iter().map(|r| r.key).collect();
         for key in roots {

@@ -2,8 +2,9 @@
 //! a handover is unanswered (a custody gap), which commitment orders exist, whether the chain is
 //! closed by release or death.
 //!
-//! Rules that need a payload body are checked only when the body is present; a record that
-//! travels without its payload still moves the state by its header (kind and agency).
+//! The state moves by headers alone (kind, agency and the header's public facts), so a record
+//! that travels without its payload, or whose payload was lawfully redacted, moves it exactly as
+//! the full record does.
 
 use crate::hash::Hash;
 use crate::kinds::EventKind;
@@ -58,18 +59,29 @@ impl Custody {
     }
 }
 
+/// What a commitment order of the chain is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderSource {
+    /// A `detention_order` (which `detention_extended` may extend).
+    DetentionOrder,
+    /// A `judgment` with outcome `convicted` and a custodial sentence.
+    CustodialJudgment,
+}
+
 /// A commitment order known in the chain: a detention order (possibly extended) or a custodial
-/// judgment.
+/// judgment, named by the hash of its event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitmentOrder {
-    /// Its reference (`order_ref` or `judgment_ref`).
-    pub reference: String,
-    /// End of validity, `None` for a custodial judgment.
+    /// Hash of the `detention_order` or `judgment` event.
+    pub event: Hash,
+    /// Which kind of order it is.
+    pub source: OrderSource,
+    /// End of validity, extensions included; `None` for a custodial judgment.
     pub valid_until: Option<Timestamp>,
 }
 
 /// Validation state of one detainee chain.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainState {
     /// The last event.
     pub head: ChainHead,
@@ -91,9 +103,9 @@ impl ChainState {
         self.events.iter().find(|(h, _)| h == hash).map(|(_, k)| *k)
     }
 
-    /// The order with a reference, if known.
-    pub fn order(&self, reference: &str) -> Option<&CommitmentOrder> {
-        self.orders.iter().rev().find(|o| o.reference == reference)
+    /// The commitment order recorded by an event of this chain, if any.
+    pub fn order(&self, event: &Hash) -> Option<&CommitmentOrder> {
+        self.orders.iter().find(|o| &o.event == event)
     }
 
     /// Kinds allowed in the current custody status, ignoring body-level rules.

@@ -59,6 +59,16 @@ pub fn unb64std(s: &str) -> Option<Vec<u8>> {
     STANDARD.decode(s).ok()
 }
 
+/// At most the first 64 characters of `s`, followed by `…` and the full length in bytes when
+/// it is longer: what an error message repeats of a received value.
+pub fn excerpt(s: &str) -> String {
+    const KEEP: usize = 64;
+    match s.char_indices().nth(KEEP) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &s[..end], s.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

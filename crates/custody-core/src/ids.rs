@@ -44,9 +44,30 @@ pub fn is_valid_slug(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// Longest ledger name, in bytes.
+pub const MAX_LEDGER_NAME_BYTES: usize = 255;
+
+/// Whether `s` is a valid ledger name: 1 to 255 characters of printable ASCII (`!` to `~`)
+/// other than `+`, e.g. `ml.justice/custody`. The name is the origin line of the ledger's
+/// checkpoints and the `ledger` member of every record's header, which binds each record to
+/// its ledger.
+pub fn is_valid_ledger_name(s: &str) -> bool {
+    (1..=MAX_LEDGER_NAME_BYTES).contains(&s.len())
+        && s.bytes().all(|c| (b'!'..=b'~').contains(&c) && c != b'+')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ledger_names() {
+        assert!(is_valid_ledger_name("custody-ledger.demo.ml"));
+        assert!(is_valid_ledger_name("ml.justice/custody"));
+        for bad in ["", "a b", "a+b", "caf\u{e9}", "a\tb", &"x".repeat(256)] {
+            assert!(!is_valid_ledger_name(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn chain_ids() {

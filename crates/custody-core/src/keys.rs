@@ -32,6 +32,10 @@ pub enum KeyError {
     /// The key has small order: any signature could verify with it.
     #[error("key {0} is a weak (small-order) Ed25519 key and is refused")]
     Weak(String),
+    /// The bytes decode to a point, but are not that point's canonical encoding (y >= p, or
+    /// the sign bit set with x = 0): one key would have several spellings.
+    #[error("key {0} is not the canonical encoding of its Ed25519 point and is refused")]
+    NonCanonical(String),
 }
 
 impl PublicKeyId {
@@ -51,6 +55,9 @@ impl PublicKeyId {
             .map_err(|_| KeyError::NotOnCurve(self.to_string()))?;
         if vk.is_weak() {
             return Err(KeyError::Weak(self.to_string()));
+        }
+        if vk.to_edwards().compress().to_bytes() != self.0 {
+            return Err(KeyError::NonCanonical(self.to_string()));
         }
         Ok(vk)
     }
@@ -166,6 +173,33 @@ mod tests {
         assert!(id.verify(b"hello", &sig).is_ok());
         assert_eq!(id.verify(b"hellp", &sig), Err(SignatureError::Invalid));
         assert!(format!("{k:?}").contains("ed25519:"));
+    }
+
+    /// The encodings of `y + p` for small `y`: the same points as `y`, spelled non-canonically.
+    pub(crate) fn non_canonical_encodings() -> impl Iterator<Item = [u8; 32]> {
+        (2u8..=18).map(|y| {
+            let mut b = [0xffu8; 32];
+            b[0] = 0xed + y;
+            b[31] = 0x7f;
+            b
+        })
+    }
+
+    #[test]
+    fn non_canonical_keys_refused() {
+        let mut seen = 0;
+        for b in non_canonical_encodings() {
+            if ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok_and(|vk| !vk.is_weak()) {
+                let id = PublicKeyId::from_bytes(b);
+                assert!(
+                    matches!(id.verifying_key(), Err(KeyError::NonCanonical(_))),
+                    "{id}"
+                );
+                seen += 1;
+            }
+        }
+        // The library itself accepts such encodings, so the check above is what refuses them.
+        assert!(seen > 0, "no non-canonical point among y + p, y in 2..=18");
     }
 
     #[test]

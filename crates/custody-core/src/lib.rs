@@ -3,7 +3,8 @@
 //! This crate does no I/O. It owns, in one place each:
 //! - the canonical bytes of a JSON value ([`jcs`], RFC 8785) and the strict parser that refuses
 //!   duplicate keys and floating point numbers;
-//! - the record format ([`record`]): header, hash, signature, salted payload;
+//! - the record format ([`record`]): header, hash, signature, salted payload, and the public
+//!   facts a header carries for the rules that look back ([`facts`]);
 //! - the event kinds and their bodies ([`kinds`]), and the role allowed to write each ([`roles`]);
 //! - the one validation function that every append and every verifier uses ([`validate`]);
 //! - the ledger-wide transparency primitives: RFC 6962 Merkle tree and proofs ([`merkle`]),
@@ -18,6 +19,7 @@ pub mod authority;
 pub mod chain;
 pub mod checkpoint;
 pub mod encoding;
+pub mod facts;
 pub mod hash;
 pub mod humancode;
 pub mod ids;

@@ -8,8 +8,9 @@
 use serde_json::{Map, Value};
 
 use crate::encoding::{b64url, unb64url};
+use crate::facts::Facts;
 use crate::hash::Hash;
-use crate::ids::is_valid_chain_id;
+use crate::ids::{is_valid_chain_id, is_valid_ledger_name};
 use crate::jcs;
 use crate::keys::{PublicKeyId, SecretKey};
 use crate::kinds::EventKind;
@@ -32,6 +33,9 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub struct Header {
     /// Format version, always 1.
     pub v: u64,
+    /// Name of the ledger the record belongs to (the origin of its checkpoints): a record
+    /// signed for one ledger is refused by every other (rule `ledger`).
+    pub ledger: String,
     /// Chain id: `authority` or `d-` + lowercase ULID.
     pub chain: String,
     /// 0-based position in the chain.
@@ -50,6 +54,8 @@ pub struct Header {
     pub signer: PublicKeyId,
     /// SHA-256 of the canonical payload.
     pub payload_digest: Hash,
+    /// The public facts of the body that later rules need ([`crate::facts`]).
+    pub facts: Facts,
 }
 
 /// The salted payload: `{"salt": ..., "body": {...}}`.
@@ -170,6 +176,7 @@ impl Header {
             F,
             &[
                 "v",
+                "ledger",
                 "chain",
                 "seq",
                 "prev",
@@ -179,6 +186,7 @@ impl Header {
                 "agency",
                 "signer",
                 "payload_digest",
+                "facts",
             ],
             &[],
         )?;
@@ -187,6 +195,16 @@ impl Header {
             return Err(invalid(
                 "/header/v",
                 format!("is {version}: only version 1 is defined"),
+            ));
+        }
+        let ledger = get_str(o, F, "ledger")?;
+        if !is_valid_ledger_name(ledger) {
+            return Err(invalid(
+                "/header/ledger",
+                format!(
+                    "{:?} is not a ledger name: 1-255 characters of printable ASCII, no space, no +",
+                    crate::encoding::excerpt(ledger)
+                ),
             ));
         }
         let chain = get_str(o, F, "chain")?;
@@ -227,8 +245,10 @@ impl Header {
         let payload_digest = get_str(o, F, "payload_digest")?
             .parse::<Hash>()
             .map_err(|e| invalid("/header/payload_digest", e.to_string()))?;
+        let facts = Facts::from_value(kind, &o["facts"])?;
         Ok(Header {
             v: version,
+            ledger: ledger.to_string(),
             chain: chain.to_string(),
             seq,
             prev,
@@ -238,6 +258,7 @@ impl Header {
             agency: agency.to_string(),
             signer,
             payload_digest,
+            facts,
         })
     }
 
@@ -245,6 +266,7 @@ impl Header {
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("v".into(), Value::from(self.v));
+        m.insert("ledger".into(), Value::from(self.ledger.clone()));
         m.insert("chain".into(), Value::from(self.chain.clone()));
         m.insert("seq".into(), Value::from(self.seq));
         m.insert(
@@ -260,6 +282,7 @@ impl Header {
             "payload_digest".into(),
             Value::from(self.payload_digest.to_hex()),
         );
+        m.insert("facts".into(), self.facts.to_value());
         Value::Object(m)
     }
 
@@ -405,6 +428,8 @@ impl Record {
 /// An event not yet signed: everything the author decides.
 #[derive(Clone, Debug)]
 pub struct Draft {
+    /// Name of the ledger the record is for.
+    pub ledger: String,
     /// Chain id.
     pub chain: String,
     /// Position in the chain.
@@ -425,11 +450,14 @@ pub struct Draft {
 
 impl Draft {
     /// Signs the draft with a key and a salt of at least [`MIN_SALT_BYTES`] random bytes (the
-    /// core does no I/O: callers bring the randomness).
+    /// core does no I/O: callers bring the randomness). The header's facts are the projection
+    /// of the body ([`Facts::project`]).
     pub fn sign(self, key: &SecretKey, salt: &[u8]) -> Record {
+        let facts = Facts::project(self.kind, &self.body);
         let payload = Payload::new(salt, self.body);
         let header = Header {
             v: FORMAT_VERSION,
+            ledger: self.ledger,
             chain: self.chain,
             seq: self.seq,
             prev: self.prev,
@@ -439,6 +467,7 @@ impl Draft {
             agency: self.agency,
             signer: key.public(),
             payload_digest: payload.digest(),
+            facts,
         };
         let hash = header.compute_hash();
         let signature = key.sign(&signed_message(&hash));

@@ -14,12 +14,13 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::authority::{AuthorityState, KeyStatusProblem, TrustAnchors};
-use crate::chain::{ChainHead, ChainState, CommitmentOrder, Custody};
+use crate::chain::{ChainHead, ChainState, CommitmentOrder, Custody, OrderSource};
+use crate::facts::{fact_fields, Facts};
 use crate::hash::Hash;
 use crate::ids::AUTHORITY_CHAIN;
 use crate::keys::{KeyError, PublicKeyId};
-use crate::kinds::bodies::{AgencyType, JudgmentOutcome};
-use crate::kinds::{parse_body, Body, BodyError, EventKind};
+use crate::kinds::bodies::AgencyType;
+use crate::kinds::{body_fields, parse_body, Body, BodyError, EventKind};
 use crate::record::{signed_message, FormatError, Record};
 use crate::roles::{roles_for, Role};
 use crate::time::Timestamp;
@@ -70,6 +71,14 @@ pub enum ValidationError {
     BadSignature {
         /// The claimed signer.
         signer: PublicKeyId,
+    },
+    /// The record was signed for another ledger.
+    #[error("/header/ledger is {got:?} but this is ledger {expected:?}: a record signed for one ledger is never valid in another")]
+    WrongLedger {
+        /// This validator's ledger.
+        expected: String,
+        /// The record's ledger (cut to 64 characters).
+        got: String,
     },
     /// The kind does not belong on this chain.
     #[error("/header/kind {kind} cannot be written to chain {chain}: authority kinds go on the authority chain, detainee kinds on a d- chain")]
@@ -208,6 +217,14 @@ pub enum ValidationError {
     /// The body does not match its kind's schema.
     #[error("{0}")]
     Body(#[from] BodyError),
+    /// `header.facts` is not the projection of the body onto the kind's fact fields.
+    #[error("/header/facts/{field} does not match payload.body/{field}: the facts of a {kind} are copies of its body's fact fields")]
+    FactsMismatch {
+        /// The kind.
+        kind: EventKind,
+        /// The first fact field that differs.
+        field: String,
+    },
     /// A rule of the chain's state refuses the event.
     #[error("{message}")]
     State {
@@ -270,9 +287,43 @@ pub enum StateRule {
     BadValidity,
     /// Times inside a body out of order (an order that ends before it starts...).
     TimeOrder,
+    /// An enrolled key that is not usable (not canonical, not on the curve, or weak).
+    UnusableKey,
+    /// A correction of a field the corrected kind does not have, or of a fact.
+    CorrectionFields,
 }
 
 impl StateRule {
+    /// Every state rule, in the order of `docs/SPEC.md` section 10.
+    pub const ALL: &'static [StateRule] = &[
+        StateRule::Duplicate,
+        StateRule::UnknownAgency,
+        StateRule::BadValidity,
+        StateRule::UnusableKey,
+        StateRule::KeyNotEnrolled,
+        StateRule::FirstEventArrest,
+        StateRule::StatusForbids,
+        StateRule::CustodyGap,
+        StateRule::NotHolder,
+        StateRule::NoPendingRelease,
+        StateRule::WrongReceiver,
+        StateRule::ReleaseMismatch,
+        StateRule::SelfHandover,
+        StateRule::UnknownFacility,
+        StateRule::FacilityOfOtherAgency,
+        StateRule::NoPoliceCustody,
+        StateRule::AgencyType,
+        StateRule::UnknownOrder,
+        StateRule::FacilityNotRecognised,
+        StateRule::NoCommitmentOrder,
+        StateRule::CommitmentOrderExpired,
+        StateRule::UnknownEvent,
+        StateRule::CorrectionRole,
+        StateRule::CorrectionFields,
+        StateRule::SelfLink,
+        StateRule::TimeOrder,
+    ];
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
@@ -300,9 +351,38 @@ impl StateRule {
             StateRule::KeyNotEnrolled => "key_not_enrolled",
             StateRule::BadValidity => "bad_validity",
             StateRule::TimeOrder => "time_order",
+            StateRule::UnusableKey => "unusable_key",
+            StateRule::CorrectionFields => "correction_fields",
         }
     }
 }
+
+/// The codes of the rules before the state rules, in the order they are checked
+/// (`docs/SPEC.md` section 10).
+pub const RECORD_RULES: &[&str] = &[
+    "format",
+    "hash",
+    "signer_key",
+    "signature",
+    "ledger",
+    "chain_kind",
+    "seq",
+    "prev",
+    "not_trust_root",
+    "unknown_key",
+    "agency_mismatch",
+    "key_not_yet_valid",
+    "key_expired",
+    "key_revoked",
+    "role",
+    "occurred_after_recorded",
+    "future",
+    "payload_missing",
+    "payload_size",
+    "payload_digest",
+    "schema",
+    "facts",
+];
 
 impl ValidationError {
     /// A stable code naming the rule that refused the record (`format`, `hash`, `signature`,
@@ -313,6 +393,7 @@ impl ValidationError {
             ValidationError::HashMismatch { .. } => "hash",
             ValidationError::UnusableKey(_) => "signer_key",
             ValidationError::BadSignature { .. } => "signature",
+            ValidationError::WrongLedger { .. } => "ledger",
             ValidationError::WrongChain { .. } => "chain_kind",
             ValidationError::WrongSeq { .. } => "seq",
             ValidationError::WrongPrev { .. } => "prev",
@@ -329,6 +410,7 @@ impl ValidationError {
             ValidationError::PayloadTooLarge { .. } => "payload_size",
             ValidationError::PayloadDigestMismatch { .. } => "payload_digest",
             ValidationError::Body(_) => "schema",
+            ValidationError::FactsMismatch { .. } => "facts",
             ValidationError::State { rule, .. } => return format!("state/{}", rule.code()),
         };
         code.to_string()
@@ -360,49 +442,62 @@ fn join_roles(roles: &[Role]) -> String {
     }
 }
 
-/// The earlier event a record refers back to, if it is a `correction` or a `redaction` with
-/// its payload: what [`Validator::remember_only`] needs to know in advance.
+/// The earlier event a record refers back to, if it is a `correction` or a `redaction`: what
+/// [`Validator::remember_only`] needs to know in advance. Read from the header's facts, so a
+/// record without its payload names its target too.
 pub fn look_back_target(record: &Record) -> Option<Hash> {
-    let key = match record.header.kind {
-        EventKind::Correction => "corrects",
-        EventKind::Redaction => "event",
-        _ => return None,
-    };
-    record
-        .payload
-        .as_ref()?
-        .body
-        .get(key)?
-        .as_str()?
-        .parse()
-        .ok()
+    match record.header.kind {
+        EventKind::Correction => record.header.facts.hash("corrects"),
+        EventKind::Redaction => record.header.facts.hash("event"),
+        _ => None,
+    }
 }
 
-/// Rule `time_order`: instants inside one body are in order.
-fn check_time_order(body: &Body) -> Result<(), ValidationError> {
-    let out_of_order = |later: &str, later_t: &Timestamp, earlier: &str, earlier_t: &Timestamp| {
-        state(
-            StateRule::TimeOrder,
-            format!(
-                "payload.body/{later} {later_t} is not after payload.body/{earlier} {earlier_t}"
-            ),
-        )
-    };
+fn out_of_order(
+    later: &str,
+    later_t: &Timestamp,
+    earlier: &str,
+    earlier_t: &Timestamp,
+) -> ValidationError {
+    state(
+        StateRule::TimeOrder,
+        format!("{later} {later_t} is not after {earlier} {earlier_t}"),
+    )
+}
+
+/// Rule `time_order` on a body: a questioning's end is not before its start.
+fn check_body_time_order(body: &Body) -> Result<(), ValidationError> {
     match body {
-        Body::DetentionOrder(b) if b.valid_until <= b.start => Err(out_of_order(
-            "valid_until",
-            &b.valid_until,
-            "start",
-            &b.start,
-        )),
         Body::Questioning(b) => match &b.ended_at {
-            Some(end) if end < &b.started_at => {
-                Err(out_of_order("ended_at", end, "started_at", &b.started_at))
-            }
+            Some(end) if end < &b.started_at => Err(out_of_order(
+                "payload.body/ended_at",
+                end,
+                "payload.body/started_at",
+                &b.started_at,
+            )),
             _ => Ok(()),
         },
         _ => Ok(()),
     }
+}
+
+/// A fact the header must carry (its presence was checked with the header's form).
+fn fact_str<'a>(h: &'a crate::record::Header, name: &str) -> Result<&'a str, ValidationError> {
+    h.facts.str(name).ok_or_else(|| missing_fact(name))
+}
+
+fn fact_hash(h: &crate::record::Header, name: &str) -> Result<Hash, ValidationError> {
+    h.facts.hash(name).ok_or_else(|| missing_fact(name))
+}
+
+fn fact_time(h: &crate::record::Header, name: &str) -> Result<Timestamp, ValidationError> {
+    h.facts.timestamp(name).ok_or_else(|| missing_fact(name))
+}
+
+fn missing_fact(name: &str) -> ValidationError {
+    ValidationError::Format(FormatError::Missing {
+        field: format!("/header/facts/{name}"),
+    })
 }
 
 /// Proof that a record's hash and signature were checked (the first validation step, which
@@ -614,8 +709,22 @@ impl Validator {
         require_payload: bool,
     ) -> Result<Checked, ValidationError> {
         let h = &record.header;
+        // The facts of a parsed header were checked with its form. A record built in memory
+        // without its payload is checked here; with its payload, its facts must equal the
+        // body's projection (step 6), which the body's schema makes well formed.
+        if record.payload.is_none() {
+            h.facts.check(h.kind)?;
+        }
 
-        // 2. Chain link.
+        // 2. The ledger.
+        if h.ledger != self.authority.trust.ledger {
+            return Err(ValidationError::WrongLedger {
+                expected: self.authority.trust.ledger.clone(),
+                got: crate::encoding::excerpt(&h.ledger),
+            });
+        }
+
+        // 3. Chain link.
         let is_authority_chain = h.chain == AUTHORITY_CHAIN;
         if h.kind.is_authority() != is_authority_chain {
             return Err(ValidationError::WrongChain {
@@ -640,7 +749,7 @@ impl Validator {
             });
         }
 
-        // 3. Authority of the signer.
+        // 4. Authority of the signer.
         let signer_roles: &[Role] = if is_authority_chain {
             let root = self
                 .authority
@@ -700,7 +809,7 @@ impl Validator {
             &key.roles
         };
 
-        // 4. Time.
+        // 5. Time.
         if h.occurred_at > h.recorded_at {
             return Err(ValidationError::OccurredAfterRecorded {
                 occurred: h.occurred_at.to_string(),
@@ -718,7 +827,7 @@ impl Validator {
             }
         }
 
-        // 5. Payload: size, digest, schema.
+        // 6. Payload: size, digest, schema, facts.
         let body = match &record.payload {
             None => {
                 if is_authority_chain || require_payload {
@@ -741,11 +850,19 @@ impl Validator {
                         computed,
                     });
                 }
-                Some(parse_body(h.kind, &p.body)?)
+                let body = parse_body(h.kind, &p.body)?;
+                let projected = Facts::project(h.kind, &p.body);
+                if let Some(field) = h.facts.first_difference(&projected, h.kind) {
+                    return Err(ValidationError::FactsMismatch {
+                        kind: h.kind,
+                        field: field.to_string(),
+                    });
+                }
+                Some(body)
             }
         };
 
-        // 6. State.
+        // 7. State.
         if is_authority_chain {
             if let Some(b) = &body {
                 self.check_authority_body(b)?;
@@ -783,7 +900,7 @@ impl Validator {
                 }
                 b.key
                     .verifying_key()
-                    .map_err(ValidationError::UnusableKey)?;
+                    .map_err(|e| state(StateRule::UnusableKey, format!("payload.body/key: {e}")))?;
                 self.need_agency("payload.body/agency", &b.agency)?;
                 if let Some(until) = &b.valid_until {
                     if until <= &b.valid_from {
@@ -897,7 +1014,7 @@ impl Validator {
             ));
         }
 
-        // Events that only the holding agency records.
+        // S3: events that only the holding agency records.
         let holder_only =
             matches!(
                 h.kind,
@@ -940,70 +1057,65 @@ impl Validator {
             }
         }
 
-        // Header-level handover rules.
-        if h.kind == K::CustodyAccepted {
-            let Custody::Gap { from, to, .. } = &chain.custody else {
-                return Err(state(
-                    StateRule::NoPendingRelease,
-                    "custody_accepted answers no pending custody_released",
-                ));
-            };
-            if let Some(to) = to {
-                if to != &h.agency {
+        // S4 to S15, in the order of the specification; every value they read comes from the
+        // header (its facts), so they hold for a record without its payload too.
+        match h.kind {
+            K::CustodyAccepted => {
+                let Custody::Gap {
+                    from, to, release, ..
+                } = &chain.custody
+                else {
                     return Err(state(
-                        StateRule::WrongReceiver,
-                        format!(
-                            "/header/agency {} is not the receiving agency {to} named by the pending release from {from}",
-                            h.agency
-                        ),
+                        StateRule::NoPendingRelease,
+                        "custody_accepted answers no pending custody_released",
                     ));
-                }
-            }
-        }
-        if h.kind == K::PoliceCustodyExtended && !chain.police_custody {
-            return Err(state(
-                StateRule::NoPoliceCustody,
-                "police_custody_extended needs a police_custody_started earlier in the chain",
-            ));
-        }
-
-        let Some(body) = body else {
-            return Ok(());
-        };
-        check_time_order(body)?;
-        match body {
-            Body::CustodyReleased(b) => {
-                self.need_agency("payload.body/to_agency", &b.to_agency)?;
-                if b.to_agency == h.agency {
-                    return Err(state(
-                        StateRule::SelfHandover,
-                        format!(
-                            "payload.body/to_agency {} is the releasing agency itself",
-                            b.to_agency
-                        ),
-                    ));
-                }
-                if let Some(f) = &b.to_facility {
-                    self.need_facility("payload.body/to_facility", f, Some(&b.to_agency))?;
-                }
-            }
-            Body::CustodyAccepted(b) => {
-                if let Custody::Gap { release, .. } = &chain.custody {
-                    if &b.release_event != release {
+                };
+                if let Some(to) = to {
+                    if to != &h.agency {
                         return Err(state(
-                            StateRule::ReleaseMismatch,
+                            StateRule::WrongReceiver,
                             format!(
-                                "payload.body/release_event {} is not the pending release {release}",
-                                b.release_event
+                                "/header/agency {} is not the receiving agency {to} named by the pending release from {from}",
+                                h.agency
                             ),
                         ));
                     }
                 }
-                if let Some(f) = &b.facility {
-                    self.need_facility("payload.body/facility", f, Some(&h.agency))?;
+                let answered = fact_hash(h, "release_event")?;
+                if &answered != release {
+                    return Err(state(
+                        StateRule::ReleaseMismatch,
+                        format!(
+                            "/header/facts/release_event {answered} is not the pending release {release}"
+                        ),
+                    ));
+                }
+                if let Some(f) = h.facts.str("facility") {
+                    self.need_facility("/header/facts/facility", f, Some(&h.agency))?;
                 }
             }
-            Body::PoliceCustodyStarted(b) => {
+            K::CustodyReleased => {
+                let to_agency = fact_str(h, "to_agency")?;
+                self.need_agency("/header/facts/to_agency", to_agency)?;
+                if to_agency == h.agency {
+                    return Err(state(
+                        StateRule::SelfHandover,
+                        format!(
+                            "/header/facts/to_agency {to_agency} is the releasing agency itself"
+                        ),
+                    ));
+                }
+                if let Some(f) = h.facts.str("to_facility") {
+                    self.need_facility("/header/facts/to_facility", f, Some(to_agency))?;
+                }
+            }
+            K::PoliceCustodyExtended if !chain.police_custody => {
+                return Err(state(
+                    StateRule::NoPoliceCustody,
+                    "police_custody_extended needs a police_custody_started earlier in the chain",
+                ));
+            }
+            K::PoliceCustodyStarted => {
                 let t = self.need_agency("/header/agency", &h.agency)?;
                 if !matches!(t, AgencyType::Police | AgencyType::Gendarmerie) {
                     return Err(state(
@@ -1011,25 +1123,34 @@ impl Validator {
                         format!("police custody is placed by a police or gendarmerie unit, not by agency {} ({t:?})", h.agency),
                     ));
                 }
-                self.need_facility("payload.body/facility", &b.facility, Some(&h.agency))?;
-            }
-            Body::PlacementDecision(b) => {
                 self.need_facility(
-                    "payload.body/destination_facility",
-                    &b.destination_facility,
+                    "/header/facts/facility",
+                    fact_str(h, "facility")?,
+                    Some(&h.agency),
+                )?;
+            }
+            K::PlacementDecision => {
+                self.need_facility(
+                    "/header/facts/destination_facility",
+                    fact_str(h, "destination_facility")?,
                     None,
                 )?;
             }
-            Body::DetentionExtended(b) if chain.order(&b.order_ref).is_none() => {
-                return Err(state(
-                    StateRule::UnknownOrder,
-                    format!(
-                        "payload.body/order_ref {:?} names no detention_order of this chain",
-                        b.order_ref
-                    ),
-                ));
+            K::DetentionExtended => {
+                let order = fact_hash(h, "order_event")?;
+                if !chain
+                    .order(&order)
+                    .is_some_and(|o| o.source == OrderSource::DetentionOrder)
+                {
+                    return Err(state(
+                        StateRule::UnknownOrder,
+                        format!(
+                            "/header/facts/order_event {order} is not a detention_order event of this chain"
+                        ),
+                    ));
+                }
             }
-            Body::Admission(b) => {
+            K::Admission => {
                 let t = self.need_agency("/header/agency", &h.agency)?;
                 if t != AgencyType::Prison {
                     return Err(state(
@@ -1040,21 +1161,21 @@ impl Validator {
                         ),
                     ));
                 }
-                let f =
-                    self.need_facility("payload.body/facility", &b.facility, Some(&h.agency))?;
+                let facility = fact_str(h, "facility")?;
+                let f = self.need_facility("/header/facts/facility", facility, Some(&h.agency))?;
                 if !f.officially_recognised {
                     return Err(state(
                         StateRule::FacilityNotRecognised,
-                        format!("payload.body/facility {} is not an officially recognised place of detention (ICPPED art. 17(1))", b.facility),
+                        format!("/header/facts/facility {facility} is not an officially recognised place of detention (ICPPED art. 17(1))"),
                     ));
                 }
-                match chain.order(&b.commitment_order_ref) {
+                let order = fact_hash(h, "commitment_order_event")?;
+                match chain.order(&order) {
                     None => {
                         return Err(state(
                             StateRule::NoCommitmentOrder,
                             format!(
-                                "payload.body/commitment_order_ref {:?} names no detention_order or custodial judgment of this chain: no admission without a valid commitment order (Mandela Rule 7)",
-                                b.commitment_order_ref
+                                "/header/facts/commitment_order_event {order} is not a detention_order or custodial judgment of this chain: no admission without a valid commitment order (Mandela Rule 7)"
                             ),
                         ))
                     }
@@ -1065,21 +1186,22 @@ impl Validator {
                         return Err(state(
                             StateRule::CommitmentOrderExpired,
                             format!(
-                                "payload.body/commitment_order_ref {:?} expired at {until}, before the admission at {}",
-                                b.commitment_order_ref, h.occurred_at
+                                "/header/facts/commitment_order_event {order}: the order expired at {until}, before the admission at {}",
+                                h.occurred_at
                             ),
                         ))
                     }
                     Some(_) => {}
                 }
             }
-            Body::Correction(b) => {
-                let Some(kind) = chain.kind_of(&b.corrects) else {
+            K::Correction => {
+                let target = fact_hash(h, "corrects")?;
+                let Some(kind) = chain.kind_of(&target) else {
                     return Err(state(
                         StateRule::UnknownEvent,
                         format!(
-                            "payload.body/corrects {} is not an event of chain {}",
-                            b.corrects, h.chain
+                            "/header/facts/corrects {target} is not an event of chain {}",
+                            h.chain
                         ),
                     ));
                 };
@@ -1094,23 +1216,43 @@ impl Validator {
                         ),
                     ));
                 }
+                if let Some(Body::Correction(b)) = body {
+                    check_corrected_fields(kind, &b.corrected_fields)?;
+                }
             }
-            Body::Redaction(b) if chain.kind_of(&b.event).is_none() => {
-                return Err(state(
-                    StateRule::UnknownEvent,
-                    format!(
-                        "payload.body/event {} is not an event of chain {}",
-                        b.event, h.chain
-                    ),
-                ));
+            K::Redaction => {
+                let target = fact_hash(h, "event")?;
+                if chain.kind_of(&target).is_none() {
+                    return Err(state(
+                        StateRule::UnknownEvent,
+                        format!(
+                            "/header/facts/event {target} is not an event of chain {}",
+                            h.chain
+                        ),
+                    ));
+                }
             }
-            Body::IdentityLinked(b) if b.other_chain == h.chain => {
+            K::IdentityLinked if fact_str(h, "other_chain")? == h.chain => {
                 return Err(state(
                     StateRule::SelfLink,
-                    "payload.body/other_chain is this chain itself",
+                    "/header/facts/other_chain is this chain itself",
                 ));
             }
+            K::DetentionOrder => {
+                let (start, until) = (fact_time(h, "start")?, fact_time(h, "valid_until")?);
+                if until <= start {
+                    return Err(out_of_order(
+                        "/header/facts/valid_until",
+                        &until,
+                        "/header/facts/start",
+                        &start,
+                    ));
+                }
+            }
             _ => {}
+        }
+        if let Some(body) = body {
+            check_body_time_order(body)?;
         }
         Ok(())
     }
@@ -1159,14 +1301,10 @@ impl Validator {
                 }
             }
             K::CustodyReleased => {
-                let to = match &checked.body {
-                    Some(Body::CustodyReleased(b)) => Some(b.to_agency.clone()),
-                    _ => None,
-                };
                 chain.custody = Custody::Gap {
                     release: record.hash,
                     from: h.agency.clone(),
-                    to,
+                    to: h.facts.str("to_agency").map(str::to_string),
                     since: h.occurred_at.clone(),
                 };
             }
@@ -1179,30 +1317,64 @@ impl Validator {
             K::Release => chain.custody = Custody::Released,
             K::DeathInCustody => chain.custody = Custody::Dead,
             K::Escape => chain.custody = Custody::Escaped,
-            _ => {}
-        }
-        match &checked.body {
-            Some(Body::DetentionOrder(b)) => chain.orders.push(CommitmentOrder {
-                reference: b.order_ref.clone(),
-                valid_until: Some(b.valid_until.clone()),
+            K::DetentionOrder => chain.orders.push(CommitmentOrder {
+                event: record.hash,
+                source: OrderSource::DetentionOrder,
+                valid_until: h.facts.timestamp("valid_until"),
             }),
-            Some(Body::DetentionExtended(b)) => {
-                if let Some(o) = chain
-                    .orders
-                    .iter_mut()
-                    .rev()
-                    .find(|o| o.reference == b.order_ref)
-                {
-                    o.valid_until = Some(b.valid_until.clone());
+            K::DetentionExtended => {
+                if let (Some(order), Some(until)) = (
+                    h.facts.hash("order_event"),
+                    h.facts.timestamp("valid_until"),
+                ) {
+                    if let Some(o) = chain.orders.iter_mut().find(|o| o.event == order) {
+                        o.valid_until = Some(until);
+                    }
                 }
             }
-            Some(Body::Judgment(b)) if b.custodial && b.outcome == JudgmentOutcome::Convicted => {
+            K::Judgment
+                if h.facts.bool("custodial") == Some(true)
+                    && h.facts.str("outcome") == Some("convicted") =>
+            {
                 chain.orders.push(CommitmentOrder {
-                    reference: b.judgment_ref.clone(),
+                    event: record.hash,
+                    source: OrderSource::CustodialJudgment,
                     valid_until: None,
                 })
             }
             _ => {}
         }
     }
+}
+
+/// Rule `correction_fields`: every corrected field is a top-level field of the corrected
+/// kind's body, and none is one of its facts (facts are never corrected: the rules read them).
+fn check_corrected_fields(
+    kind: EventKind,
+    corrected: &serde_json::Value,
+) -> Result<(), ValidationError> {
+    let Some(fields) = corrected.as_object() else {
+        return Ok(()); // the schema of `correction` already requires an object
+    };
+    let known = body_fields(kind);
+    for name in fields.keys() {
+        if fact_fields(kind).iter().any(|f| f.name == name) {
+            return Err(state(
+                StateRule::CorrectionFields,
+                format!(
+                    "payload.body/corrected_fields/{name} is a fact of {kind}, which a correction cannot change: record a new event instead"
+                ),
+            ));
+        }
+        if !known.contains(&name.as_str()) {
+            return Err(state(
+                StateRule::CorrectionFields,
+                format!(
+                    "payload.body/corrected_fields/{name} is not a field of {kind}: its fields are {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

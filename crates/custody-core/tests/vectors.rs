@@ -7,7 +7,9 @@ use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, NoteVerifier};
 use custody_core::encoding::unb64std;
 use custody_core::merkle::{leaf_hash, ConsistencyProofJson, Digest, Frontier, InclusionProofJson};
-use custody_core::validate::{verify_signature, StateRule, Validator, ValidatorConfig};
+use custody_core::validate::{
+    verify_signature, StateRule, Validator, ValidatorConfig, RECORD_RULES,
+};
 use custody_core::{EventKind, Record, Timestamp};
 use serde_json::Value;
 
@@ -155,63 +157,15 @@ fn every_invalid_vector_is_refused_by_its_rule() {
         count += 1;
     }
     assert!(count >= 40);
-    // Every header-level rule and every state rule has a vector.
-    for rule in [
-        "format",
-        "hash",
-        "signature",
-        "signer_key",
-        "chain_kind",
-        "seq",
-        "prev",
-        "not_trust_root",
-        "unknown_key",
-        "agency_mismatch",
-        "key_not_yet_valid",
-        "key_expired",
-        "key_revoked",
-        "role",
-        "occurred_after_recorded",
-        "future",
-        "payload_missing",
-        "payload_size",
-        "payload_digest",
-        "schema",
-    ] {
-        assert!(rules.contains(rule), "no vector for rule {rule}");
+    // Every record-level rule and every state rule has a vector.
+    for rule in RECORD_RULES {
+        assert!(rules.contains(*rule), "no vector for rule {rule}");
     }
-    for rule in ALL_STATE_RULES {
+    for rule in StateRule::ALL {
         let code = format!("state/{}", rule.code());
         assert!(rules.contains(&code), "no vector for rule {code}");
     }
 }
-
-const ALL_STATE_RULES: &[StateRule] = &[
-    StateRule::FirstEventArrest,
-    StateRule::StatusForbids,
-    StateRule::CustodyGap,
-    StateRule::NotHolder,
-    StateRule::NoPendingRelease,
-    StateRule::ReleaseMismatch,
-    StateRule::WrongReceiver,
-    StateRule::SelfHandover,
-    StateRule::UnknownAgency,
-    StateRule::UnknownFacility,
-    StateRule::FacilityOfOtherAgency,
-    StateRule::FacilityNotRecognised,
-    StateRule::AgencyType,
-    StateRule::NoCommitmentOrder,
-    StateRule::CommitmentOrderExpired,
-    StateRule::UnknownOrder,
-    StateRule::NoPoliceCustody,
-    StateRule::UnknownEvent,
-    StateRule::CorrectionRole,
-    StateRule::SelfLink,
-    StateRule::Duplicate,
-    StateRule::KeyNotEnrolled,
-    StateRule::BadValidity,
-    StateRule::TimeOrder,
-];
 
 /// A validator that remembers only the targets of corrections and redactions reaches the same
 /// verdicts as one that remembers every event, on the valid ledger and on every invalid case.
@@ -253,4 +207,35 @@ fn remembering_only_look_back_targets_changes_no_verdict() {
         let verdict = |v: &mut Validator| v.append(&r, now.as_ref()).map_err(|e| e.rule());
         assert_eq!(verdict(&mut full), verdict(&mut lean), "{}", case["rule"]);
     }
+}
+
+/// Section 12 cases: a verifier key with `+` in its base64 part, a cosignature by another key,
+/// and notes that must be refused (more than 100 signature lines, a line of the key that does
+/// not verify, no line of the key, another origin).
+#[test]
+fn note_cases_verify_or_are_refused() {
+    let cases: Value = serde_json::from_str(&read("notes.json")).unwrap();
+    let cases = cases["notes"].as_array().unwrap();
+    assert!(cases.len() >= 6);
+    let mut plus_seen = false;
+    for case in cases {
+        let description = case["description"].as_str().unwrap();
+        let vkey = case["vkey"].as_str().unwrap();
+        plus_seen |= vkey.splitn(3, '+').nth(2).unwrap().contains('+');
+        let verifier = NoteVerifier::parse(vkey).unwrap();
+        let got = verify_checkpoint(case["note"].as_str().unwrap(), &verifier);
+        if case["valid"].as_bool().unwrap() {
+            let cp = got.unwrap_or_else(|e| panic!("{description}: {e}"));
+            assert_eq!(cp.origin, case["origin"].as_str().unwrap(), "{description}");
+            assert_eq!(cp.size, case["size"].as_u64().unwrap(), "{description}");
+            assert_eq!(
+                custody_core::encoding::b64std(&cp.root),
+                case["root"].as_str().unwrap(),
+                "{description}"
+            );
+        } else {
+            assert!(got.is_err(), "{description}: accepted");
+        }
+    }
+    assert!(plus_seen, "a verifier key with + in its base64 part");
 }

@@ -357,6 +357,7 @@ mod tests {
         let root = SecretKey::from_seed([1; 32]).public();
         let now = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
         let state = AuthorityState::new(TrustAnchors {
+            ledger: "test.ml/custody".to_string(),
             roots: vec![TrustRoot {
                 key: root,
                 agency: "ml-root".to_string(),

@@ -53,6 +53,7 @@ async fn bad_input_matrix_stores_nothing() {
     let other = chain_id(2);
     let new_chain = |key: &custody_core::SecretKey, agency: &str, kind, body| {
         Draft {
+            ledger: common::LEDGER_NAME.to_string(),
             chain: other.clone(),
             seq: 0,
             prev: None,
@@ -93,6 +94,7 @@ async fn bad_input_matrix_stores_nothing() {
 
     // The right seq, signed over a prev that is not the head.
     let wrong_prev = Draft {
+        ledger: common::LEDGER_NAME.to_string(),
         chain: chain.clone(),
         seq: 2,
         prev: Some(Hash::of(b"not the head")),
@@ -109,6 +111,7 @@ async fn bad_input_matrix_stores_nothing() {
     let schema = new_chain(&keys.officer, GENDARMERIE, EventKind::Arrest, no_grounds);
 
     let future = Draft {
+        ledger: common::LEDGER_NAME.to_string(),
         chain: other.clone(),
         seq: 0,
         prev: None,

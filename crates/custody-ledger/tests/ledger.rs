@@ -115,6 +115,7 @@ async fn a_redacted_ledger_reopens_while_new_appends_need_payloads() {
         })
         .unwrap();
     let record = custody_core::Draft {
+        ledger: visit.header.ledger.clone(),
         chain,
         seq: head.seq + 1,
         prev: Some(head.hash),

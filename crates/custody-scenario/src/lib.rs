@@ -125,6 +125,9 @@ pub struct ScenarioError {
     pub error: Box<ValidationError>,
 }
 
+/// The name of the demo ledger (the origin of its checkpoints, `header.ledger` of its records).
+pub const LEDGER_NAME: &str = "custody-ledger.demo.ml";
+
 /// Derives 32 bytes from the seed and a label.
 pub(crate) fn derive(seed: u64, label: &str) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -139,6 +142,7 @@ pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
     let root_key = SecretKey::from_seed(derive(config.seed, "key/root"));
     let ledger_key = SecretKey::from_seed(derive(config.seed, "key/ledger"));
     let trust = TrustAnchors {
+        ledger: LEDGER_NAME.to_string(),
         roots: vec![TrustRoot {
             key: root_key.public(),
             agency: world::ROOT_AGENCY.to_string(),
@@ -161,7 +165,7 @@ pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
         })?;
     }
     Ok(Scenario {
-        name: "custody-ledger.demo.ml".to_string(),
+        name: LEDGER_NAME.to_string(),
         trust,
         root_key,
         root_agency: world::ROOT_AGENCY,

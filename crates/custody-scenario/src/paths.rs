@@ -476,7 +476,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
     );
     let order_ref = format!("PJS/MD/2019/{:04}", 100 + i);
     let order_until = t + 365 * DAY;
-    w.record(
+    let order_event = w.record(
         &mut chain,
         "pole-clerk",
         K::DetentionOrder,
@@ -534,7 +534,8 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
         K::Admission,
         t + HOUR,
         2 * HOUR,
-        json!({"facility": facility, "registry_number": registry, "commitment_order_ref": order_ref,
+        json!({"facility": facility, "registry_number": registry,
+               "commitment_order_event": order_event.to_hex(), "commitment_order_ref": order_ref,
                "commitment_authority": "Juge d'instruction du pôle judiciaire spécialisé",
                "commitment_grounds": "mandat de dépôt", "legal_status": "pre_trial_detention",
                "unit_or_cell": format!("quartier B, cellule {cell}"),
@@ -676,7 +677,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
             K::DetentionExtended,
             order_until - 5 * DAY,
             HOUR,
-            json!({"order_ref": order_ref, "extension_ref": format!("{order_ref}/P1"),
+            json!({"order_event": order_event.to_hex(), "order_ref": order_ref, "extension_ref": format!("{order_ref}/P1"),
                    "issuing_authority": "Juge d'instruction du pôle judiciaire spécialisé",
                    "valid_until": at(order_until + 365 * DAY), "reasons": "investigation abroad pending (commission rogatoire)"}),
         );

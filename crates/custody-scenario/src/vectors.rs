@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use custody_core::checkpoint::{Checkpoint, NoteSigner};
+use custody_core::facts::Facts;
 use custody_core::ids::AUTHORITY_CHAIN;
+use custody_core::keys::KeyError;
 use custody_core::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, root_of, ConsistencyProofJson, Digest,
     InclusionProofJson,
@@ -97,6 +99,11 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
         pretty(&json!({"roots": roots, "inclusion": inclusion, "consistency": consistency})),
     );
 
+    files.insert(
+        "notes.json".into(),
+        pretty(&note_cases(&s.name, &checkpoint)?),
+    );
+
     for case in invalid_cases(&s)? {
         files.insert(
             format!("invalid/{}.json", case.file),
@@ -104,6 +111,91 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
         );
     }
     Ok(files)
+}
+
+/// Signed-note cases for section 12: a verifier key whose base64 part holds `+`, a cosignature
+/// by another key (ignored), and notes that must be refused.
+fn note_cases(name: &str, checkpoint: &Checkpoint) -> Result<Value, String> {
+    let signer_for = |label: &str| -> Result<NoteSigner, String> {
+        NoteSigner::new(
+            name,
+            SecretKey::from_seed(derive(7, label)).signing_key().clone(),
+        )
+        .map_err(|e| e.to_string())
+    };
+    // The first derived key whose verifier key has a `+` in its base64 part.
+    let plus = (0..1000)
+        .map(|i| signer_for(&format!("note-key/{i}")))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|s| {
+            s.verifier_key()
+                .splitn(3, '+')
+                .nth(2)
+                .is_some_and(|b| b.contains('+'))
+        })
+        .ok_or("no derived key has a + in its verifier key")?;
+    let other = NoteSigner::new(
+        "witness.example/monitor",
+        SecretKey::from_seed(derive(7, "note-witness"))
+            .signing_key()
+            .clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let body = checkpoint.to_body();
+    let signed = plus.sign(&body);
+    let (text, own_line) = signed
+        .split_once("\n\n")
+        .ok_or("a signed note has a blank line")?;
+    let other_line = other
+        .sign(&body)
+        .split_once("\n\n")
+        .map(|(_, l)| l.to_string())
+        .ok_or("a signed note has a blank line")?;
+    let cosigned = format!("{text}\n\n{other_line}{own_line}");
+    let too_many = format!("{text}\n\n{}{own_line}", other_line.repeat(100));
+    let forged_sig = {
+        // Our key's line over another text: present, but it does not verify.
+        let other_body = Checkpoint {
+            size: checkpoint.size - 1,
+            ..checkpoint.clone()
+        };
+        let wrong = plus.sign(&other_body.to_body());
+        let line = wrong
+            .split_once("\n\n")
+            .map(|(_, l)| l.to_string())
+            .unwrap_or_default();
+        format!("{text}\n\n{line}")
+    };
+    let other_origin = signer_for("note-key/other-origin")?;
+    let renamed = NoteSigner::new(
+        "custody-ledger.other.ml",
+        SecretKey::from_seed(derive(7, "note-key/other-origin"))
+            .signing_key()
+            .clone(),
+    )
+    .map_err(|e| e.to_string())?
+    .sign(
+        &Checkpoint {
+            origin: "custody-ledger.other.ml".into(),
+            ..checkpoint.clone()
+        }
+        .to_body(),
+    );
+    let root = custody_core::encoding::b64std(&checkpoint.root);
+    let valid = |description: &str, vkey: String, note: String| {
+        json!({"description": description, "vkey": vkey, "note": note, "valid": true,
+               "origin": name, "size": checkpoint.size, "root": root})
+    };
+    let invalid = |description: &str, vkey: String, note: String| json!({"description": description, "vkey": vkey, "note": note, "valid": false});
+    Ok(json!({"notes": [
+        valid("the verifier key's base64 part holds '+': split the key at its first two '+' only", plus.verifier_key(), signed.clone()),
+        valid("a cosignature line by another key comes first: it is ignored", plus.verifier_key(), cosigned),
+        invalid("101 signature lines (100 by another key, then ours): more than 100 makes the note invalid", plus.verifier_key(), too_many),
+        invalid("a line with the ledger's name and key ID whose signature does not verify", plus.verifier_key(), forged_sig),
+        invalid("signed by another key of the same name: no line of the verifier key", other_origin.verifier_key(), signed),
+        invalid("the origin line and key name are another ledger's", plus.verifier_key(), renamed),
+    ]}))
 }
 
 fn pretty(v: &Value) -> Vec<u8> {
@@ -190,6 +282,7 @@ impl<'a> Crafter<'a> {
         self.salt += 1;
         let salt = &derive(99, &format!("vector-salt/{}", self.salt))[..16];
         Draft {
+            ledger: self.s.name.clone(),
             chain: chain.to_string(),
             seq: head.map_or(0, |h| h.seq + 1),
             prev: head.map(|h| h.hash),
@@ -813,15 +906,17 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         None,
     );
 
-    let admission = |facility: &str, order: &str| {
-        json!({"facility": facility, "registry_number": "MCA-2021-09999", "commitment_order_ref": order,
+    let admission = |facility: &str, order_event: Hash, order: &str| {
+        json!({"facility": facility, "registry_number": "MCA-2021-09999",
+               "commitment_order_event": order_event.to_hex(), "commitment_order_ref": order,
                "commitment_authority": "Juge d'instruction", "commitment_grounds": "mandat de dépôt",
                "legal_status": "pre_trial_detention", "unit_or_cell": "B-1", "rules_explained": true,
                "social_interview_done": false, "visible_injuries": {"present": false},
                "complaints_of_ill_treatment": {"present": false}})
     };
-    let order_ref = c
-        .last_of(&convicted, K::DetentionOrder)
+    let convicted_order = c.last_of(&convicted, K::DetentionOrder);
+    let order_event = convicted_order.map(|r| r.hash).unwrap_or_default();
+    let order_ref = convicted_order
         .and_then(|r| r.payload.as_ref())
         .and_then(|p| p.body["order_ref"].as_str().map(str::to_string))
         .unwrap_or_default();
@@ -842,7 +937,7 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         K::Admission,
         t,
         t_after,
-        admission("mca-annexe", &order_ref),
+        admission("mca-annexe", order_event, &order_ref),
     );
     if holder_registrar.0 == "mca-registrar" {
         add(
@@ -866,7 +961,7 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         K::Admission,
         t,
         t_after,
-        admission(facility, "PJS/MD/NO-SUCH-ORDER"),
+        admission(facility, Hash::of(b"no such order"), &order_ref),
     );
     add(
         "state-no-commitment-order",
@@ -876,8 +971,9 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         r.to_json_line(),
         None,
     );
-    let p_order = c
-        .last_of(&pending, K::DetentionOrder)
+    let p_order_record = c.last_of(&pending, K::DetentionOrder);
+    let p_order_event = p_order_record.map(|r| r.hash).unwrap_or_default();
+    let p_order = p_order_record
         .and_then(|r| r.payload.as_ref())
         .map(|p| {
             (
@@ -903,7 +999,7 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         K::Admission,
         late.as_str(),
         late.plus_seconds(60).as_str(),
-        admission(p_fac, &p_order.0),
+        admission(p_fac, p_order_event, &p_order.0),
     );
     add(
         "state-commitment-order-expired",
@@ -914,7 +1010,7 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         None,
     );
     let r = c.craft(n, &convicted, "pole-clerk", K::DetentionExtended, t, t_after,
-        json!({"order_ref": "PJS/MD/NO-SUCH-ORDER", "extension_ref": "X/P1", "issuing_authority": "Juge", "valid_until": "2022-01-01T00:00:00Z", "reasons": "r"}));
+        json!({"order_event": Hash::of(b"no such order").to_hex(), "order_ref": "PJS/MD/NO-SUCH-ORDER", "extension_ref": "X/P1", "issuing_authority": "Juge", "valid_until": "2022-01-01T00:00:00Z", "reasons": "r"}));
     add(
         "state-unknown-order",
         "state/unknown_order",
@@ -1029,6 +1125,232 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         "state-bad-validity",
         "state/bad_validity",
         "a key valid until before it is valid from",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // Records bound to their ledger.
+    let mut r = q.clone();
+    r.header.ledger = "custody-ledger.other.ml".into();
+    add(
+        "ledger",
+        "ledger",
+        "a record signed for another ledger where the same key is enrolled",
+        n,
+        resign(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+
+    // Facts.
+    let release = c.craft(
+        n,
+        &convicted,
+        "mca-registrar",
+        K::CustodyReleased,
+        t,
+        t_after,
+        release_body("ml-prison-koulikoro", Some("koulikoro")),
+    );
+    let mut r = release.clone();
+    r.header.facts = Facts::from_value(
+        K::CustodyReleased,
+        &json!({"to_agency": "ml-gendarmerie-camp1"}),
+    )
+    .map_err(|e| e.to_string())?;
+    add(
+        "facts",
+        "facts",
+        "the header's facts name another receiving agency than the body",
+        n,
+        resign(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+    let mut r = release.without_payload();
+    r.header.facts = Facts::empty();
+    add(
+        "format-missing-fact",
+        "format",
+        "a header-only custody_released whose facts lack to_agency",
+        n,
+        resign(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+
+    // Form: numbers, strings, depth, payload shape.
+    add(
+        "format-negative-zero",
+        "format",
+        "-0 is not an integer spelling of this format (its canonical form would be 0)",
+        n,
+        line.replacen(
+            "\"visitor_type\":\"family\"",
+            "\"duration_minutes\":-0,\"visitor_type\":\"family\"",
+            1,
+        ),
+        None,
+    );
+    add(
+        "format-lone-surrogate",
+        "format",
+        "a string holding a lone surrogate escape",
+        n,
+        line.replacen(
+            "\"visitor_type\":\"family\"",
+            "\"visitor_type\":\"fam\\ud800ily\"",
+            1,
+        ),
+        None,
+    );
+    // The record object is level 1, its payload 2, the body 3: arrays nested 62 deep inside the
+    // body reach level 65, one over the limit; 61 deep reach 64, which parses (and then fails
+    // the schema).
+    let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    add(
+        "format-too-deep",
+        "format",
+        "nesting 65 levels deep, counting the record object as level 1",
+        n,
+        line.replacen(
+            "\"visitor_type\":\"family\"",
+            &format!("\"deep\":{},\"visitor_type\":\"family\"", nested(62)),
+            1,
+        ),
+        None,
+    );
+    add(
+        "schema-deep-within-limit",
+        "schema",
+        "nesting exactly 64 levels deep parses; the unknown member then fails the schema",
+        n,
+        resign_payload(
+            {
+                let mut r = q.clone();
+                if let Some(p) = r.payload.as_mut() {
+                    let mut v = Value::Array(vec![]);
+                    for _ in 1..61 {
+                        v = Value::Array(vec![v]);
+                    }
+                    p.body["deep"] = v;
+                }
+                r
+            },
+            &c.key("mca-registrar"),
+        )
+        .to_json_line(),
+        None,
+    );
+    let salt15 = custody_core::encoding::b64url(&[7u8; 15]);
+    let mut r = q.clone();
+    if let Some(p) = r.payload.as_mut() {
+        p.salt = salt15;
+    }
+    add(
+        "format-short-salt",
+        "format",
+        "a payload salt of 15 bytes (at least 16 are required)",
+        n,
+        resign_payload(r, &c.key("mca-registrar")).to_json_line(),
+        None,
+    );
+    add(
+        "format-payload-shape",
+        "format",
+        "a payload with a member other than salt and body",
+        n,
+        line.replacen("\"payload\":{", "\"payload\":{\"extra\":1,", 1),
+        None,
+    );
+    let r = c.craft(n, &convicted, "pole-judge", K::PoliceCustodyExtended, t, t_after,
+        json!({"authorisation_ref": "X", "authorised_by": "Y", "extension_hours": 24, "extended_until": "2021-02-29T00:00:00Z", "reasons": "r"}));
+    add(
+        "schema-calendar-invalid-instant",
+        "schema",
+        "an instant inside a body that is not a calendar date (29 February 2021)",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // Chain link at position 0.
+    let r = c.craft(
+        n,
+        &new_chain,
+        "fama-officer",
+        K::Arrest,
+        t,
+        t_after,
+        arrest_body.clone(),
+    );
+    let mut r = r;
+    r.header.prev = Some(Hash::of(b"no previous record"));
+    add(
+        "prev-at-seq-0",
+        "prev",
+        "the first record of a new chain names a previous record",
+        n,
+        resign(r, &c.key("fama-officer")).to_json_line(),
+        None,
+    );
+
+    // Keys: a non-canonical encoding of a valid point (y + p), as signer and as enrolled key.
+    let non_canonical = (2u8..=18)
+        .map(|y| {
+            let mut b = [0xffu8; 32];
+            b[0] = 0xed + y;
+            b[31] = 0x7f;
+            PublicKeyId::from_bytes(b)
+        })
+        .find(|k| matches!(k.verifying_key(), Err(KeyError::NonCanonical(_))))
+        .ok_or("no non-canonical encoding of a usable point among y + p, y in 2..=18")?;
+    let mut r = q.clone();
+    r.header.signer = non_canonical;
+    r.hash = r.header.compute_hash();
+    add(
+        "signer-key-non-canonical",
+        "signer_key",
+        "the signer is a valid point written with y >= p (not its canonical encoding)",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, AUTHORITY_CHAIN, "root", K::KeyEnrolled, root_t, root_t,
+        json!({"key": non_canonical.to_string(), "agency": "ml-mca-bamako", "roles": ["registrar"], "holder_name": "h",
+               "holder_badge": "b", "valid_from": "2021-06-01T00:00:00Z"}));
+    add(
+        "state-unusable-key",
+        "state/unusable_key",
+        "enrolment of a key that is not the canonical encoding of its point",
+        n,
+        r.to_json_line(),
+        None,
+    );
+
+    // Corrections name fields of the corrected kind, never its facts.
+    let holder = holder_registrar.0;
+    let r = c.craft(
+        n,
+        &convicted,
+        holder,
+        K::Correction,
+        t,
+        t_after,
+        json!({"corrects": adm.to_hex(), "reason": "r", "corrected_fields": {"cell": "C-2"}}),
+    );
+    add(
+        "state-correction-fields",
+        "state/correction_fields",
+        "a correction of a field the admission schema does not have",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(n, &convicted, holder, K::Correction, t, t_after,
+        json!({"corrects": adm.to_hex(), "reason": "r", "corrected_fields": {"facility": "koulikoro"}}));
+    add(
+        "state-correction-fields-fact",
+        "state/correction_fields",
+        "a correction of a fact (the admission's facility), which rules read",
         n,
         r.to_json_line(),
         None,

@@ -397,6 +397,7 @@ impl World {
         chain.last_recorded = recorded;
         let salt = self.salt();
         let record = Draft {
+            ledger: crate::LEDGER_NAME.to_string(),
             chain: chain.chain.clone(),
             seq: chain.seq,
             prev: chain.prev,

@@ -138,6 +138,9 @@ pub fn test_key() -> SecretKey {
     SecretKey::from_seed([0x5c; 32])
 }
 
+/// The ledger name of the suite's records.
+pub const TEST_LEDGER: &str = "conformance.test";
+
 /// A detainee chain id for test number `n` (distinct `n`, distinct chains).
 pub fn test_chain(n: u64) -> String {
     detainee_chain_id((0x0191_8a2b_3c4d_u128 << 80) | u128::from(n))
@@ -157,6 +160,7 @@ pub fn test_record(chain: &str, seq: u64, prev: Option<Hash>, tag: &str) -> Reco
     let at = Timestamp::from_unix_seconds(1_700_000_000 + i64::try_from(seq).unwrap_or(0));
     let salt = Hash::of(format!("conformance salt/{chain}/{seq}/{tag}").as_bytes());
     Draft {
+        ledger: TEST_LEDGER.to_string(),
         chain: chain.to_string(),
         seq,
         prev,

@@ -177,6 +177,9 @@ pub struct Keys {
     pub registrar: String,
 }
 
+/// The name of the test ledger (`custody init --name`).
+pub const LEDGER_NAME: &str = "test.ml/custody";
+
 /// Creates keys, initialises the ledger and enrolls agencies, a facility and two keys.
 pub fn setup_ledger(w: &World) -> Keys {
     let (root, _) = w.keygen("root.key");
@@ -186,7 +189,7 @@ pub fn setup_ledger(w: &World) -> Keys {
     w.ok(&[
         "init",
         "--name",
-        "test.ml/custody",
+        LEDGER_NAME,
         "--root-key",
         &root,
         "--root-agency",
@@ -329,6 +332,7 @@ pub fn now() -> Timestamp {
 pub fn signed_arrest(key: &SecretKey, n: u64, salt: u8) -> Record {
     let t = now();
     Draft {
+        ledger: LEDGER_NAME.to_string(),
         chain: detainee_chain_id((0x0190_0000_0000u128 << 80) | u128::from(n)),
         seq: 0,
         prev: None,
@@ -351,6 +355,7 @@ pub fn signed_next(
 ) -> Record {
     let t = now();
     Draft {
+        ledger: prev.header.ledger.clone(),
         chain: prev.header.chain.clone(),
         seq: prev.header.seq + 1,
         prev: Some(prev.hash),

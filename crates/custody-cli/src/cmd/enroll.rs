@@ -77,9 +77,11 @@ async fn append_authority(
         Some(t) => Some(clock::parse_time("occurred-at", t)?),
         None => None,
     };
+    let ledger_name = ledger.meta().name.clone();
     let Appended { record, outcome } = sign_and_append(&ledger, &key, AUTHORITY_CHAIN, |head| {
         let now = clock::now()?;
         Ok(Draft {
+            ledger: ledger_name.clone(),
             chain: AUTHORITY_CHAIN.to_string(),
             seq: head.map_or(0, |h| h.seq + 1),
             prev: head.map(|h| h.hash),

@@ -76,11 +76,18 @@ fn new_meta(args: &InitArgs) -> anyhow::Result<LedgerMeta> {
             "--root-key and --ledger-key are the same key: create a separate checkpoint key with `custody keygen`"
         );
     }
+    if !custody_core::ids::is_valid_ledger_name(name) {
+        anyhow::bail!(
+            "--name {:?} is not a ledger name: use 1-255 characters of printable ASCII without spaces or +, e.g. ml.justice/custody",
+            custody_core::encoding::excerpt(name)
+        );
+    }
     let signer = NoteSigner::new(name, ledger_key.signing_key().clone())
         .map_err(|e| anyhow::anyhow!("--name: {e}, e.g. ml.justice/custody"))?;
     Ok(LedgerMeta {
         name: name.clone(),
         trust: TrustAnchors {
+            ledger: name.clone(),
             roots: vec![TrustRoot {
                 key: root.public(),
                 agency: root_agency.clone(),
@@ -95,7 +102,7 @@ fn replica_meta(args: &InitArgs, trust: &Path, vkey: &Path) -> anyhow::Result<Le
         .with_context(|| format!("cannot read --trust {}", trust.display()))?;
     let anchors: TrustAnchors = serde_json::from_str(&trust_text).with_context(|| {
         format!(
-            "--trust {} is not a trust.json of custody-ledger ({{\"roots\": [{{\"key\", \"agency\"}}]}})",
+            "--trust {} is not a trust.json of custody-ledger ({{\"ledger\", \"roots\": [{{\"key\", \"agency\"}}]}})",
             trust.display()
         )
     })?;
@@ -106,6 +113,15 @@ fn replica_meta(args: &InitArgs, trust: &Path, vkey: &Path) -> anyhow::Result<Le
         .with_context(|| format!("cannot read --ledger-vkey {}", vkey.display()))?;
     let verifier = NoteVerifier::parse(vkey_text.trim())
         .map_err(|e| anyhow::anyhow!("--ledger-vkey {}: {e}", vkey.display()))?;
+    if anchors.ledger != verifier.name() {
+        anyhow::bail!(
+            "--trust {} is for ledger {:?} but --ledger-vkey {} is the key of ledger {:?}: give both files of the same ledger",
+            trust.display(),
+            anchors.ledger,
+            vkey.display(),
+            verifier.name()
+        );
+    }
     if let Some(name) = &args.name {
         if name != verifier.name() {
             anyhow::bail!(

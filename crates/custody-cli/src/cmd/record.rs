@@ -59,9 +59,11 @@ pub async fn run(out: Output, spec: &str, args: &RecordArgs) -> anyhow::Result<(
         anyhow::bail!("chain {chain} has no record in {shown}: check the chain id (a new chain starts with an arrest and --new-chain)");
     }
 
+    let ledger_name = ledger.meta().name.clone();
     let Appended { record, outcome } = sign_and_append(&ledger, &key, &chain, |head| {
         let now = clock::now()?;
         Ok(Draft {
+            ledger: ledger_name.clone(),
             chain: chain.clone(),
             seq: head.map_or(0, |h| h.seq + 1),
             prev: head.map(|h| h.hash),

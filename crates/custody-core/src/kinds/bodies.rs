@@ -798,6 +798,8 @@ pub struct DetentionOrder {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetentionExtended {
+    /// Hash of the `detention_order` event that is extended.
+    pub order_event: Hash,
     /// Reference of the original detention order.
     pub order_ref: String,
     /// Reference of the extension order.
@@ -825,7 +827,10 @@ pub struct Admission {
     pub facility: String,
     /// Number in the facility's register (numéro d'écrou).
     pub registry_number: String,
-    /// Reference of the commitment order: no admission without one (Mandela Rule 7).
+    /// Hash of the commitment order's event (a `detention_order`, or a custodial `judgment`):
+    /// no admission without one (Mandela Rule 7).
+    pub commitment_order_event: Hash,
+    /// Reference of the commitment order, as written on it.
     pub commitment_order_ref: String,
     /// Authority that committed the person.
     pub commitment_authority: String,
@@ -1450,7 +1455,63 @@ macro_rules! bodies {
         pub fn parse_body(kind: EventKind, body: &Value) -> Result<Body, BodyError> {
             match kind { $( EventKind::$variant => parse::<$variant>(kind, body).map(Body::$variant), )* }
         }
+
+        /// The top-level field names of a kind's body (the `properties` of its schema).
+        pub fn body_fields(kind: EventKind) -> &'static [&'static str] {
+            match kind { $( EventKind::$variant => field_names::<$variant>(), )* }
+        }
     };
+}
+
+/// The field names serde knows for a struct, read by a deserializer that only asks for them.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    match T::deserialize(FieldNames) {
+        Err(FieldNamesError(Some(fields))) => fields,
+        _ => &[],
+    }
+}
+
+/// A deserializer that fails at once, carrying the field list of the struct asked for.
+struct FieldNames;
+
+#[derive(Debug)]
+struct FieldNamesError(Option<&'static [&'static str]>);
+
+impl std::fmt::Display for FieldNamesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field names only")
+    }
+}
+
+impl std::error::Error for FieldNamesError {}
+
+impl serde::de::Error for FieldNamesError {
+    fn custom<M: std::fmt::Display>(_: M) -> Self {
+        FieldNamesError(None)
+    }
+}
+
+impl<'de> Deserializer<'de> for FieldNames {
+    type Error = FieldNamesError;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(FieldNamesError(None))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        Err(FieldNamesError(Some(fields)))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }
 
 bodies! {
@@ -1555,6 +1616,10 @@ fn missing_hint(kind: EventKind, field: &str, nested: bool) -> String {
         "commitment_order_ref" => {
             "an admission needs the reference of the commitment order (Mandela Rule 7: no admission without a valid commitment order)"
         }
+        "commitment_order_event" => {
+            "an admission names the hash of the commitment order's event (the detention_order, or the custodial judgment) of this chain"
+        }
+        "order_event" => "an extension names the hash of the detention_order event it extends",
         "commitment_authority" => "record the authority that committed the person (Mandela Rule 7(b))",
         "commitment_grounds" => "record the reasons of commitment, as in the order (Mandela Rule 7(b))",
         "registry_number" => "an admission needs the number in the facility's register",

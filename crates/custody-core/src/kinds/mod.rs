@@ -7,7 +7,7 @@
 
 pub mod bodies;
 
-pub use bodies::{parse_body, Body, BodyError};
+pub use bodies::{body_fields, parse_body, Body, BodyError};
 
 use std::fmt;
 use std::str::FromStr;

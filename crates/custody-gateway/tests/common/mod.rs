@@ -75,10 +75,14 @@ pub fn salt(n: u64) -> Vec<u8> {
     s
 }
 
+/// The name of the test ledger.
+pub const LEDGER_NAME: &str = "test.custody-ledger.example/ml";
+
 pub fn meta(keys: &Keys) -> LedgerMeta {
     LedgerMeta {
-        name: "test.custody-ledger.example/ml".to_string(),
+        name: LEDGER_NAME.to_string(),
         trust: TrustAnchors {
+            ledger: LEDGER_NAME.to_string(),
             roots: vec![TrustRoot {
                 key: keys.root.public(),
                 agency: ROOT_AGENCY.to_string(),
@@ -162,6 +166,7 @@ pub fn authority_records(keys: &Keys) -> Vec<Record> {
     let mut out: Vec<Record> = Vec::new();
     for (i, (kind, body)) in bodies.into_iter().enumerate() {
         let draft = Draft {
+            ledger: LEDGER_NAME.to_string(),
             chain: "authority".to_string(),
             seq: i as u64,
             prev: out.last().map(|r| r.hash),
@@ -208,6 +213,7 @@ impl ChainBuilder {
         self.minute += 10;
         let at = ts("2024-05-01T08:00:00Z").plus_seconds(60 * self.minute as i64);
         Draft {
+            ledger: LEDGER_NAME.to_string(),
             chain: self.chain.clone(),
             seq: self.records.len() as u64,
             prev: self.records.last().map(|r| r.hash),
