@@ -560,12 +560,31 @@ pub fn verify_signature<'a>(
     Ok(SignatureVerified { record })
 }
 
-/// A record that passed [`Validator::check`], with its parsed body, ready for
-/// [`Validator::apply`].
+/// Proof that a record passed [`Validator::check`], with its parsed body: the only way to move
+/// the state ([`Validator::apply`]).
+///
+/// It borrows the record it was made for, so the state moves for exactly the record that was
+/// checked, and the record cannot change in between:
+///
+/// ```compile_fail
+/// # fn f(v: &mut custody_core::Validator, mut record: custody_core::Record) {
+/// let checked = v.check(&record, None).unwrap();
+/// record.header.seq += 1; // error: `record` is borrowed by the proof
+/// v.apply(checked);
+/// # }
+/// ```
 #[derive(Clone, Debug)]
-pub struct Checked {
+pub struct Checked<'a> {
+    record: &'a Record,
     /// The parsed body, when the payload was present.
     pub body: Option<Body>,
+}
+
+impl<'a> Checked<'a> {
+    /// The record that was checked.
+    pub fn record(&self) -> &'a Record {
+        self.record
+    }
 }
 
 /// Validation state of a whole ledger: authority and every chain, built by replaying records
@@ -647,18 +666,18 @@ impl Validator {
         now: Option<&Timestamp>,
     ) -> Result<(), ValidationError> {
         let checked = self.check(record, now)?;
-        self.apply(record, checked);
+        self.apply(checked);
         Ok(())
     }
 
     /// Decides whether `record` may extend the ledger now; changes nothing. `now` is the
     /// validator's clock for the future-time rule (`None` skips that rule, e.g. when replaying
     /// a ledger that was already accepted).
-    pub fn check(
+    pub fn check<'r>(
         &self,
-        record: &Record,
+        record: &'r Record,
         now: Option<&Timestamp>,
-    ) -> Result<Checked, ValidationError> {
+    ) -> Result<Checked<'r>, ValidationError> {
         self.check_inner(record, now, self.config.require_payload)
     }
 
@@ -670,11 +689,11 @@ impl Validator {
 
     /// [`Validator::check`] of the record whose hash and signature [`verify_signature`]
     /// verified apart: the same rules after the first, in the same order.
-    pub fn check_verified(
+    pub fn check_verified<'r>(
         &self,
-        verified: SignatureVerified<'_>,
+        verified: SignatureVerified<'r>,
         now: Option<&Timestamp>,
-    ) -> Result<Checked, ValidationError> {
+    ) -> Result<Checked<'r>, ValidationError> {
         self.check_state(verified.record, now, self.config.require_payload)
     }
 
@@ -683,16 +702,16 @@ impl Validator {
     /// its payload to a lawful redaction since it was accepted).
     pub fn replay(&mut self, record: &Record) -> Result<(), ValidationError> {
         let checked = self.check_inner(record, None, false)?;
-        self.apply(record, checked);
+        self.apply(checked);
         Ok(())
     }
 
-    fn check_inner(
+    fn check_inner<'r>(
         &self,
-        record: &Record,
+        record: &'r Record,
         now: Option<&Timestamp>,
         require_payload: bool,
-    ) -> Result<Checked, ValidationError> {
+    ) -> Result<Checked<'r>, ValidationError> {
         // 1. Hash and signature.
         verify_signature(
             record,
@@ -702,12 +721,12 @@ impl Validator {
     }
 
     /// Steps 2 to 6, after the hash and signature.
-    fn check_state(
+    fn check_state<'r>(
         &self,
-        record: &Record,
+        record: &'r Record,
         now: Option<&Timestamp>,
         require_payload: bool,
-    ) -> Result<Checked, ValidationError> {
+    ) -> Result<Checked<'r>, ValidationError> {
         let h = &record.header;
         // The facts of a parsed header were checked with its form. A record built in memory
         // without its payload is checked here; with its payload, its facts must equal the
@@ -870,7 +889,7 @@ impl Validator {
         } else {
             self.check_detainee_state(record, body.as_ref(), signer_roles)?;
         }
-        Ok(Checked { body })
+        Ok(Checked { record, body })
     }
 
     fn check_authority_body(&self, body: &Body) -> Result<(), ValidationError> {
@@ -1258,8 +1277,9 @@ impl Validator {
     }
 
     /// Applies a record that passed [`Validator::check`] against the current state.
-    pub fn apply(&mut self, record: &Record, checked: Checked) {
+    pub fn apply(&mut self, checked: Checked<'_>) {
         use EventKind as K;
+        let record = checked.record;
         let h = &record.header;
         let head = ChainHead {
             seq: h.seq,

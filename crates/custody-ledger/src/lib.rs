@@ -319,7 +319,7 @@ impl Ledger {
                 // A concurrent catch-up may have read this record back from the store and
                 // applied it already: apply once.
                 if state.head(&h.chain).is_none_or(|hd| hd.seq < h.seq) {
-                    state.apply(record, checked);
+                    state.apply(checked);
                 }
                 drop(state);
                 self.local
