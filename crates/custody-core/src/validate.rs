@@ -138,9 +138,9 @@ pub enum ValidationError {
         /// The signer.
         key: PublicKeyId,
         /// When it was used.
-        at: String,
+        at: Timestamp,
         /// Start of validity.
-        from: String,
+        from: Timestamp,
     },
     /// `recorded_at` is after the key's validity.
     #[error("/header/recorded_at {at} is after key {key} expired at {until}")]
@@ -148,9 +148,9 @@ pub enum ValidationError {
         /// The signer.
         key: PublicKeyId,
         /// When it was used.
-        at: String,
+        at: Timestamp,
         /// End of validity.
-        until: String,
+        until: Timestamp,
     },
     /// The key is revoked at `recorded_at`.
     #[error("/header/signer {key} was revoked from {from}, before /header/recorded_at {at}")]
@@ -158,9 +158,9 @@ pub enum ValidationError {
         /// The signer.
         key: PublicKeyId,
         /// When it was used.
-        at: String,
+        at: Timestamp,
         /// Revocation instant.
-        from: String,
+        from: Timestamp,
     },
     /// The key holds no role allowed to write this kind.
     #[error("/header/kind {kind} may be written by {allowed} but key {key} holds {held}")]
@@ -178,17 +178,17 @@ pub enum ValidationError {
     #[error("/header/occurred_at {occurred} is after /header/recorded_at {recorded}: a fact is recorded after it happens")]
     OccurredAfterRecorded {
         /// occurred_at.
-        occurred: String,
+        occurred: Timestamp,
         /// recorded_at.
-        recorded: String,
+        recorded: Timestamp,
     },
     /// `recorded_at` is in the future.
     #[error("/header/recorded_at {recorded} is more than {tolerance_secs} s after the validator's clock {now}: check the device clock")]
     InFuture {
         /// recorded_at.
-        recorded: String,
+        recorded: Timestamp,
         /// The validator's clock.
-        now: String,
+        now: Timestamp,
         /// Tolerance in seconds.
         tolerance_secs: i64,
     },
@@ -797,23 +797,17 @@ impl Validator {
                 });
             }
             key.check_valid_at(&h.recorded_at).map_err(|p| {
-                let (key, at) = (h.signer, h.recorded_at.to_string());
+                let (key, at) = (h.signer, h.recorded_at.clone());
                 match p {
-                    KeyStatusProblem::NotYetValid(from) => ValidationError::KeyNotYetValid {
-                        key,
-                        at,
-                        from: from.to_string(),
-                    },
-                    KeyStatusProblem::Expired(until) => ValidationError::KeyExpired {
-                        key,
-                        at,
-                        until: until.to_string(),
-                    },
-                    KeyStatusProblem::Revoked(from) => ValidationError::KeyRevoked {
-                        key,
-                        at,
-                        from: from.to_string(),
-                    },
+                    KeyStatusProblem::NotYetValid(from) => {
+                        ValidationError::KeyNotYetValid { key, at, from }
+                    }
+                    KeyStatusProblem::Expired(until) => {
+                        ValidationError::KeyExpired { key, at, until }
+                    }
+                    KeyStatusProblem::Revoked(from) => {
+                        ValidationError::KeyRevoked { key, at, from }
+                    }
                 }
             })?;
             let allowed = roles_for(h.kind);
@@ -831,16 +825,16 @@ impl Validator {
         // 5. Time.
         if h.occurred_at > h.recorded_at {
             return Err(ValidationError::OccurredAfterRecorded {
-                occurred: h.occurred_at.to_string(),
-                recorded: h.recorded_at.to_string(),
+                occurred: h.occurred_at.clone(),
+                recorded: h.recorded_at.clone(),
             });
         }
         if let Some(now) = now {
             let limit = i128::from(self.config.future_tolerance_secs) * 1_000_000_000;
             if h.recorded_at.unix_nanos() - now.unix_nanos() > limit {
                 return Err(ValidationError::InFuture {
-                    recorded: h.recorded_at.to_string(),
-                    now: now.to_string(),
+                    recorded: h.recorded_at.clone(),
+                    now: now.clone(),
                     tolerance_secs: self.config.future_tolerance_secs,
                 });
             }
