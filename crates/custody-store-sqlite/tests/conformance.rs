@@ -37,6 +37,20 @@ impl Harness for SqliteHarness {
     }
 
     async fn restart(&mut self) {}
+
+    async fn lose_payload(&mut self, hash: &Hash) {
+        // What an insider with the file can do: drop the trigger that guards payloads, delete.
+        let raw = rusqlite::Connection::open(self.dir.path().join("ledger.db")).expect("open raw");
+        raw.execute_batch("DROP TRIGGER payloads_delete_needs_redaction")
+            .expect("drop the trigger");
+        let deleted = raw
+            .execute(
+                "DELETE FROM payloads WHERE hash = ?1",
+                [hash.as_bytes().to_vec()],
+            )
+            .expect("delete the payload row");
+        assert_eq!(deleted, 1, "the payload row existed");
+    }
 }
 
 custody_store::conformance_tests!(SqliteHarness::new());
@@ -97,20 +111,37 @@ fn database_refuses_update_and_delete_of_events_and_access_log() {
             "{statement}: refused for another reason: {err}"
         );
     }
-    // Redaction is allowed: payloads live apart.
+    // A payload row goes only with a recorded redaction, and never comes back after one.
+    let delete = "DELETE FROM payloads WHERE hash = ?1";
+    let err = raw
+        .execute(delete, [first.hash.as_bytes().to_vec()])
+        .expect_err("the database deleted a payload without a redaction");
+    assert!(err.to_string().contains("lawful redaction"), "{err}");
+    raw.execute(
+        "INSERT INTO redactions (hash) VALUES (?1)",
+        [first.hash.as_bytes().to_vec()],
+    )
+    .unwrap();
     assert_eq!(
-        raw.execute(
-            "DELETE FROM payloads WHERE hash = ?1",
-            [first.hash.as_bytes().to_vec()]
-        )
-        .unwrap(),
+        raw.execute(delete, [first.hash.as_bytes().to_vec()])
+            .unwrap(),
         1
     );
+    for statement in [
+        "DELETE FROM redactions",
+        "UPDATE redactions SET hash = zeroblob(32)",
+        "UPDATE payloads SET payload = '{}'",
+        "INSERT INTO payloads (hash, payload) SELECT hash, '{}' FROM redactions",
+    ] {
+        raw.execute(statement, [])
+            .expect_err(&format!("the database accepted: {statement}"));
+    }
 
     runtime().block_on(async {
         let all = store.read_from(0, 10).await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].record, first.without_payload());
+        assert_eq!(all[0].payload, custody_store::PayloadState::Redacted);
         assert_eq!(all[1].record, second);
         assert_eq!(store.access_log(0, 10).await.unwrap(), vec![entry()]);
     });
