@@ -314,3 +314,50 @@ fn serve_killed_during_32_concurrent_appends_on_jetstream_then_retried_loses_no_
     );
     w.ok(&["verify"]);
 }
+
+/// The payload of an authority record (here a key enrolment) lost from the bucket: the ledger
+/// cannot open (the validator needs the body), so the gateway refuses to start naming it, and
+/// `custody submit` of the exported authority chain completes it.
+#[test]
+fn submit_completes_a_missing_authority_payload_without_which_the_ledger_cannot_open() {
+    let server = NatsServer::start().expect("nats-server");
+    let w = World::nats(&server.url());
+    setup_ledger(&w);
+    let file = w.path("authority.jsonl").display().to_string();
+    w.ok(&["export", "--chain", "authority", "--out", &file]);
+    let text = std::fs::read_to_string(&file).expect("export");
+    let last = Record::from_json(text.lines().last().expect("records").as_bytes()).expect("parse");
+    let position = w.size() - 1;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(server.url()).await.unwrap());
+        let bucket = js.get_key_value("CUSTODY_PAYLOADS").await.expect("bucket");
+        bucket
+            .delete(last.hash.to_hex())
+            .await
+            .expect("delete the entry");
+    });
+
+    let r = w.fails(1, &["verify"]);
+    assert!(r.stderr.contains("payload_missing"), "{}", r.stderr);
+    let r = w.fails(1, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(
+        r.stderr
+            .contains(&format!("record at position {position} is missing")),
+        "{}",
+        r.stderr
+    );
+    let r = w.run(&["submit", &file]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("completed the missing payload"),
+        "{}",
+        r.stdout
+    );
+    w.ok(&["verify"]);
+    let stored = w.export();
+    assert_eq!(stored.iter().find(|s| s.hash == last.hash), Some(&last));
+}

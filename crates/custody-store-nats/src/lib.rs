@@ -39,8 +39,9 @@
 //! Beside the publish, and in parallel with it on a second connection (nats-server reads each
 //! connection in its own goroutine), the store writes the event's entry in [`PAYLOAD_BUCKET`]:
 //! its chain, chain seq and payload in one value (format in the `entry` module), only if the key
-//! was never written, so a retried append never restores a payload removed by a lawful
-//! redaction. An append is acknowledged only when both writes are: if the entry cannot be
+//! was never written. A retried append completes an entry that is missing, was deleted, or lacks
+//! its payload, by compare-and-set on the revision it read, so it never restores a payload
+//! removed by a lawful redaction (the redacted entry is kept as it is). An append is acknowledged only when both writes are: if the entry cannot be
 //! written after a few tries, the append is in doubt ([`StoreError::Unavailable`]) and the
 //! record's next append, a duplicate, writes it. When an append ends in a conflict, the entry
 //! it wrote is removed again: that record can never be appended, since its place is taken.
@@ -54,7 +55,10 @@
 //! read to find its position. A reader that meets a record whose entry is not there yet (the
 //! two writes race) waits for it up to the request time-out; past that (the writer stopped
 //! between its two writes and the record was never sent again) the record reads without
-//! payload, as a redacted one would, until it is appended again.
+//! payload as [`PayloadState::Missing`] (never as redacted: only the entry a redaction writes
+//! is [`PayloadState::Redacted`]), as does a record whose entry was deleted from the bucket,
+//! until it is appended again with its payload. Such an event is found by hash once this
+//! process has read its header (a gateway reads every header when it opens the ledger).
 //!
 //! # Reading and subscribing
 //!
