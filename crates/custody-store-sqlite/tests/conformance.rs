@@ -173,6 +173,63 @@ fn schema_wal_and_pragmas() {
     assert!(SqliteStore::open(dir.path().join("no/such/dir/ledger.db")).is_err());
 }
 
+/// A file of schema version 1 (no `redactions` table) is upgraded on open: the table and its
+/// triggers are added, the records stay, and an event whose payload row is gone reads as
+/// missing, since version 1 did not record why.
+#[test]
+fn a_version_1_file_is_upgraded_and_its_absent_payloads_read_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let chain = test_chain(3);
+    let first = test_record(&chain, 0, None, "v1");
+    let second = test_record(&chain, 1, Some(first.hash), "v1");
+    let store = SqliteStore::open(&path).unwrap();
+    runtime().block_on(async {
+        store.append(&first).await.unwrap();
+        store.append(&second).await.unwrap();
+    });
+    drop(store);
+    // Back to version 1, as a file written before the upgrade; then a payload deleted, as
+    // version 1 allowed.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER payloads_delete_needs_redaction; DROP TRIGGER payloads_not_after_redaction;
+         DROP TRIGGER payloads_no_update; DROP TRIGGER redactions_no_update;
+         DROP TRIGGER redactions_no_delete; DROP TABLE redactions; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    raw.execute(
+        "DELETE FROM payloads WHERE hash = ?1",
+        [first.hash.as_bytes().to_vec()],
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, custody_store_sqlite::SCHEMA_VERSION);
+    runtime().block_on(async {
+        let all = store.read_from(0, 10).await.unwrap();
+        let states: Vec<_> = all.iter().map(|e| e.payload).collect();
+        use custody_store::PayloadState::{Missing, Present};
+        assert_eq!(states, vec![Missing, Present]);
+        assert_eq!(all[1].record, second);
+        // The upgraded file guards its payloads like a new one.
+        store.remove_payload(&second.hash).await.unwrap();
+        assert_eq!(
+            store.event(&second.hash).await.unwrap().unwrap().payload,
+            custody_store::PayloadState::Redacted
+        );
+    });
+    let err = raw
+        .execute("DELETE FROM redactions", [])
+        .expect_err("redactions are append-only");
+    assert!(err.to_string().contains("append-only"), "{err}");
+}
+
 #[test]
 fn busy_database_is_unavailable_then_recovers() {
     let dir = tempfile::tempdir().unwrap();
