@@ -534,7 +534,9 @@ impl Inner {
             match self.entry(&key).await? {
                 EntryState::Present { entry, .. } => break Some(entry),
                 EntryState::Removed { .. } => {
-                    warn!(event = %record.hash, "payload entry of a stored record was deleted: payload missing");
+                    if wait {
+                        warn!(event = %record.hash, "payload entry of a stored record was deleted: payload missing");
+                    }
                     self.mark_lost(&record);
                     break None;
                 }
