@@ -71,6 +71,15 @@ pub fn open_error(spec: &str, err: OpenError) -> anyhow::Error {
         OpenError::NotInitialised => anyhow::anyhow!(
             "no ledger in {spec}: run `custody init` or `custody demo` first"
         ),
+        OpenError::Replay {
+            position,
+            error: custody_core::validate::ValidationError::PayloadMissing { kind },
+        } if kind.is_authority() => crate::exit::refused(format!(
+            "the ledger in {spec} does not open: the payload of the {kind} record at position \
+             {position} is missing (neither stored nor redacted); complete it with `custody \
+             submit FILE`, FILE holding that record with its payload (`custody export --chain \
+             authority` of another copy of the ledger)"
+        )),
         OpenError::Replay { position, error } => crate::exit::refused(format!(
             "the ledger in {spec} does not replay: stored record at position {position} is refused ({}): {error}; run `custody verify` for details",
             error.rule()

@@ -10,9 +10,9 @@
 //! | route | auth | answer |
 //! |---|---|---|
 //! | `POST /v1/events` | none (the record is signed) | 201 `{"position", "hash"}`, 200 with `"duplicate": true` for a retry, 400 malformed JSON, 413 over [`MAX_BODY_BYTES`], 422 refused by a rule, 409 stale `seq`/`prev` (with the current `"head"`), 503 store unavailable (`Retry-After`) |
-//! | `GET /v1/chains/{chain}` | signed | `{"chain", "code", "records": [{"position", "record", "payload_withheld"}]}` |
+//! | `GET /v1/chains/{chain}` | signed | `{"chain", "code", "records": [{"position", "record", "payload_withheld", "payload_state"}]}` |
 //! | `GET /v1/chains/{chain}/head` | signed | `{"chain", "head": {"seq", "hash"}, "custody"}` |
-//! | `GET /v1/events/{hash}` | signed | `{"position", "record", "payload_withheld"}` |
+//! | `GET /v1/events/{hash}` | signed | `{"position", "record", "payload_withheld", "payload_state"}` |
 //! | `GET /healthz` | none | 200 when the store answers, 503 otherwise |
 //! | `GET /metrics` | none | Prometheus text: counters, no personal data |
 //!
@@ -33,7 +33,10 @@
 //! Headers are shown to every such reader; payloads only where
 //! [`custody_core::roles::may_read_payload`] allows (see [`reads`]); a withheld payload is
 //! removed from the record and flagged `"payload_withheld": true`, so the record's hash and
-//! signature still verify. Every payload decision, allowed or refused, is written to the
+//! signature still verify. `"payload_state"` says what the store holds of the payload,
+//! whatever the reader may see: `present`, `redacted` (a lawful redaction removed it) or
+//! `missing` (neither: lost data, counted in `/metrics` as `custody_ledger_payloads_missing`,
+//! completed by sending the record again). Every payload decision, allowed or refused, is written to the
 //! store's append-only access log before the answer is sent; if the log cannot be written the
 //! read fails with 503 and no payload leaves the gateway.
 //!
@@ -428,6 +431,15 @@ async fn healthz(State(st): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(st): State<AppState>) -> Response {
+    // Payloads known missing are read again, so that one completed by another process leaves
+    // the count; if the store does not answer, the last known count stands.
+    let payloads_missing = match st.ledger.recheck_missing().await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot recheck missing payloads");
+            st.ledger.missing_payloads().len()
+        }
+    } as u64;
     let gauges = st
         .ledger
         .with_state(|v| {
@@ -443,6 +455,7 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
                 size: v.size(),
                 chains,
                 chains_in_gap: gaps,
+                payloads_missing,
             }
         })
         .await;

@@ -1,7 +1,8 @@
 //! A handful of hand-written Prometheus metrics (text exposition format 0.0.4).
 //!
 //! Counters live here; the ledger gauges (size, chains, chains in a custody gap) are read from
-//! the validation state when `/metrics` is scraped. No label carries personal data: routes are
+//! the validation state when `/metrics` is scraped, and the missing payloads from the ledger
+//! (checked again against the store at each scrape). No label carries personal data: routes are
 //! the matched templates (`/v1/chains/:chain`), never the concrete path.
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub(crate) struct LedgerGauges {
     pub size: u64,
     pub chains: u64,
     pub chains_in_gap: u64,
+    pub payloads_missing: u64,
 }
 
 fn escape(label: &str) -> String {
@@ -81,6 +83,11 @@ impl Metrics {
                 "Detainee chains with a custody release not yet accepted by anyone.",
                 gauges.chains_in_gap,
             ),
+            (
+                "custody_ledger_payloads_missing",
+                "Stored records whose payload is neither in the store nor lawfully redacted: lost data to complete by sending the records again.",
+                gauges.payloads_missing,
+            ),
         ];
         for (name, help, value) in gauges {
             let _ = writeln!(
@@ -106,6 +113,7 @@ mod tests {
             size: 7,
             chains: 2,
             chains_in_gap: 1,
+            payloads_missing: 3,
         });
         assert!(text.contains("custody_gateway_appends_total{outcome=\"appended\"} 2\n"));
         assert!(text.contains(
@@ -113,6 +121,7 @@ mod tests {
         ));
         assert!(text.contains("custody_ledger_size 7\n"));
         assert!(text.contains("custody_ledger_chains_in_custody_gap 1\n"));
+        assert!(text.contains("custody_ledger_payloads_missing 3\n"));
         assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

@@ -55,9 +55,11 @@ pub(crate) fn payload_allowed(reader: &Reader, holders: &[String], event: &Store
     )
 }
 
-/// Shows one stored record to a reader: `{"position", "record", "payload_withheld"}`, with the
-/// record's payload removed unless allowed. Pushes the access-log entry of the decision when
-/// the record has a payload.
+/// Shows one stored record to a reader: `{"position", "record", "payload_withheld",
+/// "payload_state"}`, with the record's payload removed unless allowed. `payload_state` is what
+/// the store holds (`present`, `redacted` or `missing`: [`custody_store::PayloadState`]),
+/// whether or not this reader may see it. Pushes the access-log entry of the decision when the
+/// record has a payload.
 pub(crate) fn present(
     reader: &Reader,
     holders: &[String],
@@ -87,5 +89,6 @@ pub(crate) fn present(
         "position": event.position,
         "record": record.to_value(),
         "payload_withheld": withheld,
+        "payload_state": event.payload.as_str(),
     })
 }

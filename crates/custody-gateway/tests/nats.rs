@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use custody_store_nats::{JetStreamStore, StoreOptions};
+use custody_store_nats::{JetStreamStore, StoreOptions, CHAIN_SUBJECT_PREFIX};
 use custody_testkit::NatsServer;
 use reqwest::StatusCode;
 
@@ -174,4 +174,98 @@ async fn a_second_gateway_follows_appends_in_flight_with_their_payloads() {
         b.with_state(|v| v.size()).await,
         a.with_state(|v| v.size()).await + u64::from(CHAINS)
     );
+}
+
+/// A gateway killed between its two writes leaves a record's header in the stream without its
+/// payload entry. The restarted gateway shows the record marked `missing` (by hash and in the
+/// chain read, not 404), counts it in `/metrics`, and answers the client's retry as a duplicate
+/// (200, not 409 `seq`), which completes the payload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_through_the_gateway_completes_a_payload_whose_entry_was_never_written() {
+    let server = NatsServer::start().expect("nats-server must be installed for this test");
+    let options = StoreOptions {
+        request_timeout: Duration::from_secs(1),
+        ..StoreOptions::default()
+    };
+    let keys = Keys::new();
+    let chain = detainee_in_prison(&keys, chain_id(40));
+    let (lost, before) = chain.records.split_last().unwrap();
+    {
+        let store = JetStreamStore::connect_with(&server.url(), options.clone())
+            .await
+            .unwrap();
+        let ledger = ledger_with_authority(Arc::new(store), &keys).await;
+        let gw = Gateway::start(ledger).await;
+        for r in before {
+            gw.append_ok(r).await;
+        }
+        gw.stop().await;
+    }
+    // The header alone, published as the store does, with no payload entry.
+    let js = async_nats::jetstream::new(async_nats::connect(server.url()).await.unwrap());
+    let ack = js
+        .send_publish(
+            format!("{CHAIN_SUBJECT_PREFIX}{}", lost.header.chain),
+            async_nats::jetstream::context::Publish::build()
+                .payload(lost.without_payload().to_json_line().into())
+                .message_id(lost.hash.to_hex()),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let position = ack.sequence - 1;
+
+    // The gateway restarts on the ledger.
+    let store = JetStreamStore::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    let ledger = Arc::new(
+        custody_ledger::Ledger::open(Arc::new(store), config())
+            .await
+            .unwrap(),
+    );
+    let gw = Gateway::start(ledger).await;
+    let event_path = format!("/v1/events/{}", lost.hash.to_hex());
+    let (status, body) = gw.get_signed(&keys.medical, &event_path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["payload_state"], "missing", "{body}");
+    assert_eq!(body["position"], position);
+    assert!(body["record"].get("payload").is_none(), "{body}");
+    let chain_path = format!("/v1/chains/{}", lost.header.chain);
+    let (status, body) = gw.get_signed(&keys.medical, &chain_path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let states: Vec<&str> = body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["payload_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["present", "present", "present", "missing"]);
+    let (_, metrics) = gw.get_text("/metrics").await;
+    assert!(
+        metrics.contains("\ncustody_ledger_payloads_missing 1\n"),
+        "{metrics}"
+    );
+
+    let (status, body) = gw.post(lost).await;
+    assert_eq!(status, StatusCode::OK, "the retry is a duplicate: {body}");
+    assert_eq!(body["duplicate"], true);
+    assert_eq!(body["position"], position);
+
+    let (status, body) = gw.get_signed(&keys.medical, &event_path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["payload_state"], "present", "{body}");
+    assert_eq!(
+        body["record"]["payload"],
+        lost.to_value()["payload"],
+        "the payload is the record's"
+    );
+    let (_, metrics) = gw.get_text("/metrics").await;
+    assert!(
+        metrics.contains("\ncustody_ledger_payloads_missing 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(gw.snapshot(&lost.header.chain).await.0, position + 1);
+    gw.stop().await;
 }

@@ -10,7 +10,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -18,8 +18,8 @@ use custody_core::authority::TrustAnchors;
 use custody_core::chain::ChainHead;
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::validate::{verify_signature, ValidationError, Validator, ValidatorConfig};
-use custody_core::{Record, Timestamp};
-use custody_store::{AppendOutcome, LedgerStore, StoreError};
+use custody_core::{Hash, Record, Timestamp};
+use custody_store::{AppendOutcome, LedgerStore, PayloadState, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, RwLock};
 
@@ -114,6 +114,9 @@ pub struct Ledger {
     /// Authority appends take it for writing, others for reading.
     authority_gate: RwLock<()>,
     chain_locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Events read from the store with a [`PayloadState::Missing`] payload and not completed
+    /// since, by hash, with their ledger position.
+    missing: StdMutex<BTreeMap<Hash, u64>>,
 }
 
 impl Ledger {
@@ -156,6 +159,7 @@ impl Ledger {
             in_flight: InFlight::default(),
             authority_gate: RwLock::new(()),
             chain_locks: StdMutex::new(HashMap::new()),
+            missing: StdMutex::new(BTreeMap::new()),
         };
         ledger.catch_up().await?;
         Ok(ledger)
@@ -206,6 +210,7 @@ impl Ledger {
                 if ev.position < *cursor {
                     continue;
                 }
+                self.note_payload(&ev.record.hash, ev.position, ev.payload);
                 let h = &ev.record.header;
                 let known = state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq);
                 if !known {
@@ -219,6 +224,87 @@ impl Ledger {
                 *cursor = ev.position + 1;
                 self.step_over_local(&mut cursor);
             }
+        }
+    }
+
+    /// The events this process read with a missing payload (neither stored nor redacted: see
+    /// [`PayloadState::Missing`]) and has not seen completed since, as `(position, hash)` in
+    /// ledger order. Records this process appended itself are acknowledged with their payload.
+    pub fn missing_payloads(&self) -> Vec<(u64, Hash)> {
+        let mut out: Vec<(u64, Hash)> = self
+            .missing_set()
+            .iter()
+            .map(|(hash, position)| (*position, *hash))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Reads again every event of [`Ledger::missing_payloads`] and forgets those whose payload
+    /// is no longer missing (completed by another process, or redacted); returns how many are
+    /// still missing.
+    pub async fn recheck_missing(&self) -> Result<usize, StoreError> {
+        for (_, hash) in self.missing_payloads() {
+            if let Some(ev) = self.store.event(&hash).await? {
+                self.note_payload(&hash, ev.position, ev.payload);
+            }
+        }
+        Ok(self.missing_set().len())
+    }
+
+    fn missing_set(&self) -> std::sync::MutexGuard<'_, BTreeMap<Hash, u64>> {
+        self.missing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records what the store said of an event's payload.
+    fn note_payload(&self, hash: &Hash, position: u64, state: PayloadState) {
+        let mut missing = self.missing_set();
+        if state == PayloadState::Missing {
+            if missing.insert(*hash, position).is_none() {
+                tracing::warn!(position, %hash, "stored record without its payload and without redaction: payload missing");
+            }
+        } else {
+            missing.remove(hash);
+        }
+    }
+
+    /// A retry of a record that is stored at or before the head this process knows: the store
+    /// recognises it by its header (not through its payload, which may be what is missing) and
+    /// completes a missing payload with the retry's. `None`: the record is not stored (its place
+    /// is taken by another record), so it is stale.
+    async fn retry_of_stored(&self, record: &Record) -> Result<Option<AppendOutcome>, AppendError> {
+        let h = &record.header;
+        if let Some(p) = &record.payload {
+            let computed = p.digest();
+            if computed != h.payload_digest {
+                return Err(AppendError::Invalid(Box::new(
+                    ValidationError::PayloadDigestMismatch {
+                        claimed: h.payload_digest,
+                        computed,
+                    },
+                )));
+            }
+        }
+        match self.store.append(record).await {
+            Ok(AppendOutcome::Duplicate { position }) => {
+                if record.payload.is_some() {
+                    self.note_payload(&record.hash, position, PayloadState::Present);
+                }
+                tracing::debug!(position, hash = %record.hash, "retry of a stored record");
+                Ok(Some(AppendOutcome::Duplicate { position }))
+            }
+            Ok(AppendOutcome::Appended { position }) => {
+                // The validation state holds a record at this seq that the store did not.
+                Err(AppendError::Store(StoreError::Corrupt(format!(
+                    "event {} was appended at position {position} to chain {} at seq {}, which \
+                     this process had seen taken: the store lost records",
+                    record.hash, h.chain, h.seq
+                ))))
+            }
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(e) => Err(AppendError::Store(e)),
         }
     }
 
@@ -246,7 +332,11 @@ impl Ledger {
     /// Validates a record and appends it. `now` is the clock for the future-time rule.
     ///
     /// A record that is already in the ledger (a client retrying after a lost answer) is an
-    /// idempotent success: [`AppendOutcome::Duplicate`] with its position.
+    /// idempotent success: [`AppendOutcome::Duplicate`] with its position. It is recognised by
+    /// its header, so a retry of a record whose payload is missing (its writer stopped between
+    /// the store's two writes) is a duplicate too, and completes the payload when the retry's
+    /// digest is the header's `payload_digest` (a redacted payload is never brought back). A
+    /// retry whose payload does not match its header is refused (`payload_digest`).
     pub async fn append(
         &self,
         record: &Record,
@@ -284,16 +374,19 @@ impl Ledger {
         let key = self.state.read().await.verifying_key(&h.signer);
         let verified =
             verify_signature(record, key.as_ref()).map_err(|e| AppendError::Invalid(Box::new(e)));
+        let behind = {
+            let state = self.state.read().await;
+            state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq)
+        };
+        if behind && verified.is_ok() {
+            // Its seq is taken: a retry of the stored record (whose payload may be missing, so
+            // it is looked up by its header), or a stale record.
+            if let Some(outcome) = self.retry_of_stored(record).await? {
+                return Ok(outcome);
+            }
+        }
         let checked = {
             let state = self.state.read().await;
-            if state.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq) {
-                // Already applied here? Then this is a retry of a stored record.
-                if let Some(stored) = self.store.event(&record.hash).await? {
-                    return Ok(AppendOutcome::Duplicate {
-                        position: stored.position,
-                    });
-                }
-            }
             match verified.and_then(|v| {
                 state
                     .check_verified(v, Some(now))
@@ -329,7 +422,13 @@ impl Ledger {
                 tracing::debug!(position, hash = %record.hash, "appended");
                 Ok(AppendOutcome::Appended { position })
             }
-            Ok(dup @ AppendOutcome::Duplicate { .. }) => Ok(dup),
+            Ok(AppendOutcome::Duplicate { position }) => {
+                // Stored by another process; the store completed a missing payload.
+                if record.payload.is_some() {
+                    self.note_payload(&record.hash, position, PayloadState::Present);
+                }
+                Ok(AppendOutcome::Duplicate { position })
+            }
             Err(StoreError::Conflict { chain, head }) => Err(AppendError::Conflict {
                 rule: "conflict".to_string(),
                 reason: "another writer extended the chain first".to_string(),

@@ -39,8 +39,9 @@
 //! Beside the publish, and in parallel with it on a second connection (nats-server reads each
 //! connection in its own goroutine), the store writes the event's entry in [`PAYLOAD_BUCKET`]:
 //! its chain, chain seq and payload in one value (format in the `entry` module), only if the key
-//! was never written, so a retried append never restores a payload removed by a lawful
-//! redaction. An append is acknowledged only when both writes are: if the entry cannot be
+//! was never written. A retried append completes an entry that is missing, was deleted, or lacks
+//! its payload, by compare-and-set on the revision it read, so it never restores a payload
+//! removed by a lawful redaction (the redacted entry is kept as it is). An append is acknowledged only when both writes are: if the entry cannot be
 //! written after a few tries, the append is in doubt ([`StoreError::Unavailable`]) and the
 //! record's next append, a duplicate, writes it. When an append ends in a conflict, the entry
 //! it wrote is removed again: that record can never be appended, since its place is taken.
@@ -54,7 +55,10 @@
 //! read to find its position. A reader that meets a record whose entry is not there yet (the
 //! two writes race) waits for it up to the request time-out; past that (the writer stopped
 //! between its two writes and the record was never sent again) the record reads without
-//! payload, as a redacted one would, until it is appended again.
+//! payload as [`PayloadState::Missing`] (never as redacted: only the entry a redaction writes
+//! is [`PayloadState::Redacted`]), as does a record whose entry was deleted from the bucket,
+//! until it is appended again with its payload. Such an event is found by hash once this
+//! process has read its header (a gateway reads every header when it opens the ledger).
 //!
 //! # Reading and subscribing
 //!
@@ -107,7 +111,7 @@ use custody_core::chain::ChainHead;
 use custody_core::ids::is_valid_chain_id;
 use custody_core::{Hash, Payload, Record};
 use custody_store::{
-    AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
+    AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError, StoredEvent,
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex as AsyncMutex;
@@ -184,6 +188,11 @@ pub(crate) struct Inner {
     /// Per chain: the lock that serialises its appends in this process, guarding the cached
     /// head.
     heads: StdMutex<HashMap<String, Arc<AsyncMutex<CachedHead>>>>,
+    /// Events this process read whose entry was missing after the wait (their writer stopped
+    /// between its two writes, or the entry was deleted), with their chain and chain seq: a
+    /// later read does not wait for them again, and [`Inner::locate`] finds them by hash
+    /// although no entry names their place.
+    lost: StdMutex<HashMap<Hash, (String, u64)>>,
 }
 
 /// What the process believes about a chain's head.
@@ -217,10 +226,19 @@ enum EntryState {
     /// Nothing was ever written: the event is not in the ledger, or its append is writing the
     /// entry right now, or stopped before it did.
     NeverWritten,
-    /// Written, then removed: what an append that lost its place in the chain wrote.
-    Removed,
-    /// The entry.
-    Present(EventEntry),
+    /// Written, then removed (a delete or purge marker at `revision`): what an append that
+    /// lost its place in the chain wrote, or, for an event in the ledger, damage.
+    Removed {
+        /// Revision of the marker.
+        revision: u64,
+    },
+    /// The entry, at `revision`.
+    Present {
+        /// The decoded entry.
+        entry: EventEntry,
+        /// Its revision.
+        revision: u64,
+    },
 }
 
 /// The subject of a chain's records.
@@ -369,6 +387,7 @@ impl JetStreamStore {
                 meta,
                 pending_wait: timeout,
                 heads: StdMutex::new(HashMap::new()),
+                lost: StdMutex::new(HashMap::new()),
             }),
         };
         Ok(store)
@@ -461,11 +480,12 @@ impl Inner {
         let Some(found) = found else {
             return Ok(EntryState::NeverWritten);
         };
+        let revision = found.revision;
         if found.operation != kv::Operation::Put {
-            return Ok(EntryState::Removed);
+            return Ok(EntryState::Removed { revision });
         }
         EventEntry::decode(&found.value)
-            .map(EntryState::Present)
+            .map(|entry| EntryState::Present { entry, revision })
             .map_err(|problem| {
                 StoreError::Corrupt(format!(
                     "entry of event {key} in bucket {PAYLOAD_BUCKET} {problem}"
@@ -473,35 +493,68 @@ impl Inner {
             })
     }
 
-    /// The record with its payload attached, unless it has none (redacted, or never had one).
+    /// Remembers an event read without an entry (see [`Inner::lost`]).
+    fn mark_lost(&self, record: &Record) {
+        self.lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                record.hash,
+                (record.header.chain.clone(), record.header.seq),
+            );
+    }
+
+    /// Whether this process already read `hash` without an entry after waiting for it.
+    fn known_lost(&self, hash: &Hash) -> Option<(String, u64)> {
+        self.lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(hash)
+            .cloned()
+    }
+
+    /// The record with its payload attached when the bucket holds it, and the payload's state.
     ///
     /// An append writes the payload entry and the ledger message in parallel, so a reader can
     /// see a record whose entry is still on its way: the read waits for it until `deadline`.
     /// Past it (the writer stopped between its two writes and the record was not sent again
-    /// since), the record is returned without its payload, as a redacted one would be; the
-    /// next append of the same record writes the entry.
+    /// since), and at once for an entry that was deleted or never held a payload, the record
+    /// is returned without payload as [`PayloadState::Missing`]: only an entry written by
+    /// [`LedgerStore::remove_payload`] is [`PayloadState::Redacted`]. The next append of the
+    /// same record with its payload completes the entry.
     async fn with_payload(
         &self,
         mut record: Record,
         deadline: Instant,
-    ) -> Result<Record, StoreError> {
+    ) -> Result<(Record, PayloadState), StoreError> {
         let key = record.hash.to_hex();
+        // Read once without an entry already: its writer is gone, do not wait again.
+        let wait = self.known_lost(&record.hash).is_none();
         let entry = loop {
             match self.entry(&key).await? {
-                EntryState::Present(entry) => break Some(entry),
-                EntryState::Removed => break None,
-                EntryState::NeverWritten if Instant::now() < deadline => {
+                EntryState::Present { entry, .. } => break Some(entry),
+                EntryState::Removed { .. } => {
+                    if wait {
+                        warn!(event = %record.hash, "payload entry of a stored record was deleted: payload missing");
+                    }
+                    self.mark_lost(&record);
+                    break None;
+                }
+                EntryState::NeverWritten if wait && Instant::now() < deadline => {
                     tokio::time::sleep(PENDING_POLL).await;
                 }
                 EntryState::NeverWritten => {
-                    warn!(event = %record.hash, "record without payload entry: its append stopped before writing it; read without payload");
+                    if wait {
+                        warn!(event = %record.hash, "record without payload entry: its append stopped before writing it; payload missing");
+                    }
+                    self.mark_lost(&record);
                     break None;
                 }
             }
         };
         record.payload = None;
         let Some(entry) = entry else {
-            return Ok(record);
+            return Ok((record, PayloadState::Missing));
         };
         let location = &entry.location;
         if location
@@ -514,10 +567,16 @@ impl Inner {
                 "entry of event {key} in bucket {PAYLOAD_BUCKET} places it elsewhere than its header"
             )));
         }
-        if let Some(bytes) = &entry.payload {
-            record.payload = Some(parse_payload(&record, bytes)?);
-        }
-        Ok(record)
+        let state = match &entry.payload {
+            Some(bytes) => {
+                record.payload = Some(parse_payload(&record, bytes)?);
+                PayloadState::Present
+            }
+            None if entry.location.redacted => PayloadState::Redacted,
+            // Appended without its payload, and not sent again with it since.
+            None => PayloadState::Missing,
+        };
+        Ok((record, state))
     }
 
     /// When a read that starts now stops waiting for payload entries in flight.
@@ -535,9 +594,11 @@ impl Inner {
         let deadline = self.read_deadline();
         futures::stream::iter(parsed)
             .map(|(position, record)| async move {
+                let (record, payload) = self.with_payload(record, deadline).await?;
                 Ok(StoredEvent {
                     position,
-                    record: self.with_payload(record, deadline).await?,
+                    record,
+                    payload,
                 })
             })
             .buffered(PAYLOAD_FETCHES)
@@ -644,15 +705,18 @@ impl Inner {
     }
 
     /// Where an event is: its payload entry names its chain and chain seq, and the chain is
-    /// read to find it (records without payload).
+    /// read to find it (records without payload). An event without an entry that names its
+    /// place is found when this process has read its header before ([`Inner::lost`]; a
+    /// gateway reads every header when it opens the ledger).
     async fn locate(&self, hash: &Hash) -> Result<Option<(u64, Record)>, StoreError> {
         let key = hash.to_hex();
-        let EntryState::Present(entry) = self.entry(&key).await? else {
+        let place = match self.entry(&key).await? {
+            EntryState::Present { entry, .. } => entry.location.chain.zip(entry.location.seq),
             // Never written (not in the ledger, or its append stopped before writing the
-            // entry and the record was not sent again), or removed (the append lost its place).
-            return Ok(None);
+            // entry), or removed (the append lost its place, or the entry was deleted).
+            EntryState::NeverWritten | EntryState::Removed { .. } => None,
         };
-        let (Some(chain), Some(seq)) = (entry.location.chain, entry.location.seq) else {
+        let Some((chain, seq)) = place.or_else(|| self.known_lost(hash)) else {
             return Ok(None);
         };
         if !is_valid_chain_id(&chain) {
@@ -703,23 +767,81 @@ impl Inner {
         }
     }
 
+    /// Completes the entry of a record that is in the ledger, once: writes it when it was
+    /// never written or was deleted, and adds the payload to an entry that lacks it (the
+    /// record was appended without it). An entry written by a redaction, or one that holds a
+    /// payload already, is kept as it is; every write is a compare-and-set on the revision
+    /// read, so a redaction that comes in between wins.
+    async fn complete_entry(&self, record: &Record) -> Result<(), StoreError> {
+        let key = record.hash.to_hex();
+        let entry = EventEntry::new(
+            &record.header.chain,
+            record.header.seq,
+            record.payload.as_ref().map(Payload::canonical_bytes),
+        );
+        loop {
+            let revision = match self.entry(&key).await? {
+                EntryState::NeverWritten => 0,
+                EntryState::Removed { revision } => revision,
+                EntryState::Present {
+                    entry: found,
+                    revision,
+                } => {
+                    if found.location.redacted
+                        || found.payload.is_some()
+                        || record.payload.is_none()
+                    {
+                        return Ok(());
+                    }
+                    revision
+                }
+            };
+            match self
+                .payloads
+                .update(&key, entry.encode().into(), revision)
+                .await
+            {
+                Ok(_) => {
+                    if record.payload.is_some() {
+                        info!(event = %record.hash, "retry completed a missing payload");
+                    }
+                    return Ok(());
+                }
+                // Written meanwhile (by the append racing this one, or a redaction): look again.
+                Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => continue,
+                Err(e) => {
+                    return Err(store_error(
+                        &format!("cannot write the payload entry of event {key}"),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+
     /// Makes sure a record that is in the ledger has its payload entry: `first` is what the
-    /// append's own write of it returned. A failed write is tried again a few times; if it
-    /// still fails the append is in doubt ([`StoreError::Unavailable`]) and sending the same
-    /// record again completes it.
+    /// append's own write of it returned (`Ok(false)`: the key was written before, perhaps
+    /// without the payload, or deleted since). The entry is completed
+    /// ([`Inner::complete_entry`]), tried again a few times on failure; if it still fails the
+    /// append is in doubt ([`StoreError::Unavailable`]) and sending the same record again
+    /// completes it.
     async fn settle_entry(
         &self,
         record: &Record,
         first: Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
         let mut last = match first {
-            Ok(_) => return Ok(()),
+            Ok(true) => return Ok(()),
+            Ok(false) => match self.complete_entry(record).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            },
             Err(e) => e,
         };
         for attempt in 1..=ENTRY_RETRIES {
             tokio::time::sleep(PENDING_POLL * attempt).await;
-            match self.write_entry(record).await {
-                Ok(_) => return Ok(()),
+            match self.complete_entry(record).await {
+                Ok(()) => return Ok(()),
                 Err(e) => last = e,
             }
         }
@@ -747,6 +869,19 @@ impl Inner {
                 record.hash
             )));
         }
+        if let Some(payload) = &record.payload {
+            // The store writes a payload only where its header commits to it (the ledger
+            // validated this; checked again since an entry is hard to take back).
+            if record.header.compute_hash() != record.hash
+                || payload.digest() != record.header.payload_digest
+            {
+                return Err(StoreError::Backend(format!(
+                    "event {}: the payload does not match the payload_digest of its header, or \
+                     the header does not hash to the event hash: not stored",
+                    record.hash
+                )));
+            }
+        }
         let slot = self.chain_slot(chain);
         // Held until the end: appends to one chain are serialised in this process.
         let mut cached = slot.lock().await;
@@ -765,9 +900,9 @@ impl Inner {
         *cached = CachedHead::Known(head);
         if !extends(record, head) {
             if let Some(position) = self.find_stored(record, head).await? {
-                // A retry: the earlier attempt may have stopped before writing the entry.
-                let written = self.write_entry(record).await;
-                self.settle_entry(record, written).await?;
+                // A retry: the earlier attempt may have stopped before writing the entry, or
+                // the entry was lost since.
+                self.settle_entry(record, Ok(false)).await?;
                 debug!(event = %record.hash, position, "append of a stored record: duplicate");
                 return Ok(AppendOutcome::Duplicate { position });
             }
@@ -861,9 +996,11 @@ impl LedgerStore for JetStreamStore {
         let deadline = self.inner.read_deadline();
         futures::stream::iter(raw)
             .map(|(position, record)| async move {
+                let (record, payload) = self.inner.with_payload(record, deadline).await?;
                 Ok(StoredEvent {
                     position,
-                    record: self.inner.with_payload(record, deadline).await?,
+                    record,
+                    payload,
                 })
             })
             .buffered(PAYLOAD_FETCHES)
@@ -906,12 +1043,14 @@ impl LedgerStore for JetStreamStore {
         let Some((position, record)) = self.inner.locate(hash).await? else {
             return Ok(None);
         };
+        let (record, payload) = self
+            .inner
+            .with_payload(record, self.inner.read_deadline())
+            .await?;
         Ok(Some(StoredEvent {
             position,
-            record: self
-                .inner
-                .with_payload(record, self.inner.read_deadline())
-                .await?,
+            record,
+            payload,
         }))
     }
 
@@ -926,8 +1065,13 @@ impl LedgerStore for JetStreamStore {
             let found = self.inner.payloads.entry(key.as_str()).await.map_err(|e| {
                 store_error(&format!("cannot read the payload entry of event {key}"), e)
             })?;
+            // An event whose entry is gone keeps its place if this process read it.
+            let lost = self
+                .inner
+                .known_lost(hash)
+                .map(|(chain, seq)| EventEntry::new(&chain, seq, None).location);
             let (location, revision) = match &found {
-                None => (None, 0),
+                None => (lost, 0),
                 Some(f) if f.operation == kv::Operation::Put => {
                     match EventEntry::decode(&f.value) {
                         Ok(e) if e.location.redacted => return Ok(()),
@@ -936,7 +1080,7 @@ impl LedgerStore for JetStreamStore {
                         Err(_) => (None, f.revision),
                     }
                 }
-                Some(f) => (None, f.revision),
+                Some(f) => (lost, f.revision),
             };
             let redacted = EventEntry::redacted(location).encode();
             match self

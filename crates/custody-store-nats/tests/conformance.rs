@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use custody_core::Hash;
 use custody_store::conformance::{async_trait, Harness};
-use custody_store_nats::{JetStreamStore, StoreOptions};
+use custody_store_nats::{JetStreamStore, StoreOptions, PAYLOAD_BUCKET};
 use custody_testkit::NatsServer;
 
 /// One nats-server per case; `restart` is a kill -9 and a start on the same port and store.
@@ -45,6 +46,23 @@ impl Harness for JetStreamHarness {
                 .restart()
                 .unwrap_or_else(|e| panic!("cannot restart nats-server: {e}"));
         });
+    }
+
+    async fn lose_payload(&mut self, hash: &Hash) {
+        // What a client with write access to the bucket can do: delete the entry.
+        let client = async_nats::connect(self.server.url())
+            .await
+            .expect("connect");
+        let js = async_nats::jetstream::new(client);
+        let bucket = js.get_key_value(PAYLOAD_BUCKET).await.expect("the bucket");
+        assert!(
+            bucket.get(hash.to_hex()).await.expect("read").is_some(),
+            "the entry existed"
+        );
+        bucket
+            .delete(hash.to_hex())
+            .await
+            .expect("delete the entry");
     }
 }
 

@@ -10,7 +10,7 @@ use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType};
 use custody_core::chain::ChainHead;
 use custody_core::{Hash, Record};
 use custody_store::conformance::{test_chain, test_record, test_records};
-use custody_store::{AppendOutcome, LedgerStore, StoreError};
+use custody_store::{AppendOutcome, LedgerStore, PayloadState, StoreError};
 use custody_store_nats::{
     JetStreamStore, StoreOptions, ACCESS_STREAM, DUPLICATE_WINDOW, LEDGER_STREAM, LEDGER_SUBJECTS,
     META_BUCKET, PAYLOAD_BUCKET,
@@ -296,9 +296,9 @@ async fn a_retry_after_the_duplicate_window_is_a_duplicate() {
 }
 
 /// An append writes its payload entry and its ledger message in parallel. A record whose
-/// append stopped between the two writes reads without payload (after waiting for the entry up
-/// to the request time-out); a reader that starts while the entry is on its way gets it; and
-/// sending the record again, a duplicate, writes the entry.
+/// append stopped between the two writes reads without payload, marked missing (after waiting
+/// for the entry up to the request time-out), and is found by hash; a reader that starts while
+/// the entry is on its way gets it; and sending the record again, a duplicate, writes the entry.
 #[tokio::test]
 async fn a_reader_waits_for_a_payload_entry_on_its_way() {
     let server = server();
@@ -327,13 +327,20 @@ async fn a_reader_waits_for_a_payload_entry_on_its_way() {
         "no entry: the record reads without payload"
     );
     assert_eq!(
-        store.event(&r0.hash).await.unwrap(),
-        None,
-        "not found by hash"
+        events[0].payload,
+        PayloadState::Missing,
+        "and is marked missing"
+    );
+    let ev = store.event(&r0.hash).await.unwrap().expect("found by hash");
+    assert_eq!(
+        (ev.position, ev.payload),
+        (0, PayloadState::Missing),
+        "found by hash although no entry names its place, marked missing"
     );
 
+    // Another process, which has not seen the record yet, waits for the entry on its way.
     let reader = {
-        let store = store.clone();
+        let store = open(&server, Duration::from_secs(2)).await;
         tokio::spawn(async move { store.read_from(0, 10).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -4,8 +4,17 @@
 //! Design choices:
 //! - **Append-only in the database too.** Triggers abort any `UPDATE` or `DELETE` on `events`
 //!   and `access_log`, and any insert that would leave a gap in positions, so a mistake in code
-//!   (or a hand-typed statement) cannot rewrite history. Only `payloads` may lose a row: that is
-//!   a lawful redaction, and the log itself keeps no payload.
+//!   (or a hand-typed statement) cannot rewrite history. Only `payloads` may lose a row, and
+//!   only by a lawful redaction: [`LedgerStore::remove_payload`] first writes the event's hash
+//!   in the append-only `redactions` table, and a trigger refuses to delete a payload row that
+//!   has none (and to store a payload again once it has one). The log itself keeps no payload.
+//! - **Payload states.** An event with a payload row reads [`PayloadState::Present`], one with a
+//!   `redactions` row [`PayloadState::Redacted`], one with neither [`PayloadState::Missing`]
+//!   (the row was deleted with the triggers dropped, or the record was appended without its
+//!   payload); a retry of the record with the payload its header commits to completes a
+//!   missing one. Files of schema version 1, which kept no `redactions` table, are upgraded on
+//!   open; their events without payload then read as missing, since version 1 did not record
+//!   why a payload was gone.
 //! - **One transaction per append.** The duplicate check, the chain head check and the insert run
 //!   in one `BEGIN IMMEDIATE` transaction on the one writer connection, in WAL mode with
 //!   `synchronous=FULL`: an acknowledged append is on disk, and two processes appending to the
@@ -29,13 +38,13 @@ use async_trait::async_trait;
 use custody_core::chain::ChainHead;
 use custody_core::{Hash, Payload, Record};
 use custody_store::{
-    AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
+    AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError, StoredEvent,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::watch;
 
 /// Version of the database schema, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The schema. Positions and access log ids are 0-based and dense (the triggers enforce it).
 const SCHEMA: &str = "
@@ -75,8 +84,29 @@ WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id) + 1, 0) FROM access_log)
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only: ids must follow without gaps'); END;
 ";
 
-/// Columns of a stored event with its payload, if any.
-const SELECT_EVENT: &str = "SELECT e.position, e.hash, e.record, p.payload \
+/// What schema version 2 adds to version 1: the record of lawful redactions, so that a payload
+/// row deleted without one is told apart (see the crate documentation).
+const SCHEMA_V2: &str = "
+CREATE TABLE redactions (
+    hash BLOB PRIMARY KEY REFERENCES events (hash)
+);
+CREATE TRIGGER redactions_no_update BEFORE UPDATE ON redactions
+BEGIN SELECT RAISE(ABORT, 'redactions are append-only: updates are refused'); END;
+CREATE TRIGGER redactions_no_delete BEFORE DELETE ON redactions
+BEGIN SELECT RAISE(ABORT, 'redactions are append-only: deletes are refused'); END;
+CREATE TRIGGER payloads_no_update BEFORE UPDATE ON payloads
+BEGIN SELECT RAISE(ABORT, 'payloads are never rewritten: updates are refused'); END;
+CREATE TRIGGER payloads_delete_needs_redaction BEFORE DELETE ON payloads
+WHEN NOT EXISTS (SELECT 1 FROM redactions WHERE hash = OLD.hash)
+BEGIN SELECT RAISE(ABORT, 'a payload is removed only by a lawful redaction: record it in redactions first'); END;
+CREATE TRIGGER payloads_not_after_redaction BEFORE INSERT ON payloads
+WHEN EXISTS (SELECT 1 FROM redactions WHERE hash = NEW.hash)
+BEGIN SELECT RAISE(ABORT, 'a redacted payload is never stored again'); END;
+";
+
+/// Columns of a stored event with its payload, if any, and whether a redaction removed it.
+const SELECT_EVENT: &str = "SELECT e.position, e.hash, e.record, p.payload, \
+     EXISTS (SELECT 1 FROM redactions r WHERE r.hash = e.hash) \
      FROM events e LEFT JOIN payloads p ON p.hash = e.hash";
 
 /// Records read per batch by a subscription.
@@ -286,10 +316,23 @@ fn init_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     match version {
         0 => {
             tx.execute_batch(SCHEMA).map_err(sql("create schema"))?;
+            tx.execute_batch(SCHEMA_V2).map_err(sql("create schema"))?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql("create schema"))?;
             tx.commit().map_err(sql("create schema"))?;
             tracing::info!(version = SCHEMA_VERSION, "sqlite ledger schema created");
+            Ok(())
+        }
+        1 => {
+            tx.execute_batch(SCHEMA_V2).map_err(sql("upgrade schema"))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(sql("upgrade schema"))?;
+            tx.commit().map_err(sql("upgrade schema"))?;
+            tracing::info!(
+                from = 1,
+                to = SCHEMA_VERSION,
+                "sqlite ledger schema upgraded; events without payload read as missing"
+            );
             Ok(())
         }
         SCHEMA_VERSION => Ok(()),
@@ -352,15 +395,18 @@ type RawEvent = (
     rusqlite::Result<Vec<u8>>,
     rusqlite::Result<String>,
     rusqlite::Result<Option<String>>,
+    rusqlite::Result<bool>,
 );
 
 fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok((row.get(0)?, row.get(1), row.get(2), row.get(3)))
+    Ok((row.get(0)?, row.get(1), row.get(2), row.get(3), row.get(4)))
 }
 
 /// Rebuilds a stored event from its row; anything unreadable is [`StoreError::Corrupt`] naming
 /// the position.
-fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEvent, StoreError> {
+fn decode_event(
+    (position, hash, record, payload, redacted): RawEvent,
+) -> Result<StoredEvent, StoreError> {
     let corrupt =
         |what: String| StoreError::Corrupt(format!("event at position {position} {what}"));
     let position_u64 = u64::try_from(position)
@@ -380,16 +426,26 @@ fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEve
         return Err(corrupt("keeps a payload inside the log".to_string()));
     }
     let payload = payload.map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
-    if let Some(text) = payload {
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
-        let payload = Payload::from_value(&value)
-            .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
-        record.payload = Some(payload);
-    }
+    let redacted = redacted.map_err(|e| corrupt(format!("has an unreadable redaction: {e}")))?;
+    let state = match payload {
+        Some(text) => {
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+            let payload = Payload::from_value(&value)
+                .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+            record.payload = Some(payload);
+            PayloadState::Present
+        }
+        None if redacted => PayloadState::Redacted,
+        None => {
+            tracing::debug!(position, hash = %record.hash, "event without payload or redaction: payload missing");
+            PayloadState::Missing
+        }
+    };
     Ok(StoredEvent {
         position: position_u64,
         record,
+        payload: state,
     })
 }
 
@@ -445,6 +501,10 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
         let position = u64::try_from(position).map_err(|_| {
             StoreError::Corrupt(format!("an event has a negative position {position}"))
         })?;
+        if complete_payload(&tx, position, record)? {
+            tx.commit().map_err(sql("append"))?;
+            tracing::info!(position, hash = %record.hash, "retry completed a missing payload");
+        }
         tracing::debug!(position, hash = %record.hash, "append of a stored record: duplicate");
         return Ok(AppendOutcome::Duplicate { position });
     }
@@ -485,6 +545,46 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
     tx.commit().map_err(sql("append"))?;
     tracing::debug!(position, hash = %record.hash, "event appended");
     Ok(AppendOutcome::Appended { position })
+}
+
+/// Stores the payload of a retried record when the stored event at `position` has none and no
+/// redaction, and the payload's digest is the stored header's `payload_digest`. Returns whether
+/// it wrote a row; a payload that does not match is [`StoreError::Backend`].
+fn complete_payload(
+    tx: &rusqlite::Transaction<'_>,
+    position: u64,
+    record: &Record,
+) -> Result<bool, StoreError> {
+    let Some(payload) = &record.payload else {
+        return Ok(false);
+    };
+    let stored = query_events(
+        tx,
+        "append",
+        "WHERE e.position = ?1",
+        [to_i64(position, "position")?],
+    )?
+    .pop()
+    .ok_or_else(|| StoreError::Corrupt(format!("the event at position {position} vanished")))?;
+    if stored.payload != PayloadState::Missing {
+        return Ok(false);
+    }
+    let bytes = payload.canonical_bytes();
+    if Hash::of(&bytes) != stored.record.header.payload_digest {
+        return Err(StoreError::Backend(format!(
+            "the payload sent again for event {} does not match the payload_digest of its \
+             stored header: not stored",
+            record.hash
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| StoreError::Backend(format!("payload of {} is not UTF-8", record.hash)))?;
+    tx.execute(
+        "INSERT INTO payloads (hash, payload) VALUES (?1, ?2)",
+        params![record.hash.as_bytes().to_vec(), text],
+    )
+    .map_err(sql("complete payload"))?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -551,8 +651,21 @@ impl LedgerStore for SqliteStore {
         let key = hash.as_bytes().to_vec();
         let removed = self
             .write(move |conn| {
-                conn.execute("DELETE FROM payloads WHERE hash = ?1", [key])
-                    .map_err(sql("remove payload"))
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql("remove payload"))?;
+                // The redaction is recorded first: the trigger refuses a deletion without it.
+                tx.execute(
+                    "INSERT OR IGNORE INTO redactions (hash) \
+                     SELECT hash FROM events WHERE hash = ?1",
+                    [&key],
+                )
+                .map_err(sql("remove payload"))?;
+                let removed = tx
+                    .execute("DELETE FROM payloads WHERE hash = ?1", [&key])
+                    .map_err(sql("remove payload"))?;
+                tx.commit().map_err(sql("remove payload"))?;
+                Ok(removed)
             })
             .await?;
         tracing::info!(hash = %hash, removed = removed > 0, "payload removed");

@@ -37,6 +37,20 @@ impl Harness for SqliteHarness {
     }
 
     async fn restart(&mut self) {}
+
+    async fn lose_payload(&mut self, hash: &Hash) {
+        // What an insider with the file can do: drop the trigger that guards payloads, delete.
+        let raw = rusqlite::Connection::open(self.dir.path().join("ledger.db")).expect("open raw");
+        raw.execute_batch("DROP TRIGGER payloads_delete_needs_redaction")
+            .expect("drop the trigger");
+        let deleted = raw
+            .execute(
+                "DELETE FROM payloads WHERE hash = ?1",
+                [hash.as_bytes().to_vec()],
+            )
+            .expect("delete the payload row");
+        assert_eq!(deleted, 1, "the payload row existed");
+    }
 }
 
 custody_store::conformance_tests!(SqliteHarness::new());
@@ -97,20 +111,37 @@ fn database_refuses_update_and_delete_of_events_and_access_log() {
             "{statement}: refused for another reason: {err}"
         );
     }
-    // Redaction is allowed: payloads live apart.
+    // A payload row goes only with a recorded redaction, and never comes back after one.
+    let delete = "DELETE FROM payloads WHERE hash = ?1";
+    let err = raw
+        .execute(delete, [first.hash.as_bytes().to_vec()])
+        .expect_err("the database deleted a payload without a redaction");
+    assert!(err.to_string().contains("lawful redaction"), "{err}");
+    raw.execute(
+        "INSERT INTO redactions (hash) VALUES (?1)",
+        [first.hash.as_bytes().to_vec()],
+    )
+    .unwrap();
     assert_eq!(
-        raw.execute(
-            "DELETE FROM payloads WHERE hash = ?1",
-            [first.hash.as_bytes().to_vec()]
-        )
-        .unwrap(),
+        raw.execute(delete, [first.hash.as_bytes().to_vec()])
+            .unwrap(),
         1
     );
+    for statement in [
+        "DELETE FROM redactions",
+        "UPDATE redactions SET hash = zeroblob(32)",
+        "UPDATE payloads SET payload = '{}'",
+        "INSERT INTO payloads (hash, payload) SELECT hash, '{}' FROM redactions",
+    ] {
+        raw.execute(statement, [])
+            .expect_err(&format!("the database accepted: {statement}"));
+    }
 
     runtime().block_on(async {
         let all = store.read_from(0, 10).await.unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].record, first.without_payload());
+        assert_eq!(all[0].payload, custody_store::PayloadState::Redacted);
         assert_eq!(all[1].record, second);
         assert_eq!(store.access_log(0, 10).await.unwrap(), vec![entry()]);
     });
@@ -140,6 +171,63 @@ fn schema_wal_and_pragmas() {
     assert!(err.to_string().contains("schema version 99"), "{err}");
     // A missing directory is an error, not a panic.
     assert!(SqliteStore::open(dir.path().join("no/such/dir/ledger.db")).is_err());
+}
+
+/// A file of schema version 1 (no `redactions` table) is upgraded on open: the table and its
+/// triggers are added, the records stay, and an event whose payload row is gone reads as
+/// missing, since version 1 did not record why.
+#[test]
+fn a_version_1_file_is_upgraded_and_its_absent_payloads_read_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let chain = test_chain(3);
+    let first = test_record(&chain, 0, None, "v1");
+    let second = test_record(&chain, 1, Some(first.hash), "v1");
+    let store = SqliteStore::open(&path).unwrap();
+    runtime().block_on(async {
+        store.append(&first).await.unwrap();
+        store.append(&second).await.unwrap();
+    });
+    drop(store);
+    // Back to version 1, as a file written before the upgrade; then a payload deleted, as
+    // version 1 allowed.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER payloads_delete_needs_redaction; DROP TRIGGER payloads_not_after_redaction;
+         DROP TRIGGER payloads_no_update; DROP TRIGGER redactions_no_update;
+         DROP TRIGGER redactions_no_delete; DROP TABLE redactions; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    raw.execute(
+        "DELETE FROM payloads WHERE hash = ?1",
+        [first.hash.as_bytes().to_vec()],
+    )
+    .unwrap();
+    drop(raw);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, custody_store_sqlite::SCHEMA_VERSION);
+    runtime().block_on(async {
+        let all = store.read_from(0, 10).await.unwrap();
+        let states: Vec<_> = all.iter().map(|e| e.payload).collect();
+        use custody_store::PayloadState::{Missing, Present};
+        assert_eq!(states, vec![Missing, Present]);
+        assert_eq!(all[1].record, second);
+        // The upgraded file guards its payloads like a new one.
+        store.remove_payload(&second.hash).await.unwrap();
+        assert_eq!(
+            store.event(&second.hash).await.unwrap().unwrap().payload,
+            custody_store::PayloadState::Redacted
+        );
+    });
+    let err = raw
+        .execute("DELETE FROM redactions", [])
+        .expect_err("redactions are append-only");
+    assert!(err.to_string().contains("append-only"), "{err}");
 }
 
 #[test]

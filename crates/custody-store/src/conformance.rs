@@ -42,7 +42,9 @@ use custody_core::record::signed_message;
 use custody_core::{Draft, EventKind, Hash, Record, SecretKey, Timestamp};
 use futures::StreamExt;
 
-use crate::{AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent};
+use crate::{
+    AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError, StoredEvent,
+};
 
 /// How a backend's tests give the suite a store.
 #[async_trait]
@@ -59,6 +61,12 @@ pub trait Harness: Send {
     /// dropping and reopening for an embedded file; kill -9 and start again on the same port and
     /// store directory for a server. The suite drops its stores before calling this.
     async fn restart(&mut self);
+
+    /// Destroys the stored payload of an event behind the store's back, as damage or an
+    /// insider with access to the data would, without any redaction: SQLite deletes the
+    /// payload row with the triggers dropped, JetStream deletes the payload entry from its
+    /// bucket. The event must then read as [`PayloadState::Missing`], never as redacted.
+    async fn lose_payload(&mut self, hash: &Hash);
 }
 
 /// Longest time one case may take before it fails as hung.
@@ -101,6 +109,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $harness;
             append_read_and_positions,
             payload_stored_apart,
+            missing_payload_told_apart,
             idempotent_retry,
             conflict_carries_real_head,
             concurrent_writers_one_chain,
@@ -233,7 +242,19 @@ fn assert_events(events: &[StoredEvent], first: u64, expected: &[Record], what: 
             &ev.record, rec,
             "{what}: record at position {position} differs"
         );
+        if rec.payload.is_some() {
+            assert_eq!(
+                ev.payload,
+                PayloadState::Present,
+                "{what}: the payload at position {position} is present"
+            );
+        }
     }
+}
+
+/// The payload states of `events`, in order.
+fn states(events: &[StoredEvent]) -> Vec<PayloadState> {
+    events.iter().map(|e| e.payload).collect()
 }
 
 async fn next_event(stream: &mut EventStream, what: &str) -> StoredEvent {
@@ -359,6 +380,7 @@ pub async fn payload_stored_apart<H: Harness>(mut harness: H) {
         .unwrap_or_else(|| panic!("the event must stay after its payload is removed"));
     assert_eq!(ev.position, 1);
     assert_eq!(ev.record.payload, None, "the payload is gone");
+    assert_eq!(ev.payload, PayloadState::Redacted, "and reads as redacted");
     assert_eq!(ev.record.header, target.header, "the header stays");
     assert_eq!(ev.record.hash, target.hash, "the hash stays");
     assert_eq!(ev.record.signature, target.signature, "the signature stays");
@@ -403,7 +425,123 @@ pub async fn payload_stored_apart<H: Harness>(mut harness: H) {
         ev.record.payload, None,
         "a retried append must not restore a removed payload"
     );
+    assert_eq!(ev.payload, PayloadState::Redacted);
     assert_eq!(ok(store.size().await, "size"), 3);
+}
+
+/// A payload lost behind the store's back (no redaction) reads as `Missing` through every read,
+/// a redacted one as `Redacted`, the others as `Present`, also after a restart; a retry with a
+/// payload that does not match the header is refused and changes nothing; a retry with the
+/// right payload completes a missing payload (also one never given: a record appended without
+/// it), never a redacted one.
+pub async fn missing_payload_told_apart<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let chain = test_chain(15);
+    let records = test_records(&chain, None, 5, "lost");
+    for r in &records[..4] {
+        append_new(&store, r).await;
+    }
+    // Appended without its payload: the store never held it.
+    append_new(&store, &records[4].without_payload()).await;
+    ok(
+        store.remove_payload(&records[1].hash).await,
+        "remove_payload",
+    );
+    drop(store);
+    harness.lose_payload(&records[2].hash).await;
+    let store = harness.open().await;
+
+    use PayloadState::{Missing, Present, Redacted};
+    let want = vec![Present, Redacted, Missing, Present, Missing];
+    let all = ok(store.read_from(0, 10).await, "read_from");
+    assert_eq!(states(&all), want, "read_from: the state of each payload");
+    assert_eq!(
+        all[2].record,
+        records[2].without_payload(),
+        "the header stays"
+    );
+    assert_eq!(all[0].record, records[0], "other payloads stay");
+    let stored = ok(store.chain(&chain).await, "chain");
+    assert_eq!(states(&stored), want, "chain: the state of each payload");
+    for (r, state) in records.iter().zip(&want) {
+        let ev = ok(store.event(&r.hash).await, "event").unwrap_or_else(|| {
+            panic!(
+                "event {} must be found by hash, whatever its payload",
+                r.hash
+            )
+        });
+        assert_eq!(ev.payload, *state, "event({}): its payload state", r.hash);
+        assert_eq!(ev.record.payload.is_some(), *state == Present);
+    }
+
+    // A retry whose payload is not the one the header commits to changes nothing.
+    let mut forged = records[2].clone();
+    forged.payload = records[3].payload.clone();
+    match store.append(&forged).await {
+        Err(StoreError::Backend(_)) => {}
+        other => panic!("a retry with a payload that does not match its header: {other:?}"),
+    }
+    let retry = ok(
+        store.append(&records[2].without_payload()).await,
+        "retry without payload",
+    );
+    assert_eq!(retry, AppendOutcome::Duplicate { position: 2 });
+    let ev = ok(store.event(&records[2].hash).await, "event").unwrap_or_else(|| panic!("gone"));
+    assert_eq!(
+        ev.payload, Missing,
+        "still missing after retries without the right payload"
+    );
+
+    // The right payload completes it, and the one never given.
+    for (i, r) in records.iter().enumerate().skip(2).step_by(2) {
+        assert_eq!(
+            ok(store.append(r).await, "retry with the payload"),
+            AppendOutcome::Duplicate { position: i as u64 }
+        );
+        let ev = ok(store.event(&r.hash).await, "event").unwrap_or_else(|| panic!("gone"));
+        assert_eq!(
+            ev.payload, Present,
+            "the retry completed the payload of {i}"
+        );
+        assert_eq!(&ev.record, r);
+    }
+    // The redacted one stays redacted.
+    assert_eq!(
+        ok(
+            store.append(&records[1]).await,
+            "retry of a redacted record"
+        ),
+        AppendOutcome::Duplicate { position: 1 }
+    );
+    // A completed payload can still be redacted, and then stays so.
+    ok(
+        store.remove_payload(&records[2].hash).await,
+        "remove_payload",
+    );
+    ok(store.append(&records[2]).await, "retry after redaction");
+    drop(store);
+
+    harness.restart().await;
+    let store = harness.open().await;
+    let all = ok(store.read_from(0, 10).await, "read_from after restart");
+    assert_eq!(
+        states(&all),
+        vec![Present, Redacted, Redacted, Present, Present],
+        "after restart"
+    );
+    assert_eq!(
+        all[1].record.payload, None,
+        "a retry never restores a redacted payload"
+    );
+    assert_eq!(
+        all[2].record.payload, None,
+        "a retry never restores a redacted payload"
+    );
+    assert_eq!(
+        ok(store.size().await, "size"),
+        5,
+        "retries store nothing new"
+    );
 }
 
 /// The same record twice: the second append is a Duplicate at the same position, the size does

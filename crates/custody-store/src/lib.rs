@@ -26,8 +26,44 @@ use serde::{Deserialize, Serialize};
 pub struct StoredEvent {
     /// 0-based ledger position.
     pub position: u64,
-    /// The record, with its payload unless the payload was redacted.
+    /// The record, with its payload when [`StoredEvent::payload`] is
+    /// [`PayloadState::Present`].
     pub record: Record,
+    /// What the store holds of the record's payload.
+    pub payload: PayloadState,
+}
+
+/// What a store holds of an event's payload. Every backend reports the same three states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadState {
+    /// The payload is stored and attached to the record.
+    Present,
+    /// A lawful redaction removed it ([`LedgerStore::remove_payload`], after a `redaction`
+    /// record named the event): its absence is expected.
+    Redacted,
+    /// The store holds neither the payload nor a redaction of it: the payload was lost (a
+    /// writer stopped between its two writes, or the data was damaged) or never given (the
+    /// record was appended without it). Appending the same record with its payload again
+    /// completes it; an operator or monitor must know about every missing payload.
+    Missing,
+}
+
+impl PayloadState {
+    /// The state's name in JSON and in reports: `present`, `redacted` or `missing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadState::Present => "present",
+            PayloadState::Redacted => "redacted",
+            PayloadState::Missing => "missing",
+        }
+    }
+}
+
+impl fmt::Display for PayloadState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What an append did.
@@ -113,7 +149,9 @@ pub trait LedgerStore: Send + Sync + fmt::Debug {
     /// A record whose hash is already stored is an idempotent retry: the answer is
     /// [`AppendOutcome::Duplicate`] with the stored position (checked before the head, so a late
     /// retry is not a conflict), and the stored copy is kept as it is (a removed payload stays
-    /// removed).
+    /// removed), except that a [`PayloadState::Missing`] payload is completed with the retry's
+    /// payload when its digest is the stored header's `payload_digest` (a retry whose payload
+    /// does not match is [`StoreError::Backend`] and changes nothing).
     async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError>;
 
     /// Every record of a chain in chain order.
@@ -138,7 +176,8 @@ pub trait LedgerStore: Send + Sync + fmt::Debug {
     async fn event(&self, hash: &Hash) -> Result<Option<StoredEvent>, StoreError>;
 
     /// Removes the payload of an event (lawful redaction); the header, hash and signature stay.
-    /// Removing a payload that is already gone is a success.
+    /// Removing a payload that is already gone is a success. The event then reads as
+    /// [`PayloadState::Redacted`], for good: no later append brings the payload back.
     async fn remove_payload(&self, hash: &Hash) -> Result<(), StoreError>;
 
     /// Reads a ledger metadata document (ledger name, trust anchors...).

@@ -105,7 +105,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
     // Verify the whole ledger again, from the store, with a fresh validator.
     let mut census = Census::default();
     let mut v = StreamVerifier::new(meta.trust.clone(), Some(clock::now()?), None);
-    let failure = verify_store_with(s.as_ref(), &mut v, |r| census.observe(r)).await?;
+    let failure = verify_store_with(s.as_ref(), &mut v, |ev| census.observe(&ev.record)).await?;
     let summary = v.summary();
     let report = census.report(v.validator());
 

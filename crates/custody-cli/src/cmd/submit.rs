@@ -4,6 +4,12 @@
 //! answer or a crash) is recognised and counted, not stored twice, so a submission interrupted
 //! by a failure is completed by running the same command again. The first refused line stops
 //! the submission: nothing from that line on is stored.
+//!
+//! A record already stored whose payload is missing (see docs/OPERATIONS.md, "A missing
+//! payload") is completed by its retry. When the missing payload is that of an authority record,
+//! the ledger cannot even be opened (the validator needs its body): the file is then searched
+//! for that record, whose payload completes the stored header (only if its digest is the
+//! header's `payload_digest`), and the ledger is opened again.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -11,8 +17,8 @@ use std::io::{BufRead, BufReader, Read};
 use anyhow::Context;
 use custody_core::validate::ValidationError;
 use custody_core::Record;
-use custody_ledger::AppendError;
-use custody_store::AppendOutcome;
+use custody_ledger::{AppendError, Ledger, OpenError};
+use custody_store::{AppendOutcome, LedgerStore, PayloadState};
 use serde_json::json;
 
 use crate::cli::SubmitArgs;
@@ -36,7 +42,7 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
     } else {
         Box::new(File::open(&args.file).with_context(|| format!("cannot open {name}"))?)
     };
-    let ledger = store::open_ledger(spec).await?;
+    let ledger = open_completing_authority(out, spec, &args.file).await?;
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0u64;
@@ -115,6 +121,77 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
         counts.appended, counts.duplicate
     ));
     Ok(())
+}
+
+/// How many missing authority payloads one submission completes before it gives up.
+const MAX_AUTHORITY_COMPLETIONS: usize = 1000;
+
+/// Opens the ledger; while it does not open because an authority record's payload is missing,
+/// completes that payload from the record in `file` and tries again.
+async fn open_completing_authority(
+    out: Output,
+    spec: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<Ledger> {
+    let s = store::open_store(spec, store::Create::No).await?;
+    for _ in 0..MAX_AUTHORITY_COMPLETIONS {
+        let position = match Ledger::open(s.clone(), Default::default()).await {
+            Ok(ledger) => return Ok(ledger),
+            Err(OpenError::Replay {
+                position,
+                error: ValidationError::PayloadMissing { kind },
+            }) if kind.is_authority() => position,
+            Err(e) => return Err(store::open_error(spec, e)),
+        };
+        complete_from_file(out, s.as_ref(), position, file).await?;
+    }
+    anyhow::bail!("more than {MAX_AUTHORITY_COMPLETIONS} authority payloads are missing")
+}
+
+/// Completes the missing payload of the stored record at `position` from the record with the
+/// same hash in `file`.
+async fn complete_from_file(
+    out: Output,
+    s: &dyn LedgerStore,
+    position: u64,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let stored = s.read_from(position, 1).await?.pop().ok_or_else(|| {
+        anyhow::anyhow!("the store has no record at position {position} any more")
+    })?;
+    let hash = stored.record.hash;
+    let not_found = || {
+        crate::exit::refused(format!(
+            "the ledger does not open: the payload of authority record {hash} at position              {position} is missing ({}); submit a file that holds that record with its payload              (`custody export --chain authority` of another copy of the ledger)",
+            stored.payload
+        ))
+    };
+    if stored.payload != PayloadState::Missing || file.as_os_str() == "-" {
+        return Err(not_found());
+    }
+    let name = file.display().to_string();
+    let input = File::open(file).with_context(|| format!("cannot open {name}"))?;
+    for line in BufReader::new(input).split(b'\n') {
+        let line = line.with_context(|| format!("cannot read {name}"))?;
+        let Ok(record) = Record::from_json(&line) else {
+            continue;
+        };
+        if record.hash != hash || record.payload.is_none() {
+            continue;
+        }
+        match s.append(&record).await? {
+            AppendOutcome::Duplicate { .. } => {
+                out.info(format!(
+                    "completed the missing payload of authority record {hash} at position {position}"
+                ));
+                return Ok(());
+            }
+            AppendOutcome::Appended { position: p } => anyhow::bail!(
+                "record {hash} was appended at position {p} while it was expected stored at                  position {position}: the store is inconsistent"
+            ),
+        }
+    }
+    Err(not_found())
 }
 
 fn report_line(out: Output, line: u64, record: &Record, position: u64, what: &str) {

@@ -4,6 +4,10 @@
 //! line. Either way memory holds the validation state and the Merkle frontier, never the
 //! records. With `--checkpoint` the checkpoint's signature is checked with the ledger's
 //! verifier key, and its root must be the root of the verified records at its size.
+//!
+//! A store read also reports every record whose payload is missing (neither stored nor
+//! lawfully redacted: [`custody_store::PayloadState::Missing`]), one line each, and then exits
+//! with code 1: the records verify, but the store lost data a monitor must know about.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -13,7 +17,8 @@ use anyhow::Context;
 use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::encoding::{b64std, hex};
-use custody_store::LedgerStore;
+use custody_core::Hash;
+use custody_store::{LedgerStore, PayloadState, StoredEvent};
 use serde_json::json;
 
 use crate::cli::VerifyArgs;
@@ -38,7 +43,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         .as_ref()
         .map_or_else(|| store::display(spec), |f| f.display().to_string());
 
-    let (summary, failure) = match &args.file {
+    let (summary, failure, missing) = match &args.file {
         Some(file) => {
             let trust = match &args.trust {
                 Some(path) => read_trust(path)?,
@@ -65,7 +70,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
             let failure = v
                 .verify_lines(BufReader::with_capacity(1 << 16, input))
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            (v.summary(), failure)
+            (v.summary(), failure, Vec::new())
         }
         None => {
             let s = store::open_store(spec, store::Create::No).await?;
@@ -76,8 +81,8 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
             };
             let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
             v.remember_only(store_look_back_targets(s.as_ref()).await?);
-            let failure = verify_store(s.as_ref(), &mut v).await?;
-            (v.summary(), failure)
+            let (failure, missing) = verify_store(s.as_ref(), &mut v).await?;
+            (v.summary(), failure, missing)
         }
     };
 
@@ -92,6 +97,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         failure.as_ref(),
         checkpoint.as_ref(),
         checkpoint_problem.as_deref(),
+        &missing,
     );
     if let Some(f) = failure {
         return Err(refused_reported(format!(
@@ -102,7 +108,40 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     if let Some(problem) = checkpoint_problem {
         return Err(refused_reported(format!("checkpoint refused: {problem}")));
     }
+    if !missing.is_empty() {
+        return Err(refused_reported(format!(
+            "{} payloads missing",
+            missing.len()
+        )));
+    }
     Ok(())
+}
+
+/// A stored record whose payload the store holds neither as such nor as a redaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingPayload {
+    /// Its ledger position.
+    pub position: u64,
+    /// Its chain.
+    pub chain: String,
+    /// Its hash.
+    pub hash: Hash,
+}
+
+impl MissingPayload {
+    /// The report line: position, chain and hash, and what to do.
+    pub fn describe(&self) -> String {
+        format!(
+            "payload missing at position {}, chain {}, event {}: the store holds neither the \
+             payload nor a redaction of it; submit the record with its payload again to \
+             complete it",
+            self.position, self.chain, self.hash
+        )
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({"position": self.position, "chain": self.chain, "hash": self.hash.to_hex()})
+    }
 }
 
 /// Copies standard input to a private temporary file.
@@ -157,12 +196,24 @@ pub async fn store_look_back_targets(
     }
 }
 
-/// Verifies every record of a store, in ledger order.
+/// Verifies every record of a store, in ledger order; also returns the accepted records whose
+/// payload is missing.
 pub async fn verify_store(
     s: &dyn LedgerStore,
     v: &mut StreamVerifier,
-) -> anyhow::Result<Option<Failure>> {
-    verify_store_with(s, v, |_| {}).await
+) -> anyhow::Result<(Option<Failure>, Vec<MissingPayload>)> {
+    let mut missing = Vec::new();
+    let failure = verify_store_with(s, v, |ev| {
+        if ev.payload == PayloadState::Missing {
+            missing.push(MissingPayload {
+                position: ev.position,
+                chain: ev.record.header.chain.clone(),
+                hash: ev.record.hash,
+            });
+        }
+    })
+    .await?;
+    Ok((failure, missing))
 }
 
 /// Verifies every record of a store, in ledger order, showing each accepted record to
@@ -170,7 +221,7 @@ pub async fn verify_store(
 pub async fn verify_store_with(
     s: &dyn LedgerStore,
     v: &mut StreamVerifier,
-    mut accepted: impl FnMut(&custody_core::Record),
+    mut accepted: impl FnMut(&StoredEvent),
 ) -> anyhow::Result<Option<Failure>> {
     loop {
         let batch = s.read_from(v.size(), BATCH).await?;
@@ -188,7 +239,7 @@ pub async fn verify_store_with(
             if let Err(e) = v.push(&ev.record) {
                 return Ok(Some(v.failure(None, Some(ev.record.hash.to_hex()), &e)));
             }
-            accepted(&ev.record);
+            accepted(&ev);
         }
     }
 }
@@ -260,11 +311,13 @@ pub fn print_report(
     failure: Option<&Failure>,
     cp: Option<&Checkpoint>,
     cp_problem: Option<&str>,
+    missing: &[MissingPayload],
 ) {
     if out.json {
         out.json(&json!({
             "source": source,
-            "ok": failure.is_none() && cp_problem.is_none(),
+            "ok": failure.is_none() && cp_problem.is_none() && missing.is_empty(),
+            "missing_payloads": missing.iter().map(MissingPayload::to_json).collect::<Vec<_>>(),
             "records": s.records,
             "authority_records": s.authority_records,
             "chains": s.chains,
@@ -318,6 +371,18 @@ pub fn print_report(
             "  checkpoint:  signature OK, size {}, {how}",
             c.size
         ));
+    }
+    if !missing.is_empty() {
+        for m in missing {
+            eprintln!("custody: {}", m.describe());
+        }
+        eprintln!(
+            "custody: {source}: the records verify, but {} payloads are missing (neither stored \
+             nor lawfully redacted): the store lost data; see docs/OPERATIONS.md, \"A missing \
+             payload\"",
+            missing.len()
+        );
+        return;
     }
     out.result("OK");
 }
