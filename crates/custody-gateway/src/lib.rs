@@ -2,22 +2,30 @@
 //!
 //! The gateway is a thin edge over [`custody_ledger::Ledger`]: every append goes through
 //! [`Ledger::append`], which runs the one validator of `custody-core`; the gateway adds no rule
-//! of its own except the body size limit. Errors stay typed until the edge, where
+//! of its own except the body size limit and the media type. Errors stay typed until the edge, where
 //! [`GatewayError`] maps each kind to one HTTP status, in one place.
 //!
 //! # Routes
 //!
 //! | route | auth | answer |
 //! |---|---|---|
-//! | `POST /v1/events` | none (the record is signed) | 201 `{"position", "hash"}`, 200 with `"duplicate": true` for a retry, 400 malformed JSON, 413 over [`MAX_BODY_BYTES`], 422 refused by a rule, 409 stale `seq`/`prev` (with the current `"head"`), 503 store unavailable (`Retry-After`) |
+//! | `POST /v1/events` | none (the record is signed) | 201 `{"position", "hash"}`, 200 with `"duplicate": true` for a retry, 400 malformed JSON, 413 over [`MAX_BODY_BYTES`], 415 not declared `application/json`, 408 body too slow, 422 refused by a rule, 409 stale `seq`/`prev` (with the current `"head"`), 503 store unavailable (`Retry-After`) |
 //! | `GET /v1/chains/{chain}` | signed | `{"chain", "code", "records": [{"position", "record", "payload_withheld"}]}` |
 //! | `GET /v1/chains/{chain}/head` | signed | `{"chain", "head": {"seq", "hash"}, "custody"}` |
 //! | `GET /v1/events/{hash}` | signed | `{"position", "record", "payload_withheld"}` |
 //! | `GET /healthz` | none | 200 when the store answers, 503 otherwise |
 //! | `GET /metrics` | none | Prometheus text: counters, no personal data |
 //!
-//! Every error body is `{"error": {"rule": "<code>", "message": "<text>"}}`; `rule` is the
-//! validation rule code of `docs/SPEC.md` for refused records.
+//! Every error body is `{"error": {"rule": "<code>", "message": "<text>"}}`, 404 and 405 (with
+//! `Allow`) included; `rule` is the validation rule code of `docs/SPEC.md` for refused records.
+//! A message quotes at most [`MAX_ECHO_CHARS`] characters of any one input value and is at most
+//! [`MAX_MESSAGE_CHARS`] long.
+//!
+//! # Connections
+//!
+//! [`serve`] and [`serve_with`] limit the open connections and cut slow and idle clients (see
+//! [`ServeConfig`]): a client sending a byte a second, or many half-sent requests, cannot
+//! starve the others or exhaust the process's file descriptors.
 //!
 //! # Reads
 //!
