@@ -384,6 +384,18 @@ async fn bad_input_matrix_stores_nothing() {
             )
         },
         HttpCase {
+            status: StatusCode::BAD_REQUEST,
+            rule: "bad_request",
+            message_has: "Invalid UTF-8 in `chain`".into(),
+            ..http(
+                "path not UTF-8 (a rejection of the router)",
+                reqwest::Method::GET,
+                "/v1/chains/%FF",
+                None,
+                b"",
+            )
+        },
+        HttpCase {
             status: StatusCode::NOT_FOUND,
             rule: "not_found",
             message_has: "no route /v1/record".into(),
