@@ -42,7 +42,13 @@ fn mutate(record: &custody_core::Record, f: impl FnOnce(&mut Value)) -> Vec<u8> 
 async fn bad_input_matrix_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new();
-    let gw = sqlite_gateway(dir.path(), &keys).await;
+    // Short time-outs, so that the slow request below is cut quickly.
+    let limits = custody_gateway::ServeConfig {
+        header_read_timeout: std::time::Duration::from_secs(1),
+        request_timeout: std::time::Duration::from_secs(1),
+        ..custody_gateway::ServeConfig::default()
+    };
+    let gw = sqlite_gateway_with(dir.path(), &keys, limits).await;
 
     // A chain with two records; every bad input tries to extend it (or to start another).
     let chain = chain_id(1);
@@ -531,6 +537,55 @@ async fn bad_input_matrix_stores_nothing() {
             "{}",
             case.name
         );
+    }
+
+    // A valid record whose body stops half-way: 408 with the JSON error body once the
+    // request time-out has passed, the connection closed, nothing stored.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = gw.base.trim_start_matches("http://").to_string();
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let line = good_next.to_json_line();
+        let head = format!(
+            "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            line.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+            .write_all(&line.as_bytes()[..line.len() / 2])
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.read_to_end(&mut answer),
+        )
+        .await
+        .expect("cut by the request time-out")
+        .unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["rule"], "request_timeout", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("did not arrive within 1 s"),
+            "{body}"
+        );
+        assert_eq!(
+            gw.snapshot(&chain).await,
+            before,
+            "slow body stored something"
+        );
+        assert_eq!(gw.ledger.with_state(|v| v.size()).await, state_size);
     }
 
     // The good record still goes in after all that.

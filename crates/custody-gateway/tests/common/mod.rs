@@ -486,7 +486,16 @@ impl Drop for Gateway {
 
 /// A gateway over a fresh SQLite ledger in `dir`, with the authority chain appended.
 pub async fn sqlite_gateway(dir: &Path, keys: &Keys) -> Gateway {
+    sqlite_gateway_with(dir, keys, custody_gateway::ServeConfig::default()).await
+}
+
+/// [`sqlite_gateway`] with its own connection limit and time-outs.
+pub async fn sqlite_gateway_with(
+    dir: &Path,
+    keys: &Keys,
+    config: custody_gateway::ServeConfig,
+) -> Gateway {
     let store = custody_store_sqlite::SqliteStore::open(dir.join("ledger.db")).unwrap();
     let ledger = ledger_with_authority(Arc::new(store), keys).await;
-    Gateway::start(ledger).await
+    Gateway::start_with(ledger, config).await
 }
