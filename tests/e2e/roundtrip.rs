@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use custody_core::Record;
-use custody_testkit::NatsServer;
+use custody_testkit::{free_port, NatsServer};
 
 /// The whole path a new deployment takes, on one store.
 fn round_trip(w: &World) {
@@ -205,4 +205,43 @@ fn key_files_with_loose_permissions_or_damage_are_refused() {
     let r = w.fails(2, &init);
     assert!(r.stderr.contains("does not match its seed"), "{}", r.stderr);
     assert!(!w.path("custody.db").exists(), "nothing was initialised");
+}
+
+/// `custody serve` takes its connection limit and time-outs from its flags: a connection that
+/// sends nothing is closed after `--header-read-timeout` while `/healthz` is answered; an
+/// unusable limit is refused by name.
+#[test]
+fn serve_limits_come_from_its_flags() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+
+    let w = World::sqlite();
+    setup_ledger(&w);
+    for (flag, value) in [("--max-connections", "0"), ("--idle-timeout", "0")] {
+        let r = w.fails(2, &["serve", flag, value]);
+        assert!(r.stderr.contains(flag), "{}", r.stderr);
+    }
+
+    let port = free_port().expect("port");
+    let serve = Serve::start_with(
+        &w,
+        port,
+        &["--max-connections", "4", "--header-read-timeout", "1"],
+    );
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    let connected = Instant::now();
+    let mut silent = std::net::TcpStream::connect(&addr).expect("connect");
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    let (status, body) = serve.get("/healthz");
+    assert_eq!(status, 200, "{body}");
+    let mut buf = [0u8; 16];
+    match silent.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the silent connection was not closed: {other:?}"),
+    }
+    assert!(connected.elapsed() >= Duration::from_millis(900));
+    serve.kill();
 }

@@ -5,8 +5,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use custody_gateway::ServeConfig;
 
 /// Default SQLite ledger file, in the current directory.
 pub const DEFAULT_STORE: &str = "custody.db";
@@ -366,6 +368,52 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Most connections open at once; more wait in the listen queue until one closes. Keep it
+    /// well under the open-file limit (ulimit -n, LimitNOFILE=).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = ServeConfig::default().max_connections as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    pub max_connections: u64,
+    /// Seconds for a request's line and headers to arrive (from the connection's start or the
+    /// request's first byte); over it the connection is closed.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = ServeConfig::default().header_read_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds for a request's body to arrive after its headers; over it the answer is 408.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = ServeConfig::default().request_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub request_timeout: u64,
+    /// Seconds a connection may stay open between requests without sending anything.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = ServeConfig::default().idle_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub idle_timeout: u64,
+}
+
+impl ServeArgs {
+    /// The gateway's connection limit and time-outs from these flags.
+    pub fn serve_config(&self) -> ServeConfig {
+        ServeConfig {
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+        }
+    }
 }
 
 /// `custody demo`.
@@ -377,4 +425,39 @@ pub struct DemoArgs {
     /// Number of detainees.
     #[arg(long, default_value_t = 50)]
     pub detainees: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped unit starts `custody serve` with flags it accepts, and raises the open-file
+    /// limit well over its connection limit (each connection is a descriptor).
+    #[test]
+    fn systemd_unit_serves_with_valid_flags_and_enough_open_files() {
+        let unit = include_str!("../../../deploy/systemd/custody-gateway.service");
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("ExecStart");
+        let args = std::iter::once("custody").chain(exec.split_whitespace().skip(1));
+        let cli = Cli::try_parse_from(args).expect("the unit's flags parse");
+        let Command::Serve(serve) = cli.command else {
+            panic!("the unit runs {exec:?}, not custody serve");
+        };
+        let nofile: u64 = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("LimitNOFILE="))
+            .expect("LimitNOFILE")
+            .trim()
+            .parse()
+            .expect("a number");
+        assert!(
+            nofile >= 2 * serve.max_connections + 256,
+            "LimitNOFILE={nofile} is too close to --max-connections {}",
+            serve.max_connections
+        );
+        let config = serve.serve_config();
+        assert_eq!(config, custody_gateway::ServeConfig::default());
+    }
 }

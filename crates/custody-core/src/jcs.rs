@@ -75,8 +75,96 @@ pub enum JsonError {
 pub struct NumberError {
     /// JSON Pointer (RFC 6901) of the number; `""` when the whole value is that number.
     pub path: String,
-    /// The number as `serde_json` displays it, e.g. `1.5`, `100.0`, `1e+30` or `9007199254740992`.
+    /// The number as `serde_json` displays it, e.g. `1.5`, `100.0`, `1e+30` or `9007199254740992`;
+    /// after [`NumberError::as_sent`], as it was written in the source text (`18446744073709551616`
+    /// rather than the double `1.8446744073709552e+19` it was parsed to).
     pub number: String,
+}
+
+impl NumberError {
+    /// This error naming the number as it was written in `source`, the text the checked value
+    /// was parsed from: an integer too large for 64 bits was parsed to the nearest double, so
+    /// without the source it can only be shown as that double. Unchanged if `source` holds no
+    /// number at [`NumberError::path`].
+    pub fn as_sent(mut self, source: &[u8]) -> NumberError {
+        if let Some(text) = number_text_at(source, &self.path) {
+            self.number = text.to_owned();
+        }
+        self
+    }
+}
+
+/// The text of the number at JSON Pointer `path` (RFC 6901; `""` is the whole text) in the JSON
+/// text `source`, as written there; `None` when `source` is not JSON or holds no number there.
+pub fn number_text_at<'a>(source: &'a [u8], path: &str) -> Option<&'a str> {
+    let src = std::str::from_utf8(source).ok()?;
+    let mut parser = Parser {
+        src,
+        bytes: src.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    let tokens: Vec<String> = if path.is_empty() {
+        Vec::new()
+    } else {
+        path.strip_prefix('/')?
+            .split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect()
+    };
+    for token in &tokens {
+        parser.skip_ws();
+        match parser.peek()? {
+            b'{' => {
+                parser.pos += 1;
+                loop {
+                    parser.skip_ws();
+                    if parser.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = parser.parse_string().ok()?;
+                    parser.skip_ws();
+                    if parser.peek()? != b':' {
+                        return None;
+                    }
+                    parser.pos += 1;
+                    if key == *token {
+                        break;
+                    }
+                    parser.skip_ws();
+                    parser.parse_value().ok()?;
+                    parser.skip_ws();
+                    if parser.peek()? != b',' {
+                        return None;
+                    }
+                    parser.pos += 1;
+                }
+            }
+            b'[' => {
+                parser.pos += 1;
+                let index: usize = token.parse().ok()?;
+                for _ in 0..index {
+                    parser.skip_ws();
+                    parser.parse_value().ok()?;
+                    parser.skip_ws();
+                    if parser.peek()? != b',' {
+                        return None;
+                    }
+                    parser.pos += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    parser.skip_ws();
+    let start = parser.pos;
+    match parser.peek()? {
+        b'-' | b'0'..=b'9' => {
+            parser.parse_number().ok()?;
+            src.get(start..parser.pos)
+        }
+        _ => None,
+    }
 }
 
 fn describe_pointer(path: &str) -> String {
@@ -89,7 +177,10 @@ fn describe_pointer(path: &str) -> String {
 
 fn number_reason(number: &str) -> &'static str {
     let digits = number.strip_prefix('-').unwrap_or(number);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if number == "-0" {
+        // Only as sent (the parsed double displays as `-0.0`): all digits, yet not out of range.
+        "is not an integer: wire format v1 allows integers only, and -0 is the double negative zero"
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         "is out of range: wire format v1 allows integers from -(2^53-1) to 2^53-1 only"
     } else {
         "is not an integer: wire format v1 allows integers only"
@@ -1154,6 +1245,58 @@ mod tests {
                 "{ok}"
             );
         }
+    }
+
+    #[test]
+    fn number_errors_name_the_number_as_sent() {
+        // 2^64 does not fit u64: parsed to the double 2^64, displayed as 1.8446744073709552e19
+        // unless the source text is consulted.
+        let text = r#"{"header": {"seq": 18446744073709551616, "z": 1}, "a": [0, -0, 1E2]}"#;
+        let v = parse(text).expect("valid");
+        let err = check_integers_only(&v).expect_err("too large");
+        assert_eq!(err.path, "/a/1");
+        let err = err.as_sent(text.as_bytes());
+        assert_eq!(err.number, "-0");
+        assert_eq!(
+            err.to_string(),
+            "number -0 at /a/1 is not an integer: wire format v1 allows integers only, and -0 is the double negative zero"
+        );
+
+        let mut v = v;
+        v["a"] = json!([]);
+        let err = check_integers_only(&v).expect_err("too large");
+        assert!(err.number.contains("e"), "{}", err.number);
+        let err = err.as_sent(text.as_bytes());
+        assert_eq!(
+            err.to_string(),
+            "number 18446744073709551616 at /header/seq is out of range: wire format v1 allows integers from -(2^53-1) to 2^53-1 only"
+        );
+
+        for (source, path, expected) in [
+            (text, "/a/2", Some("1E2")),
+            (text, "/a/0", Some("0")),
+            (text, "/header/z", Some("1")),
+            (text, "/header", None),
+            (text, "/a/3", None),
+            (text, "/b", None),
+            (text, "a", None),
+            (r#" -12.5e3 "#, "", Some("-12.5e3")),
+            (r#"{"a/b": {"~": [7]}}"#, "/a~1b/~0/0", Some("7")),
+            (r#"{"k\u00e9": 3}"#, "/k\u{e9}", Some("3")),
+            ("not json", "", None),
+        ] {
+            assert_eq!(
+                number_text_at(source.as_bytes(), path),
+                expected,
+                "{source} {path}"
+            );
+        }
+        // No number at the path: the error is kept as it was.
+        let err = NumberError {
+            path: "/x".to_owned(),
+            number: "1.5".to_owned(),
+        };
+        assert_eq!(err.clone().as_sent(b"{\"x\": \"1.5\"}"), err);
     }
 
     // --- properties --------------------------------------------------------------------------

@@ -15,6 +15,15 @@ use crate::auth::AuthError;
 /// Seconds a client is asked to wait (`Retry-After`) when the store is unavailable.
 pub const RETRY_AFTER_SECS: u32 = 2;
 
+/// The most characters of one quoted value or one word of an error message sent back: a
+/// longer one (a 100 KB header field, a long path) is cut there and followed by `…` and its
+/// length, so an error never echoes a large input back whole.
+pub const MAX_ECHO_CHARS: usize = 200;
+
+/// The most characters of an error message sent back, after [`MAX_ECHO_CHARS`] was applied
+/// to each value it quotes.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
 /// Why the gateway refused or failed a request. Each kind maps to exactly one HTTP status
 /// (see [`GatewayError::status`]); the JSON body is always
 /// `{"error": {"rule": "<code>", "message": "<text>"}}`, plus `"head"` for a conflict.
@@ -59,6 +68,27 @@ pub enum GatewayError {
     /// The request itself is wrong: a malformed id in the path, an unreadable body (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The body is not declared as JSON: no `Content-Type`, or another media type (415).
+    /// Nothing was read or stored.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The route exists but not for this method (405); the answer carries `Allow`.
+    #[error("method {method} is not allowed on {path}: use {allowed} (see docs/API.md)")]
+    MethodNotAllowed {
+        /// The method of the request.
+        method: String,
+        /// The request path.
+        path: String,
+        /// The methods the route answers, as in the `Allow` header.
+        allowed: String,
+    },
+    /// The request body did not arrive within the request time-out (408). Nothing was stored;
+    /// the connection is closed.
+    #[error("the request body did not arrive within {secs} s: send the whole request at once")]
+    RequestTimeout {
+        /// The time-out, in whole seconds (rounded up).
+        secs: u64,
+    },
     /// The store is unreachable or overloaded (503 with `Retry-After`). Retrying is safe.
     #[error("the ledger store is unavailable: {0}; retry later")]
     Unavailable(String),
@@ -77,6 +107,9 @@ impl GatewayError {
             GatewayError::Conflict { .. } => StatusCode::CONFLICT,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,7 +117,8 @@ impl GatewayError {
 
     /// A stable code naming what refused the request: a validation rule (`signature`,
     /// `state/custody_gap`, ...), an authentication check (`auth/...`), or one of `json`,
-    /// `body_size`, `conflict`, `not_found`, `bad_request`, `unavailable`, `internal`.
+    /// `body_size`, `conflict`, `not_found`, `bad_request`, `media_type`, `method_not_allowed`,
+    /// `request_timeout`, `unavailable`, `internal`.
     pub fn rule(&self) -> String {
         match self {
             GatewayError::BodyTooLarge { .. } => "body_size".to_string(),
@@ -94,6 +128,9 @@ impl GatewayError {
             GatewayError::Unauthorized(e) => e.rule().to_string(),
             GatewayError::NotFound(_) => "not_found".to_string(),
             GatewayError::BadRequest(_) => "bad_request".to_string(),
+            GatewayError::UnsupportedMediaType(_) => "media_type".to_string(),
+            GatewayError::MethodNotAllowed { .. } => "method_not_allowed".to_string(),
+            GatewayError::RequestTimeout { .. } => "request_timeout".to_string(),
             GatewayError::Unavailable(_) => "unavailable".to_string(),
             GatewayError::Internal(_) => "internal".to_string(),
         }
@@ -103,19 +140,30 @@ impl GatewayError {
     pub(crate) fn append_outcome(&self) -> &'static str {
         match self {
             GatewayError::BodyTooLarge { .. } => "too_large",
-            GatewayError::MalformedJson(_) | GatewayError::BadRequest(_) => "malformed",
+            GatewayError::MalformedJson(_)
+            | GatewayError::BadRequest(_)
+            | GatewayError::UnsupportedMediaType(_) => "malformed",
+            GatewayError::RequestTimeout { .. } => "timeout",
             GatewayError::Invalid(_) => "invalid",
             GatewayError::Conflict { .. } => "conflict",
             GatewayError::Unavailable(_) => "unavailable",
             GatewayError::Unauthorized(_)
             | GatewayError::NotFound(_)
+            | GatewayError::MethodNotAllowed { .. }
             | GatewayError::Internal(_) => "error",
         }
     }
 
     /// Classifies a parse failure of a submitted record: malformed JSON (400) or a record that
     /// breaks the wire format (422, rule `format`).
-    pub fn from_format(e: FormatError) -> Self {
+    ///
+    /// `source` is the text the record was parsed from: a refused number is named as it was
+    /// written there (`18446744073709551616`, not the double it was parsed to).
+    pub fn from_format(e: FormatError, source: &[u8]) -> Self {
+        let e = match e {
+            FormatError::Number(n) => FormatError::Number(n.as_sent(source)),
+            other => other,
+        };
         match e {
             FormatError::Json(_) => GatewayError::MalformedJson(e),
             other => GatewayError::Invalid(Box::new(ValidationError::Format(other))),
@@ -169,7 +217,8 @@ fn head_json(head: &Option<ChainHead>) -> Value {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut body = json!({"error": {"rule": self.rule(), "message": self.to_string()}});
+        let message = cap_echoes(&self.to_string());
+        let mut body = json!({"error": {"rule": self.rule(), "message": message}});
         if let GatewayError::Conflict { head, .. } = &self {
             body["head"] = head_json(head);
         }
@@ -186,8 +235,133 @@ impl IntoResponse for GatewayError {
                     HeaderValue::from_static("Custody-Signature"),
                 );
             }
+            GatewayError::MethodNotAllowed { allowed, .. } => {
+                if let Ok(v) = HeaderValue::from_str(allowed) {
+                    response.headers_mut().insert(header::ALLOW, v);
+                }
+            }
+            GatewayError::RequestTimeout { .. } => {
+                // The rest of the body may still be on its way: do not read it as a request.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             _ => {}
         }
         response
+    }
+}
+
+/// `message` with every quoted value (`"..."`) and every other word longer than
+/// [`MAX_ECHO_CHARS`] cut to that many characters, followed by `…` and the original length,
+/// and the whole cut to [`MAX_MESSAGE_CHARS`]. Messages quote what was sent (an agency id, a
+/// member name, a path): this keeps the answer to a hostile input small.
+pub(crate) fn cap_echoes(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len().min(4 * MAX_MESSAGE_CHARS));
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if c == '"' {
+            // A quoted value as `{:?}` writes it: up to the closing quote not escaped.
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != '"' {
+                j += if chars[j] == '\\' { 2 } else { 1 };
+            }
+            let inner_end = j.min(chars.len());
+            let inner = &chars[i + 1..inner_end];
+            if inner.len() > MAX_ECHO_CHARS {
+                out.push('"');
+                out.extend(&inner[..MAX_ECHO_CHARS]);
+                out.push_str("…\"");
+                out.push_str(&format!(" ({} characters)", inner.len()));
+            } else {
+                out.extend(&chars[i..(inner_end + 1).min(chars.len())]);
+            }
+            i = inner_end + 1;
+        } else {
+            let mut j = i;
+            while j < chars.len() && !chars[j].is_whitespace() && chars[j] != '"' {
+                j += 1;
+            }
+            // Punctuation ending the word belongs to the sentence, not to what is quoted.
+            let mut end = j;
+            while end > i + 1 && matches!(chars[end - 1], ':' | ',' | ';' | '.') {
+                end -= 1;
+            }
+            let word = &chars[i..end];
+            if word.len() > MAX_ECHO_CHARS {
+                out.extend(&word[..MAX_ECHO_CHARS]);
+                out.push_str(&format!("… ({} characters)", word.len()));
+            } else {
+                out.extend(word);
+            }
+            out.extend(&chars[end..j]);
+            i = j;
+        }
+    }
+    let total = out.chars().count();
+    if total > MAX_MESSAGE_CHARS {
+        let mut cut: String = out.chars().take(MAX_MESSAGE_CHARS).collect();
+        cut.push_str(&format!("… (message of {total} characters cut)"));
+        cut
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_echoes_are_cut_with_their_length() {
+        let short = r#"/header/agency "ml-x" is not an agency id: "a\"b" ok"#;
+        assert_eq!(cap_echoes(short), short);
+
+        let long = format!(
+            r#"/header/agency "{}" is not an agency id"#,
+            "X".repeat(100_000)
+        );
+        let capped = cap_echoes(&long);
+        assert_eq!(
+            capped,
+            format!(
+                r#"/header/agency "{}…" (100000 characters) is not an agency id"#,
+                "X".repeat(MAX_ECHO_CHARS)
+            )
+        );
+
+        let word = format!("no route /{}: see docs/API.md", "p".repeat(5000));
+        assert_eq!(
+            cap_echoes(&word),
+            format!(
+                "no route /{}… (5001 characters): see docs/API.md",
+                "p".repeat(MAX_ECHO_CHARS - 1)
+            )
+        );
+
+        // An escaped quote does not end the value; an unclosed quote runs to the end.
+        let escaped = format!(r#"x "{}\"{}" y"#, "a".repeat(150), "b".repeat(150));
+        assert!(cap_echoes(&escaped).ends_with(r#"…" (302 characters) y"#));
+        let unclosed = format!("x \"{}", "c".repeat(300));
+        assert!(cap_echoes(&unclosed).ends_with("…\" (300 characters)"));
+
+        // Many short words: the whole message is cut.
+        let many = "word ".repeat(1000);
+        let capped = cap_echoes(&many);
+        assert!(
+            capped.ends_with("… (message of 5000 characters cut)"),
+            "{capped}"
+        );
+        assert_eq!(
+            capped.chars().count(),
+            MAX_MESSAGE_CHARS + "… (message of 5000 characters cut)".chars().count()
+        );
     }
 }

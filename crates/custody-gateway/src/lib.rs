@@ -2,22 +2,30 @@
 //!
 //! The gateway is a thin edge over [`custody_ledger::Ledger`]: every append goes through
 //! [`Ledger::append`], which runs the one validator of `custody-core`; the gateway adds no rule
-//! of its own except the body size limit. Errors stay typed until the edge, where
+//! of its own except the body size limit and the media type. Errors stay typed until the edge, where
 //! [`GatewayError`] maps each kind to one HTTP status, in one place.
 //!
 //! # Routes
 //!
 //! | route | auth | answer |
 //! |---|---|---|
-//! | `POST /v1/events` | none (the record is signed) | 201 `{"position", "hash"}`, 200 with `"duplicate": true` for a retry, 400 malformed JSON, 413 over [`MAX_BODY_BYTES`], 422 refused by a rule, 409 stale `seq`/`prev` (with the current `"head"`), 503 store unavailable (`Retry-After`) |
+//! | `POST /v1/events` | none (the record is signed) | 201 `{"position", "hash"}`, 200 with `"duplicate": true` for a retry, 400 malformed JSON, 413 over [`MAX_BODY_BYTES`], 415 not declared `application/json`, 408 body too slow, 422 refused by a rule, 409 stale `seq`/`prev` (with the current `"head"`), 503 store unavailable (`Retry-After`) |
 //! | `GET /v1/chains/{chain}` | signed | `{"chain", "code", "records": [{"position", "record", "payload_withheld", "payload_state"}]}` |
 //! | `GET /v1/chains/{chain}/head` | signed | `{"chain", "head": {"seq", "hash"}, "custody"}` |
 //! | `GET /v1/events/{hash}` | signed | `{"position", "record", "payload_withheld", "payload_state"}` |
 //! | `GET /healthz` | none | 200 when the store answers, 503 otherwise |
 //! | `GET /metrics` | none | Prometheus text: counters, no personal data |
 //!
-//! Every error body is `{"error": {"rule": "<code>", "message": "<text>"}}`; `rule` is the
-//! validation rule code of `docs/SPEC.md` for refused records.
+//! Every error body is `{"error": {"rule": "<code>", "message": "<text>"}}`, 404 and 405 (with
+//! `Allow`) included; `rule` is the validation rule code of `docs/SPEC.md` for refused records.
+//! A message quotes at most [`MAX_ECHO_CHARS`] characters of any one input value and is at most
+//! [`MAX_MESSAGE_CHARS`] long.
+//!
+//! # Connections
+//!
+//! [`serve`] and [`serve_with`] limit the open connections and cut slow and idle clients (see
+//! [`ServeConfig`]): a client sending a byte a second, or many half-sent requests, cannot
+//! starve the others or exhaust the process's file descriptors.
 //!
 //! # Reads
 //!
@@ -58,14 +66,14 @@ pub mod auth;
 mod error;
 mod metrics;
 pub mod reads;
+mod server;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Path, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, OriginalUri, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -77,9 +85,11 @@ use custody_core::ids::{is_valid_chain_id, AUTHORITY_CHAIN};
 use custody_core::{Hash, Record, Timestamp};
 use custody_ledger::{Ledger, OpenError};
 use custody_store::AppendOutcome;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
-pub use error::{GatewayError, RETRY_AFTER_SECS};
+pub use error::{GatewayError, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, RETRY_AFTER_SECS};
+pub use server::{serve_with, ConfigError, ServeConfig};
 
 use crate::auth::Reader;
 use crate::metrics::{LedgerGauges, Metrics};
@@ -99,24 +109,56 @@ pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 struct AppState {
     ledger: Arc<Ledger>,
     metrics: Arc<Metrics>,
+    /// How long a request's body may take to arrive ([`ServeConfig::request_timeout`]).
+    request_timeout: Duration,
 }
 
-/// The gateway's routes over a ledger (see the crate documentation). The caller serves it;
-/// [`serve`] does so and also keeps the validation state current.
+/// The gateway's routes over a ledger (see the crate documentation), with the default
+/// [`ServeConfig::request_timeout`]. The caller serves it; [`serve`] does so and also keeps
+/// the validation state current.
 pub fn router(ledger: Arc<Ledger>) -> Router {
+    router_with(ledger, &ServeConfig::default())
+}
+
+/// [`router`] with the request time-out of `config` (the connection limits and the other
+/// time-outs are the server's: see [`serve_with`]).
+pub fn router_with(ledger: Arc<Ledger>, config: &ServeConfig) -> Router {
+    router_with_metrics(ledger, config, Arc::new(Metrics::default()))
+}
+
+fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<Metrics>) -> Router {
     let state = AppState {
         ledger,
-        metrics: Arc::new(Metrics::default()),
+        metrics,
+        request_timeout: config.request_timeout,
     };
     Router::new()
-        .route("/v1/events", post(append_event))
-        .route("/v1/events/:hash", get(get_event))
-        .route("/v1/chains/:chain", get(get_chain))
-        .route("/v1/chains/:chain/head", get(get_head))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
+        .route(
+            "/v1/events",
+            post(append_event).fallback(method_not_allowed("POST")),
+        )
+        .route(
+            "/v1/events/:hash",
+            get(get_event).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/chains/:chain",
+            get(get_chain).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/chains/:chain/head",
+            get(get_head).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/healthz",
+            get(healthz).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/metrics",
+            get(metrics_text).fallback(method_not_allowed("GET,HEAD")),
+        )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
@@ -136,20 +178,14 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
 /// .await
 /// # }
 /// ```
+///
+/// Uses the default [`ServeConfig`]; [`serve_with`] takes the connection limit and time-outs.
 pub async fn serve(
     ledger: Arc<Ledger>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let follower = tokio::spawn(follow(ledger.clone(), FOLLOW_POLL));
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "custody gateway listening");
-    }
-    let result = axum::serve(listener, router(ledger))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    follower.abort();
-    result
+    serve_with(ledger, listener, ServeConfig::default(), shutdown).await
 }
 
 /// A description of a catch-up failure without personal data (a replay error's message may
@@ -209,21 +245,137 @@ async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response
     response
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, GatewayError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            GatewayError::BodyTooLarge {
-                limit: MAX_BODY_BYTES,
-            }
-        } else {
-            GatewayError::BadRequest(format!("the request body could not be read: {rejection}"))
+/// Gives every error answer a JSON body: those made by the router itself (405 for a known
+/// path with another method, a rejected path parameter) have none or plain text. The status
+/// and the headers (`Allow`) are kept.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let error = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("the methods of the Allow header")
+            .to_owned();
+        GatewayError::MethodNotAllowed {
+            method: method.to_string(),
+            path,
+            allowed,
         }
-    })
+    } else {
+        // A rejection of the router: its text names what is wrong (capped when sent).
+        let text = axum::body::to_bytes(body, 16 * 1024)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let text = if text.is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("the request was refused")
+                .to_owned()
+        } else {
+            text
+        };
+        match status {
+            StatusCode::NOT_FOUND => GatewayError::NotFound(text),
+            s if s.is_client_error() => GatewayError::BadRequest(text),
+            _ => GatewayError::Internal(text),
+        }
+    };
+    let mut fixed = error.into_response();
+    *fixed.status_mut() = status;
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fixed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fixed
 }
 
-async fn append_event(State(st): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+/// Reads a request body of at most [`MAX_BODY_BYTES`], which must arrive within the request
+/// time-out (408 otherwise: a client sending a byte a second holds no connection for long).
+async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, GatewayError> {
+    let too_large = GatewayError::BodyTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large);
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                GatewayError::BadRequest(format!("the request body could not be read: {e}"))
+            })?;
+            if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(GatewayError::BodyTooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(st.request_timeout, read).await {
+        Ok(result) => result,
+        Err(_) => Err(GatewayError::RequestTimeout {
+            secs: st.request_timeout.as_secs_f64().ceil() as u64,
+        }),
+    }
+}
+
+/// Refuses (415) a body not declared as `application/json` (parameters allowed, a charset
+/// only if UTF-8): a record sent as text or as a form is a client bug, not a record.
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), GatewayError> {
+    const WHAT: &str = "send the record as Content-Type: application/json";
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(GatewayError::UnsupportedMediaType(format!(
+            "the request has no Content-Type: {WHAT}"
+        )));
+    };
+    let Ok(text) = value.to_str() else {
+        return Err(GatewayError::UnsupportedMediaType(format!(
+            "the Content-Type is not ASCII text: {WHAT}"
+        )));
+    };
+    let mut parts = text.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(GatewayError::UnsupportedMediaType(format!(
+            "Content-Type {text:?} is not accepted: {WHAT}"
+        )));
+    }
+    for param in parts {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        let value = value.trim().trim_matches('"');
+        if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
+            return Err(GatewayError::UnsupportedMediaType(format!(
+                "Content-Type {text:?} is not accepted: JSON is UTF-8; {WHAT}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn append_event(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let now = auth::system_now();
-    let result = append_inner(&st, body, &now).await;
+    let result = append_inner(&st, &headers, body, &now).await;
     match result {
         Ok((outcome, hash)) => {
             let (label, status, body) = match outcome {
@@ -257,11 +409,13 @@ async fn append_event(State(st): State<AppState>, body: Result<Bytes, BytesRejec
 
 async fn append_inner(
     st: &AppState,
-    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+    body: Body,
     now: &Timestamp,
 ) -> Result<(AppendOutcome, Hash), GatewayError> {
-    let bytes = body_bytes(body)?;
-    let record = Record::from_json(&bytes).map_err(GatewayError::from_format)?;
+    check_json_content_type(headers)?;
+    let bytes = read_body(st, headers, body).await?;
+    let record = Record::from_json(&bytes).map_err(|e| GatewayError::from_format(e, &bytes))?;
     let outcome = st.ledger.append(&record, now).await?;
     Ok((outcome, record.hash))
 }
@@ -272,9 +426,9 @@ async fn authenticate(
     method: &Method,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(Reader, Timestamp), GatewayError> {
-    let body = body_bytes(body)?;
+    let body = read_body(st, headers, body).await?;
     let now = auth::system_now();
     let path_and_query = uri
         .path_and_query()
@@ -322,7 +476,7 @@ async fn get_chain(
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, GatewayError> {
     let (reader, now) = authenticate(&st, &method, &uri, &headers, body).await?;
     check_chain_id(&chain)?;
@@ -365,7 +519,7 @@ async fn get_head(
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, GatewayError> {
     authenticate(&st, &method, &uri, &headers, body).await?;
     check_chain_id(&chain)?;
@@ -391,7 +545,7 @@ async fn get_event(
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, GatewayError> {
     let (reader, now) = authenticate(&st, &method, &uri, &headers, body).await?;
     let hash: Hash = hash
@@ -465,6 +619,20 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// The 405 answer of a route that answers only the methods `allowed` (as in `Allow`).
+fn method_not_allowed(
+    allowed: &'static str,
+) -> impl Fn(Method, OriginalUri) -> std::future::Ready<GatewayError> + Clone + Send + Sync + 'static
+{
+    move |method: Method, OriginalUri(uri): OriginalUri| {
+        std::future::ready(GatewayError::MethodNotAllowed {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            allowed: allowed.to_owned(),
+        })
+    }
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> GatewayError {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Counters of one gateway.
@@ -14,6 +15,18 @@ use std::sync::Mutex;
 pub(crate) struct Metrics {
     appends: Mutex<BTreeMap<&'static str, u64>>,
     requests: Mutex<BTreeMap<(String, u16), u64>>,
+    connections_open: AtomicU64,
+    connections_closed: Mutex<BTreeMap<&'static str, u64>>,
+    connection_limit_reached: AtomicU64,
+}
+
+/// Counts a connection as open until dropped.
+pub(crate) struct OpenConnection<'a>(&'a Metrics);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Gauges read from the ledger at scrape time.
@@ -41,6 +54,27 @@ impl Metrics {
     pub(crate) fn count_request(&self, route: &str, status: u16) {
         let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *m.entry((route.to_string(), status)).or_default() += 1;
+    }
+
+    /// A connection was accepted; it counts as open until the guard drops.
+    pub(crate) fn connection_opened(&self) -> OpenConnection<'_> {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(self)
+    }
+
+    /// A connection was closed by a time-out (`header_timeout`, `idle_timeout`).
+    pub(crate) fn count_connection_closed(&self, reason: &'static str) {
+        let mut m = self
+            .connections_closed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *m.entry(reason).or_default() += 1;
+    }
+
+    /// The accept loop found every connection slot taken.
+    pub(crate) fn count_connection_limit_reached(&self) {
+        self.connection_limit_reached
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn render(&self, gauges: LedgerGauges) -> String {
@@ -71,6 +105,35 @@ impl Metrics {
                 );
             }
         }
+        out.push_str("# HELP custody_gateway_connections_closed_total Connections closed by a time-out, by reason.\n");
+        out.push_str("# TYPE custody_gateway_connections_closed_total counter\n");
+        {
+            let m = self
+                .connections_closed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            for (reason, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "custody_gateway_connections_closed_total{{reason=\"{}\"}} {n}",
+                    escape(reason)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP custody_gateway_connection_limit_reached_total Times a new connection had to wait for a free slot.\n\
+             # TYPE custody_gateway_connection_limit_reached_total counter\n\
+             custody_gateway_connection_limit_reached_total {}",
+            self.connection_limit_reached.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP custody_gateway_connections_open Open HTTP connections.\n\
+             # TYPE custody_gateway_connections_open gauge\n\
+             custody_gateway_connections_open {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
         let gauges = [
             (
                 "custody_ledger_size",
@@ -109,6 +172,8 @@ mod tests {
         m.count_append("appended");
         m.count_append("appended");
         m.count_request("/v1/events", 201);
+        m.count_connection_closed("idle_timeout");
+        let open = m.connection_opened();
         let text = m.render(LedgerGauges {
             size: 7,
             chains: 2,
@@ -120,6 +185,19 @@ mod tests {
             "custody_gateway_http_requests_total{route=\"/v1/events\",status=\"201\"} 1\n"
         ));
         assert!(text.contains("custody_ledger_size 7\n"));
+        assert!(text.contains("custody_gateway_connections_open 1\n"));
+        assert!(
+            text.contains("custody_gateway_connections_closed_total{reason=\"idle_timeout\"} 1\n")
+        );
+        drop(open);
+        assert!(m
+            .render(LedgerGauges {
+                size: 7,
+                chains: 2,
+                chains_in_gap: 1,
+                payloads_missing: 3,
+            })
+            .contains("custody_gateway_connections_open 0\n"));
         assert!(text.contains("custody_ledger_chains_in_custody_gap 1\n"));
         assert!(text.contains("custody_ledger_payloads_missing 3\n"));
         assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");

@@ -18,6 +18,20 @@ struct Case {
     message_has: &'static str,
 }
 
+/// One refused request that is not a JSON body posted to /v1/events: another method, path,
+/// media type or header.
+struct HttpCase {
+    name: &'static str,
+    method: reqwest::Method,
+    path: String,
+    content_type: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    status: StatusCode,
+    rule: &'static str,
+    message_has: String,
+}
+
 fn mutate(record: &custody_core::Record, f: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut v = record.to_value();
     f(&mut v);
@@ -28,7 +42,13 @@ fn mutate(record: &custody_core::Record, f: impl FnOnce(&mut Value)) -> Vec<u8> 
 async fn bad_input_matrix_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new();
-    let gw = sqlite_gateway(dir.path(), &keys).await;
+    // Short time-outs, so that the slow request below is cut quickly.
+    let limits = custody_gateway::ServeConfig {
+        header_read_timeout: std::time::Duration::from_secs(1),
+        request_timeout: std::time::Duration::from_secs(1),
+        ..custody_gateway::ServeConfig::default()
+    };
+    let gw = sqlite_gateway_with(dir.path(), &keys, limits).await;
 
     // A chain with two records; every bad input tries to extend it (or to start another).
     let chain = chain_id(1);
@@ -270,11 +290,212 @@ async fn bad_input_matrix_stores_nothing() {
         },
     ];
 
+    // Requests refused before they are read as a record, and inputs an error must not echo
+    // back whole.
+    let valid = good_next.to_json_line().into_bytes();
+    let long_agency = mutate(&good_next, |v| {
+        v["header"]["agency"] = json!("x".repeat(100_000))
+    });
+    let http = |name, method, path: &str, content_type, body: &[u8]| HttpCase {
+        name,
+        method,
+        path: path.to_string(),
+        content_type,
+        headers: Vec::new(),
+        body: body.to_vec(),
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        rule: "media_type",
+        message_has: String::new(),
+    };
+    let post = reqwest::Method::POST;
+    let now = custody_gateway::auth::system_now();
+    let mut long_key = custody_gateway::auth::sign_request(
+        &keys.monitor,
+        "GET",
+        "/v1/chains/authority",
+        &now,
+        b"",
+    );
+    for (name, value) in &mut long_key {
+        if name.eq_ignore_ascii_case("custody-key") {
+            *value = format!("ed25519:{}", "A".repeat(100_000));
+        }
+    }
+    let two_to_the_64 = String::from_utf8(valid.clone()).unwrap().replacen(
+        "\"seq\":2,",
+        "\"seq\":18446744073709551616,",
+        1,
+    );
+    assert!(two_to_the_64.contains("18446744073709551616"));
+    let http_cases = vec![
+        HttpCase {
+            message_has: "text/plain".into(),
+            ..http(
+                "record as text/plain",
+                post.clone(),
+                "/v1/events",
+                Some("text/plain"),
+                &valid,
+            )
+        },
+        HttpCase {
+            message_has: "application/x-www-form-urlencoded".into(),
+            ..http(
+                "record form-encoded",
+                post.clone(),
+                "/v1/events",
+                Some("application/x-www-form-urlencoded"),
+                &valid,
+            )
+        },
+        HttpCase {
+            message_has: "no Content-Type".into(),
+            ..http(
+                "record without Content-Type",
+                post.clone(),
+                "/v1/events",
+                None,
+                &valid,
+            )
+        },
+        HttpCase {
+            message_has: "UTF-8".into(),
+            ..http(
+                "JSON in another charset",
+                post.clone(),
+                "/v1/events",
+                Some("application/json; charset=iso-8859-1"),
+                &valid,
+            )
+        },
+        HttpCase {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            rule: "method_not_allowed",
+            message_has: "method GET is not allowed on /v1/events: use POST".into(),
+            ..http(
+                "GET on the append route",
+                reqwest::Method::GET,
+                "/v1/events",
+                None,
+                b"",
+            )
+        },
+        HttpCase {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            rule: "method_not_allowed",
+            message_has: "use GET".into(),
+            ..http(
+                "DELETE of a chain",
+                reqwest::Method::DELETE,
+                &format!("/v1/chains/{chain}"),
+                None,
+                b"",
+            )
+        },
+        HttpCase {
+            status: StatusCode::BAD_REQUEST,
+            rule: "bad_request",
+            message_has: "Invalid UTF-8 in `chain`".into(),
+            ..http(
+                "path not UTF-8 (a rejection of the router)",
+                reqwest::Method::GET,
+                "/v1/chains/%FF",
+                None,
+                b"",
+            )
+        },
+        HttpCase {
+            status: StatusCode::NOT_FOUND,
+            rule: "not_found",
+            message_has: "no route /v1/record".into(),
+            ..http(
+                "unknown path",
+                post.clone(),
+                "/v1/record",
+                Some("application/json"),
+                &valid,
+            )
+        },
+        HttpCase {
+            status: StatusCode::NOT_FOUND,
+            rule: "not_found",
+            message_has: "… (10001 characters)".into(),
+            ..http(
+                "long unknown path",
+                reqwest::Method::GET,
+                &format!("/{}", "p".repeat(10_000)),
+                None,
+                b"",
+            )
+        },
+        HttpCase {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            rule: "format",
+            message_has: "…\" (100000 characters) is not an agency id".into(),
+            ..http(
+                "100 KB header field",
+                post.clone(),
+                "/v1/events",
+                Some("application/json"),
+                &long_agency,
+            )
+        },
+        HttpCase {
+            status: StatusCode::UNAUTHORIZED,
+            rule: "auth/malformed_header",
+            message_has: "…\" (100008 characters) is not written as ed25519".into(),
+            headers: long_key,
+            ..http(
+                "100 KB request header",
+                reqwest::Method::GET,
+                "/v1/chains/authority",
+                None,
+                b"",
+            )
+        },
+        HttpCase {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            rule: "format",
+            message_has: "number 18446744073709551616 at /header/seq is out of range".into(),
+            ..http(
+                "2^64",
+                post.clone(),
+                "/v1/events",
+                Some("application/json; charset=UTF-8"),
+                two_to_the_64.as_bytes(),
+            )
+        },
+    ];
+
     let before = gw.snapshot(&chain).await;
     let before_other = gw.snapshot(&other).await;
     let state_size = gw.ledger.with_state(|v| v.size()).await;
-    for case in cases {
-        let (status, headers, body) = gw.post_bytes(case.body).await;
+    let mut requests: Vec<(Case, Option<HttpCase>)> =
+        cases.into_iter().map(|c| (c, None)).collect();
+    for h in http_cases {
+        let case = Case {
+            name: h.name,
+            body: Vec::new(),
+            status: h.status,
+            rule: h.rule,
+            message_has: "",
+        };
+        requests.push((case, Some(h)));
+    }
+    for (case, http_case) in requests {
+        let (status, headers, body) = match &http_case {
+            None => gw.post_bytes(case.body).await,
+            Some(h) => {
+                gw.send(
+                    h.method.clone(),
+                    &h.path,
+                    h.content_type,
+                    &h.headers,
+                    h.body.clone(),
+                )
+                .await
+            }
+        };
         assert_eq!(status, case.status, "{}: {body}", case.name);
         assert_eq!(
             headers.get("content-type").unwrap(),
@@ -284,12 +505,24 @@ async fn bad_input_matrix_stores_nothing() {
         );
         assert_eq!(body["error"]["rule"], case.rule, "{}: {body}", case.name);
         let message = body["error"]["message"].as_str().unwrap();
+        let message_has = http_case
+            .as_ref()
+            .map_or(case.message_has, |h| &h.message_has);
         assert!(
-            message.contains(case.message_has),
-            "{}: message {message:?} lacks {:?}",
+            message.contains(message_has),
+            "{}: message {message:?} lacks {message_has:?}",
             case.name,
-            case.message_has
         );
+        // An error repeats at most a capped part of what was sent.
+        assert!(
+            message.chars().count() <= custody_gateway::MAX_MESSAGE_CHARS + 50,
+            "{}: message of {} characters",
+            case.name,
+            message.len()
+        );
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(headers.get("allow").is_some(), "{}: no Allow", case.name);
+        }
         if status == StatusCode::CONFLICT {
             assert_eq!(body["head"]["seq"], 1, "{}: {body}", case.name);
             assert_eq!(body["head"]["hash"], second.hash.to_hex(), "{}", case.name);
@@ -307,6 +540,55 @@ async fn bad_input_matrix_stores_nothing() {
             "{}",
             case.name
         );
+    }
+
+    // A valid record whose body stops half-way: 408 with the JSON error body once the
+    // request time-out has passed, the connection closed, nothing stored.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = gw.base.trim_start_matches("http://").to_string();
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let line = good_next.to_json_line();
+        let head = format!(
+            "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            line.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+            .write_all(&line.as_bytes()[..line.len() / 2])
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.read_to_end(&mut answer),
+        )
+        .await
+        .expect("cut by the request time-out")
+        .unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["rule"], "request_timeout", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("did not arrive within 1 s"),
+            "{body}"
+        );
+        assert_eq!(
+            gw.snapshot(&chain).await,
+            before,
+            "slow body stored something"
+        );
+        assert_eq!(gw.ledger.with_state(|v| v.size()).await, state_size);
     }
 
     // The good record still goes in after all that.

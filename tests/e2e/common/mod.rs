@@ -394,11 +394,17 @@ pub struct Serve {
 impl Serve {
     /// Starts `custody serve` on a port and waits until it accepts connections.
     pub fn start(w: &World, port: u16) -> Serve {
+        Serve::start_with(w, port, &[])
+    }
+
+    /// [`Serve::start`] with more flags of `custody serve`.
+    pub fn start_with(w: &World, port: u16, flags: &[&str]) -> Serve {
         let listen = format!("127.0.0.1:{port}");
         let log_path = w.path("serve.log");
         let log = std::fs::File::create(&log_path).expect("serve log");
         let child = custody_cmd(w.dir.path(), &w.store)
             .args(["serve", "--listen", &listen])
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -45,8 +45,16 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         "serving ledger {name} from {} on http://{addr}",
         store::display(spec)
     ));
+    let limits = args.serve_config();
+    out.info(format!(
+        "at most {} connections; time-outs: headers {} s, body {} s, idle {} s",
+        limits.max_connections,
+        limits.header_read_timeout.as_secs(),
+        limits.request_timeout.as_secs(),
+        limits.idle_timeout.as_secs()
+    ));
     out.info("stop with Ctrl-C");
-    custody_gateway::serve(Arc::new(ledger), listener, shutdown_signal())
+    custody_gateway::serve_with(Arc::new(ledger), listener, limits, shutdown_signal())
         .await
         .context("the gateway stopped")?;
     out.info("stopped");

@@ -339,12 +339,22 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(ledger: Arc<Ledger>) -> Self {
+        Self::start_with(ledger, custody_gateway::ServeConfig::default()).await
+    }
+
+    /// A gateway with its own connection limit and time-outs.
+    pub async fn start_with(ledger: Arc<Ledger>, config: custody_gateway::ServeConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(custody_gateway::serve(ledger.clone(), listener, async {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(custody_gateway::serve_with(
+            ledger.clone(),
+            listener,
+            config,
+            async {
+                let _ = rx.await;
+            },
+        ));
         Gateway {
             base: format!("http://{addr}"),
             ledger,
@@ -376,6 +386,33 @@ impl Gateway {
             .send()
             .await
             .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, headers, value)
+    }
+
+    /// Any request: method, path, Content-Type (none if `None`), extra headers, body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let resp = req.send().await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
@@ -455,7 +492,16 @@ impl Drop for Gateway {
 
 /// A gateway over a fresh SQLite ledger in `dir`, with the authority chain appended.
 pub async fn sqlite_gateway(dir: &Path, keys: &Keys) -> Gateway {
+    sqlite_gateway_with(dir, keys, custody_gateway::ServeConfig::default()).await
+}
+
+/// [`sqlite_gateway`] with its own connection limit and time-outs.
+pub async fn sqlite_gateway_with(
+    dir: &Path,
+    keys: &Keys,
+    config: custody_gateway::ServeConfig,
+) -> Gateway {
     let store = custody_store_sqlite::SqliteStore::open(dir.join("ledger.db")).unwrap();
     let ledger = ledger_with_authority(Arc::new(store), keys).await;
-    Gateway::start(ledger).await
+    Gateway::start_with(ledger, config).await
 }
