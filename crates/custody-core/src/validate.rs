@@ -139,8 +139,8 @@ pub enum ValidationError {
         key: PublicKeyId,
         /// When it was used.
         at: Timestamp,
-        /// Start of validity.
-        from: Timestamp,
+        /// Start of validity (boxed to keep the error small).
+        from: Box<Timestamp>,
     },
     /// `recorded_at` is after the key's validity.
     #[error("/header/recorded_at {at} is after key {key} expired at {until}")]
@@ -149,8 +149,8 @@ pub enum ValidationError {
         key: PublicKeyId,
         /// When it was used.
         at: Timestamp,
-        /// End of validity.
-        until: Timestamp,
+        /// End of validity (boxed to keep the error small).
+        until: Box<Timestamp>,
     },
     /// The key is revoked at `recorded_at`.
     #[error("/header/signer {key} was revoked from {from}, before /header/recorded_at {at}")]
@@ -159,8 +159,8 @@ pub enum ValidationError {
         key: PublicKeyId,
         /// When it was used.
         at: Timestamp,
-        /// Revocation instant.
-        from: Timestamp,
+        /// Revocation instant (boxed to keep the error small).
+        from: Box<Timestamp>,
     },
     /// The key holds no role allowed to write this kind.
     #[error("/header/kind {kind} may be written by {allowed} but key {key} holds {held}")]
@@ -799,15 +799,21 @@ impl Validator {
             key.check_valid_at(&h.recorded_at).map_err(|p| {
                 let (key, at) = (h.signer, h.recorded_at.clone());
                 match p {
-                    KeyStatusProblem::NotYetValid(from) => {
-                        ValidationError::KeyNotYetValid { key, at, from }
-                    }
-                    KeyStatusProblem::Expired(until) => {
-                        ValidationError::KeyExpired { key, at, until }
-                    }
-                    KeyStatusProblem::Revoked(from) => {
-                        ValidationError::KeyRevoked { key, at, from }
-                    }
+                    KeyStatusProblem::NotYetValid(from) => ValidationError::KeyNotYetValid {
+                        key,
+                        at,
+                        from: Box::new(from),
+                    },
+                    KeyStatusProblem::Expired(until) => ValidationError::KeyExpired {
+                        key,
+                        at,
+                        until: Box::new(until),
+                    },
+                    KeyStatusProblem::Revoked(from) => ValidationError::KeyRevoked {
+                        key,
+                        at,
+                        from: Box::new(from),
+                    },
                 }
             })?;
             let allowed = roles_for(h.kind);
