@@ -6,6 +6,15 @@
 //!   and `access_log`, and any insert that would leave a gap in positions, so a mistake in code
 //!   (or a hand-typed statement) cannot rewrite history. Only `payloads` may lose a row: that is
 //!   a lawful redaction, and the log itself keeps no payload.
+//! - **Reads trust no index column.** The triggers stop a mistake, not an insider with the
+//!   file, who can drop them. So every read checks what a row holds beside its record (the
+//!   `chain`, `seq` and `hash` columns, the position, the payload row) against the header it
+//!   indexes: the header must hash to the row's hash and name its chain and seq, ledger reads
+//!   must find positions without holes, a chain read must find seqs 0, 1, 2... linked and in
+//!   ledger order, a head must be the last of exactly `seq + 1` rows, and a payload must match
+//!   its header's digest. A mismatch is [`StoreError::Corrupt`] naming the position, never a
+//!   record served. What no row can show (the last records or a whole chain dropped, records
+//!   of two chains swapped) takes a checkpoint held elsewhere (`custody verify --checkpoint`).
 //! - **One transaction per append.** The duplicate check, the chain head check and the insert run
 //!   in one `BEGIN IMMEDIATE` transaction on the one writer connection, in WAL mode with
 //!   `synchronous=FULL`: an acknowledged append is on disk, and two processes appending to the
@@ -75,8 +84,9 @@ WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id) + 1, 0) FROM access_log)
 BEGIN SELECT RAISE(ABORT, 'the access log is append-only: ids must follow without gaps'); END;
 ";
 
-/// Columns of a stored event with its payload, if any.
-const SELECT_EVENT: &str = "SELECT e.position, e.hash, e.record, p.payload \
+/// Columns of a stored event with its payload, if any: the index columns (position, chain,
+/// seq, hash) come along so that every read checks them against the header they index.
+const SELECT_EVENT: &str = "SELECT e.position, e.chain, e.seq, e.hash, e.record, p.payload \
      FROM events e LEFT JOIN payloads p ON p.hash = e.hash";
 
 /// Records read per batch by a subscription.
@@ -328,39 +338,70 @@ fn ledger_size(conn: &Connection) -> Result<u64, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("the ledger size {next} is negative")))
 }
 
+/// The head of a chain, checked: the row's index columns must match its header, and the chain
+/// must hold exactly `seq + 1` rows (seqs 0..=seq), or the store is [`StoreError::Corrupt`].
 fn head_of(conn: &Connection, chain: &str) -> Result<Option<ChainHead>, StoreError> {
-    let row: Option<(i64, Vec<u8>)> = conn
+    let row: Option<(RawEvent, i64)> = conn
         .query_row(
-            "SELECT seq, hash FROM events WHERE chain = ?1 ORDER BY seq DESC LIMIT 1",
+            "SELECT e.position, e.chain, e.seq, e.hash, e.record, NULL, \
+             (SELECT COUNT(*) FROM events WHERE chain = ?1) \
+             FROM events e WHERE e.chain = ?1 ORDER BY e.seq DESC LIMIT 1",
             [chain],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((raw_event(row)?, row.get(6)?)),
         )
         .optional()
         .map_err(sql("head"))?;
-    let Some((seq, hash)) = row else {
+    let Some((raw, rows)) = row else {
         return Ok(None);
     };
-    let hash = hash_from_blob(&hash, || format!("the head of chain {chain}"))?;
-    let seq = u64::try_from(seq)
-        .map_err(|_| StoreError::Corrupt(format!("event {hash} has a negative seq {seq}")))?;
-    Ok(Some(ChainHead { seq, hash }))
+    let head = decode_event(raw)?;
+    let seq = head.record.header.seq;
+    if u64::try_from(rows).ok() != seq.checked_add(1) {
+        return Err(StoreError::Corrupt(format!(
+            "chain {chain} has {rows} rows but its last record (event at position {}) is seq \
+             {seq}: records of the chain are missing or were moved",
+            head.position
+        )));
+    }
+    Ok(Some(ChainHead {
+        seq,
+        hash: head.record.hash,
+    }))
 }
 
 /// A row of [`SELECT_EVENT`], with column errors kept so that they can name the position.
-type RawEvent = (
-    i64,
-    rusqlite::Result<Vec<u8>>,
-    rusqlite::Result<String>,
-    rusqlite::Result<Option<String>>,
-);
-
-fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok((row.get(0)?, row.get(1), row.get(2), row.get(3)))
+struct RawEvent {
+    position: i64,
+    chain: rusqlite::Result<String>,
+    seq: rusqlite::Result<i64>,
+    hash: rusqlite::Result<Vec<u8>>,
+    record: rusqlite::Result<String>,
+    payload: rusqlite::Result<Option<String>>,
 }
 
-/// Rebuilds a stored event from its row; anything unreadable is [`StoreError::Corrupt`] naming
-/// the position.
-fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEvent, StoreError> {
+fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok(RawEvent {
+        position: row.get(0)?,
+        chain: row.get(1),
+        seq: row.get(2),
+        hash: row.get(3),
+        record: row.get(4),
+        payload: row.get(5),
+    })
+}
+
+/// Rebuilds a stored event from its row; anything unreadable, and any index column (chain,
+/// seq, hash) that disagrees with the header it indexes, is [`StoreError::Corrupt`] naming the
+/// position.
+fn decode_event(raw: RawEvent) -> Result<StoredEvent, StoreError> {
+    let RawEvent {
+        position,
+        chain,
+        seq,
+        hash,
+        record,
+        payload,
+    } = raw;
     let corrupt =
         |what: String| StoreError::Corrupt(format!("event at position {position} {what}"));
     let position_u64 = u64::try_from(position)
@@ -376,6 +417,7 @@ fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEve
             record.hash
         )));
     }
+    check_index(&record, chain, seq).map_err(corrupt)?;
     if record.payload.is_some() {
         return Err(corrupt("keeps a payload inside the log".to_string()));
     }
@@ -385,12 +427,77 @@ fn decode_event((position, hash, record, payload): RawEvent) -> Result<StoredEve
             .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
         let payload = Payload::from_value(&value)
             .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+        if payload.digest() != record.header.payload_digest {
+            return Err(corrupt(
+                "has a payload that does not match the payload_digest of its header".to_string(),
+            ));
+        }
         record.payload = Some(payload);
     }
     Ok(StoredEvent {
         position: position_u64,
         record,
     })
+}
+
+/// Checks a row's index columns against its header: the header must hash to the row's hash
+/// (already compared with the record's), and name the row's chain and seq. An insider who
+/// drops the triggers can change a column; a read must then report the row, not serve it.
+fn check_index(
+    record: &Record,
+    chain: rusqlite::Result<String>,
+    seq: rusqlite::Result<i64>,
+) -> Result<(), String> {
+    let header = &record.header;
+    if header.compute_hash() != record.hash {
+        return Err(format!(
+            "is stored under hash {} but its header hashes to another value",
+            record.hash
+        ));
+    }
+    let chain = chain.map_err(|e| format!("has an unreadable chain column: {e}"))?;
+    if chain != header.chain {
+        return Err(format!(
+            "is indexed under chain {chain} but its header names chain {}",
+            header.chain
+        ));
+    }
+    let seq = seq.map_err(|e| format!("has an unreadable seq column: {e}"))?;
+    if u64::try_from(seq).ok() != Some(header.seq) {
+        return Err(format!(
+            "is indexed as seq {seq} of its chain but its header says seq {}",
+            header.seq
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the events of one chain read in seq order: seqs 0, 1, 2... each linked to the one
+/// before and stored after it, or the store is [`StoreError::Corrupt`] naming the position.
+fn check_chain(events: &[StoredEvent]) -> Result<(), StoreError> {
+    let mut before: Option<&StoredEvent> = None;
+    for (i, ev) in events.iter().enumerate() {
+        let header = &ev.record.header;
+        let prev = before.map(|b| b.record.hash);
+        let problem = if header.seq != i as u64 {
+            Some(format!("is seq {} where seq {i} was expected", header.seq))
+        } else if header.prev != prev {
+            Some("does not link to the record before it".to_string())
+        } else if before.is_some_and(|b| b.position >= ev.position) {
+            Some("is stored before the record it follows".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(StoreError::Corrupt(format!(
+                "event at position {} of chain {} {problem}: the chain has a gap or was \
+                 reordered",
+                ev.position, header.chain
+            )));
+        }
+        before = Some(ev);
+    }
+    Ok(())
 }
 
 fn query_events(
@@ -418,12 +525,23 @@ fn read_events(
     let Ok(from) = i64::try_from(position) else {
         return Ok(Vec::new());
     };
-    query_events(
+    let events = query_events(
         conn,
         "read",
         "WHERE e.position >= ?1 ORDER BY e.position LIMIT ?2",
         params![from, limit_i64(limit)],
-    )
+    )?;
+    // Positions are dense: a row removed behind the triggers' back is a hole, not a skip.
+    for (i, ev) in events.iter().enumerate() {
+        let expected = position + i as u64;
+        if ev.position != expected {
+            return Err(StoreError::Corrupt(format!(
+                "the ledger has no event at position {expected} (the next row is at position {})",
+                ev.position
+            )));
+        }
+    }
+    Ok(events)
 }
 
 /// The append transaction: duplicate check, head check and insert under one write lock.
@@ -503,7 +621,10 @@ impl LedgerStore for SqliteStore {
         let chain = chain.to_string();
         self.readers
             .read(move |conn| {
-                query_events(conn, "chain", "WHERE e.chain = ?1 ORDER BY e.seq", [chain])
+                let events =
+                    query_events(conn, "chain", "WHERE e.chain = ?1 ORDER BY e.seq", [chain])?;
+                check_chain(&events)?;
+                Ok(events)
             })
             .await
     }
