@@ -23,6 +23,8 @@
 //!   writes on the writer connection behind a mutex, reads on a small pool of read connections.
 //! - **Subscriptions** read what is stored, then wait for a wake-up from appends in this process
 //!   or a poll tick (appends by another process are only seen by polling).
+//! - **Private files.** A new ledger file is created with mode 0600 whatever the umask (its
+//!   `-wal` and `-shm` companions take the same mode): it holds personal data.
 //!
 //! Nothing personal is logged: log lines carry positions and hashes only.
 #![deny(missing_docs)]
@@ -150,6 +152,7 @@ impl SqliteStore {
         options: SqliteOptions,
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
         let mut writer = open_connection(&path, true, options.busy_timeout)?;
         init_schema(&mut writer, &path)?;
         let size = ledger_size(&writer)?;
@@ -246,6 +249,40 @@ fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
         }
         _ => StoreError::Backend(format!("{op}: sqlite: {e}")),
     }
+}
+
+/// Creates the ledger file, empty, with mode 0600 whatever the umask, if it does not exist: it
+/// holds personal data. SQLite gives its `-wal` and `-shm` companions the mode of the database
+/// file, so they are private too. An existing file keeps its mode.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Backend(format!(
+                "cannot create the ledger file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    // The umask may have taken bits away from 0600 at creation; set the mode exactly.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot make the ledger file {} private (mode 0600): {e}",
+                    path.display()
+                ))
+            })?;
+    }
+    drop(file);
+    Ok(())
 }
 
 fn open_connection(

@@ -204,3 +204,22 @@ async fn a_payload_moved_to_another_event_is_reported() {
     assert_corrupt(l.store.chain(&l.a[0].header.chain).await, &needles);
     assert_corrupt(l.store.read_from(0, 10).await, &needles);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_ledger_file_and_its_companions_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let l = ledger().await;
+    let mode = |name: &str| {
+        let path = l.path.with_file_name(name);
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // The store is open, so the write-ahead log and the shared-memory file exist.
+    for name in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+}
