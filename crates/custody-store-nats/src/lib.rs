@@ -60,6 +60,15 @@
 //! until it is appended again with its payload. Such an event is found by hash once this
 //! process has read its header (a gateway reads every header when it opens the ledger).
 //!
+//! # Checking the index
+//!
+//! The subject of a message names its chain and its stream sequence is its position; neither
+//! is inside the signed header, and anyone allowed to publish on `custody.chain.*` can put a
+//! message where it does not belong. So every read checks: a message on a subject that is not
+//! its header's chain is [`StoreError::Corrupt`]; a chain read must find seqs 0, 1, 2...
+//! linked; a head must be seq `n - 1` of a subject holding `n` messages; a payload entry must
+//! place its event where its header does, and match its digest.
+//!
 //! # Reading and subscribing
 //!
 //! `read_from`, `chain` and the access log use short-lived ephemeral pull consumers starting
@@ -130,6 +139,10 @@ const PAYLOAD_FETCHES: usize = 8;
 
 /// How often a read looks again for a payload entry still being written.
 const PENDING_POLL: Duration = Duration::from_millis(10);
+
+/// How many times a head read compares the chain's last message with the count of its
+/// subject's messages while appends move the chain, before it gives up (and says retry).
+const HEAD_CHECKS: u32 = 3;
 
 /// How many more times an append tries to write a payload entry that failed, before it
 /// reports the append in doubt.
@@ -452,6 +465,57 @@ impl Inner {
             Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(None),
             Err(e) => Err(store_error("cannot read a chain head", e)),
         }
+    }
+
+    /// How many messages the ledger stream holds on `subject`.
+    async fn subject_count(&self, subject: &str) -> Result<u64, StoreError> {
+        let what = "cannot count the records of a chain";
+        let mut info = self
+            .ledger
+            .info_with_subjects(subject)
+            .await
+            .map_err(|e| store_error(what, e))?;
+        let mut count = 0;
+        while let Some((s, n)) = info.try_next().await.map_err(|e| store_error(what, e))? {
+            if s == subject {
+                count = u64::try_from(n).unwrap_or(u64::MAX);
+            }
+        }
+        Ok(count)
+    }
+
+    /// The chain's head, checked against its index: the subject names the chain (checked when
+    /// the message is parsed), and the last message of a subject holding `n` messages must be
+    /// seq `n - 1`. A message published behind the store's back (seq 99 on a chain of three,
+    /// or a second seq 1) is reported as [`StoreError::Corrupt`] instead of served as the head.
+    async fn checked_head(&self, chain: &str) -> Result<Option<HeadMessage>, StoreError> {
+        let subject = chain_subject(chain);
+        let mut head = self.fetch_head(chain).await?;
+        for _ in 0..HEAD_CHECKS {
+            let Some(h) = head else {
+                return Ok(None);
+            };
+            // Counted after the head was read: appends only add messages, so fewer than
+            // `seq + 1` is damage, and more is an append since, unless the head did not move.
+            let count = self.subject_count(&subject).await?;
+            let expected = h.seq.saturating_add(1);
+            if count == expected {
+                return Ok(Some(h));
+            }
+            let again = self.fetch_head(chain).await?;
+            if count < expected || again.map(|a| a.stream_seq) == Some(h.stream_seq) {
+                return Err(StoreError::Corrupt(format!(
+                    "message {} of stream {LEDGER_STREAM} (event {}), the last of chain {chain}, \
+                     is seq {} but the chain's subject holds {count} messages: its seq does not \
+                     match its place in the chain",
+                    h.stream_seq, h.hash, h.seq
+                )));
+            }
+            head = again;
+        }
+        Err(StoreError::Unavailable(format!(
+            "the head of chain {chain} moved while it was read; retry"
+        )))
     }
 
     /// The number of records, checking that the stream has no hole.
@@ -1030,7 +1094,7 @@ impl LedgerStore for JetStreamStore {
         }
         Ok(self
             .inner
-            .fetch_head(chain)
+            .checked_head(chain)
             .await?
             .map(HeadMessage::chain_head))
     }

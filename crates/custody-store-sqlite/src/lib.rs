@@ -15,6 +15,15 @@
 //!   missing one. Files of schema version 1, which kept no `redactions` table, are upgraded on
 //!   open; their events without payload then read as missing, since version 1 did not record
 //!   why a payload was gone.
+//! - **Reads trust no index column.** The triggers stop a mistake, not an insider with the
+//!   file, who can drop them. So every read checks what a row holds beside its record (the
+//!   `chain`, `seq` and `hash` columns, the position, the payload row) against the header it
+//!   indexes: the header must hash to the row's hash and name its chain and seq, ledger reads
+//!   must find positions without holes, a chain read must find seqs 0, 1, 2... linked and in
+//!   ledger order, a head must be the last of exactly `seq + 1` rows, and a payload must match
+//!   its header's digest. A mismatch is [`StoreError::Corrupt`] naming the position, never a
+//!   record served. What no row can show (the last records or a whole chain dropped, records
+//!   of two chains swapped) takes a checkpoint held elsewhere (`custody verify --checkpoint`).
 //! - **One transaction per append.** The duplicate check, the chain head check and the insert run
 //!   in one `BEGIN IMMEDIATE` transaction on the one writer connection, in WAL mode with
 //!   `synchronous=FULL`: an acknowledged append is on disk, and two processes appending to the
@@ -23,6 +32,8 @@
 //!   writes on the writer connection behind a mutex, reads on a small pool of read connections.
 //! - **Subscriptions** read what is stored, then wait for a wake-up from appends in this process
 //!   or a poll tick (appends by another process are only seen by polling).
+//! - **Private files.** A new ledger file is created with mode 0600 whatever the umask (its
+//!   `-wal` and `-shm` companions take the same mode): it holds personal data.
 //!
 //! Nothing personal is logged: log lines carry positions and hashes only.
 #![deny(missing_docs)]
@@ -104,8 +115,10 @@ WHEN EXISTS (SELECT 1 FROM redactions WHERE hash = NEW.hash)
 BEGIN SELECT RAISE(ABORT, 'a redacted payload is never stored again'); END;
 ";
 
-/// Columns of a stored event with its payload, if any, and whether a redaction removed it.
-const SELECT_EVENT: &str = "SELECT e.position, e.hash, e.record, p.payload, \
+/// Columns of a stored event with its payload, if any, and whether a redaction removed it:
+/// the index columns (position, chain, seq, hash) come along so that every read checks them
+/// against the header they index.
+const SELECT_EVENT: &str = "SELECT e.position, e.chain, e.seq, e.hash, e.record, p.payload, \
      EXISTS (SELECT 1 FROM redactions r WHERE r.hash = e.hash) \
      FROM events e LEFT JOIN payloads p ON p.hash = e.hash";
 
@@ -170,6 +183,7 @@ impl SqliteStore {
         options: SqliteOptions,
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
         let mut writer = open_connection(&path, true, options.busy_timeout)?;
         init_schema(&mut writer, &path)?;
         let size = ledger_size(&writer)?;
@@ -266,6 +280,40 @@ fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
         }
         _ => StoreError::Backend(format!("{op}: sqlite: {e}")),
     }
+}
+
+/// Creates the ledger file, empty, with mode 0600 whatever the umask, if it does not exist: it
+/// holds personal data. SQLite gives its `-wal` and `-shm` companions the mode of the database
+/// file, so they are private too. An existing file keeps its mode.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Backend(format!(
+                "cannot create the ledger file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    // The umask may have taken bits away from 0600 at creation; set the mode exactly.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot make the ledger file {} private (mode 0600): {e}",
+                    path.display()
+                ))
+            })?;
+    }
+    drop(file);
+    Ok(())
 }
 
 fn open_connection(
@@ -371,42 +419,73 @@ fn ledger_size(conn: &Connection) -> Result<u64, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("the ledger size {next} is negative")))
 }
 
+/// The head of a chain, checked: the row's index columns must match its header, and the chain
+/// must hold exactly `seq + 1` rows (seqs 0..=seq), or the store is [`StoreError::Corrupt`].
 fn head_of(conn: &Connection, chain: &str) -> Result<Option<ChainHead>, StoreError> {
-    let row: Option<(i64, Vec<u8>)> = conn
+    let row: Option<(RawEvent, i64)> = conn
         .query_row(
-            "SELECT seq, hash FROM events WHERE chain = ?1 ORDER BY seq DESC LIMIT 1",
+            "SELECT e.position, e.chain, e.seq, e.hash, e.record, NULL, \
+             (SELECT COUNT(*) FROM events WHERE chain = ?1) \
+             FROM events e WHERE e.chain = ?1 ORDER BY e.seq DESC LIMIT 1",
             [chain],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((raw_event(row)?, row.get(6)?)),
         )
         .optional()
         .map_err(sql("head"))?;
-    let Some((seq, hash)) = row else {
+    let Some((raw, rows)) = row else {
         return Ok(None);
     };
-    let hash = hash_from_blob(&hash, || format!("the head of chain {chain}"))?;
-    let seq = u64::try_from(seq)
-        .map_err(|_| StoreError::Corrupt(format!("event {hash} has a negative seq {seq}")))?;
-    Ok(Some(ChainHead { seq, hash }))
+    let head = decode_event(raw)?;
+    let seq = head.record.header.seq;
+    if u64::try_from(rows).ok() != seq.checked_add(1) {
+        return Err(StoreError::Corrupt(format!(
+            "chain {chain} has {rows} rows but its last record (event at position {}) is seq \
+             {seq}: records of the chain are missing or were moved",
+            head.position
+        )));
+    }
+    Ok(Some(ChainHead {
+        seq,
+        hash: head.record.hash,
+    }))
 }
 
 /// A row of [`SELECT_EVENT`], with column errors kept so that they can name the position.
-type RawEvent = (
-    i64,
-    rusqlite::Result<Vec<u8>>,
-    rusqlite::Result<String>,
-    rusqlite::Result<Option<String>>,
-    rusqlite::Result<bool>,
-);
-
-fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok((row.get(0)?, row.get(1), row.get(2), row.get(3), row.get(4)))
+struct RawEvent {
+    position: i64,
+    chain: rusqlite::Result<String>,
+    seq: rusqlite::Result<i64>,
+    hash: rusqlite::Result<Vec<u8>>,
+    record: rusqlite::Result<String>,
+    payload: rusqlite::Result<Option<String>>,
+    redacted: rusqlite::Result<bool>,
 }
 
-/// Rebuilds a stored event from its row; anything unreadable is [`StoreError::Corrupt`] naming
-/// the position.
-fn decode_event(
-    (position, hash, record, payload, redacted): RawEvent,
-) -> Result<StoredEvent, StoreError> {
+fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok(RawEvent {
+        position: row.get(0)?,
+        chain: row.get(1),
+        seq: row.get(2),
+        hash: row.get(3),
+        record: row.get(4),
+        payload: row.get(5),
+        redacted: row.get(6),
+    })
+}
+
+/// Rebuilds a stored event from its row; anything unreadable, and any index column (chain,
+/// seq, hash) that disagrees with the header it indexes, is [`StoreError::Corrupt`] naming the
+/// position.
+fn decode_event(raw: RawEvent) -> Result<StoredEvent, StoreError> {
+    let RawEvent {
+        position,
+        chain,
+        seq,
+        hash,
+        record,
+        payload,
+        redacted,
+    } = raw;
     let corrupt =
         |what: String| StoreError::Corrupt(format!("event at position {position} {what}"));
     let position_u64 = u64::try_from(position)
@@ -422,6 +501,7 @@ fn decode_event(
             record.hash
         )));
     }
+    check_index(&record, chain, seq).map_err(corrupt)?;
     if record.payload.is_some() {
         return Err(corrupt("keeps a payload inside the log".to_string()));
     }
@@ -433,6 +513,12 @@ fn decode_event(
                 .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
             let payload = Payload::from_value(&value)
                 .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
+            if payload.digest() != record.header.payload_digest {
+                return Err(corrupt(
+                    "has a payload that does not match the payload_digest of its header"
+                        .to_string(),
+                ));
+            }
             record.payload = Some(payload);
             PayloadState::Present
         }
@@ -447,6 +533,66 @@ fn decode_event(
         record,
         payload: state,
     })
+}
+
+/// Checks a row's index columns against its header: the header must hash to the row's hash
+/// (already compared with the record's), and name the row's chain and seq. An insider who
+/// drops the triggers can change a column; a read must then report the row, not serve it.
+fn check_index(
+    record: &Record,
+    chain: rusqlite::Result<String>,
+    seq: rusqlite::Result<i64>,
+) -> Result<(), String> {
+    let header = &record.header;
+    if header.compute_hash() != record.hash {
+        return Err(format!(
+            "is stored under hash {} but its header hashes to another value",
+            record.hash
+        ));
+    }
+    let chain = chain.map_err(|e| format!("has an unreadable chain column: {e}"))?;
+    if chain != header.chain {
+        return Err(format!(
+            "is indexed under chain {chain} but its header names chain {}",
+            header.chain
+        ));
+    }
+    let seq = seq.map_err(|e| format!("has an unreadable seq column: {e}"))?;
+    if u64::try_from(seq).ok() != Some(header.seq) {
+        return Err(format!(
+            "is indexed as seq {seq} of its chain but its header says seq {}",
+            header.seq
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the events of one chain read in seq order: seqs 0, 1, 2... each linked to the one
+/// before and stored after it, or the store is [`StoreError::Corrupt`] naming the position.
+fn check_chain(events: &[StoredEvent]) -> Result<(), StoreError> {
+    let mut before: Option<&StoredEvent> = None;
+    for (i, ev) in events.iter().enumerate() {
+        let header = &ev.record.header;
+        let prev = before.map(|b| b.record.hash);
+        let problem = if header.seq != i as u64 {
+            Some(format!("is seq {} where seq {i} was expected", header.seq))
+        } else if header.prev != prev {
+            Some("does not link to the record before it".to_string())
+        } else if before.is_some_and(|b| b.position >= ev.position) {
+            Some("is stored before the record it follows".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(StoreError::Corrupt(format!(
+                "event at position {} of chain {} {problem}: the chain has a gap or was \
+                 reordered",
+                ev.position, header.chain
+            )));
+        }
+        before = Some(ev);
+    }
+    Ok(())
 }
 
 fn query_events(
@@ -474,12 +620,23 @@ fn read_events(
     let Ok(from) = i64::try_from(position) else {
         return Ok(Vec::new());
     };
-    query_events(
+    let events = query_events(
         conn,
         "read",
         "WHERE e.position >= ?1 ORDER BY e.position LIMIT ?2",
         params![from, limit_i64(limit)],
-    )
+    )?;
+    // Positions are dense: a row removed behind the triggers' back is a hole, not a skip.
+    for (i, ev) in events.iter().enumerate() {
+        let expected = position + i as u64;
+        if ev.position != expected {
+            return Err(StoreError::Corrupt(format!(
+                "the ledger has no event at position {expected} (the next row is at position {})",
+                ev.position
+            )));
+        }
+    }
+    Ok(events)
 }
 
 /// The append transaction: duplicate check, head check and insert under one write lock.
@@ -603,7 +760,10 @@ impl LedgerStore for SqliteStore {
         let chain = chain.to_string();
         self.readers
             .read(move |conn| {
-                query_events(conn, "chain", "WHERE e.chain = ?1 ORDER BY e.seq", [chain])
+                let events =
+                    query_events(conn, "chain", "WHERE e.chain = ?1 ORDER BY e.seq", [chain])?;
+                check_chain(&events)?;
+                Ok(events)
             })
             .await
     }

@@ -152,7 +152,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         b64std(&summary.root)
     ));
     out.info(format!(
-        "next: custody --store {shown} export | custody --store {shown} verify -"
+        "next: set -o pipefail; custody --store {shown} export | custody --store {shown} verify -"
     ));
     Ok(())
 }

@@ -8,6 +8,14 @@
 //! A store read also reports every record whose payload is missing (neither stored nor
 //! lawfully redacted: [`custody_store::PayloadState::Missing`]), one line each, and then exits
 //! with code 1: the records verify, but the store lost data a monitor must know about.
+//!
+//! The report says what was proved and what was not: the records alone prove every hash,
+//! signature, chain link and signer's authority, but not that nothing was dropped from the end
+//! of the ledger, that no whole chain was dropped, or that records of two chains were not
+//! swapped; a checkpoint held by someone else proves that up to its size. Zero records is a
+//! failure, not an empty success: in `custody export | custody verify -` it means the export
+//! failed. A store whose index disagrees with its records (a damaged or edited SQLite file) is
+//! a failure naming the position, like a refused record.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -18,7 +26,7 @@ use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::encoding::{b64std, hex};
 use custody_core::Hash;
-use custody_store::{LedgerStore, PayloadState, StoredEvent};
+use custody_store::{LedgerStore, PayloadState, StoreError, StoredEvent};
 use serde_json::json;
 
 use crate::cli::VerifyArgs;
@@ -80,10 +88,31 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
                 None => meta.trust,
             };
             let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
-            v.remember_only(store_look_back_targets(s.as_ref()).await?);
-            let (failure, missing) = verify_store(s.as_ref(), &mut v).await?;
+            let verified = async {
+                v.remember_only(store_look_back_targets(s.as_ref()).await?);
+                verify_store(s.as_ref(), &mut v).await
+            }
+            .await;
+            let (failure, missing) = match verified {
+                Ok(found) => found,
+                Err(e) => (Some(store_damage(&v, e)?), Vec::new()),
+            };
             (v.summary(), failure, missing)
         }
+    };
+    // Nothing verified is not a success: the input was empty (an export that failed?).
+    let failure = match failure {
+        None if summary.records == 0 => Some(Failure {
+            line: None,
+            position: 0,
+            hash: None,
+            rule: "empty".into(),
+            message: format!(
+                "{source} holds no record, so nothing was verified (a ledger holds at least its \
+                 authority records; if this is the output of `custody export`, the export failed)"
+            ),
+        }),
+        other => other,
     };
 
     let checkpoint_problem = match (&checkpoint, &failure) {
@@ -142,6 +171,75 @@ impl MissingPayload {
     fn to_json(&self) -> serde_json::Value {
         json!({"position": self.position, "chain": self.chain, "hash": self.hash.to_hex()})
     }
+}
+
+/// The failure report of a store whose data is inconsistent ([`StoreError::Corrupt`]: an index
+/// that disagrees with its records, a hole in positions); any other error is returned as it is.
+fn store_damage(v: &StreamVerifier, e: anyhow::Error) -> anyhow::Result<Failure> {
+    let damage = e
+        .chain()
+        .find_map(|c| match c.downcast_ref::<StoreError>() {
+            Some(StoreError::Corrupt(m)) => Some(m.clone()),
+            _ => None,
+        });
+    match damage {
+        Some(message) => Ok(Failure {
+            line: None,
+            position: v.size(),
+            hash: None,
+            rule: "store_corrupt".into(),
+            message: format!("the store is damaged: {message}"),
+        }),
+        None => Err(e),
+    }
+}
+
+/// What a successful verification proved, and what it could not: `cp` is the checkpoint that
+/// was checked, if any.
+pub fn proved(records: u64, cp: Option<&Checkpoint>) -> (Vec<String>, Vec<String>) {
+    let mut proved = vec![
+        format!(
+            "every record's hash, signature, chain link and signer authority verified, for all \
+             {records} records in ledger order"
+        ),
+        format!("the Merkle root of the {records} records (tree size {records})"),
+    ];
+    let unproved_tail = [
+        "that no record was dropped from the end of the ledger",
+        "that no whole chain was dropped",
+        "that records of two chains were not swapped",
+    ];
+    let mut not_proved: Vec<String> = Vec::new();
+    match cp {
+        Some(c) if c.size == records => {
+            proved.push(format!(
+                "the checkpoint's signature, and that its root is the root of all {records} \
+                 records: nothing up to size {records} was dropped or reordered"
+            ));
+            not_proved.push(format!(
+                "that no record appended after the checkpoint (size {records}) was dropped: a \
+                 newer checkpoint held by someone else proves that"
+            ));
+        }
+        Some(c) => {
+            proved.push(format!(
+                "the checkpoint's signature, and that its root is the root of the first {} \
+                 records: nothing up to size {} was dropped or reordered",
+                c.size, c.size
+            ));
+            not_proved.extend(unproved_tail.iter().map(|what| {
+                format!(
+                    "{what}, after the first {} records: that takes a checkpoint covering all \
+                     records, held by someone else",
+                    c.size
+                )
+            }));
+        }
+        None => not_proved.extend(unproved_tail.iter().map(|what| {
+            format!("{what}: that takes a checkpoint held by someone else (--checkpoint)")
+        })),
+    }
+    (proved, not_proved)
 }
 
 /// Copies standard input to a private temporary file.
@@ -230,11 +328,12 @@ pub async fn verify_store_with(
         }
         for ev in batch {
             if ev.position != v.size() {
-                anyhow::bail!(
-                    "the store returned position {} where {} was expected: the store is damaged",
+                return Err(StoreError::Corrupt(format!(
+                    "the store returned position {} where {} was expected",
                     ev.position,
                     v.size()
-                );
+                ))
+                .into());
             }
             if let Err(e) = v.push(&ev.record) {
                 return Ok(Some(v.failure(None, Some(ev.record.hash.to_hex()), &e)));
@@ -313,10 +412,19 @@ pub fn print_report(
     cp_problem: Option<&str>,
     missing: &[MissingPayload],
 ) {
+    let ok = failure.is_none() && cp_problem.is_none();
+    let (proved, not_proved) = if ok {
+        proved(s.records, cp)
+    } else {
+        (
+            Vec::new(),
+            vec!["that the ledger is intact: verification failed".to_string()],
+        )
+    };
     if out.json {
         out.json(&json!({
             "source": source,
-            "ok": failure.is_none() && cp_problem.is_none() && missing.is_empty(),
+            "ok": ok && missing.is_empty(),
             "missing_payloads": missing.iter().map(MissingPayload::to_json).collect::<Vec<_>>(),
             "records": s.records,
             "authority_records": s.authority_records,
@@ -329,18 +437,27 @@ pub fn print_report(
             "checkpoint": cp.map(|c| json!({
                 "size": c.size,
                 "root": b64std(&c.root),
-                "ok": cp_problem.is_none() && failure.is_none(),
+                "ok": ok,
                 "problem": cp_problem,
             })),
+            "proved": proved,
+            "not_proved": not_proved,
         }));
         return;
     }
     if let Some(f) = failure {
-        eprintln!(
-            "custody: verification of {source} FAILED at {}",
-            f.describe()
-        );
-        if !out.quiet {
+        match (&f.line, &f.hash) {
+            // Not a record: an empty input or a damaged store.
+            (None, None) => eprintln!(
+                "custody: verification of {source} FAILED ({}): {}",
+                f.rule, f.message
+            ),
+            _ => eprintln!(
+                "custody: verification of {source} FAILED at {}",
+                f.describe()
+            ),
+        }
+        if !out.quiet && s.records > 0 {
             eprintln!(
                 "the {} records before it verify (tree size {}, root {})",
                 s.records,
@@ -371,6 +488,12 @@ pub fn print_report(
             "  checkpoint:  signature OK, size {}, {how}",
             c.size
         ));
+    }
+    for line in &proved {
+        out.info(format!("  proved:      {line}"));
+    }
+    for line in &not_proved {
+        out.info(format!("  NOT proved:  {line}"));
     }
     if !missing.is_empty() {
         for m in missing {
