@@ -368,7 +368,11 @@ impl Record {
     /// Parses one record from JSON text (one JSONL line).
     pub fn from_json(bytes: &[u8]) -> Result<Self, FormatError> {
         let v = jcs::parse_strict(bytes)?;
-        Self::from_value(&v)
+        Self::from_value(&v).map_err(|e| match e {
+            // Name a refused number as it was written, not as the double it was parsed to.
+            FormatError::Number(n) => FormatError::Number(n.as_sent(bytes)),
+            other => other,
+        })
     }
 
     /// Parses one record from a JSON value.

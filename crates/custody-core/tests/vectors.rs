@@ -239,3 +239,14 @@ fn note_cases_verify_or_are_refused() {
     }
     assert!(plus_seen, "a verifier key with + in its base64 part");
 }
+
+/// A number too large for 64 bits is named as it was sent, not as the double it parses to
+/// (every path that parses a record: gateway, `custody submit`, `custody verify`).
+#[test]
+fn a_huge_number_is_named_as_sent() {
+    let line = records()[0].to_json_line();
+    let huge = line.replacen("\"v\":1", "\"v\":18446744073709551616", 1);
+    let err = Record::from_json(huge.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("18446744073709551616"), "{err}");
+    assert!(!err.contains("e+19"), "{err}");
+}

@@ -188,8 +188,10 @@ async fn a_removed_or_moved_row_is_reported() {
 #[tokio::test]
 async fn a_payload_moved_to_another_event_is_reported() {
     let l = ledger().await;
-    // The payloads table has no trigger (redaction deletes rows): no insider needed.
+    // The payloads table refuses updates by trigger; an insider with the file drops it.
     let raw = rusqlite::Connection::open(&l.path).expect("open the file directly");
+    raw.execute_batch("DROP TRIGGER payloads_no_update;")
+        .expect("drop the trigger");
     raw.execute(
         "UPDATE payloads SET payload = (SELECT payload FROM payloads WHERE hash = ?1) \
          WHERE hash = ?2",
