@@ -363,6 +363,7 @@ impl JetStreamStore {
     ) -> Result<JetStreamStore, StoreError> {
         let timeout = options.request_timeout;
         let client = connect_client(url, timeout, "custody-store-nats").await?;
+        setup::check_server(&client)?;
         let mut js = async_nats::jetstream::new(client.clone());
         js.set_timeout(timeout);
         // Payload entries go over a connection of their own: nats-server reads each

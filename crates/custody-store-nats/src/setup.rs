@@ -1,5 +1,6 @@
 //! The streams and buckets of a ledger, how they are created, and the checks that refuse to run
-//! on a stream whose configuration no longer guarantees an append-only ledger.
+//! on a server too old for the ledger's guarantees or on a stream whose configuration no longer
+//! guarantees an append-only ledger.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use async_nats::jetstream::context::Context;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType, Stream};
 use async_nats::jetstream::{kv, ErrorCode};
 use custody_store::StoreError;
-use tracing::info;
+use tracing::{debug, error, info};
 
 use crate::errors::store_error;
 
@@ -38,6 +39,93 @@ pub const META_BUCKET: &str = "CUSTODY_META";
 /// fails the expected-sequence check and the store finds the same hash in the chain, so the
 /// window is a fast path and a second line of defence, not the only one.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// The oldest nats-server (major, minor) the store runs on.
+///
+/// 2.10 is the first release with `jetstream { sync_interval: always }`, which makes the server
+/// fsync every write before acknowledging it (2.9 acknowledges once the write reached the
+/// operating system, fsyncs every 2 minutes and has no option to change that), and its
+/// expected-sequence check is part of the replicated write (up to 2.9.20 it was not).
+pub(crate) const MIN_SERVER_VERSION: (u64, u64) = (2, 10);
+
+/// How to get a recent enough server, for the refusal message.
+const SERVER_FIX: &str = "install Debian 13's nats-server 2.10.27 (on Debian 12, \
+     `scripts/install-nats-server.sh` in the custody-ledger repository unpacks it into \
+     .tools/nats-server/ without replacing the system package; on Debian 13, `apt-get install \
+     nats-server`), run it with `jetstream { sync_interval: always }` (deploy/nats/custody.conf) \
+     and connect again";
+
+/// The server the store connected to is older than [`MIN_SERVER_VERSION`], or does not say
+/// which version it is.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServerVersionError {
+    /// The server announced a version older than [`MIN_SERVER_VERSION`].
+    #[error(
+        "the NATS server runs nats-server {found}, and custody-ledger needs 2.10 or newer: older \
+         servers acknowledge an append before it is on disk and cannot be told otherwise; \
+         {SERVER_FIX}"
+    )]
+    TooOld {
+        /// The version the server announced.
+        found: String,
+    },
+    /// The server's version could not be read as `MAJOR.MINOR.PATCH`.
+    #[error(
+        "the NATS server announced version {found:?}, which is not a nats-server version \
+         (MAJOR.MINOR.PATCH), and custody-ledger needs 2.10 or newer; {SERVER_FIX}"
+    )]
+    Unreadable {
+        /// What the server announced.
+        found: String,
+    },
+}
+
+impl From<ServerVersionError> for StoreError {
+    fn from(e: ServerVersionError) -> Self {
+        // Not `Unavailable`: connecting again to the same server cannot help.
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Checks the version a server announced in its INFO (`client.server_info().version`, e.g.
+/// `2.10.27`, `v2.11.0-RC.1`): at least [`MIN_SERVER_VERSION`].
+pub(crate) fn check_server_version(found: &str) -> Result<(), ServerVersionError> {
+    let unreadable = || ServerVersionError::Unreadable {
+        found: found.to_string(),
+    };
+    let mut parts = found.trim().trim_start_matches('v').splitn(3, '.');
+    let mut number = || -> Result<u64, ServerVersionError> {
+        let part = parts.next().ok_or_else(unreadable)?;
+        let digits = part.split(['-', '+']).next().unwrap_or(part);
+        digits.parse().map_err(|_| unreadable())
+    };
+    let major = number()?;
+    let minor = number()?;
+    // The patch level must be there, but does not matter.
+    number()?;
+    if (major, minor) < MIN_SERVER_VERSION {
+        return Err(ServerVersionError::TooOld {
+            found: found.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a connection to a server older than [`MIN_SERVER_VERSION`]; called right after
+/// connecting, before anything is created or read.
+pub(crate) fn check_server(client: &async_nats::Client) -> Result<(), ServerVersionError> {
+    let version = client.server_info().version;
+    match check_server_version(&version) {
+        Ok(()) => {
+            debug!(%version, "nats-server version accepted");
+            Ok(())
+        }
+        Err(e) => {
+            error!(%version, "refusing a nats-server older than 2.10");
+            Err(e)
+        }
+    }
+}
 
 /// Configuration of the ledger stream.
 pub(crate) fn ledger_stream_config(replicas: usize) -> Config {
@@ -320,6 +408,46 @@ mod tests {
         check_append_only(&c, &[LEDGER_SUBJECTS], Some(DUPLICATE_WINDOW)).unwrap();
         let c = access_stream_config(3);
         check_append_only(&c, &[ACCESS_SUBJECT], None).unwrap();
+    }
+
+    #[test]
+    fn servers_from_2_10_are_accepted() {
+        for v in [
+            "2.10.0",
+            "2.10.27",
+            "v2.10.27",
+            "2.11.0-RC.1",
+            "2.12.1",
+            "3.0.0",
+        ] {
+            check_server_version(v).unwrap_or_else(|e| panic!("{v}: {e}"));
+        }
+    }
+
+    #[test]
+    fn older_servers_are_refused_with_the_version_and_the_fix() {
+        for v in ["2.9.10", "2.9.25", "v2.2.6", "1.4.1"] {
+            let e = check_server_version(v).unwrap_err();
+            assert!(matches!(e, ServerVersionError::TooOld { .. }), "{v}: {e:?}");
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("nats-server {v}")), "{msg}");
+            assert!(msg.contains("2.10 or newer"), "{msg}");
+            assert!(msg.contains("scripts/install-nats-server.sh"), "{msg}");
+            assert!(msg.contains("sync_interval: always"), "{msg}");
+            assert!(matches!(StoreError::from(e), StoreError::Backend(_)));
+        }
+    }
+
+    #[test]
+    fn unreadable_versions_are_refused() {
+        for v in ["", "2", "2.10", "x.y.z", "2.ten.1"] {
+            let e = check_server_version(v).unwrap_err();
+            assert!(
+                matches!(e, ServerVersionError::Unreadable { .. }),
+                "{v:?}: {e:?}"
+            );
+            assert!(e.to_string().contains("2.10 or newer"), "{e}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The storage conformance suite against a real nats-server 2.9 started for each case.
+//! The storage conformance suite against a real nats-server 2.10+ (`sync_interval: always`, from
+//! the testkit) started for each case.
 
 use std::time::Duration;
 

@@ -1,13 +1,19 @@
 //! Test support for custody-ledger: a real `nats-server` with JetStream, started per test.
 //!
-//! [`NatsServer::start`] runs `nats-server -js` on a free port of 127.0.0.1 with its own
-//! temporary store directory, and returns once the server accepts connections and its
+//! [`NatsServer::start`] runs nats-server 2.10 or newer on a free port of 127.0.0.1 with its
+//! own temporary store directory and `jetstream { sync_interval: always }` (every write is
+//! fsynced before it is acknowledged), and returns once the server accepts connections and its
 //! monitoring endpoint reports JetStream healthy. [`NatsServer::kill`] sends SIGKILL, like a
 //! crash or a power cut; [`NatsServer::restart`] starts the server again on the same port with
 //! the same store, so a test can check what survived. Dropping the value kills the process and
 //! removes the directory.
 //!
 //! Tests never use a server that happens to run on the machine: each one gets its own.
+//!
+//! The binary is [`server_binary`]: `$CUSTODY_NATS_SERVER` when set, else the copy of Debian
+//! 13's nats-server that `scripts/install-nats-server.sh` unpacks into `.tools/nats-server/`
+//! of the workspace, else `nats-server` on `PATH`. [`NatsServer::start_with`] starts another
+//! binary, e.g. Debian 12's 2.9.10, to test that it is refused.
 //!
 //! The crate depends on `std` and `tempfile` only; readiness is checked with a plain HTTP/1.0
 //! request over a `TcpStream`.
@@ -24,6 +30,23 @@ use std::time::{Duration, Instant};
 
 /// Name of the server binary looked up on `PATH`.
 const BINARY: &str = "nats-server";
+/// Environment variable naming the server binary, which then takes precedence.
+pub const BINARY_ENV: &str = "CUSTODY_NATS_SERVER";
+/// Where `scripts/install-nats-server.sh` unpacks nats-server, relative to the workspace root.
+pub const LOCAL_BINARY: &str = ".tools/nats-server/usr/sbin/nats-server";
+/// The oldest nats-server [`NatsServer::start`] runs: the first with `sync_interval`.
+pub const MIN_VERSION: Version = Version {
+    major: 2,
+    minor: 10,
+    patch: 0,
+};
+/// Debian 12's system nats-server (2.9.10), which tests start on purpose to check that a
+/// server older than [`MIN_VERSION`] is refused.
+pub const OLD_SYSTEM_BINARY: &str = "/usr/sbin/nats-server";
+/// What to run when no recent enough server is found.
+const INSTALL_HINT: &str = "run scripts/install-nats-server.sh (it unpacks Debian 13's \
+     nats-server 2.10.27 into .tools/nats-server/), or set CUSTODY_NATS_SERVER to a nats-server \
+     2.10 or newer";
 /// How long a start or restart may take before it is reported as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Pause between readiness probes.
@@ -40,6 +63,140 @@ pub fn free_port() -> io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// A nats-server version, as `nats-server --version` prints it (`nats-server: v2.10.27`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Patch level.
+    pub patch: u32,
+}
+
+impl Version {
+    /// Parses `2.10.27`, `v2.10.27` or `nats-server: v2.10.27` (a pre-release suffix such as
+    /// `-RC.1` is ignored); `None` when the text is not such a version.
+    pub fn parse(text: &str) -> Option<Version> {
+        let text = text.trim();
+        let text = text.strip_prefix("nats-server:").unwrap_or(text).trim();
+        let mut parts = text.strip_prefix('v').unwrap_or(text).splitn(3, '.');
+        let mut number = || -> Option<u32> {
+            let part = parts.next()?;
+            part.split(['-', '+', ' ']).next()?.parse().ok()
+        };
+        Some(Version {
+            major: number()?,
+            minor: number()?,
+            patch: number()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// The workspace root: two levels above this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The nats-server binary tests use: `$CUSTODY_NATS_SERVER` when set and not empty, else
+/// [`LOCAL_BINARY`] in the workspace when it exists, else `nats-server` (looked up on `PATH`
+/// when it runs).
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os(BINARY_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let local = workspace_root().join(LOCAL_BINARY);
+    if local.is_file() {
+        return local;
+    }
+    PathBuf::from(BINARY)
+}
+
+/// The version of a nats-server binary, from `BINARY --version`.
+///
+/// Fails with [`io::ErrorKind::NotFound`] when the binary does not exist, and with
+/// [`io::ErrorKind::InvalidData`] when it does not print a version.
+pub fn server_version(binary: &Path) -> io::Result<Version> {
+    let out = Command::new(binary)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error(binary, e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Version::parse(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} --version printed {:?}{}, not a nats-server version",
+                binary.display(),
+                text.trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        )
+    })
+}
+
+/// The error of a failed spawn of `binary`, saying how to get a server when it is missing.
+fn spawn_error(binary: &Path, e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "nats-server not found (tried {}: ${BINARY_ENV}, then {LOCAL_BINARY} in the \
+                 workspace, then PATH): {INSTALL_HINT}",
+                binary.display()
+            ),
+        )
+    } else {
+        io::Error::new(e.kind(), format!("cannot run {}: {e}", binary.display()))
+    }
+}
+
+/// [`OLD_SYSTEM_BINARY`] when it exists and is older than [`MIN_VERSION`]; `None` (and a
+/// line on stderr saying the test is skipped) otherwise.
+pub fn old_server_binary() -> Option<PathBuf> {
+    let old = PathBuf::from(OLD_SYSTEM_BINARY);
+    match server_version(&old) {
+        Ok(v) if v < MIN_VERSION => Some(old),
+        Ok(v) => {
+            eprintln!(
+                "skipped: {OLD_SYSTEM_BINARY} is nats-server {v}, not older than {MIN_VERSION}"
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("skipped: no old nats-server at {OLD_SYSTEM_BINARY}: {e}");
+            None
+        }
+    }
+}
+
+/// How [`NatsServer::start_with`] starts a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// The binary to run. Default: [`server_binary`].
+    pub binary: PathBuf,
+    /// Whether to run with `jetstream { sync_interval: always }`, so that every write is
+    /// fsynced before it is acknowledged. Default `true`; requires [`MIN_VERSION`] (older
+    /// servers refuse the option), so `false` is only for starting an old server on purpose.
+    pub sync_always: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            binary: server_binary(),
+            sync_always: true,
+        }
+    }
+}
+
 /// A `nats-server` process with JetStream enabled, owned by a test.
 ///
 /// The process is killed and its store directory removed when the value is dropped.
@@ -49,14 +206,37 @@ pub struct NatsServer {
     port: u16,
     monitor_port: u16,
     dir: tempfile::TempDir,
+    options: ServerOptions,
+    version: Version,
 }
 
 impl NatsServer {
-    /// Starts a server on a free port with a new, empty store directory, and waits until it
-    /// accepts connections and JetStream is ready.
+    /// Starts [`server_binary`] with `sync_interval: always` on a free port with a new, empty
+    /// store directory, and waits until it accepts connections and JetStream is ready.
     ///
-    /// Fails with [`io::ErrorKind::NotFound`] when `nats-server` is not installed.
+    /// Fails with [`io::ErrorKind::NotFound`] when no nats-server is found, and with
+    /// [`io::ErrorKind::Unsupported`] when it is older than [`MIN_VERSION`] (both messages say
+    /// how to install one).
     pub fn start() -> io::Result<NatsServer> {
+        NatsServer::start_with(ServerOptions::default())
+    }
+
+    /// Like [`NatsServer::start`], with another binary or without `sync_interval`.
+    ///
+    /// Fails with [`io::ErrorKind::Unsupported`] when `options.sync_always` is set and the
+    /// binary is older than [`MIN_VERSION`].
+    pub fn start_with(options: ServerOptions) -> io::Result<NatsServer> {
+        let version = server_version(&options.binary)?;
+        if options.sync_always && version < MIN_VERSION {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "{} is nats-server {version}, older than {MIN_VERSION}, which the tests need \
+                     (jetstream sync_interval: always): {INSTALL_HINT}",
+                    options.binary.display()
+                ),
+            ));
+        }
         let mut dir = tempfile::Builder::new().prefix("custody-nats-").tempdir()?;
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
@@ -70,6 +250,8 @@ impl NatsServer {
                 port,
                 monitor_port,
                 dir,
+                options: options.clone(),
+                version,
             };
             match server.spawn_and_wait() {
                 Ok(()) => return Ok(server),
@@ -108,6 +290,26 @@ impl NatsServer {
     /// The JetStream store directory (`-sd`), kept across [`NatsServer::restart`].
     pub fn store_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The configuration file the server runs with (written by each start and restart).
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("nats-server.conf")
+    }
+
+    /// The binary this server runs.
+    pub fn binary(&self) -> &Path {
+        &self.options.binary
+    }
+
+    /// The version of the binary this server runs.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Whether the server runs with `jetstream { sync_interval: always }`.
+    pub fn sync_always(&self) -> bool {
+        self.options.sync_always
     }
 
     /// The file that receives the server's log output.
@@ -157,33 +359,53 @@ impl NatsServer {
         tempfile::Builder::new().prefix("custody-nats-").tempdir()
     }
 
+    /// The server's configuration: loopback ports, the store directory, and
+    /// `sync_interval: always` when asked for.
+    fn config_text(&self) -> io::Result<String> {
+        let store = self
+            .dir
+            .path()
+            .to_str()
+            .filter(|p| !p.contains(['"', '\\', '\n']));
+        let Some(store) = store else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "store directory {} cannot be written in a nats-server configuration",
+                    self.dir.path().display()
+                ),
+            ));
+        };
+        let sync = if self.options.sync_always {
+            // Fsync every write before acknowledging it (nats-server 2.10 and later).
+            "  sync_interval: always\n"
+        } else {
+            ""
+        };
+        Ok(format!(
+            "# Written by custody-testkit for one test.\n\
+             listen: 127.0.0.1:{}\n\
+             http: 127.0.0.1:{}\n\
+             jetstream {{\n  store_dir: \"{store}\"\n{sync}}}\n",
+            self.port, self.monitor_port
+        ))
+    }
+
     fn spawn_and_wait(&mut self) -> io::Result<()> {
+        std::fs::write(self.config_file(), self.config_text()?)?;
         let log = File::options()
             .create(true)
             .append(true)
             .open(self.log_file())?;
         let log_err = log.try_clone()?;
-        let child = Command::new(BINARY)
-            .arg("-js")
-            .args(["-a", "127.0.0.1"])
-            .args(["-p", &self.port.to_string()])
-            .args(["-m", &self.monitor_port.to_string()])
-            .arg("-sd")
-            .arg(self.dir.path())
+        let child = Command::new(&self.options.binary)
+            .arg("-c")
+            .arg(self.config_file())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
             .spawn()
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::NotFound {
-                    io::Error::new(
-                        io::ErrorKind::NotFound,
-                        "nats-server not found on PATH: apt-get install -y nats-server",
-                    )
-                } else {
-                    io::Error::new(e.kind(), format!("cannot start nats-server: {e}"))
-                }
-            })?;
+            .map_err(|e| spawn_error(&self.options.binary, e))?;
         self.child = Some(child);
         self.wait_ready()
     }
@@ -241,6 +463,17 @@ impl NatsServer {
             && http_get_status(self.monitor_port, "/healthz").is_ok_and(|status| status == 200)
     }
 
+    /// The body of `GET path` on the monitoring port (e.g. `/varz`, `/jsz`), when the server
+    /// answers 200.
+    pub fn monitor_get(&self, path: &str) -> io::Result<String> {
+        let (status, body) = http_get(self.monitor_port, path)?;
+        if status == 200 {
+            Ok(body)
+        } else {
+            Err(io::Error::other(format!("GET {path}: status {status}")))
+        }
+    }
+
     fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.log_file()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -255,9 +488,14 @@ impl Drop for NatsServer {
     }
 }
 
-/// Status code of `GET path` on the monitoring port (HTTP/1.0, so the server closes the
-/// connection after the response).
+/// Status code of `GET path` on the monitoring port.
 fn http_get_status(port: u16, path: &str) -> io::Result<u16> {
+    http_get(port, path).map(|(status, _)| status)
+}
+
+/// Status code and body of `GET path` on the monitoring port (HTTP/1.0, so the server closes
+/// the connection after the response).
+fn http_get(port: u16, path: &str) -> io::Result<(u16, String)> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -265,20 +503,37 @@ fn http_get_status(port: u16, path: &str) -> io::Result<u16> {
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
-    response
+    let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an HTTP response"))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an HTTP response"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Whether `/varz` says JetStream fsyncs every write.
+    fn varz_sync_always(server: &NatsServer) -> bool {
+        let varz = server.monitor_get("/varz").unwrap();
+        varz.contains("\"sync_always\": true")
+    }
+
     #[test]
     fn starts_kills_and_restarts_on_the_same_port() {
         let mut server = NatsServer::start().unwrap();
+        assert!(server.version() >= MIN_VERSION, "{}", server.version());
+        assert!(server.sync_always());
+        assert!(
+            varz_sync_always(&server),
+            "sync_interval: always is in effect"
+        );
         let port = server.port();
         assert!(server.url().starts_with("nats://127.0.0.1:"));
         assert!(server.accepts_clients());
@@ -294,9 +549,86 @@ mod tests {
         assert_eq!(server.port(), port);
         assert_eq!(server.store_dir(), dir);
         assert!(server.accepts_clients());
+        assert!(
+            varz_sync_always(&server),
+            "a restart keeps sync_interval: always"
+        );
 
         drop(server);
         assert!(!dir.exists(), "store directory is removed on drop");
+    }
+
+    #[test]
+    fn the_default_server_is_the_target_version() {
+        let binary = server_binary();
+        let version = server_version(&binary).unwrap();
+        assert!(
+            version >= MIN_VERSION,
+            "{} is {version}: {INSTALL_HINT}",
+            binary.display()
+        );
+        let server = NatsServer::start().unwrap();
+        let varz = server.monitor_get("/varz").unwrap();
+        assert!(
+            varz.contains(&format!("\"version\": \"{version}\"")),
+            "the running server is the binary found: {varz}"
+        );
+    }
+
+    #[test]
+    fn versions_parse() {
+        let v = Version::parse("nats-server: v2.10.27\n").unwrap();
+        assert_eq!(
+            v,
+            Version {
+                major: 2,
+                minor: 10,
+                patch: 27
+            }
+        );
+        assert_eq!(v.to_string(), "2.10.27");
+        assert_eq!(Version::parse("v2.9.10").map(|v| v.minor), Some(9));
+        assert_eq!(Version::parse("2.11.0-RC.1").map(|v| v.minor), Some(11));
+        assert!(Version::parse("2.9.10").unwrap() < MIN_VERSION);
+        assert!(Version::parse("2.10").is_none());
+        assert!(Version::parse("nats-server").is_none());
+    }
+
+    #[test]
+    fn an_old_server_is_refused_sync_always_and_runs_without_it() {
+        let Some(old) = old_server_binary() else {
+            return;
+        };
+        let e = NatsServer::start_with(ServerOptions {
+            binary: old.clone(),
+            sync_always: true,
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}");
+        assert!(
+            e.to_string().contains("scripts/install-nats-server.sh"),
+            "{e}"
+        );
+
+        let server = NatsServer::start_with(ServerOptions {
+            binary: old,
+            sync_always: false,
+        })
+        .unwrap();
+        assert!(server.version() < MIN_VERSION);
+        assert!(!server.sync_always());
+        assert!(!server.config_text().unwrap().contains("sync_interval"));
+        assert!(server.accepts_clients());
+    }
+
+    #[test]
+    fn a_missing_binary_says_how_to_install_one() {
+        let e = server_version(Path::new("/nonexistent/nats-server")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(
+            e.to_string().contains("scripts/install-nats-server.sh"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# README.md's test command, and what .ci/run runs: sets up what a fresh machine lacks, then
+# checks formatting and lints and runs the whole test suite.
+#
+# Set-up: a C compiler (apt-get install gcc, for the build scripts of dependencies) when
+# there is none, and nats-server 2.10 or newer for the JetStream tests, found or unpacked from
+# Debian 13 into .tools/nats-server/ by scripts/install-nats-server.sh (the system package is
+# left alone); CUSTODY_NATS_SERVER is set to it for the tests. A second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is missing: this project needs a Rust toolchain (rustup)" >&2
+  exit 2
+fi
+for component in fmt clippy; do
+  if ! cargo "$component" --version >/dev/null 2>&1; then
+    echo "cargo $component is missing: rustup component add rustfmt clippy" >&2
+    exit 2
+  fi
+done
+if ! command -v cc >/dev/null 2>&1; then
+  echo "installing: gcc"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq gcc >/dev/null
+fi
+CUSTODY_NATS_SERVER=$(scripts/install-nats-server.sh)
+export CUSTODY_NATS_SERVER
+echo "nats-server for the tests: $CUSTODY_NATS_SERVER ($("$CUSTODY_NATS_SERVER" --version))"
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
