@@ -364,7 +364,7 @@ fn load_text() -> String {
 async fn start_nats() -> anyhow::Result<NatsServer> {
     tokio::task::spawn_blocking(NatsServer::start)
         .await?
-        .context("cannot start nats-server (apt-get install -y nats-server)")
+        .context("cannot start nats-server 2.10 or newer (scripts/install-nats-server.sh)")
 }
 
 async fn nats_version() -> anyhow::Result<String> {

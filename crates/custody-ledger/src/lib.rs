@@ -3,8 +3,8 @@
 //!
 //! Every append goes through [`Ledger::append`], which validates the record (schema, signature,
 //! authority, chain) before the store sees it. Appends to one chain are serialised in this
-//! process (the store's own head check catches other processes; on nats-server 2.9.10 the
-//! server-side check is not reliable on replicated streams, so this lock matters). Authority
+//! process (the store's own head check catches other processes, and on JetStream the
+//! server's expected-sequence check). Authority
 //! appends are exclusive against every other append, so that the order in which the validator
 //! sees a key revocation and the events signed by that key is the ledger order.
 #![deny(missing_docs)]

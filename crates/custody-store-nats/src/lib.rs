@@ -1,5 +1,7 @@
 //! The NATS JetStream backend of custody-ledger: [`JetStreamStore`] implements
-//! [`LedgerStore`] on a JetStream server (written for and tested against nats-server 2.9.10).
+//! [`LedgerStore`] on a JetStream server: nats-server 2.10 or newer (tested against Debian 13's
+//! 2.10.27, run with `jetstream { sync_interval: always }`); an older server is refused on
+//! connect.
 //!
 //! # Layout
 //!
@@ -79,25 +81,15 @@
 //! on the ledger stream: a direct get may be answered by any replica, possibly behind the
 //! leader, and the chain head must come from the leader.
 //!
-//! # Limits on nats-server 2.9.10
+//! # What an acknowledgement means, and what remains
 //!
-//! - **Expected-sequence check on replicated streams.** Up to 2.9.20 the
-//!   `Nats-Expected-Last-Subject-Sequence` check is a pre-check on the stream leader, not part
-//!   of the replicated write, so two concurrent publishes to an R3 stream expecting the same
-//!   sequence can both be accepted (nats-server issue #4320, fixed in 2.9.21). The store
-//!   therefore also serialises appends per chain inside the process (one lock per chain),
-//!   which closes the race for everything that goes through one gateway; run one writing
-//!   gateway per ledger on a replicated stream until the server is upgraded.
-//! - **Acknowledged is not yet fsynced.** The server acknowledges a publish once the message
-//!   is written to the operating system (for a single replica) and fsyncs the store files
-//!   every `sync_interval`, 2 minutes by default. A crash of the server process (kill -9)
-//!   loses nothing acknowledged (tested), but a power cut or kernel crash of a single server
-//!   may lose up to about 2 minutes of acknowledged records; on R3 an acknowledgement means a
-//!   majority holds the record, so it is lost only if a majority loses power together. The
-//!   `sync_interval` option (including `always`, fsync on every write) exists from
-//!   nats-server 2.10.0; 2.9.10 rejects it as an unknown field, so the default applies.
-//!   Mitigations on 2.9.10: R3 across independent power domains, a UPS with clean shutdown,
-//!   and gateways that keep their own copy of what they sent until a checkpoint covers it.
+//! - **Acknowledged is on disk.** With `sync_interval: always` (`deploy/nats/custody.conf`,
+//!   the test kit) the server fsyncs each write before it acknowledges it; on R3 a majority
+//!   holds it. A disk that lies about fsync still loses data on power loss.
+//! - **Expected-sequence check on replicated streams.** Since 2.9.21 the
+//!   `Nats-Expected-Last-Subject-Sequence` check is part of the replicated write (nats-server
+//!   issue #4320). The store also serialises appends per chain inside the process; no cluster
+//!   test exists yet, so docs/OPERATIONS.md still asks for one writing gateway per ledger on R3.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -155,8 +147,7 @@ pub struct StoreOptions {
     /// past it the operation fails with [`StoreError::Unavailable`]. Default 5 s.
     pub request_timeout: Duration,
     /// Replicas of streams and buckets created by [`JetStreamStore::connect_with`] (existing
-    /// ones are kept as they are). Default 1; see the crate documentation before using 3 on
-    /// nats-server 2.9.
+    /// ones are kept as they are). Default 1; see the crate documentation before using 3.
     pub replicas: usize,
 }
 
