@@ -18,7 +18,7 @@ use custody_core::authority::TrustAnchors;
 use custody_core::chain::ChainHead;
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::validate::{verify_signature, ValidationError, Validator, ValidatorConfig};
-use custody_core::{Hash, Record, Timestamp};
+use custody_core::{EventKind, Hash, Record, Timestamp};
 use custody_store::{AppendOutcome, LedgerStore, PayloadState, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, RwLock};
@@ -360,7 +360,25 @@ impl Ledger {
             })?;
             outcome = self.try_append(record, now).await;
         }
+        if outcome.is_ok() && record.header.kind == EventKind::Redaction {
+            self.remove_redacted_payload(record).await?;
+        }
         outcome
+    }
+
+    /// A stored `redaction` removes the payload it names (the header stays). Done after the
+    /// redaction is stored, and again on every retry of it, so a process that stops in between
+    /// completes the removal when the redaction is sent again (it is then a duplicate).
+    async fn remove_redacted_payload(&self, redaction: &Record) -> Result<(), AppendError> {
+        let Some(target) = redaction.header.facts.hash("event") else {
+            return Ok(()); // a validated redaction always names its target
+        };
+        self.store
+            .remove_payload(&target)
+            .await
+            .map_err(AppendError::Store)?;
+        tracing::info!(target = %target, redaction = %redaction.hash, "payload removed by a redaction");
+        Ok(())
     }
 
     async fn try_append(

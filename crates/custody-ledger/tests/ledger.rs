@@ -133,6 +133,53 @@ async fn a_redacted_ledger_reopens_while_new_appends_need_payloads() {
     assert!(ledger.append(&record, &now()).await.is_ok());
 }
 
+/// Appending a `redaction` removes the payload it names: the ledger itself carries out the
+/// lawful removal, whichever path the redaction came by (gateway, `custody submit`, a replica).
+#[tokio::test]
+async fn a_redaction_removes_the_payload_it_names() {
+    let s = world();
+    assert!(!s.redacted.is_empty(), "the world redacts a payload");
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with(&s, &dir.path().join("l.db"), ValidatorConfig::default()).await;
+    let redaction_at = s
+        .records
+        .iter()
+        .position(|r| r.header.kind == EventKind::Redaction)
+        .unwrap();
+    for r in &s.records[..redaction_at] {
+        ledger.append(r, &now()).await.unwrap();
+    }
+    let target = s.redacted[0];
+    let before = ledger.store().event(&target).await.unwrap().unwrap();
+    assert_eq!(before.payload, custody_store::PayloadState::Present);
+    ledger
+        .append(&s.records[redaction_at], &now())
+        .await
+        .unwrap();
+    let after = ledger.store().event(&target).await.unwrap().unwrap();
+    assert_eq!(after.payload, custody_store::PayloadState::Redacted);
+    assert!(after.record.payload.is_none());
+    // A retry of the redaction is a duplicate and removes nothing more; the payload stays gone.
+    let again = ledger
+        .append(&s.records[redaction_at], &now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, AppendOutcome::Duplicate { .. }),
+        "{again:?}"
+    );
+    assert_eq!(
+        ledger
+            .store()
+            .event(&target)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        custody_store::PayloadState::Redacted
+    );
+}
+
 #[tokio::test]
 async fn a_second_process_appends_and_the_first_catches_up() {
     let s = world();
