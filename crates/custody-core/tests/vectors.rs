@@ -250,3 +250,19 @@ fn a_huge_number_is_named_as_sent() {
     assert!(err.contains("18446744073709551616"), "{err}");
     assert!(!err.contains("e+19"), "{err}");
 }
+
+/// `headers-only.jsonl` (the ledger without any detainee payload, as a monitor receives it)
+/// verifies like `records.jsonl`, to the same ledger size.
+#[test]
+fn the_headers_only_ledger_verifies() {
+    let mut v = Validator::new(trust(), ValidatorConfig::default());
+    let mut without = 0;
+    for (i, line) in read("headers-only.jsonl").lines().enumerate() {
+        let r = Record::from_json(line.as_bytes()).unwrap();
+        without += usize::from(r.payload.is_none());
+        v.append(&r, None)
+            .unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+    }
+    assert_eq!(v.size() as usize, records().len());
+    assert!(without > 100, "detainee records travel without payload");
+}

@@ -40,6 +40,19 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
         jsonl.push('\n');
     }
     files.insert("records.jsonl".into(), jsonl.into_bytes());
+    // The same ledger without any detainee payload (what a monitor receives): it verifies the
+    // same, every state rule reading the headers' facts.
+    let mut headers = String::new();
+    for r in &published {
+        let h = if r.header.chain == AUTHORITY_CHAIN {
+            r.clone()
+        } else {
+            r.without_payload()
+        };
+        headers.push_str(&h.to_json_line());
+        headers.push('\n');
+    }
+    files.insert("headers-only.jsonl".into(), headers.into_bytes());
     files.insert(
         "trust.json".into(),
         pretty(&serde_json::to_value(&s.trust).map_err(|e| e.to_string())?),
@@ -86,7 +99,15 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
         ));
     }
     let mut consistency = Vec::new();
-    for (old, new) in [(1, n), (n / 3, n), (n / 2, n), (n - 1, n), (10, 37), (n, n)] {
+    for (old, new) in [
+        (1, n),
+        (n / 3, n),
+        (n / 2, n),
+        (n - 1, n),
+        (10, 37),
+        (n, n),
+        (0, n),
+    ] {
         let proof = consistency_proof(&leaves, old, new).map_err(|e| e.to_string())?;
         consistency.push(ConsistencyProofJson::new(old, new, &proof));
     }
@@ -1353,6 +1374,90 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         "a correction of a fact (the admission's facility), which rules read",
         n,
         r.to_json_line(),
+        None,
+    );
+
+    // Strict signatures and spellings an independent verifier must refuse by itself.
+    let mut r = q.clone();
+    // S >= L: add the group order L to S (little-endian), so that S mod L verifies.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(r.signature[32 + i]) + u16::from(L[i]) + carry;
+        r.signature[32 + i] = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    if carry == 0 && r.signature[63] & 0xe0 == 0 {
+        add(
+            "signature-s-not-reduced",
+            "signature",
+            "S + L in place of S: the same value mod L, but not reduced",
+            n,
+            r.to_json_line(),
+            None,
+        );
+    }
+    let mut r = q.clone();
+    // R = the identity point (small order), S = 0: accepted by non-strict verifiers for any
+    // message under a key whose equation then holds trivially only with a weak key; strict
+    // verification refuses the small-order R itself.
+    let mut sig = [0u8; 64];
+    sig[0] = 1;
+    r.signature = sig;
+    add(
+        "signature-small-order-r",
+        "signature",
+        "R is the identity (a small-order point) and S is 0",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    add(
+        "format-header-calendar-instant",
+        "format",
+        "a header timestamp that is not a calendar date (31 June)",
+        n,
+        line.replacen(t_after, "2021-06-31T10:05:00Z", 1),
+        None,
+    );
+    add(
+        "format-integer-too-large",
+        "format",
+        "an integer beyond 2^53-1 in the body",
+        n,
+        line.replacen(
+            "\"visitor_type\":\"family\"",
+            "\"duration_minutes\":9007199254740992,\"visitor_type\":\"family\"",
+            1,
+        ),
+        None,
+    );
+    add(
+        "format-uppercase-hex",
+        "format",
+        "the record hash written in uppercase hexadecimal",
+        n,
+        line.replacen(&q.hash.to_hex(), &q.hash.to_hex().to_uppercase(), 1),
+        None,
+    );
+    let sig_text = custody_core::encoding::b64url(&q.signature);
+    add(
+        "format-base64-padding",
+        "format",
+        "the signature written with base64 padding",
+        n,
+        line.replacen(&sig_text, &format!("{sig_text}=="), 1),
+        None,
+    );
+    add(
+        "format-header-value",
+        "format",
+        "a well-typed header member with a value the format does not allow (v = 2)",
+        n,
+        line.replacen("\"v\":1", "\"v\":2", 1),
         None,
     );
 
