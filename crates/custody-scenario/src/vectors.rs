@@ -1385,9 +1385,9 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut carry = 0u16;
-    for i in 0..32 {
-        let sum = u16::from(r.signature[32 + i]) + u16::from(L[i]) + carry;
-        r.signature[32 + i] = (sum & 0xff) as u8;
+    for (s_byte, l_byte) in r.signature[32..].iter_mut().zip(L) {
+        let sum = u16::from(*s_byte) + u16::from(l_byte) + carry;
+        *s_byte = (sum & 0xff) as u8;
         carry = sum >> 8;
     }
     if carry == 0 && r.signature[63] & 0xe0 == 0 {
@@ -1401,9 +1401,8 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         );
     }
     let mut r = q.clone();
-    // R = the identity point (small order), S = 0: accepted by non-strict verifiers for any
-    // message under a key whose equation then holds trivially only with a weak key; strict
-    // verification refuses the small-order R itself.
+    // R = the identity point (small order), S = 0: strict verification refuses the small-order
+    // R by itself, before any equation.
     let mut sig = [0u8; 64];
     sig[0] = 1;
     r.signature = sig;
