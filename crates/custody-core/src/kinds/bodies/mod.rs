@@ -28,7 +28,9 @@
 //! `evidence`, `closing`, `corrections`); the field types several kinds share are in `common`,
 //! the check helpers in `check`, the deserializer that knows where it is in `de`, and the
 //! registrar hints for missing and unknown fields in `hints` (keyed by field name, whatever the
-//! kind). Everything public is re-exported here, so every type is `bodies::Name`.
+//! kind). Everything public is re-exported here, so every type is `bodies::Name`. The kind list
+//! itself, with each kind's body type, is the one table in [`super`] (`kinds/mod.rs`), which
+//! generates [`Body`], [`parse_body`] and [`body_fields`].
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -69,6 +71,10 @@ pub use judicial::*;
 pub use police_custody::*;
 pub use prison::*;
 
+// Generated from the kind table in `kinds/mod.rs`; documented here too, where they were first.
+#[doc(inline)]
+pub use super::{body_fields, parse_body, Body};
+
 use check::Check;
 use hints::{missing_hint, unknown_hint};
 
@@ -80,86 +86,6 @@ pub const REF_MAX: usize = 100;
 
 /// Maximum length, in characters, of narrative text (schema `$defs/text`).
 pub const TEXT_MAX: usize = 4000;
-
-macro_rules! bodies {
-    ($($variant:ident,)*) => {
-        /// The body of an event, one variant per [`EventKind`].
-        // A body is parsed once per event and lives briefly: boxing would cost more than the
-        // size difference between variants.
-        #[allow(clippy::large_enum_variant)]
-        #[derive(Clone, Debug, PartialEq, Eq)]
-        pub enum Body {
-            $(
-                #[doc = concat!("Body of [`EventKind::", stringify!($variant), "`].")]
-                $variant($variant),
-            )*
-        }
-
-        impl Body {
-            /// The kind of event this body belongs to.
-            pub fn kind(&self) -> EventKind {
-                match self { $( Body::$variant(_) => EventKind::$variant, )* }
-            }
-
-            /// The body as a JSON value (what `payload.body` holds).
-            pub fn to_value(&self) -> Value {
-                match self { $( Body::$variant(b) => value_of(b), )* }
-            }
-        }
-
-        impl Serialize for Body {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                match self { $( Body::$variant(b) => b.serialize(s), )* }
-            }
-        }
-
-        /// Parses and checks a body for a kind: types (deny unknown fields), then semantic
-        /// checks that JSON Schema also expresses (non-empty strings, slug ids, enum values,
-        /// min/max). Error names the field path.
-        pub fn parse_body(kind: EventKind, body: &Value) -> Result<Body, BodyError> {
-            match kind { $( EventKind::$variant => parse::<$variant>(kind, body).map(Body::$variant), )* }
-        }
-
-        /// The top-level field names of a kind's body (the `properties` of its schema).
-        pub fn body_fields(kind: EventKind) -> &'static [&'static str] {
-            match kind { $( EventKind::$variant => field_names::<$variant>(), )* }
-        }
-    };
-}
-
-bodies! {
-    AgencyRegistered,
-    FacilityRegistered,
-    KeyEnrolled,
-    KeyRevoked,
-    Arrest,
-    CustodyReleased,
-    CustodyAccepted,
-    PoliceCustodyStarted,
-    PoliceCustodyExtended,
-    Questioning,
-    PlacementDecision,
-    JudicialAppearance,
-    Charged,
-    DetentionOrder,
-    DetentionExtended,
-    Admission,
-    MedicalScreening,
-    RiskAssessment,
-    HearingScheduled,
-    HearingHeld,
-    Judgment,
-    Release,
-    FamilyNotified,
-    Visit,
-    EvidenceAdded,
-    DeathInCustody,
-    Escape,
-    Correction,
-    IdentityLinked,
-    AccessRestricted,
-    Redaction,
-}
 
 /// A body that does not parse or does not pass its checks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,7 +100,7 @@ pub struct BodyError {
     pub message: String,
 }
 
-fn value_of<T: Serialize>(body: &T) -> Value {
+pub(super) fn value_of<T: Serialize>(body: &T) -> Value {
     // Serialising these types into a `Value` cannot fail: every map key is a string and every
     // number an integer. `Null` would only ever signal a bug, and fails every schema.
     serde_json::to_value(body).unwrap_or(Value::Null)
@@ -182,7 +108,7 @@ fn value_of<T: Serialize>(body: &T) -> Value {
 
 /// Parses a body of type `T` for `kind`: deserialisation (with the position of an error), then
 /// the semantic checks.
-fn parse<T>(kind: EventKind, body: &Value) -> Result<T, BodyError>
+pub(super) fn parse<T>(kind: EventKind, body: &Value) -> Result<T, BodyError>
 where
     T: serde::de::DeserializeOwned + Check,
 {
@@ -198,7 +124,7 @@ where
 }
 
 /// The field names serde knows for a struct, read by a deserializer that only asks for them.
-fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+pub(super) fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
     match T::deserialize(FieldNames) {
         Err(FieldNamesError(Some(fields))) => fields,
         _ => &[],
