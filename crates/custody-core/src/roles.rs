@@ -1,6 +1,7 @@
-//! Roles held by enrolled keys, and the table of which role may write which kind.
+//! Roles held by enrolled keys, and which role may write which kind.
 //!
-//! The table is part of the public contract and is reproduced in `docs/SPEC.md`.
+//! Which roles may write a kind is a column of the kind table in [`crate::kinds`], read here by
+//! [`roles_for`]; the table is part of the public contract and is reproduced in `docs/SPEC.md`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -78,44 +79,7 @@ impl<'de> serde::Deserialize<'de> for Role {
 /// keys only and return an empty slice. A `correction` is also limited to the roles allowed to
 /// write the kind it corrects (checked by the validator).
 pub fn roles_for(kind: EventKind) -> &'static [Role] {
-    use EventKind as K;
-    use Role::*;
-    match kind {
-        K::AgencyRegistered | K::FacilityRegistered | K::KeyEnrolled | K::KeyRevoked => &[],
-        K::Arrest => &[ArrestingOfficer, JudicialPoliceOfficer],
-        K::CustodyReleased | K::CustodyAccepted => {
-            &[ArrestingOfficer, JudicialPoliceOfficer, Registrar]
-        }
-        K::PoliceCustodyStarted | K::Questioning => &[JudicialPoliceOfficer],
-        K::PoliceCustodyExtended => &[JudicialPoliceOfficer, Prosecutor, InvestigatingJudge],
-        K::PlacementDecision => &[JudicialPoliceOfficer, Prosecutor],
-        K::JudicialAppearance | K::HearingScheduled => {
-            &[Prosecutor, InvestigatingJudge, CourtClerk]
-        }
-        K::Charged => &[Prosecutor, InvestigatingJudge],
-        K::DetentionOrder | K::DetentionExtended => &[InvestigatingJudge, CourtClerk],
-        K::Admission => &[Registrar],
-        K::MedicalScreening => &[Medical],
-        K::RiskAssessment => &[Registrar],
-        K::HearingHeld => &[InvestigatingJudge, CourtClerk],
-        K::Judgment => &[CourtClerk],
-        K::Release => &[ArrestingOfficer, JudicialPoliceOfficer, Registrar],
-        K::FamilyNotified => &[ArrestingOfficer, JudicialPoliceOfficer, Registrar],
-        K::Visit => &[Registrar, Monitor],
-        K::EvidenceAdded => &[
-            ArrestingOfficer,
-            JudicialPoliceOfficer,
-            Prosecutor,
-            InvestigatingJudge,
-            CourtClerk,
-        ],
-        K::DeathInCustody => &[Registrar, Medical, JudicialPoliceOfficer],
-        K::Escape => &[ArrestingOfficer, JudicialPoliceOfficer, Registrar],
-        K::Correction => Role::ALL,
-        K::IdentityLinked => &[JudicialPoliceOfficer, Registrar, CourtClerk],
-        K::AccessRestricted => &[Prosecutor, InvestigatingJudge],
-        K::Redaction => &[InvestigatingJudge, CourtClerk],
-    }
+    kind.writers()
 }
 
 #[cfg(test)]

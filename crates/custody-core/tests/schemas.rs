@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custody_core::kinds::{parse_body, Body, BodyError, EventKind};
+use custody_core::kinds::{body_fields, parse_body, Body, BodyError, EventKind};
+use custody_core::roles::{roles_for, Role};
 use serde_json::{json, Value};
 
 const ID_BASE: &str = "https://custody-ledger.example/schemas/v1/";
@@ -53,11 +54,39 @@ fn examples(kind: EventKind, prefix: &str) -> Vec<(String, Value)> {
     out
 }
 
+/// A kind added to the kind table (`custody_core::kinds`, which generates `EventKind::ALL`) fails
+/// here until it has a schema whose properties are its body's fields, examples, and a row in
+/// `schemas/README.md`.
 #[test]
 fn every_kind_has_a_schema_and_examples() {
+    let readme = fs::read_to_string(schemas_dir().join("README.md")).unwrap();
     for kind in EventKind::ALL {
         let path = schemas_dir().join(format!("{kind}.schema.json"));
         assert!(path.is_file(), "no schema for {kind}: {}", path.display());
+        let s = schema(*kind);
+        let properties: BTreeSet<&str> = s["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{kind}.schema.json has no properties"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let fields: BTreeSet<&str> = body_fields(*kind).iter().copied().collect();
+        assert_eq!(
+            properties, fields,
+            "{kind}: schema properties vs body fields"
+        );
+        for r in s["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            assert!(
+                fields.contains(r),
+                "{kind}: required {r} is not a body field"
+            );
+        }
+        let row = format!("| [`{kind}`]({kind}.schema.json) |");
+        assert!(
+            readme.contains(&row),
+            "schemas/README.md has no row for {kind}"
+        );
         assert!(
             !examples(*kind, "valid-").is_empty(),
             "no valid example for {kind}"
@@ -86,6 +115,78 @@ fn every_kind_has_a_schema_and_examples() {
                 "examples for unknown kind {name}"
             );
         }
+    }
+}
+
+/// The rows of the first Markdown table after `heading` in `docs/SPEC.md`, cells trimmed.
+fn spec_table(heading: &str) -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/SPEC.md");
+    let spec = fs::read_to_string(&path).unwrap();
+    let at = spec
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading} in SPEC.md"));
+    spec[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The `code` spans of a table cell.
+fn codes(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+/// The specification's tables of kinds (section 8) and of roles (section 9) say what the kind
+/// table says: every kind in order with its chain, and the roles allowed to write it.
+#[test]
+fn spec_tables_agree_with_the_kind_table() {
+    let kinds: Vec<(String, String)> = spec_table("## 8. Event kinds")
+        .into_iter()
+        .map(|row| (codes(&row[0])[0].to_string(), row[1].clone()))
+        .collect();
+    let ours: Vec<(String, String)> = EventKind::ALL
+        .iter()
+        .map(|k| {
+            let chain = if k.is_authority() {
+                "authority"
+            } else {
+                "detainee"
+            };
+            (k.to_string(), chain.to_string())
+        })
+        .collect();
+    assert_eq!(kinds, ours, "SPEC.md section 8 vs the kind table");
+
+    let mut written: BTreeMap<EventKind, Vec<Role>> = BTreeMap::new();
+    for row in spec_table("## 9. Roles") {
+        let roles: Vec<Role> = if row[1].starts_with("any role") {
+            Role::ALL.to_vec()
+        } else {
+            row[1].split(", ").map(|r| r.parse().unwrap()).collect()
+        };
+        for kind in codes(&row[0]) {
+            let kind: EventKind = kind.parse().unwrap();
+            assert!(
+                written.insert(kind, roles.clone()).is_none(),
+                "{kind} twice"
+            );
+        }
+    }
+    for kind in EventKind::ALL {
+        let want: &[Role] = written.get(kind).map_or(&[], Vec::as_slice);
+        assert_eq!(
+            roles_for(*kind),
+            want,
+            "SPEC.md section 9 vs the kind table: {kind}"
+        );
     }
 }
 
