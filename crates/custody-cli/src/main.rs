@@ -7,7 +7,6 @@
 #![forbid(unsafe_code)]
 
 mod append;
-mod census;
 mod cli;
 mod clock;
 mod cmd;

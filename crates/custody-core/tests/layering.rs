@@ -24,7 +24,8 @@ fn dependencies(krate: &str) -> Vec<String> {
         }
         if in_deps {
             if let Some((name, _)) = line.split_once('=') {
-                let name = name.trim();
+                // `tokio.workspace = true` names `tokio`.
+                let name = name.split('.').next().unwrap_or(name).trim();
                 if !name.is_empty() && !name.starts_with('#') {
                     deps.push(name.to_string());
                 }
@@ -56,6 +57,24 @@ fn core_does_no_io() {
             "custody-core depends on {d}"
         );
         assert!(!d.starts_with("custody-"), "custody-core depends on {d}");
+    }
+}
+
+/// The views are pure projections: no I/O crate, and of the workspace only the core (so the
+/// CLI, the gateway and a web desk build the same census).
+#[test]
+fn views_do_no_io_and_depend_on_the_core_only() {
+    let deps = dependencies("custody-views");
+    assert!(deps.iter().any(|d| d == "custody-core"), "{deps:?}");
+    for d in &deps {
+        assert!(
+            !IO_CRATES.contains(&d.as_str()),
+            "custody-views depends on {d}"
+        );
+        assert!(
+            !d.starts_with("custody-") || d == "custody-core",
+            "custody-views depends on {d}"
+        );
     }
 }
 
@@ -94,6 +113,7 @@ fn nothing_depends_on_a_service() {
         "custody-store-nats",
         "custody-ledger",
         "custody-scenario",
+        "custody-views",
     ] {
         for d in dependencies(krate) {
             assert!(

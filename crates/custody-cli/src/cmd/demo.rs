@@ -11,10 +11,10 @@ use custody_core::validate::ValidatorConfig;
 use custody_ledger::{Ledger, LedgerMeta, OpenError};
 use custody_scenario::{build, ScenarioConfig};
 use custody_store::AppendOutcome;
+use custody_views::census::Census;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::census::Census;
 use crate::cli::DemoArgs;
 use crate::clock;
 use crate::cmd::verify::verify_store_with;

@@ -1,0 +1,13 @@
+//! Read-only projections of a verified custody ledger.
+//!
+//! A view takes records that passed validation, in ledger order (with or without their
+//! payloads), and the validator's state of the same records, and returns typed structs. It does
+//! no I/O and names people only by the human code of their chain.
+//!
+//! - [`census`]: who is held where, under which legal status, since when; the pre-trial
+//!   detainees and their orders; the custody gaps; the stays at places that are not official
+//!   places of detention.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod census;
