@@ -16,7 +16,6 @@ mod files;
 mod keyfile;
 mod output;
 mod store;
-mod verifier;
 
 use std::process::ExitCode;
 

@@ -61,7 +61,12 @@ fn core_does_no_io() {
 
 #[test]
 fn layers_below_the_services_know_no_transport() {
-    for krate in ["custody-store", "custody-ledger", "custody-scenario"] {
+    for krate in [
+        "custody-store",
+        "custody-ledger",
+        "custody-scenario",
+        "custody-verify",
+    ] {
         for d in dependencies(krate) {
             for banned in [
                 "async-nats",
@@ -94,6 +99,7 @@ fn nothing_depends_on_a_service() {
         "custody-store-nats",
         "custody-ledger",
         "custody-scenario",
+        "custody-verify",
     ] {
         for d in dependencies(krate) {
             assert!(
