@@ -12,7 +12,8 @@
 //!   nats-server) and diagnostic paths that measure the parts of the gateway path alone.
 //! - `verify`: offline verification of a JSONL ledger (`custody verify FILE`) in events per
 //!   second with its peak memory, for a quarter of the file and the whole file, and the
-//!   baseline: raw ed25519-dalek batch verification of the same signatures.
+//!   baseline: raw ed25519-dalek `verify_strict` of the same signatures on every core (the
+//!   ceiling of a strict verifier; aim: at least 0.8x of it), and on one core.
 //! - `all`: both, with their defaults.
 //!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
@@ -33,8 +34,9 @@
 //! ```
 //!
 //! `verify` measures `target/release/custody` when it exists (`cargo build --release -p
-//! custody-cli`), and otherwise the same streaming loop inside this harness; it says which.
-//! `--custody PATH` picks another binary, `--in-process` forces the loop. The first `verify`
+//! custody-cli`), and otherwise the same verifier library (`custody-verify`) inside this
+//! harness; it says which. `--custody PATH` picks another binary, `--in-process` forces the
+//! library. The first `verify`
 //! of a size generates its ledger (about a minute and a half per million events on two cores)
 //! and prints how long it took; later runs reuse `target/custody-bench/ledger-<N>.jsonl`.
 //! `--cache-dir DIR` moves the cache; deleting it forces a new generation.
@@ -75,7 +77,7 @@ enum Cmd {
     /// Appends per second: gateway, Ledger on JetStream and SQLite, raw JetStream publish.
     Append(AppendArgs),
     /// Offline verification of a JSONL ledger: events per second and peak memory, against raw
-    /// batch signature verification.
+    /// strict signature verification on every core.
     Verify(VerifyArgs),
     /// `append` and `verify` with their defaults.
     All,
@@ -127,7 +129,7 @@ struct VerifyArgs {
     /// The `custody` binary to measure [default: target/release/custody, if built].
     #[arg(long)]
     custody: Option<PathBuf>,
-    /// Measure the streaming loop in this harness even if the `custody` binary exists.
+    /// Measure the verifier library in this harness even if the `custody` binary exists.
     #[arg(long)]
     in_process: bool,
 }

@@ -26,6 +26,17 @@ pub fn cpu_seconds(pid: &str) -> Option<f64> {
     Some((utime + stime) as f64 / CLOCK_TICKS_PER_SECOND)
 }
 
+/// CPU time (user + system) of this process's children that have ended and been waited for,
+/// in seconds (`/proc/self/stat` fields 16 and 17).
+pub fn children_cpu_seconds() -> Option<f64> {
+    let text = fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let cutime: u64 = fields.nth(13)?.parse().ok()?;
+    let cstime: u64 = fields.next()?.parse().ok()?;
+    Some((cutime + cstime) as f64 / CLOCK_TICKS_PER_SECOND)
+}
+
 /// `sysconf(_SC_CLK_TCK)`, 100 on every Linux architecture this runs on.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 

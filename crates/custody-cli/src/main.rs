@@ -15,7 +15,6 @@ mod files;
 mod keyfile;
 mod output;
 mod store;
-mod verifier;
 
 use std::process::ExitCode;
 

@@ -80,7 +80,12 @@ fn views_do_no_io_and_depend_on_the_core_only() {
 
 #[test]
 fn layers_below_the_services_know_no_transport() {
-    for krate in ["custody-store", "custody-ledger", "custody-scenario"] {
+    for krate in [
+        "custody-store",
+        "custody-ledger",
+        "custody-scenario",
+        "custody-verify",
+    ] {
         for d in dependencies(krate) {
             for banned in [
                 "async-nats",
@@ -114,6 +119,7 @@ fn nothing_depends_on_a_service() {
         "custody-ledger",
         "custody-scenario",
         "custody-views",
+        "custody-verify",
     ] {
         for d in dependencies(krate) {
             assert!(

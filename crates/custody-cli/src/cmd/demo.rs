@@ -12,16 +12,16 @@ use custody_ledger::{Ledger, LedgerMeta, OpenError};
 use custody_scenario::{build, ScenarioConfig};
 use custody_store::AppendOutcome;
 use custody_views::census::Census;
+use custody_verify::Verifier;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::DemoArgs;
 use crate::clock;
-use crate::cmd::verify::verify_store_with;
+use crate::cmd::verify::{describe, failure_json};
 use crate::exit::refused_reported;
 use crate::output::Output;
 use crate::store;
-use crate::verifier::StreamVerifier;
 
 /// Builds, appends, verifies and summarises the demo ledger.
 pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()> {
@@ -104,9 +104,11 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
 
     // Verify the whole ledger again, from the store, with a fresh validator.
     let mut census = Census::default();
-    let mut v = StreamVerifier::new(meta.trust.clone(), Some(clock::now()?), None);
-    let failure = verify_store_with(s.as_ref(), &mut v, |ev| census.observe(&ev.record)).await?;
-    let summary = v.summary();
+    let mut v = Verifier::new(meta.trust.clone()).with_clock(Some(clock::now()?));
+    let verified = v
+        .verify_store(s.as_ref(), |ev| census.observe(&ev.record))
+        .await?;
+    let (summary, failure) = (verified.summary, verified.failure);
     let report = census.report(v.validator());
 
     if out.json {
@@ -122,7 +124,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
                 "records": summary.records,
                 "tree_size": summary.records,
                 "root": b64std(&summary.root),
-                "failure": failure.as_ref().map(crate::verifier::Failure::to_json),
+                "failure": failure.as_ref().map(failure_json),
             },
         }));
     } else if !out.quiet {
@@ -135,11 +137,11 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
     if let Some(f) = failure {
         eprintln!(
             "custody: verification of {shown} FAILED at {}",
-            f.describe()
+            describe(&f)
         );
         return Err(refused_reported(format!(
             "verification failed: {}",
-            f.describe()
+            describe(&f)
         )));
     }
     out.result(format!(

@@ -1,8 +1,10 @@
 //! `custody verify [FILE.jsonl]`: every record, in ledger order, through a fresh validator.
 //!
-//! Without FILE the store's ledger is read in batches; with FILE the export is read line by
-//! line. Either way memory holds the validation state and the Merkle frontier, never the
-//! records. With `--checkpoint` the checkpoint's signature is checked with the ledger's
+//! The verification is `custody_verify`'s (signatures checked on every core, the rest in
+//! ledger order); this command picks the input and prints what it found. Without FILE the
+//! store's ledger is read in batches; with FILE (`-`: standard input) the export is read in
+//! batches of lines. Either way memory holds the validation state, the Merkle frontier and a
+//! bounded batch, never the whole ledger. With `--checkpoint` the checkpoint's signature is checked with the ledger's
 //! verifier key, and its root must be the root of the verified records at its size.
 //!
 //! A store read also reports every record whose payload is missing (neither stored nor
@@ -18,15 +20,14 @@
 //! a failure naming the position, like a refused record.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::Context;
 use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::encoding::{b64std, hex};
-use custody_core::Hash;
-use custody_store::{LedgerStore, PayloadState, StoreError, StoredEvent};
+use custody_verify::{Failure, MissingPayload, Report, Summary, Verifier};
 use serde_json::json;
 
 use crate::cli::VerifyArgs;
@@ -34,10 +35,6 @@ use crate::clock;
 use crate::exit::refused_reported;
 use crate::output::Output;
 use crate::store;
-use crate::verifier::{Failure, StreamVerifier, Summary};
-
-/// Records read from the store per call.
-const BATCH: usize = 1000;
 
 /// Runs the verification and prints the report; a failure exits with code 1.
 pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<()> {
@@ -45,40 +42,35 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         (Some(cp), Some(vk)) => Some(read_checkpoint(cp, vk)?),
         _ => None,
     };
-    let mark = checkpoint.as_ref().map(|c| c.size);
     let source = args
         .file
         .as_ref()
         .map_or_else(|| store::display(spec), |f| f.display().to_string());
+    let verifier = |trust| -> anyhow::Result<Verifier> {
+        Ok(Verifier::new(trust)
+            .with_clock(Some(clock::now()?))
+            .with_checkpoint_size(checkpoint.as_ref().map(|c| c.size)))
+    };
 
-    let (summary, failure, missing) = match &args.file {
+    let report = match &args.file {
         Some(file) => {
             let trust = match &args.trust {
                 Some(path) => read_trust(path)?,
                 None => trust_from_store(spec).await?,
             };
-            let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
             // Standard input is spooled to a private temporary file (mode 0600, removed on
-            // exit), so that it too can be read twice.
+            // exit), so that it too can be read twice: a first, cheap pass finds the few
+            // events that corrections and redactions point back at, so that memory grows with
+            // the chains, not with the records.
             let spooled = if file.as_os_str() == "-" {
                 Some(spool_stdin()?)
             } else {
                 None
             };
             let path = spooled.as_ref().map_or(file.as_path(), |t| t.path());
-            // A first, cheap pass finds the few events that corrections and redactions point
-            // back at, so that memory grows with the chains, not with the records.
-            let input =
-                File::open(path).with_context(|| format!("cannot open {}", file.display()))?;
-            let targets = look_back_targets(BufReader::with_capacity(1 << 16, input))
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            v.remember_only(targets);
-            let input =
-                File::open(path).with_context(|| format!("cannot open {}", file.display()))?;
-            let failure = v
-                .verify_lines(BufReader::with_capacity(1 << 16, input))
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            (v.summary(), failure, Vec::new())
+            verifier(trust)?
+                .verify_jsonl(|| File::open(path).map(|f| BufReader::with_capacity(1 << 16, f)))
+                .with_context(|| format!("cannot read {}", file.display()))?
         }
         None => {
             let s = store::open_store(spec, store::Create::No).await?;
@@ -87,33 +79,24 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
                 Some(path) => read_trust(path)?,
                 None => meta.trust,
             };
-            let mut v = StreamVerifier::new(trust, Some(clock::now()?), mark);
-            let verified = async {
-                v.remember_only(store_look_back_targets(s.as_ref()).await?);
-                verify_store(s.as_ref(), &mut v).await
-            }
-            .await;
-            let (failure, missing) = match verified {
-                Ok(found) => found,
-                Err(e) => (Some(store_damage(&v, e)?), Vec::new()),
-            };
-            (v.summary(), failure, missing)
+            verifier(trust)?.verify_store(s.as_ref(), |_| {}).await?
         }
     };
+    let Report {
+        summary,
+        failure,
+        missing_payloads: missing,
+    } = report;
     // Nothing verified is not a success: the input was empty (an export that failed?).
-    let failure = match failure {
-        None if summary.records == 0 => Some(Failure {
-            line: None,
-            position: 0,
-            hash: None,
-            rule: "empty".into(),
-            message: format!(
+    let failure = failure.map(|mut f| {
+        if f.rule == custody_verify::EMPTY {
+            f.message = format!(
                 "{source} holds no record, so nothing was verified (a ledger holds at least its \
                  authority records; if this is the output of `custody export`, the export failed)"
-            ),
-        }),
-        other => other,
-    };
+            );
+        }
+        f
+    });
 
     let checkpoint_problem = match (&checkpoint, &failure) {
         (Some(cp), None) => check_checkpoint(cp, &summary).err(),
@@ -131,7 +114,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     if let Some(f) = failure {
         return Err(refused_reported(format!(
             "verification failed: {}",
-            f.describe()
+            describe(&f)
         )));
     }
     if let Some(problem) = checkpoint_problem {
@@ -146,52 +129,39 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     Ok(())
 }
 
-/// A stored record whose payload the store holds neither as such nor as a redaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingPayload {
-    /// Its ledger position.
-    pub position: u64,
-    /// Its chain.
-    pub chain: String,
-    /// Its hash.
-    pub hash: Hash,
+/// One human line of a failure: where, which record, which rule, why.
+pub fn describe(f: &Failure) -> String {
+    let place = match f.line {
+        Some(line) => format!("line {line} (position {})", f.position),
+        None => format!("position {}", f.position),
+    };
+    let hash = f.hash.as_deref().unwrap_or("unreadable");
+    format!("{place}: record {hash} refused ({}): {}", f.rule, f.message)
 }
 
-impl MissingPayload {
-    /// The report line: position, chain and hash, and what to do.
-    pub fn describe(&self) -> String {
-        format!(
-            "payload missing at position {}, chain {}, event {}: the store holds neither the \
-             payload nor a redaction of it; submit the record with its payload again to \
-             complete it",
-            self.position, self.chain, self.hash
-        )
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        json!({"position": self.position, "chain": self.chain, "hash": self.hash.to_hex()})
-    }
+/// A failure as JSON.
+pub fn failure_json(f: &Failure) -> serde_json::Value {
+    json!({
+        "line": f.line,
+        "position": f.position,
+        "chain": f.chain,
+        "hash": f.hash,
+        "rule": f.rule,
+        "message": f.message,
+    })
 }
 
-/// The failure report of a store whose data is inconsistent ([`StoreError::Corrupt`]: an index
-/// that disagrees with its records, a hole in positions); any other error is returned as it is.
-fn store_damage(v: &StreamVerifier, e: anyhow::Error) -> anyhow::Result<Failure> {
-    let damage = e
-        .chain()
-        .find_map(|c| match c.downcast_ref::<StoreError>() {
-            Some(StoreError::Corrupt(m)) => Some(m.clone()),
-            _ => None,
-        });
-    match damage {
-        Some(message) => Ok(Failure {
-            line: None,
-            position: v.size(),
-            hash: None,
-            rule: "store_corrupt".into(),
-            message: format!("the store is damaged: {message}"),
-        }),
-        None => Err(e),
-    }
+/// The report line of a missing payload: position, chain and hash, and what to do.
+fn describe_missing(m: &MissingPayload) -> String {
+    format!(
+        "payload missing at position {}, chain {}, event {}: the store holds neither the \
+         payload nor a redaction of it; submit the record with its payload again to complete it",
+        m.position, m.chain, m.hash
+    )
+}
+
+fn missing_json(m: &MissingPayload) -> serde_json::Value {
+    json!({"position": m.position, "chain": m.chain, "hash": m.hash.to_hex()})
 }
 
 /// What a successful verification proved, and what it could not: `cp` is the checkpoint that
@@ -249,98 +219,6 @@ fn spool_stdin() -> anyhow::Result<tempfile::NamedTempFile> {
     std::io::copy(&mut std::io::stdin().lock(), &mut spool)
         .context("cannot copy standard input to a temporary file")?;
     Ok(spool)
-}
-
-/// The targets of every correction and redaction of a JSONL ledger. Only lines that may hold
-/// one are parsed: those that spell `correction` or `redaction`, or that use a `\u` escape
-/// (which could spell a kind without its letters); an unreadable line is left to the second
-/// pass, which reports it.
-pub fn look_back_targets(
-    input: impl BufRead,
-) -> std::io::Result<std::collections::HashSet<custody_core::Hash>> {
-    let mut targets = std::collections::HashSet::new();
-    for line in input.lines() {
-        let line = line?;
-        if !(line.contains("correction") || line.contains("redaction") || line.contains("\\u")) {
-            continue;
-        }
-        if let Ok(r) = custody_core::Record::from_json(line.as_bytes()) {
-            if let Some(t) = custody_core::validate::look_back_target(&r) {
-                targets.insert(t);
-            }
-        }
-    }
-    Ok(targets)
-}
-
-/// The targets of every correction and redaction in a store (a first read of the ledger, so
-/// that verification then remembers only those events).
-pub async fn store_look_back_targets(
-    s: &dyn LedgerStore,
-) -> anyhow::Result<std::collections::HashSet<custody_core::Hash>> {
-    let mut targets = std::collections::HashSet::new();
-    let mut position = 0;
-    loop {
-        let batch = s.read_from(position, BATCH).await?;
-        let Some(last) = batch.last() else {
-            return Ok(targets);
-        };
-        position = last.position + 1;
-        targets.extend(
-            batch
-                .iter()
-                .filter_map(|ev| custody_core::validate::look_back_target(&ev.record)),
-        );
-    }
-}
-
-/// Verifies every record of a store, in ledger order; also returns the accepted records whose
-/// payload is missing.
-pub async fn verify_store(
-    s: &dyn LedgerStore,
-    v: &mut StreamVerifier,
-) -> anyhow::Result<(Option<Failure>, Vec<MissingPayload>)> {
-    let mut missing = Vec::new();
-    let failure = verify_store_with(s, v, |ev| {
-        if ev.payload == PayloadState::Missing {
-            missing.push(MissingPayload {
-                position: ev.position,
-                chain: ev.record.header.chain.clone(),
-                hash: ev.record.hash,
-            });
-        }
-    })
-    .await?;
-    Ok((failure, missing))
-}
-
-/// Verifies every record of a store, in ledger order, showing each accepted record to
-/// `accepted`.
-pub async fn verify_store_with(
-    s: &dyn LedgerStore,
-    v: &mut StreamVerifier,
-    mut accepted: impl FnMut(&StoredEvent),
-) -> anyhow::Result<Option<Failure>> {
-    loop {
-        let batch = s.read_from(v.size(), BATCH).await?;
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        for ev in batch {
-            if ev.position != v.size() {
-                return Err(StoreError::Corrupt(format!(
-                    "the store returned position {} where {} was expected",
-                    ev.position,
-                    v.size()
-                ))
-                .into());
-            }
-            if let Err(e) = v.push(&ev.record) {
-                return Ok(Some(v.failure(None, Some(ev.record.hash.to_hex()), &e)));
-            }
-            accepted(&ev);
-        }
-    }
 }
 
 /// Reads trust anchors (`trust.json`).
@@ -425,7 +303,7 @@ pub fn print_report(
         out.json(&json!({
             "source": source,
             "ok": ok && missing.is_empty(),
-            "missing_payloads": missing.iter().map(MissingPayload::to_json).collect::<Vec<_>>(),
+            "missing_payloads": missing.iter().map(missing_json).collect::<Vec<_>>(),
             "records": s.records,
             "authority_records": s.authority_records,
             "chains": s.chains,
@@ -433,7 +311,7 @@ pub fn print_report(
             "tree_size": s.records,
             "root": b64std(&s.root),
             "root_hex": hex(&s.root),
-            "failure": failure.map(Failure::to_json),
+            "failure": failure.map(failure_json),
             "checkpoint": cp.map(|c| json!({
                 "size": c.size,
                 "root": b64std(&c.root),
@@ -454,7 +332,7 @@ pub fn print_report(
             ),
             _ => eprintln!(
                 "custody: verification of {source} FAILED at {}",
-                f.describe()
+                describe(f)
             ),
         }
         if !out.quiet && s.records > 0 {
@@ -497,7 +375,7 @@ pub fn print_report(
     }
     if !missing.is_empty() {
         for m in missing {
-            eprintln!("custody: {}", m.describe());
+            eprintln!("custody: {}", describe_missing(m));
         }
         eprintln!(
             "custody: {source}: the records verify, but {} payloads are missing (neither stored \

@@ -1,0 +1,333 @@
+//! The streaming verifier of a custody ledger: records in ledger order go through a fresh
+//! [`Validator`] and their leaf hashes into a Merkle [`Frontier`]; the answer is a [`Report`]:
+//! what was verified, or the first record refused, in ledger order ([`Failure`]: position,
+//! line, chain, hash, rule, message).
+//!
+//! ```no_run
+//! # fn f(trust: custody_core::authority::TrustAnchors) -> Result<(), custody_verify::VerifyError> {
+//! let mut verifier = custody_verify::Verifier::new(trust);
+//! let path = std::path::Path::new("ledger.jsonl");
+//! let report = verifier.verify_jsonl(|| {
+//!     std::fs::File::open(path).map(|f| std::io::BufReader::with_capacity(1 << 16, f))
+//! })?;
+//! match report.failure {
+//!     None => println!("{} records verify", report.summary.records),
+//!     Some(f) => println!("position {}: {} ({})", f.position, f.message, f.rule),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Three sources, one verification: a JSONL file (read twice, [`Verifier::verify_jsonl`]), a
+//! store ([`Verifier::verify_store`], which also reports missing payloads and a damaged store as
+//! rule [`STORE_CORRUPT`]), or batches of parsed records ([`Verifier::verify_records`]).
+//!
+//! # Every core
+//!
+//! Parsing a line, hashing its header and the strict Ed25519 check of its signature depend on
+//! the record alone; only the authority and chain state must advance in ledger order. So
+//! records are taken in batches ([`Verifier::with_batch`]); the records of a batch are
+//! parsed and their signatures verified on every core ([`Verifier::with_threads`]), in small
+//! chunks claimed in order, while the calling thread takes the proofs
+//! ([`custody_core::validate::SignatureVerified`]) in ledger order and runs the rest of
+//! validation ([`Validator::check_verified`], then [`Validator::apply`]); when it waits, it
+//! verifies signatures too. The verdict is the sequential loop's: records are decided in
+//! ledger order and the first refused one is the answer, even when a later record of the same
+//! batch, already verified by another thread, is refused too. Each thread keeps the signer
+//! keys it decompressed, so a key is decompressed once per thread, not once per record.
+//! While a batch of a file is verified, the next one is read.
+//!
+//! # Bounded memory
+//!
+//! Memory holds the validator's authority and per-chain state (head, custody status, the
+//! commitment orders a rule reads), the look-back targets (the events that a correction or a
+//! redaction of the ledger points at: a first pass over the input finds them, see
+//! [`Validator::remember_only`]), at most 64 Merkle hashes, and two batches of records: at
+//! most [`Verifier::with_batch`] records and [`MAX_BATCH_BYTES`] bytes of lines each (a line
+//! longer than [`MAX_LINE_BYTES`] is refused as rule `format` without being held whole). So it
+//! grows with the number of chains, i.e. of people, not with the number of records. A store's
+//! missing payloads are listed one small entry each (they are what a monitor must be told).
+//!
+//! The checks of a record are blocking CPU work: an async caller verifying a large store
+//! holds its thread for the duration of each batch.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod lines;
+mod pipeline;
+mod store;
+
+use std::collections::HashSet;
+use std::io::BufRead;
+
+use custody_core::authority::TrustAnchors;
+use custody_core::ids::AUTHORITY_CHAIN;
+use custody_core::merkle::{leaf_hash, Digest, Frontier};
+use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
+use custody_core::{Hash, Record, Timestamp};
+
+pub use lines::{look_back_targets_jsonl, MAX_BATCH_BYTES, MAX_LINE_BYTES};
+pub use store::MissingPayload;
+
+/// Rule of a [`Failure`] when the input holds no record at all.
+pub const EMPTY: &str = "empty";
+/// Rule of a [`Failure`] when a store's data is inconsistent (an index that disagrees with its
+/// records, a hole in positions): [`custody_store::StoreError::Corrupt`].
+pub const STORE_CORRUPT: &str = "store_corrupt";
+/// Rule of a line that is not a record ([`ValidationError::Format`]'s rule).
+pub const FORMAT: &str = "format";
+
+/// Records per batch unless [`Verifier::with_batch`] says otherwise.
+pub const DEFAULT_BATCH: usize = 2048;
+
+/// The first record refused, in ledger order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// 1-based line of the file, when verifying a file.
+    pub line: Option<u64>,
+    /// Ledger position (0-based leaf index) the record would have had: the number of records
+    /// verified before it.
+    pub position: u64,
+    /// The record's chain, when it could be read (as claimed, for a line that is not a record).
+    pub chain: Option<String>,
+    /// The record's hash (as claimed, for a line that is not a record), when it could be read.
+    pub hash: Option<String>,
+    /// Stable rule code (`format`, `hash`, `signature`, `state/custody_gap`, [`EMPTY`],
+    /// [`STORE_CORRUPT`]...).
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// The failure of a record refused by the validator at `position`.
+    fn refused(line: Option<u64>, position: u64, record: &Record, e: &ValidationError) -> Self {
+        Failure {
+            line,
+            position,
+            chain: Some(record.header.chain.clone()),
+            hash: Some(record.hash.to_hex()),
+            rule: e.rule(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Counts and roots of what was verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Records accepted (the tree size).
+    pub records: u64,
+    /// Records of the authority chain.
+    pub authority_records: u64,
+    /// Detainee chains seen.
+    pub chains: usize,
+    /// Records that travelled without their payload.
+    pub headers_only: u64,
+    /// Merkle root of the accepted records.
+    pub root: Digest,
+    /// The root at the size given to [`Verifier::with_checkpoint_size`], once reached.
+    pub root_at_mark: Option<Digest>,
+}
+
+/// What a verification found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// What was verified (up to the failure, if any).
+    pub summary: Summary,
+    /// The first record refused, or why nothing was verified ([`EMPTY`], [`STORE_CORRUPT`]).
+    pub failure: Option<Failure>,
+    /// Accepted records of a store whose payload is missing (neither stored nor lawfully
+    /// redacted). Always empty for a file.
+    pub missing_payloads: Vec<MissingPayload>,
+}
+
+impl Report {
+    /// Whether everything verified and nothing is missing.
+    pub fn is_ok(&self) -> bool {
+        self.failure.is_none() && self.missing_payloads.is_empty()
+    }
+}
+
+/// Why a verification could not be carried out (not a refused record: that is a
+/// [`Failure`] in the [`Report`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The input could not be read.
+    #[error("cannot read the ledger: {0}")]
+    Read(#[from] std::io::Error),
+    /// The store failed (other than by inconsistent data, which is a [`STORE_CORRUPT`] failure).
+    #[error(transparent)]
+    Store(custody_store::StoreError),
+}
+
+/// A streaming ledger verifier: configure it, then give it the ledger once.
+#[derive(Debug)]
+pub struct Verifier {
+    validator: Validator,
+    frontier: Frontier,
+    now: Option<Timestamp>,
+    authority_records: u64,
+    headers_only: u64,
+    mark: Option<u64>,
+    root_at_mark: Option<Digest>,
+    threads: usize,
+    batch: usize,
+    keys: Vec<pipeline::KeyCache>,
+}
+
+impl Verifier {
+    /// A verifier of a ledger with these trust anchors: no clock (the future-time rule is
+    /// skipped), on every core, in batches of [`DEFAULT_BATCH`] records.
+    pub fn new(trust: TrustAnchors) -> Self {
+        Verifier {
+            validator: Validator::new(trust, ValidatorConfig::default()),
+            frontier: Frontier::new(),
+            now: None,
+            authority_records: 0,
+            headers_only: 0,
+            mark: None,
+            root_at_mark: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batch: DEFAULT_BATCH,
+            keys: Vec::new(),
+        }
+    }
+
+    /// The clock of the future-time rule (`None` skips the rule).
+    pub fn with_clock(mut self, now: Option<Timestamp>) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Remember the Merkle root when the tree reaches `size` records (a checkpoint's size), in
+    /// [`Summary::root_at_mark`].
+    pub fn with_checkpoint_size(mut self, size: Option<u64>) -> Self {
+        self.mark = size;
+        self.root_at_mark = (size == Some(0)).then(|| Frontier::new().root());
+        self
+    }
+
+    /// Threads that parse and verify signatures, the calling one included (at least 1;
+    /// default: the CPUs this process may run on).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Records per batch (at least 1; default [`DEFAULT_BATCH`]). Memory holds two batches.
+    pub fn with_batch(mut self, records: usize) -> Self {
+        self.batch = records.max(1);
+        self
+    }
+
+    /// Remembers only these look-back targets (see [`Validator::remember_only`]); the drivers
+    /// that read their input twice find them themselves.
+    pub fn remember_only(&mut self, targets: HashSet<Hash>) {
+        self.validator.remember_only(targets);
+    }
+
+    /// Number of records accepted so far.
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The validation state reached (authority and every chain).
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// Counts and roots so far.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            records: self.frontier.size(),
+            authority_records: self.authority_records,
+            chains: self.validator.chains().count(),
+            headers_only: self.headers_only,
+            root: self.frontier.root(),
+            root_at_mark: self.root_at_mark,
+        }
+    }
+
+    /// Verifies a JSONL ledger (one record per line; blank lines only at the end) that can be
+    /// read twice: `open` is called once for a first pass that finds the look-back targets, and
+    /// once for the verification. I/O errors are errors; a refused record is the report's
+    /// failure.
+    pub fn verify_jsonl<R: BufRead + Send>(
+        &mut self,
+        mut open: impl FnMut() -> std::io::Result<R>,
+    ) -> Result<Report, VerifyError> {
+        let targets = look_back_targets_jsonl(open()?)?;
+        self.remember_only(targets);
+        self.verify_lines(open()?)
+    }
+
+    /// Verifies a JSONL ledger read once, after what was verified before. Without
+    /// [`Verifier::remember_only`] first, the validator remembers every event (memory then grows
+    /// with the records); [`Verifier::verify_jsonl`] does both passes.
+    pub fn verify_lines<R: BufRead + Send>(&mut self, input: R) -> Result<Report, VerifyError> {
+        let failure = lines::verify(self, input)?;
+        Ok(self.report(failure, Vec::new()))
+    }
+
+    /// Verifies parsed records in ledger order, after what was verified before, on every core
+    /// (the whole slice is one batch, so give it in batches); `accepted` sees the index of each
+    /// accepted record. Returns the first record refused.
+    pub fn verify_records(
+        &mut self,
+        records: &[Record],
+        accepted: impl FnMut(usize),
+    ) -> Result<(), Failure> {
+        let slots: Vec<pipeline::Slot<'_>> = records
+            .iter()
+            .map(|record| pipeline::Slot::record(None, record))
+            .collect();
+        self.run(&slots, accepted)
+    }
+
+    /// The report of what was verified, with the failure found (or [`EMPTY`] when nothing was
+    /// verified).
+    fn report(&self, failure: Option<Failure>, missing_payloads: Vec<MissingPayload>) -> Report {
+        let failure = match failure {
+            None if self.size() == 0 => Some(Failure {
+                line: None,
+                position: 0,
+                chain: None,
+                hash: None,
+                rule: EMPTY.into(),
+                message: "no record at all, so nothing was verified (a ledger holds at least \
+                          its authority records)"
+                    .into(),
+            }),
+            other => other,
+        };
+        Report {
+            summary: self.summary(),
+            failure,
+            missing_payloads,
+        }
+    }
+
+    /// Moves the tree and the counts for an accepted record.
+    fn accepted(&mut self, record: &Record) {
+        self.frontier.push(leaf_hash(record.hash.as_bytes()));
+        if record.header.chain == AUTHORITY_CHAIN {
+            self.authority_records += 1;
+        }
+        if record.payload.is_none() {
+            self.headers_only += 1;
+        }
+        if self.mark == Some(self.frontier.size()) {
+            self.root_at_mark = Some(self.frontier.root());
+        }
+    }
+}
+
+/// The look-back targets of records (the events their corrections and redactions point at),
+/// for [`Verifier::remember_only`].
+pub fn look_back_targets<'a>(records: impl IntoIterator<Item = &'a Record>) -> HashSet<Hash> {
+    records
+        .into_iter()
+        .filter_map(custody_core::validate::look_back_target)
+        .collect()
+}

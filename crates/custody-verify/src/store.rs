@@ -1,0 +1,112 @@
+//! A store's ledger, read in batches in ledger order.
+
+use std::collections::HashSet;
+
+use custody_core::validate::look_back_target;
+use custody_core::Hash;
+use custody_store::{LedgerStore, PayloadState, StoreError, StoredEvent};
+
+use crate::pipeline::Slot;
+use crate::{Failure, Report, Verifier, VerifyError, STORE_CORRUPT};
+
+/// Records read from the store per call (one batch of verification).
+const STORE_BATCH: usize = 1000;
+
+/// An accepted record of a store whose payload the store holds neither as such nor as a
+/// redaction ([`PayloadState::Missing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingPayload {
+    /// Its ledger position.
+    pub position: u64,
+    /// Its chain.
+    pub chain: String,
+    /// Its hash.
+    pub hash: Hash,
+}
+
+impl Verifier {
+    /// Verifies every record of a store in ledger order, after a first read that finds the
+    /// look-back targets; `accepted` sees each accepted record. Missing payloads are listed
+    /// in the report; a store whose data is inconsistent ([`StoreError::Corrupt`]) is the
+    /// failure [`STORE_CORRUPT`] at the position reached; any other store error is an error.
+    pub async fn verify_store(
+        &mut self,
+        store: &dyn LedgerStore,
+        mut accepted: impl FnMut(&StoredEvent),
+    ) -> Result<Report, VerifyError> {
+        let mut missing = Vec::new();
+        let failure = match self.read_store(store, &mut missing, &mut accepted).await {
+            Ok(failure) => failure,
+            Err(StoreError::Corrupt(message)) => Some(Failure {
+                line: None,
+                position: self.size(),
+                chain: None,
+                hash: None,
+                rule: STORE_CORRUPT.into(),
+                message: format!("the store is damaged: {message}"),
+            }),
+            Err(e) => return Err(VerifyError::Store(e)),
+        };
+        Ok(self.report(failure, missing))
+    }
+
+    async fn read_store(
+        &mut self,
+        store: &dyn LedgerStore,
+        missing: &mut Vec<MissingPayload>,
+        accepted: &mut impl FnMut(&StoredEvent),
+    ) -> Result<Option<Failure>, StoreError> {
+        self.remember_only(store_look_back_targets(store).await?);
+        loop {
+            let batch = store.read_from(self.size(), STORE_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            let start = self.size();
+            let in_order = batch
+                .iter()
+                .zip(start..)
+                .take_while(|(ev, position)| ev.position == *position)
+                .count();
+            let slots: Vec<Slot<'_>> = batch[..in_order]
+                .iter()
+                .map(|ev| Slot::record(None, &ev.record))
+                .collect();
+            let verdict = self.run(&slots, |i| {
+                let ev = &batch[i];
+                if ev.payload == PayloadState::Missing {
+                    missing.push(MissingPayload {
+                        position: ev.position,
+                        chain: ev.record.header.chain.clone(),
+                        hash: ev.record.hash,
+                    });
+                }
+                accepted(ev);
+            });
+            if let Err(failure) = verdict {
+                return Ok(Some(failure));
+            }
+            if let Some(ev) = batch.get(in_order) {
+                return Err(StoreError::Corrupt(format!(
+                    "the store returned position {} where {} was expected",
+                    ev.position,
+                    self.size()
+                )));
+            }
+        }
+    }
+}
+
+/// The look-back targets of a store's ledger (a first read of it).
+async fn store_look_back_targets(store: &dyn LedgerStore) -> Result<HashSet<Hash>, StoreError> {
+    let mut targets = HashSet::new();
+    let mut position = 0;
+    loop {
+        let batch = store.read_from(position, STORE_BATCH).await?;
+        let Some(last) = batch.last() else {
+            return Ok(targets);
+        };
+        position = last.position + 1;
+        targets.extend(batch.iter().filter_map(|ev| look_back_target(&ev.record)));
+    }
+}
