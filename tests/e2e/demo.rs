@@ -3,8 +3,285 @@
 
 mod common;
 
+use std::process::{Command, Stdio};
+
 use common::*;
+use custody_core::humancode::code_for_chain;
 use custody_core::EventKind;
+
+/// Runs one shell command line as a user would type it after the demo: in the demo's
+/// directory, with `custody` on PATH, on the default store (`custody.db` there).
+fn sh(w: &World, line: &str) -> Run {
+    let bin_dir = std::path::Path::new(BIN).parent().expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-o", "pipefail", "-c", line])
+        .current_dir(w.dir.path())
+        .env("PATH", path)
+        .env_remove("CUSTODY_STORE")
+        .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_ROOT_KEY")
+        .env_remove("CUSTODY_LEDGER_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bash");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command lines of the ```sh blocks of README.md's "Run the demo" section.
+fn readme_demo_commands() -> Vec<String> {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("## Run the demo").expect("demo section");
+    let end = readme[start..]
+        .find("\n## ")
+        .map_or(readme.len(), |e| start + 1 + e);
+    let mut lines = Vec::new();
+    let mut in_block = false;
+    for line in readme[start..end].lines() {
+        if line.starts_with("```") {
+            in_block = line.trim() == "```sh" && !in_block;
+            continue;
+        }
+        if in_block && !line.trim().is_empty() {
+            lines.push(line.trim().to_string());
+        }
+    }
+    lines
+}
+
+/// Copies a file of the repository into the demo's directory at the same relative path (the
+/// README's commands run from the repository root).
+fn copy_from_repo(w: &World, rel: &str) {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel);
+    let to = w.path(rel);
+    std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+    std::fs::copy(&from, &to).expect("copy");
+}
+
+/// Every command of the README's demo section runs as written right after the demo (the
+/// gateway on a free port instead of 8080, which another program may hold), and so does
+/// every command the demo prints to try.
+#[test]
+fn readme_demo_commands_run_as_written_after_the_demo() {
+    let w = World::sqlite();
+    copy_from_repo(&w, "schemas/examples/arrest/valid-menaka-barkhane.json");
+    let commands = readme_demo_commands();
+    assert!(
+        commands.iter().any(|c| c.contains("demo-keys/ledger.key")),
+        "{commands:?}"
+    );
+    let mut demo_output = None;
+    for line in &commands {
+        let command = line.split(" #").next().unwrap_or(line).trim();
+        if command == "cargo run --release -p custody-cli -- demo" {
+            let r = sh(&w, "custody demo");
+            assert_eq!(r.code, 0, "custody demo: {}{}", r.stdout, r.stderr);
+            demo_output = Some(r.stdout);
+        } else if command.starts_with("custody serve") {
+            assert!(demo_output.is_some(), "serve before the demo");
+            let serve = Serve::start(&w, custody_testkit::free_port().expect("port"));
+            assert_eq!(serve.get("/healthz").0, 200);
+            serve.kill();
+        } else if command == "set -o pipefail" {
+            // Every line runs under pipefail (see sh).
+        } else {
+            assert!(demo_output.is_some(), "{command} before the demo");
+            let r = sh(&w, command);
+            assert_eq!(r.code, 0, "README: {command}\n{}\n{}", r.stdout, r.stderr);
+        }
+    }
+    let demo_output = demo_output.expect("the README runs the demo");
+    assert!(w.path("public.jsonl").is_file());
+
+    // The key files: beside the database, private, marked as demo keys.
+    let keys = w.path("demo-keys");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&keys).expect("demo-keys/") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("key file");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON key file");
+        assert_eq!(doc["demo"], true, "{}", path.display());
+        assert_eq!(doc["type"], "custody-ledger/ed25519-secret-key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+        count += 1;
+    }
+    assert_eq!(count, 18, "root, ledger and the 16 enrolled keys");
+
+    // The commands the demo prints to try run too.
+    let tried: Vec<&str> = demo_output
+        .lines()
+        .filter_map(|l| l.strip_prefix("  custody "))
+        .collect();
+    assert!(tried.len() >= 3, "{demo_output}");
+    for rest in tried {
+        let command = format!("custody {rest}");
+        let r = sh(&w, &command);
+        assert_eq!(r.code, 0, "demo: {command}\n{}\n{}", r.stdout, r.stderr);
+    }
+}
+
+/// `--as-of`: the world ends on the day before, its keys sign today, and the same day gives
+/// the same bytes; a store built for another day is refused, naming the day it was built for.
+#[test]
+fn demo_as_of_ends_on_that_day_and_keys_sign_today() {
+    let w = World::sqlite();
+    let v = w.ok_json(&["demo", "--as-of", "2026-06-01", "--detainees", "10"]);
+    assert_eq!(v["as_of"], "2026-06-01", "{v}");
+    let ends = v["ends_at"].as_str().expect("ends_at");
+    assert!(ends.starts_with("2026-05-31T"), "{ends}");
+    let records = w.export();
+    let last = records
+        .iter()
+        .map(|r| r.header.recorded_at.as_str().to_string())
+        .max()
+        .expect("records");
+    assert_eq!(last, ends);
+    let again = w.path("again.db").display().to_string();
+    w.ok(&[
+        "--store",
+        &again,
+        "demo",
+        "--as-of",
+        "2026-06-01",
+        "--detainees",
+        "10",
+        "--quiet",
+    ]);
+    assert_eq!(
+        w.ok(&["export"]),
+        w.ok(&["--store", &again, "export"]),
+        "same seed and --as-of, same bytes"
+    );
+    let r = w.fails(2, &["demo", "--as-of", "2026-06-02", "--detainees", "10"]);
+    assert!(r.stderr.contains("--as-of 2026-06-01"), "{}", r.stderr);
+    let r = w.fails(2, &["demo", "--as-of", "9999-01-01"]);
+    assert!(r.stderr.contains("après aujourd'hui"), "{}", r.stderr);
+    let r = w.fails(2, &["demo", "--as-of", "01/06/2026"]);
+    assert!(r.stderr.contains("AAAA-MM-JJ"), "{}", r.stderr);
+
+    // The demo keys are valid now: the Gao police officer records an arrest, the
+    // gendarmerie signs a checkpoint with the ledger key.
+    copy_from_repo(&w, "schemas/examples/arrest/valid-menaka-barkhane.json");
+    let rec = w.ok_json(&[
+        "record",
+        "arrest",
+        "--new-chain",
+        "--key",
+        "demo-keys/police-gao-opj.key",
+        "--agency",
+        "ml-police-gao",
+        "--body",
+        "schemas/examples/arrest/valid-menaka-barkhane.json",
+    ]);
+    assert_eq!(rec["kind"], "arrest", "{rec}");
+    w.ok(&["checkpoint", "--ledger-key", "demo-keys/ledger.key"]);
+}
+
+/// Two chain ids whose SHA-256 starts with the same 40 bits, so the same human code (found
+/// by a birthday search over 1.4 million ids).
+const SHARED_CODE: [&str; 2] = [
+    "d-01m8p570g00qqd00000000g5cn",
+    "d-01m8p570g00qqd00000000w8vn",
+];
+
+/// A human code is accepted wherever a chain id is, resolved against the ledger's chains; a
+/// code two chains share is refused with both ids, never guessed.
+#[test]
+fn human_codes_stand_for_chain_ids_and_a_shared_code_is_refused() {
+    let w = World::sqlite();
+    w.ok(&["demo", "--detainees", "5", "--quiet"]);
+    let records = w.export();
+    let chain = records
+        .iter()
+        .find(|r| r.header.kind == EventKind::Arrest)
+        .expect("an arrest")
+        .header
+        .chain
+        .clone();
+    let code = code_for_chain(&chain);
+    let by_id = w.ok(&["export", "--chain", &chain]);
+    assert!(by_id.lines().count() > 3);
+    assert_eq!(w.ok(&["export", "--chain", &code]), by_id);
+    // Read leniently, as a clerk types it.
+    let typed = code.to_lowercase().replace('-', "");
+    assert_eq!(w.ok(&["export", "--chain", &typed]), by_id);
+    // A mistyped character is caught by the check character; an unknown code is named.
+    let mut wrong: Vec<char> = code.chars().collect();
+    wrong[1] = if wrong[1] == '0' { '1' } else { '0' };
+    let wrong: String = wrong.into_iter().collect();
+    let r = w.fails(2, &["export", "--chain", &wrong]);
+    assert!(r.stderr.contains("caractère de contrôle"), "{}", r.stderr);
+
+    // `record --chain CODE` on a fresh chain: the officer notifies the family.
+    copy_from_repo(&w, "schemas/examples/arrest/valid-menaka-barkhane.json");
+    let arrest = |chain: &str| {
+        w.ok_json(&[
+            "record",
+            "arrest",
+            "--chain",
+            chain,
+            "--key",
+            "demo-keys/police-gao-opj.key",
+            "--agency",
+            "ml-police-gao",
+            "--body",
+            "schemas/examples/arrest/valid-menaka-barkhane.json",
+        ])
+    };
+    let [a, b] = SHARED_CODE;
+    let shared = code_for_chain(a);
+    assert_eq!(shared, code_for_chain(b));
+    assert_eq!(arrest(a)["code"], shared.as_str());
+    let notify = |chain: &str| {
+        w.run(&[
+            "--json",
+            "record",
+            "family_notified",
+            "--chain",
+            chain,
+            "--key",
+            "demo-keys/police-gao-opj.key",
+            "--agency",
+            "ml-police-gao",
+            "--body-json",
+            r#"{"who": "brother", "means": "phone", "subject": "detention", "reached": true}"#,
+        ])
+    };
+    let one = notify(&shared);
+    assert_eq!(one.code, 0, "{}{}", one.stdout, one.stderr);
+    assert!(
+        one.stdout.contains(a),
+        "the code resolved to {a}: {}",
+        one.stdout
+    );
+
+    // A second chain with the same code: refused, both listed, nothing appended.
+    arrest(b);
+    let size = w.size();
+    for r in [w.fails(2, &["export", "--chain", &shared]), notify(&shared)] {
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("2 chaînes"), "{}", r.stderr);
+        assert!(r.stderr.contains(a) && r.stderr.contains(b), "{}", r.stderr);
+    }
+    assert_eq!(w.size(), size, "a refused code changes nothing");
+    // The full ids still work.
+    assert!(w.ok(&["export", "--chain", b]).lines().count() == 1);
+}
 
 #[test]
 fn demo_on_sqlite_verifies_and_is_deterministic() {
@@ -61,6 +338,15 @@ fn demo_on_sqlite_verifies_and_is_deterministic() {
     let r = w.fails(2, &["demo", "--seed", "2"]);
     assert!(r.stderr.contains("already holds ledger"), "{}", r.stderr);
     let third = w.path("seed2.db").display().to_string();
+    // Beside the same demo-keys/, another seed's keys are refused (keys are never
+    // overwritten), before the store is touched.
+    let r = w.fails(
+        2,
+        &["--store", &third, "demo", "--seed", "2", "--detainees", "5"],
+    );
+    assert!(r.stderr.contains("existe déjà"), "{}", r.stderr);
+    assert!(r.stderr.contains("--keys-dir"), "{}", r.stderr);
+    let seed2_keys = w.path("seed2-keys").display().to_string();
     w.ok(&[
         "--store",
         &third,
@@ -69,6 +355,8 @@ fn demo_on_sqlite_verifies_and_is_deterministic() {
         "2",
         "--detainees",
         "5",
+        "--keys-dir",
+        &seed2_keys,
         "--quiet",
     ]);
     assert_ne!(w.ok(&["--store", &third, "export"]), first);

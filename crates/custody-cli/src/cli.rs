@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use custody_core::kinds::EventKind;
+use custody_core::roles::roles_for;
 use custody_gateway::ServeConfig;
 
 /// Default SQLite ledger file, in the current directory.
@@ -25,6 +27,48 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The command line as clap sees it, with the help computed from the code: `custody record
+    /// --help` lists every kind it signs and where its schema and example bodies are.
+    pub fn command_with_help() -> clap::Command {
+        Cli::command().mut_subcommand("record", |c| c.after_help(record_kinds_help()))
+    }
+
+    /// Parses the process arguments against [`Cli::command_with_help`] (exits with clap's
+    /// message and code on a usage error, and after `--help`).
+    pub fn parse_args() -> Cli {
+        let matches = Cli::command_with_help().get_matches();
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The kinds `custody record` signs, each with the roles that may sign it and where its body
+/// is described (paths in the repository).
+pub fn record_kinds_help() -> String {
+    let mut text = String::from(
+        "Kinds (KIND). The body of each is described by schemas/KIND.schema.json, with example \
+         bodies in schemas/examples/KIND/valid-*.json (paths in the repository; docs/SPEC.md \
+         section 8 says what each means). Authority kinds (agency_registered, \
+         facility_registered, key_enrolled, key_revoked) are written with `custody enroll`.\n",
+    );
+    for kind in EventKind::ALL.iter().filter(|k| !k.is_authority()) {
+        let roles: Vec<&str> = roles_for(*kind).iter().map(|r| r.as_str()).collect();
+        text.push_str(&format!(
+            "\n  {:<24} schemas/{k}.schema.json, schemas/examples/{k}/valid-*.json\n  {:<24} signed by: {}",
+            kind.as_str(),
+            "",
+            roles.join(", "),
+            k = kind.as_str(),
+        ));
+    }
+    text.push_str(
+        "\n\nExample (after `custody demo`):\n  custody record arrest --new-chain \
+         --key demo-keys/police-gao-opj.key --agency ml-police-gao \
+         --body schemas/examples/arrest/valid-menaka-barkhane.json",
+    );
+    text
 }
 
 /// Options every command takes.
@@ -51,7 +95,7 @@ pub enum Command {
     /// Register agencies and facilities, enroll and revoke keys (signed with the root key).
     #[command(subcommand)]
     Enroll(EnrollCommand),
-    /// Sign one event and append it to a chain.
+    /// Sign one event and append it to a chain (`custody record --help` lists the kinds).
     Record(RecordArgs),
     /// Append already signed records from a JSONL file, in order.
     Submit(SubmitArgs),
@@ -263,7 +307,7 @@ pub struct RecordArgs {
     /// Acting agency id.
     #[arg(long)]
     pub agency: String,
-    /// Chain to extend (d-...).
+    /// Chain to extend: its id (d-...) or the detainee's code (XXXX-XXXX-C, as printed).
     #[arg(
         long,
         conflicts_with = "new_chain",
@@ -298,7 +342,7 @@ pub struct SubmitArgs {
 /// `custody export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Export only this chain.
+    /// Export only this chain: its id (authority, d-...) or the detainee's code (XXXX-XXXX-C).
     #[arg(long)]
     pub chain: Option<String>,
     /// Omit the payload of every detainee record (headers, hashes and signatures still
@@ -425,11 +469,53 @@ pub struct DemoArgs {
     /// Number of detainees.
     #[arg(long, default_value_t = 50)]
     pub detainees: usize,
+    /// The day the demo world ends on (YYYY-MM-DD, UTC; default: today): every date of the
+    /// world moves with it, and its keys are valid then.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Where to write the demo's key files; default: demo-keys/ beside the SQLite file (in the
+    /// current directory for a NATS store).
+    #[arg(long, value_name = "DIR")]
+    pub keys_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `custody record --help` names every kind it signs, with the paths of its schema and
+    /// examples, and those paths exist.
+    #[test]
+    fn record_help_lists_every_kind_with_its_schema_and_examples() {
+        let mut cmd = Cli::command_with_help();
+        let record = cmd.find_subcommand_mut("record").expect("record");
+        let help = record.render_long_help().to_string();
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for kind in EventKind::ALL {
+            let k = kind.as_str();
+            if kind.is_authority() {
+                assert!(!help.contains(&format!("schemas/{k}.schema.json")), "{k}");
+                continue;
+            }
+            let schema = format!("schemas/{k}.schema.json");
+            assert!(help.contains(&schema), "{k} missing from:\n{help}");
+            assert!(
+                help.contains(&format!("schemas/examples/{k}/valid-*.json")),
+                "{k}"
+            );
+            assert!(repo.join(&schema).is_file(), "{schema} does not exist");
+            let examples = std::fs::read_dir(repo.join("schemas/examples").join(k))
+                .expect("examples dir")
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("valid-"))
+                .count();
+            assert!(examples > 0, "no valid example for {k}");
+        }
+        // The example in the help names a file that exists.
+        assert!(repo
+            .join("schemas/examples/arrest/valid-menaka-barkhane.json")
+            .is_file());
+    }
 
     /// The shipped unit starts `custody serve` with flags it accepts, and raises the open-file
     /// limit well over its connection limit (each connection is a descriptor).

@@ -21,6 +21,35 @@ pub fn now() -> anyhow::Result<Timestamp> {
     Ok(Timestamp::from_unix_seconds(secs))
 }
 
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
+/// Today, 00:00:00 UTC.
+pub fn today() -> anyhow::Result<Timestamp> {
+    let now = now()?.unix_seconds();
+    Ok(Timestamp::from_unix_seconds(now - now.rem_euclid(DAY)))
+}
+
+/// Parses a `--flag` day `YYYY-MM-DD` (UTC) into its midnight, naming the flag on error.
+pub fn parse_day(flag: &str, text: &str) -> anyhow::Result<Timestamp> {
+    let well_formed = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let day = well_formed
+        .then(|| Timestamp::parse(&format!("{text}T00:00:00Z")).ok())
+        .flatten();
+    day.ok_or_else(|| {
+        anyhow::anyhow!(
+            "--{flag} {text:?} n'est pas une date AAAA-MM-JJ valide, par exemple 2026-03-15"
+        )
+    })
+}
+
 /// Fills a buffer from the operating system's random generator.
 pub fn random_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
     getrandom::getrandom(buf)
@@ -53,6 +82,30 @@ pub fn parse_time(flag: &str, text: &str) -> anyhow::Result<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_parse_to_midnight_and_bad_days_are_named() {
+        assert_eq!(
+            parse_day("as-of", "2026-03-15").unwrap().as_str(),
+            "2026-03-15T00:00:00Z"
+        );
+        for bad in [
+            "2026-02-30",
+            "2026-3-15",
+            "15/03/2026",
+            "2026-03-15T00:00:00Z",
+            "",
+        ] {
+            let err = parse_day("as-of", bad).unwrap_err().to_string();
+            assert!(
+                err.contains("--as-of") && err.contains("AAAA-MM-JJ"),
+                "{bad}: {err}"
+            );
+        }
+        let today = today().unwrap();
+        assert!(today.as_str().ends_with("T00:00:00Z"), "{today:?}");
+        assert!(today <= now().unwrap());
+    }
 
     #[test]
     fn chain_ids_are_valid_and_distinct() {

@@ -1,5 +1,7 @@
 //! Key files: one Ed25519 secret key as JSON,
 //! `{"type": "custody-ledger/ed25519-secret-key", "public": "ed25519:...", "seed": "<base64url>"}`.
+//! The keys `custody demo` writes also carry `"demo": true`: their seeds derive from a public
+//! demo seed, so anyone can sign with them, and they belong on the demo ledger only.
 //!
 //! A key file is created with mode 0600 and never overwritten. Reading refuses a file that
 //! group or others may read or write (a key others can read is a key others can sign with),
@@ -24,6 +26,9 @@ struct KeyFile {
     file_type: String,
     public: String,
     seed: String,
+    /// A demo key (`custody demo`): anyone can recompute it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    demo: bool,
 }
 
 /// Fresh random seed for a new key.
@@ -36,10 +41,21 @@ pub fn random_key() -> anyhow::Result<SecretKey> {
 
 /// Writes a new key file with mode 0600; refuses to overwrite an existing file.
 pub fn write(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+    write_file(path, key, false)
+}
+
+/// Writes a new demo key file (`"demo": true`) with mode 0600; refuses to overwrite an
+/// existing file.
+pub fn write_demo(path: &Path, key: &SecretKey) -> anyhow::Result<()> {
+    write_file(path, key, true)
+}
+
+fn write_file(path: &Path, key: &SecretKey, demo: bool) -> anyhow::Result<()> {
     let doc = KeyFile {
         file_type: KEY_FILE_TYPE.to_string(),
         public: key.public().to_string(),
         seed: b64url(&key.seed()),
+        demo,
     };
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
@@ -94,6 +110,11 @@ fn check_permissions(_path: &Path) -> anyhow::Result<()> {
 
 /// Reads a key file, refusing loose permissions and a public key that does not match the seed.
 pub fn read(path: &Path) -> anyhow::Result<SecretKey> {
+    read_file(path).map(|(key, _)| key)
+}
+
+/// Reads a key file as [`read`] does, and says whether it is a demo key.
+pub fn read_file(path: &Path) -> anyhow::Result<(SecretKey, bool)> {
     check_permissions(path)?;
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
@@ -131,7 +152,7 @@ pub fn read(path: &Path) -> anyhow::Result<SecretKey> {
             key.public()
         );
     }
-    Ok(key)
+    Ok((key, doc.demo))
 }
 
 #[cfg(test)]
@@ -164,5 +185,34 @@ mod tests {
         fs::write(&path, text).unwrap();
         let err = format!("{:#}", read(&path).unwrap_err());
         assert!(err.contains("does not match its seed"), "{err}");
+    }
+
+    #[test]
+    fn demo_keys_are_marked_and_read_like_any_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::from_seed([4; 32]);
+        let demo = dir.path().join("demo.key");
+        write_demo(&demo, &key).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&demo).unwrap()).unwrap();
+        assert_eq!(doc["demo"], true, "{doc}");
+        let (read_back, is_demo) = read_file(&demo).unwrap();
+        assert_eq!(read_back.public(), key.public());
+        assert!(is_demo);
+        let plain = dir.path().join("plain.key");
+        write(&plain, &key).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&plain).unwrap()).unwrap();
+        assert!(
+            doc.get("demo").is_none(),
+            "keygen writes no demo member: {doc}"
+        );
+        assert!(!read_file(&plain).unwrap().1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&demo).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
     }
 }

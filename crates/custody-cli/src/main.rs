@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 mod append;
+mod chainref;
 mod cli;
 mod clock;
 mod cmd;
+mod demokeys;
 mod exit;
 mod files;
 mod keyfile;
@@ -18,13 +20,11 @@ mod store;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::cli::{Cli, Command};
 use crate::output::Output;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     init_tracing(cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -8,7 +8,11 @@
 //! paths that the system must make loud: a handover left unanswered (a custody gap), a detour
 //! through an unofficial place of detention, a death in custody, an escape.
 //!
-//! The same seed gives the same bytes: keys, salts and chain ids derive from the seed. Every
+//! The same seed gives the same bytes: keys, salts and chain ids derive from the seed. [`build`]
+//! lays the world out on fixed dates (December 2018 to mid-2020 for 50 detainees: the layout of
+//! the test vectors); [`build_as_of`] moves every instant of it, key validity included, by a
+//! whole number of days so that it ends on a chosen day (`custody demo --as-of`): the same
+//! seed and day give the same bytes. Every
 //! record is validated as the ledger is built, so the world is also a test of the validator.
 //! It is the source of `custody demo`, of the test vectors (`custody-vectors`) and of
 //! benchmark data.
@@ -21,10 +25,10 @@ mod world;
 
 use custody_core::authority::{TrustAnchors, TrustRoot};
 use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
-use custody_core::{Hash, Record, Role, SecretKey};
+use custody_core::{Hash, Record, Role, SecretKey, Timestamp};
 use sha2::{Digest, Sha256};
 
-pub use world::{AGENCIES, FACILITIES};
+pub use world::{AGENCIES, FACILITIES, REVOKED_ACTOR};
 
 /// What to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +92,12 @@ pub struct Scenario {
     pub actors: Vec<Actor>,
     /// Every detainee.
     pub detainees: Vec<Detainee>,
+    /// Whole days every instant of the world was moved by (0: the layout of the test vectors).
+    pub day_offset: i64,
+    /// The latest `recorded_at` of the world: where its clock stops.
+    pub ends_at: Timestamp,
+    /// End of validity (exclusive) of every enrolled key of the world.
+    pub keys_valid_until: Timestamp,
 }
 
 impl Scenario {
@@ -137,8 +147,38 @@ pub(crate) fn derive(seed: u64, label: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Builds the world and validates every record in ledger order.
+/// Builds the world on its fixed dates (the layout of the test vectors) and validates every
+/// record in ledger order.
 pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
+    build_shifted(config, 0)
+}
+
+/// Builds the world laid out so that it ends on the day before `as_of` (for a midnight
+/// `as_of`, such as `custody demo`'s default of today 00:00 UTC, the last record falls in the
+/// 24 hours before it, never after it), and validates every record in ledger order.
+///
+/// Every instant of [`build`]'s world, key validity and chain ids included, is moved by
+/// [`day_offset_for`] whole days: the world is the same story on other dates, and the same
+/// seed and `as_of` give the same bytes. Keys are valid at `as_of` (every world ends within
+/// their three years). `as_of` is expected between the years 2000 and 9000.
+pub fn build_as_of(config: &ScenarioConfig, as_of: &Timestamp) -> Result<Scenario, ScenarioError> {
+    build_shifted(config, day_offset_for(config, as_of))
+}
+
+/// The whole days by which [`build_as_of`] moves the world of `config` so that its latest
+/// record falls in the 24 hours before `as_of`. Lays the world out without signing anything.
+pub fn day_offset_for(config: &ScenarioConfig, as_of: &Timestamp) -> i64 {
+    let root_key = SecretKey::from_seed(derive(config.seed, "key/root"));
+    let mut w = world::World::new(config.seed, root_key, 0, true);
+    w.register_authority();
+    for i in 0..config.detainees {
+        paths::walk(&mut w, i);
+    }
+    (as_of.unix_seconds() - 1 - w.latest()).div_euclid(world::DAY)
+}
+
+/// Builds the world with every instant moved by `day_offset` whole days.
+fn build_shifted(config: &ScenarioConfig, day_offset: i64) -> Result<Scenario, ScenarioError> {
     let root_key = SecretKey::from_seed(derive(config.seed, "key/root"));
     let ledger_key = SecretKey::from_seed(derive(config.seed, "key/ledger"));
     let trust = TrustAnchors {
@@ -148,11 +188,14 @@ pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
             agency: world::ROOT_AGENCY.to_string(),
         }],
     };
-    let mut w = world::World::new(config.seed, root_key.clone());
+    let mut w = world::World::new(config.seed, root_key.clone(), day_offset, false);
     w.register_authority();
     for i in 0..config.detainees {
         paths::walk(&mut w, i);
     }
+    let ends_at = Timestamp::from_unix_seconds(w.latest());
+    let keys_valid_until =
+        Timestamp::from_unix_seconds(world::EPOCH + day_offset * world::DAY + world::KEY_VALIDITY);
     let (records, redacted, actors, detainees) = w.finish();
 
     let mut validator = Validator::new(trust.clone(), ValidatorConfig::default());
@@ -174,6 +217,9 @@ pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
         redacted,
         actors,
         detainees,
+        day_offset,
+        ends_at,
+        keys_valid_until,
     })
 }
 
@@ -191,12 +237,6 @@ mod tests {
         };
         let a = build(&cfg).unwrap();
         let b = build(&cfg).unwrap();
-        let lines = |s: &Scenario| {
-            s.records
-                .iter()
-                .map(|r| r.to_json_line())
-                .collect::<Vec<_>>()
-        };
         assert_eq!(lines(&a), lines(&b));
         let c = build(&ScenarioConfig { seed: 8, ..cfg }).unwrap();
         assert_ne!(lines(&a), lines(&c));
@@ -226,6 +266,121 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.detainees.len(), 260);
+    }
+
+    fn lines(s: &Scenario) -> Vec<String> {
+        s.records.iter().map(|r| r.to_json_line()).collect()
+    }
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    /// `--as-of`: the same story, every instant moved by whole days, ending in the 24 hours
+    /// before the chosen midnight.
+    #[test]
+    fn as_of_moves_every_instant_by_whole_days_and_ends_before_that_day() {
+        let cfg = ScenarioConfig {
+            seed: 1,
+            detainees: 12,
+        };
+        let base = build(&cfg).unwrap();
+        assert_eq!(base.day_offset, 0);
+        let as_of = at("2026-12-01T00:00:00Z");
+        let moved = build_as_of(&cfg, &as_of).unwrap();
+        let offset = moved.day_offset * 86_400;
+        assert!(moved.day_offset > 2000, "{}", moved.day_offset);
+        assert_eq!(moved.records.len(), base.records.len());
+        for (a, b) in base.records.iter().zip(&moved.records) {
+            assert_eq!(a.header.kind, b.header.kind);
+            assert_eq!(a.header.seq, b.header.seq);
+            assert_eq!(
+                b.header.recorded_at.unix_seconds(),
+                a.header.recorded_at.unix_seconds() + offset
+            );
+            assert_eq!(
+                b.header.occurred_at.unix_seconds(),
+                a.header.occurred_at.unix_seconds() + offset
+            );
+        }
+        let last = moved
+            .records
+            .iter()
+            .map(|r| r.header.recorded_at.unix_seconds())
+            .max()
+            .unwrap();
+        assert_eq!(last, moved.ends_at.unix_seconds());
+        assert!(last < as_of.unix_seconds(), "ends before as-of");
+        assert!(
+            last >= as_of.unix_seconds() - 86_400,
+            "ends on the day before as-of"
+        );
+        // Dates inside bodies move too: key validity, and the years of reference numbers.
+        let enrolled = moved
+            .records
+            .iter()
+            .find(|r| r.header.kind == EventKind::KeyEnrolled)
+            .unwrap();
+        let body = &enrolled.payload.as_ref().unwrap().body;
+        assert_eq!(body["valid_until"], moved.keys_valid_until.as_str());
+        assert!(moved.keys_valid_until > as_of);
+        let admission = moved
+            .records
+            .iter()
+            .find(|r| r.header.kind == EventKind::Admission)
+            .unwrap();
+        let registry = admission.payload.as_ref().unwrap().body["registry_number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let year = &admission.header.occurred_at.as_str()[..4];
+        assert!(
+            registry.contains(&format!("-{year}-")),
+            "{registry} in {year}"
+        );
+    }
+
+    #[test]
+    fn same_seed_and_as_of_same_bytes_other_day_other_bytes() {
+        let cfg = ScenarioConfig {
+            seed: 3,
+            detainees: 6,
+        };
+        let a = build_as_of(&cfg, &at("2026-03-10T00:00:00Z")).unwrap();
+        let b = build_as_of(&cfg, &at("2026-03-10T00:00:00Z")).unwrap();
+        assert_eq!(lines(&a), lines(&b));
+        let c = build_as_of(&cfg, &at("2026-03-11T00:00:00Z")).unwrap();
+        assert_eq!(c.day_offset, a.day_offset + 1);
+        assert_ne!(lines(&a), lines(&c));
+    }
+
+    /// The dry run that finds the end lays out exactly the instants of the real world: asked
+    /// for the day after the fixed layout ends, `build_as_of` gives `build`'s bytes.
+    #[test]
+    fn as_of_the_day_after_the_fixed_layout_is_the_fixed_layout() {
+        let cfg = ScenarioConfig::default();
+        let base = build(&cfg).unwrap();
+        let end = base.ends_at.unix_seconds();
+        let next_midnight = Timestamp::from_unix_seconds(end - end.rem_euclid(86_400) + 86_400);
+        assert_eq!(day_offset_for(&cfg, &next_midnight), 0);
+        let same = build_as_of(&cfg, &next_midnight).unwrap();
+        assert_eq!(lines(&same), lines(&base));
+    }
+
+    /// Large worlds too end within the keys' validity when moved to a day.
+    #[test]
+    fn large_world_as_of_today_keeps_keys_valid() {
+        let as_of = at("2026-12-01T00:00:00Z");
+        let s = build_as_of(
+            &ScenarioConfig {
+                seed: 1,
+                detainees: 260,
+            },
+            &as_of,
+        )
+        .unwrap();
+        assert!(s.ends_at < as_of);
+        assert!(s.keys_valid_until > as_of, "{:?}", s.keys_valid_until);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use custody_core::{EventKind as K, Hash};
 use serde_json::{json, Value};
 
-use crate::world::{at, ChainWriter, World, DAY, FIRST_ARREST, HOUR};
+use crate::world::{at, ChainWriter, World, DAY, HOUR};
 
 const NAMES: &[&str] = &[
     "Ag Mohamed",
@@ -188,7 +188,7 @@ impl Extras {
 fn arrest(w: &mut World, i: usize, path: &'static str) -> Arrested {
     // Arrests every three days; large worlds wrap around after 600 days so that every record
     // falls inside the keys' three years of validity (the first detainees are unchanged).
-    let t = FIRST_ARREST + (i as i64 * 3 * DAY) % (600 * DAY) + w.rng.below(20) as i64 * HOUR;
+    let t = w.first_arrest() + (i as i64 * 3 * DAY) % (600 * DAY) + w.rng.below(20) as i64 * HOUR;
     let mut chain = w.new_chain(t, path);
     let (force, actor, delay) = match w.rng.below(10) {
         0..=2 => ("fr-barkhane", "barkhane-officer", 30 * HOUR),
@@ -298,6 +298,8 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
         language,
     } = arrest(w, i, path);
     let force_actor = actor_of_force(force);
+    // Years of reference numbers, moved with the world's dates.
+    let (y19, y20) = (w.year(2019), w.year(2020));
     if extras.evidence {
         let digest = Hash::of(format!("photo-{}-{i}", chain.chain).as_bytes());
         let ev = w.record(
@@ -463,7 +465,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
         2 * HOUR,
         appearance,
     );
-    let case_ref = format!("PJS/RI/2019/{:04}", 100 + i);
+    let case_ref = format!("PJS/RI/{y19}/{:04}", 100 + i);
     w.record(
         &mut chain,
         "pole-judge",
@@ -474,7 +476,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                "charges": [{"offence": "association de malfaiteurs en relation avec une entreprise terroriste", "article": "loi 2008-025 art. 5"}],
                "legal_basis": "code de procédure pénale, art. 121"}),
     );
-    let order_ref = format!("PJS/MD/2019/{:04}", 100 + i);
+    let order_ref = format!("PJS/MD/{y19}/{:04}", 100 + i);
     let order_until = t + 365 * DAY;
     let order_event = w.record(
         &mut chain,
@@ -518,7 +520,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
         return;
     };
     let registry = format!(
-        "{}-2019-{:05}",
+        "{}-{y19}-{:05}",
         if facility == "mca-bamako" {
             "MCA"
         } else {
@@ -572,7 +574,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
             t + 4 * DAY,
             HOUR,
             json!({"corrects": admission.to_hex(), "reason": "registry number mistyped at intake",
-                   "corrected_fields": {"registry_number": format!("MCA-2019-{:05}", 2000 + i)}}),
+                   "corrected_fields": {"registry_number": format!("MCA-{y19}-{:05}", 2000 + i)}}),
         );
         w.record(
             &mut chain,
@@ -580,7 +582,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
             K::AccessRestricted,
             t + 5 * DAY,
             HOUR,
-            json!({"decision_ref": format!("PJS/ORD/2019/{:04}", i), "authority": "Juge d'instruction du pôle judiciaire spécialisé",
+            json!({"decision_ref": format!("PJS/ORD/{y19}/{:04}", i), "authority": "Juge d'instruction du pôle judiciaire spécialisé",
                    "reasons": "risk to an ongoing investigation into co-suspects still at large",
                    "until": at(t + 35 * DAY)}),
         );
@@ -591,7 +593,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
             t + 6 * DAY,
             HOUR,
             json!({"event": w.last_redacted().map(|h| h.to_hex()), "reason": "photograph shows a child of the family",
-                   "authority": "Juge d'instruction du pôle judiciaire spécialisé", "decision_ref": format!("PJS/ORD/2019/{:04}-R", i)}),
+                   "authority": "Juge d'instruction du pôle judiciaire spécialisé", "decision_ref": format!("PJS/ORD/{y19}/{:04}-R", i)}),
         );
     }
     if extras.icrc_visit {
@@ -691,7 +693,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                 K::Judgment,
                 judgment_at,
                 DAY,
-                json!({"court": "Cour d'assises de Bamako (pôle spécialisé)", "judgment_ref": format!("CA/2020/{:04}", i),
+                json!({"court": "Cour d'assises de Bamako (pôle spécialisé)", "judgment_ref": format!("CA/{y20}/{:04}", i),
                        "case_ref": case_ref, "outcome": "convicted",
                        "convicted_of": [{"offence": "détention illégale d'arme de guerre"}],
                        "sentence_months": 60, "custodial": true}),
@@ -704,7 +706,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                 K::Judgment,
                 judgment_at,
                 DAY,
-                json!({"court": "Cour d'assises de Bamako (pôle spécialisé)", "judgment_ref": format!("CA/2020/{:04}", i),
+                json!({"court": "Cour d'assises de Bamako (pôle spécialisé)", "judgment_ref": format!("CA/{y20}/{:04}", i),
                        "case_ref": case_ref, "outcome": "acquitted", "custodial": false}),
             );
             release_from_prison(
@@ -714,7 +716,7 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
                 facility,
                 judgment_at + DAY,
                 "acquitted",
-                &format!("CA/2020/{i:04}"),
+                &format!("CA/{y20}/{i:04}"),
             );
         }
         Ending::ProvisionalRelease => {

@@ -8,17 +8,23 @@ use serde_json::{json, Value};
 
 use crate::{derive, Actor, Detainee};
 
+/// The key holder whose key is revoked before the first arrest (a lost field tablet).
+pub const REVOKED_ACTOR: &str = "police-gao-tablet";
+
 /// Agency of the trust root (it is named in `trust.json`, not registered).
 pub const ROOT_AGENCY: &str = "ml-ministere-justice";
 
-/// First instant of the world: keys and agencies are registered then.
+/// First instant of the unshifted world (the layout of the test vectors): keys and agencies
+/// are registered then. A world built with a day offset starts that many days later.
 pub const EPOCH: i64 = 1_544_140_800; // 2018-12-07T00:00:00Z
-/// Arrests start a month later.
-pub const FIRST_ARREST: i64 = EPOCH + 31 * DAY;
+/// Arrests start a month after the first instant.
+pub const FIRST_ARREST_AFTER_EPOCH: i64 = 31 * DAY;
 /// Seconds in an hour.
 pub const HOUR: i64 = 3600;
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
+/// How long every key of the world is valid from the world's first instant: three years.
+pub const KEY_VALIDITY: i64 = 3 * 365 * DAY;
 
 /// Agencies: id, name, type, country.
 pub const AGENCIES: &[(&str, &str, &str, &str)] = &[
@@ -309,6 +315,14 @@ struct Pending {
 /// The world under construction.
 pub struct World {
     seed: u64,
+    /// First instant of this world: [`EPOCH`] moved by the whole-day offset.
+    epoch: i64,
+    /// Calendar year of the first arrest (2019 in the unshifted world), for reference numbers.
+    first_arrest_year: i32,
+    /// A dry run signs nothing: it only lays out the instants, to find where the world ends.
+    dry: bool,
+    /// Latest `recorded_at` so far.
+    latest: i64,
     /// Randomness for paths.
     pub rng: Rng,
     root_key: SecretKey,
@@ -330,8 +344,17 @@ pub fn at(t: i64) -> Value {
 }
 
 impl World {
-    /// A new world for a seed.
-    pub fn new(seed: u64, root_key: SecretKey) -> Self {
+    /// A new world for a seed, every instant moved by `day_offset` whole days (0: the layout
+    /// of the test vectors). A `dry` world signs nothing and only finds where the world ends
+    /// ([`World::latest`]): random choices never depend on a hash or a signature, so a dry run
+    /// lays out exactly the instants of a real one.
+    pub fn new(seed: u64, root_key: SecretKey, day_offset: i64, dry: bool) -> Self {
+        let epoch = EPOCH + day_offset * DAY;
+        let first_arrest_year = Timestamp::from_unix_seconds(epoch + FIRST_ARREST_AFTER_EPOCH)
+            .as_str()
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or(2019);
         let actors = ACTORS
             .iter()
             .map(|(label, agency, roles, _, _)| Actor {
@@ -345,6 +368,10 @@ impl World {
         seed_bytes.copy_from_slice(&derive(seed, "rng")[..8]);
         World {
             seed,
+            epoch,
+            first_arrest_year,
+            dry,
+            latest: i64::MIN,
             rng: Rng(u64::from_be_bytes(seed_bytes)),
             root_key,
             actors,
@@ -353,7 +380,7 @@ impl World {
                 chain: AUTHORITY_CHAIN.to_string(),
                 seq: 0,
                 prev: None,
-                last_recorded: EPOCH - 1,
+                last_recorded: epoch - 1,
             },
             pending: Vec::new(),
             redacted: Vec::new(),
@@ -377,6 +404,23 @@ impl World {
             .unwrap_or_else(|| panic!("unknown actor {label}"))
     }
 
+    /// First arrest of the world: a month after its first instant.
+    pub fn first_arrest(&self) -> i64 {
+        self.epoch + FIRST_ARREST_AFTER_EPOCH
+    }
+
+    /// A year for reference numbers (case, order, registry): `year` of the unshifted world
+    /// (2019 is the year of its first arrest) moved with the world, so that a world laid out
+    /// to end in 2026 does not number its 2025 cases "2019".
+    pub fn year(&self, year: i32) -> i32 {
+        year + self.first_arrest_year - 2019
+    }
+
+    /// Latest `recorded_at` of the world so far (where it ends, once every path is walked).
+    pub fn latest(&self) -> i64 {
+        self.latest
+    }
+
     /// The agency of an actor.
     pub fn agency_of(&self, label: &str) -> &'static str {
         self.actor(label).agency
@@ -395,7 +439,15 @@ impl World {
     ) -> Hash {
         let recorded = recorded.max(chain.last_recorded + 1).max(occurred);
         chain.last_recorded = recorded;
+        self.latest = self.latest.max(recorded);
         let salt = self.salt();
+        if self.dry {
+            // A stand-in hash: bodies quote it, no choice depends on it.
+            let hash = Hash::of(&salt);
+            chain.seq += 1;
+            chain.prev = Some(hash);
+            return hash;
+        }
         let record = Draft {
             ledger: crate::LEDGER_NAME.to_string(),
             chain: chain.chain.clone(),
@@ -438,7 +490,9 @@ impl World {
 
     /// Registers agencies, facilities and keys, and revokes a lost tablet's key.
     pub fn register_authority(&mut self) {
-        let mut t = EPOCH;
+        let epoch = self.epoch;
+        let first_arrest = self.first_arrest();
+        let mut t = epoch;
         for (id, name, ty, country) in AGENCIES {
             self.authority_event(
                 EventKind::AgencyRegistered,
@@ -468,24 +522,25 @@ impl World {
                 json!({
                     "key": key, "agency": agency, "roles": roles,
                     "holder_name": holder, "holder_badge": badge,
-                    "valid_from": ts(EPOCH), "valid_until": ts(EPOCH + 3 * 365 * DAY)
+                    "valid_from": ts(epoch), "valid_until": ts(epoch + KEY_VALIDITY)
                 }),
             );
             t += 60;
         }
         // A field tablet of the Gao police is lost: its key is revoked before any arrest.
-        let lost = self.actor("police-gao-tablet").key.public().to_string();
+        let lost = self.actor(REVOKED_ACTOR).key.public().to_string();
         self.authority_event(
             EventKind::KeyRevoked,
-            FIRST_ARREST - 2 * DAY,
-            json!({"key": lost, "reason": "tablet reported lost on patrol", "effective_from": ts(FIRST_ARREST - 2 * DAY)}),
+            first_arrest - 2 * DAY,
+            json!({"key": lost, "reason": "tablet reported lost on patrol", "effective_from": ts(first_arrest - 2 * DAY)}),
         );
     }
 
     /// Opens a new detainee chain whose first record occurs at `t`.
     pub fn new_chain(&mut self, t: i64, path: &'static str) -> ChainWriter {
         let random = u128::from(self.rng.next()) << 16 | u128::from(self.rng.next() & 0xffff);
-        let ulid = (u128::from(t as u64 * 1000) << 80) | (random & ((1u128 << 80) - 1));
+        let ulid =
+            (u128::from((t as u64).wrapping_mul(1000)) << 80) | (random & ((1u128 << 80) - 1));
         let chain = detainee_chain_id(ulid);
         self.detainees.push(Detainee {
             chain: chain.clone(),

@@ -1,24 +1,29 @@
 //! `custody demo`: the deterministic demo world of `custody-scenario`, appended through the
 //! ledger's validator, verified again from the store, and summarised.
 //!
-//! The same seed gives the same ledger byte for byte (keys, salts and chain ids derive from
-//! it). A store that already holds this very ledger is completed, not duplicated: appends of
-//! stored records are recognised. A store holding another ledger is refused.
+//! The same seed and `--as-of` day give the same ledger byte for byte (keys, salts and chain
+//! ids derive from the seed; every date is moved so that the world ends on the day before
+//! `--as-of`, default today, with its keys valid). A store that already holds this very ledger
+//! is completed, not duplicated: appends of stored records are recognised. A store holding
+//! another ledger, or this demo laid out for another day, is refused. The demo's key files are
+//! written into `demo-keys/` ([`crate::demokeys`]).
 
 use custody_core::checkpoint::NoteSigner;
 use custody_core::encoding::b64std;
+use custody_core::humancode::code_for_chain;
 use custody_core::validate::ValidatorConfig;
 use custody_ledger::{Ledger, LedgerMeta, OpenError};
-use custody_scenario::{build, ScenarioConfig};
+use custody_scenario::{build_as_of, ScenarioConfig};
 use custody_store::AppendOutcome;
-use custody_views::census::Census;
 use custody_verify::Verifier;
+use custody_views::census::Census;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::DemoArgs;
 use crate::clock;
 use crate::cmd::verify::{describe, failure_json};
+use crate::demokeys::{self, DemoKeys};
 use crate::exit::refused_reported;
 use crate::output::Output;
 use crate::store;
@@ -26,10 +31,14 @@ use crate::store;
 /// Builds, appends, verifies and summarises the demo ledger.
 pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let shown = store::display(spec);
-    let scenario = build(&ScenarioConfig {
-        seed: args.seed,
-        detainees: args.detainees,
-    })
+    let as_of = as_of(args.as_of.as_deref())?;
+    let scenario = build_as_of(
+        &ScenarioConfig {
+            seed: args.seed,
+            detainees: args.detainees,
+        },
+        &as_of,
+    )
     .map_err(|e| {
         anyhow::anyhow!("the demo world could not be built (a bug, please report it): {e}")
     })?;
@@ -41,15 +50,24 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         ledger_vkey: signer.verifier_key(),
     };
 
+    let keys_dir = args
+        .keys_dir
+        .clone()
+        .unwrap_or_else(|| demokeys::default_dir(spec));
+    let keys = DemoKeys::plan(&scenario, &keys_dir);
+
     let s = store::open_store(spec, store::Create::Yes).await?;
     match Ledger::read_meta(s.as_ref()).await {
         Err(OpenError::NotInitialised) => {
+            keys.check()?;
             Ledger::init(s.clone(), meta.clone())
                 .await
                 .map_err(|e| store::open_error(spec, e))?;
             out.info(format!("initialised demo ledger {} in {shown}", meta.name));
         }
         Ok(existing) if existing == meta => {
+            refuse_other_day(s.as_ref(), &scenario, &shown, &as_of, args).await?;
+            keys.check()?;
             out.info(format!("{shown} already holds demo ledger {} (seed {}): completing it", meta.name, args.seed));
         }
         Ok(existing) => anyhow::bail!(
@@ -59,6 +77,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         ),
         Err(e) => return Err(store::open_error(spec, e)),
     }
+    let keys_written = keys.write()?;
     let ledger = Ledger::open(s.clone(), ValidatorConfig::default())
         .await
         .map_err(|e| store::open_error(spec, e))?;
@@ -116,6 +135,12 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
             "store": shown,
             "ledger": meta.name,
             "seed": args.seed,
+            "as_of": &as_of.as_str()[..10],
+            "ends_at": scenario.ends_at.as_str(),
+            "keys_valid_until": scenario.keys_valid_until.as_str(),
+            "keys_dir": keys.dir.display().to_string(),
+            "keys_written": keys_written,
+            "keys": keys.to_json(),
             "appended": appended,
             "already_stored": already,
             "summary": report.to_json(),
@@ -153,8 +178,104 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         summary.records,
         b64std(&summary.root)
     ));
+    if out.human() {
+        print_keys_and_examples(spec, &scenario, &keys, keys_written);
+    }
     out.info(format!(
         "next: set -o pipefail; custody --store {shown} export | custody --store {shown} verify -"
     ));
     Ok(())
+}
+
+/// The `--as-of` day (default today), refused when after today: the world would end after
+/// now, and its records would be refused as recorded in the future.
+fn as_of(text: Option<&str>) -> anyhow::Result<custody_core::Timestamp> {
+    let today = clock::today()?;
+    let Some(text) = text else { return Ok(today) };
+    let day = clock::parse_day("as-of", text)?;
+    if day > today {
+        anyhow::bail!(
+            "--as-of {text} est après aujourd'hui ({}) : le monde de démonstration finirait après \
+             maintenant, et ses enregistrements seraient refusés comme datés du futur",
+            &today.as_str()[..10]
+        );
+    }
+    if day.as_str() < "2000-01-01" {
+        anyhow::bail!("--as-of {text} est avant 2000-01-01 : choisissez une date plus récente");
+    }
+    Ok(day)
+}
+
+/// Refuses a store holding this demo ledger laid out for another day (or size): its records
+/// would conflict with these. Says which `--as-of` it was probably built with.
+async fn refuse_other_day(
+    s: &dyn custody_store::LedgerStore,
+    scenario: &custody_scenario::Scenario,
+    shown: &str,
+    as_of: &custody_core::Timestamp,
+    args: &DemoArgs,
+) -> anyhow::Result<()> {
+    let Some(first) = s.read_from(0, 1).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let Some(ours) = scenario.records.first() else {
+        return Ok(());
+    };
+    if first.record.hash == ours.hash {
+        return Ok(());
+    }
+    let days = (first.record.header.recorded_at.unix_seconds()
+        - ours.header.recorded_at.unix_seconds())
+    .div_euclid(86_400);
+    let theirs = as_of.plus_seconds(days * 86_400);
+    anyhow::bail!(
+        "{shown} contient déjà la démo de graine {}, mais construite pour un autre jour que \
+         --as-of {} (ou une autre taille) : relancez avec --as-of {} et le même --detainees, \
+         ou passez un autre --store (par exemple --store demo.db)",
+        args.seed,
+        &as_of.as_str()[..10],
+        &theirs.as_str()[..10]
+    )
+}
+
+/// Where the demo's keys are and commands to try with them (French, for the people practising).
+fn print_keys_and_examples(
+    spec: &str,
+    scenario: &custody_scenario::Scenario,
+    keys: &DemoKeys,
+    written: usize,
+) {
+    let dir = keys.dir.display();
+    println!(
+        "clés de démonstration dans {dir}/ ({written} écrites, mode 0600, marquées \"demo\": true ; \
+         n'importe qui peut les recalculer : jamais pour un vrai registre), valides jusqu'au {} :",
+        &scenario.keys_valid_until.as_str()[..10]
+    );
+    for line in keys.lines() {
+        println!("{line}");
+    }
+    let custody = if spec == crate::cli::DEFAULT_STORE {
+        "custody".to_string()
+    } else {
+        format!("custody --store {}", store::display(spec))
+    };
+    println!();
+    println!("pour essayer (les codes XXXX-XXXX-C valent les identifiants de chaîne) :");
+    println!(
+        "  {custody} checkpoint --ledger-key {}",
+        keys.path_of("ledger").display()
+    );
+    if let Some(gap) = scenario
+        .detainees
+        .iter()
+        .find(|d| d.path == "unanswered_handover")
+    {
+        println!("  {custody} export --chain {}", code_for_chain(&gap.chain));
+    }
+    println!(
+        "  {custody} record arrest --new-chain --key {} --agency ml-police-gao \
+         --body schemas/examples/arrest/valid-menaka-barkhane.json",
+        keys.path_of("police-gao-opj").display()
+    );
+    println!("  (custody record --help : les types d'événements, leurs schémas et des exemples)");
 }

@@ -6,10 +6,11 @@
 use std::io::{BufWriter, Write};
 
 use anyhow::Context;
-use custody_core::ids::{is_valid_chain_id, AUTHORITY_CHAIN};
+use custody_core::ids::AUTHORITY_CHAIN;
 use custody_store::LedgerStore;
 use serde_json::json;
 
+use crate::chainref::ChainArg;
 use crate::cli::ExportArgs;
 use crate::output::Output;
 use crate::store;
@@ -19,16 +20,21 @@ const BATCH: usize = 1000;
 
 /// Writes the export to the file or to standard output.
 pub async fn run(out: Output, spec: &str, args: &ExportArgs) -> anyhow::Result<()> {
-    if let Some(chain) = &args.chain {
-        if !is_valid_chain_id(chain) {
-            anyhow::bail!(
-                "--chain {chain:?} is not a chain id: expected \"authority\" or d- followed by a 26-character lowercase ULID"
-            );
-        }
-    }
+    let chain_arg = args
+        .chain
+        .as_deref()
+        .map(|c| ChainArg::parse("chain", c))
+        .transpose()?;
     let s = store::open_store(spec, store::Create::No).await?;
     // Refuse a store without a ledger with the usual message.
     store::read_meta(spec, s.as_ref()).await?;
+    let chain = match &chain_arg {
+        Some(arg) => Some(
+            arg.resolve("chain", s.as_ref(), &store::display(spec))
+                .await?,
+        ),
+        None => None,
+    };
 
     let (mut writer, target): (Box<dyn Write>, String) = match &args.out {
         Some(path) => (
@@ -40,7 +46,7 @@ pub async fn run(out: Output, spec: &str, args: &ExportArgs) -> anyhow::Result<(
             "standard output".into(),
         ),
     };
-    let written = write_records(s.as_ref(), args, &mut writer).await;
+    let written = write_records(s.as_ref(), chain.as_deref(), args, &mut writer).await;
     let count = match written {
         Ok(n) => n,
         // `custody export | head` closes the pipe early: not an error.
@@ -67,6 +73,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 async fn write_records(
     s: &dyn LedgerStore,
+    chain: Option<&str>,
     args: &ExportArgs,
     w: &mut dyn Write,
 ) -> anyhow::Result<u64> {
@@ -82,7 +89,7 @@ async fn write_records(
         w.write_all(text.as_bytes())?;
         w.write_all(b"\n")
     };
-    match &args.chain {
+    match chain {
         Some(chain) => {
             for ev in s.chain(chain).await? {
                 line(&ev.record)?;

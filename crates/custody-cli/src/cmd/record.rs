@@ -1,12 +1,13 @@
 //! `custody record KIND`: sign one event on the current head of a chain and append it.
 
 use custody_core::humancode::code_for_chain;
-use custody_core::ids::is_detainee_chain_id;
+use custody_core::ids::{is_detainee_chain_id, AUTHORITY_CHAIN};
 use custody_core::kinds::EventKind;
 use custody_core::Draft;
 use serde_json::json;
 
 use crate::append::{read_body, sign_and_append, Appended};
+use crate::chainref::ChainArg;
 use crate::cli::RecordArgs;
 use crate::clock;
 use crate::output::Output;
@@ -29,22 +30,25 @@ pub async fn run(out: Output, spec: &str, args: &RecordArgs) -> anyhow::Result<(
     if kind.is_authority() {
         anyhow::bail!("{kind} is written with `custody enroll`, signed by a root key");
     }
-    let chain = match (&args.chain, args.new_chain) {
+    let chain_arg = match (&args.chain, args.new_chain) {
         (Some(c), _) => {
-            if !is_detainee_chain_id(c) {
+            let arg = ChainArg::parse("chain", c)?;
+            if arg == ChainArg::Id(AUTHORITY_CHAIN.to_string()) {
                 anyhow::bail!(
-                    "--chain {c:?} is not a detainee chain id: expected d- followed by a 26-character lowercase ULID"
+                    "--chain authority : la chaîne d'autorité s'écrit avec `custody enroll`, signée par une clé racine ; passez une chaîne de détenu (d-... ou son code XXXX-XXXX-C)"
                 );
             }
-            c.clone()
+            Some(arg)
         }
         (None, true) => {
             if kind != EventKind::Arrest {
                 anyhow::bail!("--new-chain starts a detainee's record, which begins with an arrest, not {kind}: pass --chain");
             }
-            clock::new_chain_id()?
+            None
         }
-        (None, false) => anyhow::bail!("no chain given: pass --chain d-... or --new-chain"),
+        (None, false) => {
+            anyhow::bail!("aucune chaîne donnée : passez --chain d-... (ou le code XXXX-XXXX-C du détenu), ou --new-chain pour une arrestation")
+        }
     };
     let body = read_body(args.body.as_deref(), args.body_json.as_deref())?;
     let occurred = args
@@ -55,6 +59,16 @@ pub async fn run(out: Output, spec: &str, args: &RecordArgs) -> anyhow::Result<(
     let key = keyfile::read(&args.key)?;
     let ledger = store::open_ledger(spec).await?;
     let shown = store::display(spec);
+    let chain = match &chain_arg {
+        Some(arg) => {
+            arg.resolve("chain", ledger.store().as_ref(), &shown)
+                .await?
+        }
+        None => clock::new_chain_id()?,
+    };
+    if !is_detainee_chain_id(&chain) {
+        anyhow::bail!("--chain : le code {} est celui de la chaîne {chain}, qui n'est pas une chaîne de détenu (la chaîne d'autorité s'écrit avec `custody enroll`)", code_for_chain(&chain));
+    }
     if !args.new_chain && ledger.head(&chain).await.is_none() && kind != EventKind::Arrest {
         anyhow::bail!("chain {chain} has no record in {shown}: check the chain id (a new chain starts with an arrest and --new-chain)");
     }
