@@ -1,5 +1,6 @@
 //! Crashes in the middle of appends: nats-server killed (SIGKILL) during `custody submit`, and
-//! `custody serve` killed during an HTTP append. Afterwards every acknowledged event is stored
+//! `custody serve` killed during an HTTP append (until one append was stored but never
+//! answered, which the test asserts happened). Afterwards every acknowledged event is stored
 //! exactly once, the retried ones too, and the ledger verifies.
 
 mod common;
@@ -7,9 +8,10 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::*;
+use custody_client::Client;
 use custody_core::Record;
 use custody_testkit::{free_port, NatsServer};
 
@@ -116,8 +118,37 @@ fn nats_server_killed_during_submit_loses_nothing_acknowledged() {
     );
 }
 
+/// What the first attempt at an append killed mid-flight came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FirstAttempt {
+    /// Killed before the record was stored.
+    NotStored,
+    /// Stored, but the client never heard so: the case a retry exists for.
+    StoredUnanswered,
+    /// Answered before the kill.
+    Answered,
+}
+
+/// The `k`-th number of the base-2 van der Corput sequence (0.5, 0.25, 0.75, 0.125, ...): kill
+/// delays that spread over a window without repeating.
+fn spread(k: u32) -> f64 {
+    let (mut n, mut denominator, mut x) = (k + 1, 1.0, 0.0);
+    while n > 0 {
+        denominator *= 2.0;
+        x += f64::from(n % 2) / denominator;
+        n /= 2;
+    }
+    x
+}
+
 #[test]
 fn serve_killed_during_an_http_append_then_retried_stores_once() {
+    // Kill delays tried first, as fractions of one append's time: from "before the request
+    // arrives" through "while it is being appended" to "after the answer".
+    const SCHEDULE: [f64; 8] = [0.0, 0.02, 0.04, 0.07, 0.1, 0.2, 0.4, 1.5];
+    // Then more delays, narrowed to where the answer was still missing but the record stored,
+    // until that case happened: at most this many attempts in all.
+    const MAX_ATTEMPTS: u32 = 48;
     let w = World::sqlite();
     let keys = setup_ledger(&w);
     let officer = read_key(&keys.officer);
@@ -128,44 +159,51 @@ fn serve_killed_during_an_http_append_then_retried_stores_once() {
         .build()
         .expect("runtime");
     // No connection reuse: a pooled connection to a killed server would fail at once.
-    let client = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
+    let client = Client::with_http(&format!("http://127.0.0.1:{port}"), http);
+    let reader = client.clone().with_key(registrar);
     let before = w.size();
-
-    let records: Vec<Record> = (0..9)
-        .map(|n| signed_arrest(&officer, 1000 + n, 2))
-        .collect();
+    let record_n = |n: u32| signed_arrest(&officer, 1000 + u64::from(n), 2);
 
     // How long one append takes here, answer included (the first record, on a fresh server).
-    let post = |url: &str, body: String| {
-        client
-            .post(format!("{url}/v1/events"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
+    let mut records = vec![record_n(0)];
     let serve = Serve::start(&w, port);
     let started = Instant::now();
-    let status = rt
-        .block_on(post(&serve.url, records[0].to_json_line()))
-        .expect("first append")
-        .status();
+    let first = rt
+        .block_on(client.append(&records[0]))
+        .expect("first append");
     let full = started.elapsed();
-    assert_eq!(status.as_u16(), 201);
+    assert!(!first.duplicate);
     serve.kill();
     eprintln!("one HTTP append takes {full:?}");
 
-    let mut killed_mid_append = 0;
-    for (i, record) in records.iter().enumerate().skip(1) {
+    let mut outcomes = Vec::new();
+    // The latest delay at which nothing was stored, the earliest at which an answer came.
+    let (mut not_stored, mut answered) = (Duration::ZERO, full.mul_f64(1.5));
+    for n in 1..=MAX_ATTEMPTS {
+        let attempt = n as usize - 1;
+        let happened = outcomes.contains(&FirstAttempt::StoredUnanswered);
+        if attempt >= SCHEDULE.len() && happened {
+            break;
+        }
+        let delay = match SCHEDULE.get(attempt) {
+            Some(fraction) => full.mul_f64(*fraction),
+            None => {
+                // Between the two, widened a little: timings vary from run to run.
+                let (a, b) = (not_stored.min(answered), not_stored.max(answered));
+                let margin = full / 20;
+                a.saturating_sub(margin) + (b - a + 2 * margin).mul_f64(spread(n))
+            }
+        };
+        let record = record_n(n);
+        records.push(record.clone());
         let mut serve = Serve::start(&w, port);
-        let body = record.to_json_line();
-        // Kill the server (SIGKILL) while the request is in flight, after a delay from "before
-        // the request arrives" through "while it is being appended" to "after the answer".
-        let delay = full.mul_f64([0.0, 0.02, 0.04, 0.07, 0.1, 0.2, 0.4, 1.5][i - 1]);
+        // Kill the server (SIGKILL) while the request is in flight, `delay` after it is sent.
         let first = rt.block_on(async {
-            let send = post(&serve.url, body.clone());
+            let send = client.append(&record);
             tokio::pin!(send);
             tokio::select! {
                 biased;
@@ -173,55 +211,65 @@ fn serve_killed_during_an_http_append_then_retried_stores_once() {
                     let _ = serve.child.kill();
                     None
                 }
-                r = &mut send => Some(r.map(|r| r.status().as_u16())),
+                r = &mut send => Some(r.map(|a| a.position)),
             }
         });
         serve.kill();
         let stored_before_retry = count_hash(&w.export(), &record.hash);
         assert!(stored_before_retry <= 1);
-        if first.is_none() && stored_before_retry == 1 {
-            killed_mid_append += 1; // stored, but the client never heard so
+        let outcome = match (&first, stored_before_retry) {
+            (Some(Ok(_)), 1) => FirstAttempt::Answered,
+            (Some(Ok(_)), _) => panic!("record {n} was acknowledged but is not stored"),
+            (Some(Err(_)) | None, 0) => FirstAttempt::NotStored,
+            (Some(Err(_)) | None, _) => FirstAttempt::StoredUnanswered,
+        };
+        match outcome {
+            FirstAttempt::NotStored => not_stored = not_stored.max(delay),
+            FirstAttempt::Answered => answered = answered.min(delay),
+            FirstAttempt::StoredUnanswered => {}
         }
-        eprintln!(
-            "record {i}: killed after {delay:?}: answer {first:?}, stored: {stored_before_retry}"
-        );
+        outcomes.push(outcome);
+        eprintln!("record {n}: killed after {delay:?}: answer {first:?}: {outcome:?}");
+
         // Whatever the first attempt did, the client retries the same record.
         let serve = Serve::start(&w, port);
-        let status = rt
-            .block_on(post(&serve.url, body))
-            .expect("retry answered")
-            .status()
-            .as_u16();
-        assert!(
-            status == 201 || status == 200,
-            "retry of record {i} answered {status} (first attempt: {first:?})"
+        let retry = rt
+            .block_on(client.append(&record))
+            .unwrap_or_else(|e| panic!("retry of record {n} failed: {e} (first: {first:?})"));
+        assert_eq!(
+            retry.duplicate,
+            outcome != FirstAttempt::NotStored,
+            "retry of record {n} after {outcome:?}"
         );
 
         // The gateway's signed read finds it.
-        let path = format!("/v1/events/{}", record.hash);
-        let headers = custody_gateway::auth::sign_request(
-            &registrar,
-            "GET",
-            &path,
-            &custody_gateway::auth::system_now(),
-            b"",
-        );
-        let mut req = client.get(format!("{}{path}", serve.url));
-        for (name, value) in headers {
-            req = req.header(name, value);
-        }
-        let got: serde_json::Value = rt
-            .block_on(async { req.send().await?.json().await })
+        let got = rt
+            .block_on(reader.event(&record.hash))
             .expect("signed read");
         assert_eq!(
             got["record"]["hash"],
             record.hash.to_hex().as_str(),
             "{got}"
         );
+        assert_eq!(got["position"].as_u64(), Some(retry.position));
         serve.kill();
     }
 
-    eprintln!("{killed_mid_append} appends were stored but never answered");
+    let count = |o: FirstAttempt| outcomes.iter().filter(|x| **x == o).count();
+    eprintln!(
+        "{} attempts: {} killed before storing, {} stored but never answered, {} answered",
+        outcomes.len(),
+        count(FirstAttempt::NotStored),
+        count(FirstAttempt::StoredUnanswered),
+        count(FirstAttempt::Answered)
+    );
+    // What this test is for: an append stored but never answered happened, and its retry was
+    // recognised (above) instead of being stored twice (below).
+    assert!(
+        count(FirstAttempt::StoredUnanswered) >= 1,
+        "in {MAX_ATTEMPTS} attempts no kill fell between the store write and the answer: \
+         {outcomes:?}"
+    );
     let stored = w.export();
     assert_eq!(stored.len() as u64, before + records.len() as u64);
     for r in &records {

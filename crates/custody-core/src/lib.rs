@@ -9,7 +9,8 @@
 //! - the one validation function that every append and every verifier uses ([`validate`]);
 //! - the ledger-wide transparency primitives: RFC 6962 Merkle tree and proofs ([`merkle`]),
 //!   C2SP checkpoints and signed notes ([`checkpoint`]);
-//! - the short human code printed on paper forms ([`humancode`]).
+//! - the short human code printed on paper forms ([`humancode`]);
+//! - the bytes an HTTP read request signs ([`request`]), for the client and the gateway alike.
 //!
 //! Backends and services depend on this crate, never the reverse.
 #![deny(missing_docs)]
@@ -28,6 +29,7 @@ pub mod keys;
 pub mod kinds;
 pub mod merkle;
 pub mod record;
+pub mod request;
 pub mod roles;
 pub mod time;
 pub mod validate;

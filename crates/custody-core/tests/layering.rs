@@ -11,7 +11,8 @@ fn manifest(krate: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The `[dependencies]` section (not dev-dependencies) of a manifest, as dependency names.
+/// The `[dependencies]` section (not dev-dependencies) of a manifest, as dependency names
+/// (`tokio.workspace = true` and `tokio = "1"` both name `tokio`).
 fn dependencies(krate: &str) -> Vec<String> {
     let text = manifest(krate);
     let mut in_deps = false;
@@ -46,6 +47,16 @@ const IO_CRATES: &[&str] = &[
     "tower-http",
 ];
 const SERVICE_CRATES: &[&str] = &["custody-gateway", "custody-cli"];
+
+#[test]
+fn dependency_names_are_read_whatever_their_form() {
+    // Workspace-inherited and path dependencies alike: otherwise a check below could never
+    // fail for `tokio.workspace = true`.
+    let gateway = dependencies("custody-gateway");
+    for name in ["custody-core", "tokio", "axum", "custody-ledger"] {
+        assert!(gateway.contains(&name.to_string()), "{name} in {gateway:?}");
+    }
+}
 
 #[test]
 fn core_does_no_io() {
@@ -110,6 +121,36 @@ fn layers_below_the_services_know_no_transport() {
 }
 
 #[test]
+fn the_client_and_the_gateway_share_only_the_core() {
+    // The client is a library over HTTP: no server, store or ledger crate in it.
+    for d in dependencies("custody-client") {
+        for banned in [
+            "axum",
+            "hyper",
+            "hyper-util",
+            "rusqlite",
+            "async-nats",
+            "custody-store",
+            "custody-store-sqlite",
+            "custody-store-nats",
+            "custody-ledger",
+            "custody-gateway",
+            "custody-cli",
+        ] {
+            assert_ne!(d, banned, "custody-client depends on {banned}");
+        }
+    }
+    // The gateway verifies what the client signs through custody-core's signing_message; it
+    // does not depend on the client (its tests may).
+    let gateway = dependencies("custody-gateway");
+    assert!(gateway.contains(&"custody-core".to_string()));
+    assert!(
+        !gateway.contains(&"custody-client".to_string()),
+        "custody-gateway depends on custody-client"
+    );
+}
+
+#[test]
 fn nothing_depends_on_a_service() {
     for krate in [
         "custody-core",
@@ -120,6 +161,7 @@ fn nothing_depends_on_a_service() {
         "custody-scenario",
         "custody-views",
         "custody-verify",
+        "custody-client",
     ] {
         for d in dependencies(krate) {
             assert!(

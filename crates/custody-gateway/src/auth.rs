@@ -32,24 +32,20 @@
 //! the skew window it can be replayed to fetch the same resource again, which is why the
 //! gateway is meant to run behind TLS and why reads are idempotent.
 //!
-//! [`sign_request`] is what clients (the `custody` command, bench tools, tests) call;
-//! [`verify_request`] is what the gateway calls.
+//! The signed message is defined once, in [`custody_core::request::signing_message`]; clients
+//! sign with `custody_client::sign_request` (crate `custody-client`). This module only
+//! verifies, through one function: [`verify_request`], which the gateway's read routes call.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 use custody_core::authority::{AuthorityState, KeyStatusProblem};
-use custody_core::encoding::{b64url, unb64url};
-use custody_core::{Hash, PublicKeyId, Role, SecretKey, Timestamp};
+use custody_core::encoding::unb64url;
+use custody_core::request::signing_message;
+pub use custody_core::request::{HEADER_DATE, HEADER_KEY, HEADER_SIGNATURE, REQUEST_CONTEXT};
+use custody_core::{PublicKeyId, Role, Timestamp};
+use custody_ledger::Ledger;
 
-/// Domain separation prefix of the signed request message.
-pub const REQUEST_CONTEXT: &str = "custody-ledger/request/v1\n";
-/// Header carrying the reader's public key.
-pub const HEADER_KEY: &str = "custody-key";
-/// Header carrying the client's clock.
-pub const HEADER_DATE: &str = "custody-date";
-/// Header carrying the request signature.
-pub const HEADER_SIGNATURE: &str = "custody-signature";
 /// How far `Custody-Date` may be from the server clock, either way, in seconds.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 
@@ -59,46 +55,6 @@ pub fn system_now() -> Timestamp {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     Timestamp::from_unix_seconds(secs)
-}
-
-/// The bytes a request signature covers (see the module documentation).
-pub fn signing_message(method: &str, path_and_query: &str, date: &str, body: &[u8]) -> Vec<u8> {
-    let body_hash = Hash::of(body).to_hex();
-    let mut m = Vec::with_capacity(
-        REQUEST_CONTEXT.len() + method.len() + path_and_query.len() + date.len() + 67,
-    );
-    m.extend_from_slice(REQUEST_CONTEXT.as_bytes());
-    for part in [method, path_and_query, date] {
-        m.extend_from_slice(part.as_bytes());
-        m.push(b'\n');
-    }
-    m.extend_from_slice(body_hash.as_bytes());
-    m
-}
-
-/// Signs a request: returns the three headers (name, value) to send with it.
-///
-/// `path_and_query` must be exactly what goes on the request line (e.g.
-/// `/v1/chains/d-01jd8x3k5q7v9w2y4z6b8c0e1f`), `method` in upper case, `body` the exact body
-/// bytes (empty for a GET).
-pub fn sign_request(
-    key: &SecretKey,
-    method: &str,
-    path_and_query: &str,
-    date: &Timestamp,
-    body: &[u8],
-) -> Vec<(&'static str, String)> {
-    let signature = key.sign(&signing_message(
-        method,
-        path_and_query,
-        date.as_str(),
-        body,
-    ));
-    vec![
-        (HEADER_KEY, key.public().to_string()),
-        (HEADER_DATE, date.as_str().to_string()),
-        (HEADER_SIGNATURE, b64url(&signature)),
-    ]
 }
 
 /// Why a read was not authenticated. Every case answers HTTP 401; the message says which check
@@ -209,7 +165,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Aut
 
 /// Checks the signature and the date of a request; returns the key that signed it. Does not
 /// look at whether the key is enrolled ([`authorize`] does).
-pub fn verify_signature(
+fn verify_signature(
     headers: &HeaderMap,
     method: &str,
     path_and_query: &str,
@@ -249,7 +205,7 @@ pub fn verify_signature(
 }
 
 /// Decides who a verified key is: a trust root, or an enrolled key valid at `now`.
-pub fn authorize(
+fn authorize(
     authority: &AuthorityState,
     key: &PublicKeyId,
     now: &Timestamp,
@@ -278,10 +234,14 @@ pub fn authorize(
     Err(AuthError::UnknownKey { key: *key })
 }
 
-/// Verifies a signed request and identifies its reader: [`verify_signature`] then
-/// [`authorize`].
-pub fn verify_request(
-    authority: &AuthorityState,
+/// Verifies a signed request and identifies its reader: the one path of every signed read.
+///
+/// The signature and the date are checked first, without the ledger's state (the signature
+/// is most of the cost and depends on the request alone); then the key is looked up in the
+/// validation state: a trust root, or an enrolled key valid at `now`. `path_and_query` and
+/// `body` are exactly what was received.
+pub async fn verify_request(
+    ledger: &Ledger,
     now: &Timestamp,
     headers: &HeaderMap,
     method: &str,
@@ -289,7 +249,9 @@ pub fn verify_request(
     body: &[u8],
 ) -> Result<Reader, AuthError> {
     let key = verify_signature(headers, method, path_and_query, body, now)?;
-    authorize(authority, &key, now)
+    ledger
+        .with_state(|v| authorize(v.authority(), &key, now))
+        .await
 }
 
 #[cfg(test)]
@@ -297,23 +259,32 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    use custody_core::encoding::b64url;
+    use custody_core::SecretKey;
+
+    /// What a client sends (the client crate's `sign_request`, written out here so that the
+    /// gateway's unit tests do not depend on the client).
+    fn sign_request(
+        key: &SecretKey,
+        method: &str,
+        path: &str,
+        date: &Timestamp,
+        body: &[u8],
+    ) -> Vec<(&'static str, String)> {
+        let signature = key.sign(&signing_message(method, path, date.as_str(), body));
+        vec![
+            (HEADER_KEY, key.public().to_string()),
+            (HEADER_DATE, date.as_str().to_string()),
+            (HEADER_SIGNATURE, b64url(&signature)),
+        ]
+    }
+
     fn headers_of(pairs: Vec<(&'static str, String)>) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
             h.insert(k, HeaderValue::from_str(&v).unwrap());
         }
         h
-    }
-
-    #[test]
-    fn message_layout() {
-        let m = signing_message("GET", "/v1/x?a=1", "2025-01-01T00:00:00Z", b"");
-        let text = String::from_utf8(m).unwrap();
-        assert_eq!(
-            text,
-            "custody-ledger/request/v1\nGET\n/v1/x?a=1\n2025-01-01T00:00:00Z\n\
-             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
     }
 
     #[test]

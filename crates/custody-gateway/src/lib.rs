@@ -29,8 +29,8 @@
 //!
 //! # Reads
 //!
-//! Reads are authenticated by a request signature ([`auth`]): headers `Custody-Key`,
-//! `Custody-Date` and `Custody-Signature`, an Ed25519 signature over
+//! Reads are authenticated by a request signature, checked by [`auth::verify_request`]:
+//! headers `Custody-Key`, `Custody-Date` and `Custody-Signature`, an Ed25519 signature over
 //!
 //! ```text
 //! "custody-ledger/request/v1\n" + METHOD + "\n" + path-and-query + "\n" + Custody-Date + "\n"
@@ -433,11 +433,15 @@ async fn authenticate(
     let path_and_query = uri
         .path_and_query()
         .map_or_else(|| uri.path(), |pq| pq.as_str());
-    let key = auth::verify_signature(headers, method.as_str(), path_and_query, &body, &now)?;
-    let reader = st
-        .ledger
-        .with_state(|v| auth::authorize(v.authority(), &key, &now))
-        .await?;
+    let reader = auth::verify_request(
+        &st.ledger,
+        &now,
+        headers,
+        method.as_str(),
+        path_and_query,
+        &body,
+    )
+    .await?;
     Ok((reader, now))
 }
 

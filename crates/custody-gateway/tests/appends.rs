@@ -309,13 +309,8 @@ async fn bad_input_matrix_stores_nothing() {
     };
     let post = reqwest::Method::POST;
     let now = custody_gateway::auth::system_now();
-    let mut long_key = custody_gateway::auth::sign_request(
-        &keys.monitor,
-        "GET",
-        "/v1/chains/authority",
-        &now,
-        b"",
-    );
+    let mut long_key =
+        custody_client::sign_request(&keys.monitor, "GET", "/v1/chains/authority", &now, b"");
     for (name, value) in &mut long_key {
         if name.eq_ignore_ascii_case("custody-key") {
             *value = format!("ed25519:{}", "A".repeat(100_000));

@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use custody_client::sign_request;
 use custody_core::{EventKind, Record, SecretKey};
-use custody_gateway::auth::{sign_request, system_now};
+use custody_gateway::auth::system_now;
 use reqwest::StatusCode;
 use serde_json::Value;
 

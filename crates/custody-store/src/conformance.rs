@@ -113,6 +113,7 @@ macro_rules! conformance_tests {
             idempotent_retry,
             conflict_carries_real_head,
             concurrent_writers_one_chain,
+            concurrent_writers_one_chain_many_handles,
             concurrent_writers_distinct_chains,
             restart_keeps_acknowledged,
             subscribe_existing_then_new,
@@ -758,17 +759,40 @@ fn assert_linear_chain(events: &[StoredEvent], n: usize, what: &str) {
     }
 }
 
-/// Eight writers each append 20 events to ONE chain, rebuilding on the head a Conflict gives:
-/// 160 events, one per seq, no fork, every loser was told the real head.
+/// Eight writers each append 20 events to ONE chain through ONE handle, rebuilding on the head a
+/// Conflict gives: 160 events, one per seq, no fork, every loser was told the real head.
 pub async fn concurrent_writers_one_chain<H: Harness>(mut harness: H) {
-    const WRITERS: usize = 8;
-    const EACH: usize = 20;
     let store = Arc::new(harness.open().await);
-    let chain = test_chain(40);
+    let stores = vec![store; 8];
+    racing_writers_on_one_chain(stores, &test_chain(40), "one chain, eight writers").await;
+}
+
+/// Eight writers, each on its OWN handle (its own connection, as eight processes would), each
+/// append 20 events to ONE chain: nothing inside one handle serialises them, so only the
+/// store's own check (SQLite's write transaction, JetStream's expected last sequence of the
+/// chain's subject) keeps them from forking. 160 events, one per seq, no fork, every loser
+/// was told the real head.
+pub async fn concurrent_writers_one_chain_many_handles<H: Harness>(mut harness: H) {
+    let mut stores = Vec::new();
+    for _ in 0..8 {
+        stores.push(Arc::new(harness.open().await));
+    }
+    racing_writers_on_one_chain(stores, &test_chain(41), "one chain, eight handles").await;
+}
+
+/// One racing writer per store in `stores` (20 events each) on `chain`, then the checks: the
+/// chain is linear and complete, every acknowledgement is true, every head told is real.
+async fn racing_writers_on_one_chain<S: LedgerStore + 'static>(
+    stores: Vec<Arc<S>>,
+    chain: &str,
+    what: &str,
+) {
+    const EACH: usize = 20;
+    let writers = stores.len();
     let mut tasks = Vec::new();
-    for w in 0..WRITERS {
-        let store = Arc::clone(&store);
-        let chain = chain.clone();
+    for (w, store) in stores.iter().enumerate() {
+        let store = Arc::clone(store);
+        let chain = chain.to_string();
         tasks.push(tokio::spawn(async move {
             racing_writer(store.as_ref(), &chain, w, EACH).await
         }));
@@ -782,8 +806,9 @@ pub async fn concurrent_writers_one_chain<H: Harness>(mut harness: H) {
         }
     }
 
-    let events = ok(store.chain(&chain).await, "chain");
-    assert_linear_chain(&events, WRITERS * EACH, "one chain, eight writers");
+    let store = &stores[0];
+    let events = ok(store.chain(chain).await, "chain");
+    assert_linear_chain(&events, writers * EACH, what);
     let by_hash: BTreeMap<Hash, &StoredEvent> = events.iter().map(|e| (e.record.hash, e)).collect();
     for (w, report) in reports.iter().enumerate() {
         assert_eq!(report.appended.len(), EACH, "writer {w}");
@@ -807,13 +832,19 @@ pub async fn concurrent_writers_one_chain<H: Harness>(mut harness: H) {
             );
         }
     }
-    assert_eq!(ok(store.size().await, "size"), (WRITERS * EACH) as u64);
+    assert_eq!(ok(store.size().await, "size"), (writers * EACH) as u64);
     let all = ok(store.read_from(0, 1000).await, "read_from");
     for (i, ev) in all.iter().enumerate() {
         assert_eq!(ev.position, i as u64, "positions are dense");
     }
     let last = events.last().map(|e| head_of(&e.record));
-    assert_eq!(ok(store.head(&chain).await, "head"), last);
+    for s in &stores {
+        assert_eq!(
+            ok(s.head(chain).await, "head"),
+            last,
+            "{what}: every handle's head"
+        );
+    }
 }
 
 /// Eight writers on distinct chains, 25 events each: all present, positions unique and dense.

@@ -1,15 +1,16 @@
 //! Test support: a small, deterministic world (root, agencies, facilities, keys), a real ledger
 //! on a real store, the real gateway served on 127.0.0.1:0, and a reqwest client that signs
-//! its reads with `custody_gateway::auth::sign_request`.
+//! its reads with `custody_client::sign_request` (the client crate).
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::Arc;
 
+use custody_client::sign_request;
 use custody_core::authority::{TrustAnchors, TrustRoot};
 use custody_core::validate::ValidatorConfig;
 use custody_core::{Draft, EventKind, Hash, Record, SecretKey, Timestamp};
-use custody_gateway::auth::{sign_request, system_now};
+use custody_gateway::auth::system_now;
 use custody_ledger::{Ledger, LedgerMeta};
 use custody_store::{LedgerStore, StoredEvent};
 use reqwest::StatusCode;

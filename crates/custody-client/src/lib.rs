@@ -1,0 +1,413 @@
+//! Client of the custody-ledger HTTP API (`docs/API.md`): signed reads, appends, and errors
+//! typed from the gateway's answers.
+//!
+//! - [`sign_request`] signs a request (the three `Custody-*` headers) over
+//!   [`custody_core::request::signing_message`], the one definition of the signed bytes, which
+//!   the gateway verifies (`custody_gateway::auth::verify_request`).
+//! - [`Client`] appends records (`POST /v1/events`) and makes signed reads (`GET /v1/...`).
+//! - [`ApiError`] says why a request failed, from the status and the gateway's error body
+//!   `{"error": {"rule", "message"}}`: a stale record with the chain's current head (409), a
+//!   store that asks to retry after some seconds (503 `Retry-After`), a record refused by a rule
+//!   (422), a read that is not authenticated (401), and so on.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use custody_core::chain::ChainHead;
+use custody_core::encoding::b64url;
+use custody_core::request::{signing_message, HEADER_DATE, HEADER_KEY, HEADER_SIGNATURE};
+use custody_core::{Hash, Record, SecretKey, Timestamp};
+use serde_json::Value;
+
+/// Signs a request: returns the three headers (name, value) to send with it.
+///
+/// `method` in upper case, `path_and_query` exactly what goes on the request line (e.g.
+/// `/v1/chains/d-01jd8x3k5q7v9w2y4z6b8c0e1f`), `date` the client clock, `body` the exact body
+/// bytes (empty for a GET).
+pub fn sign_request(
+    key: &SecretKey,
+    method: &str,
+    path_and_query: &str,
+    date: &Timestamp,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let signature = key.sign(&signing_message(
+        method,
+        path_and_query,
+        date.as_str(),
+        body,
+    ));
+    vec![
+        (HEADER_KEY, key.public().to_string()),
+        (HEADER_DATE, date.as_str().to_string()),
+        (HEADER_SIGNATURE, b64url(&signature)),
+    ]
+}
+
+/// The system clock in whole seconds, as a wire timestamp (the `Custody-Date` of a request).
+pub fn system_now() -> Timestamp {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_seconds(secs)
+}
+
+/// What the gateway answered to an accepted append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The record's ledger position (its Merkle leaf index).
+    pub position: u64,
+    /// The record's hash.
+    pub hash: Hash,
+    /// Whether the record was already stored (200, a retry) rather than appended now (201).
+    pub duplicate: bool,
+}
+
+/// Why a request to the gateway failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 409: the chain moved on (`seq`, `prev`: signed against an older head; `conflict`:
+    /// another writer was first). Nothing was stored: rebuild the record on `head` (`seq` =
+    /// head seq + 1, `prev` = head hash), sign again and send it.
+    #[error("the chain moved on ({rule}): {message}")]
+    Conflict {
+        /// `seq`, `prev` or `conflict`.
+        rule: String,
+        /// The gateway's message.
+        message: String,
+        /// The chain's current head (`None`: the chain is empty).
+        head: Option<ChainHead>,
+    },
+    /// 503: the store is unavailable. Retrying the same request is safe, after `retry_after`.
+    #[error("the ledger is unavailable ({message}); retry after {} s", retry_after.map_or(0, |d| d.as_secs()))]
+    Unavailable {
+        /// The gateway's message.
+        message: String,
+        /// The `Retry-After` header, when the gateway sent one.
+        retry_after: Option<Duration>,
+    },
+    /// 422: the record was refused by a rule of the wire format or of validation (`rule` is
+    /// the rule code of `docs/SPEC.md` section 10). Nothing was stored.
+    #[error("record refused ({rule}): {message}")]
+    Refused {
+        /// The rule code (`signature`, `state/custody_gap`, ...).
+        rule: String,
+        /// The gateway's message.
+        message: String,
+    },
+    /// 401: the read is not authenticated (`rule` is `auth/...`).
+    #[error("not authenticated ({rule}): {message}")]
+    Unauthorized {
+        /// The check that failed (`auth/unknown_key`, `auth/date`, ...).
+        rule: String,
+        /// The gateway's message.
+        message: String,
+    },
+    /// 404: no such chain, event or route.
+    #[error("not found: {message}")]
+    NotFound {
+        /// The gateway's message.
+        message: String,
+    },
+    /// 415: the body was not declared as JSON in UTF-8.
+    #[error("media type refused: {message}")]
+    UnsupportedMediaType {
+        /// The gateway's message.
+        message: String,
+    },
+    /// Any other error answer of the documented form (400 `json`, 413 `body_size`, 500
+    /// `internal`, ...).
+    #[error("the gateway answered {status} ({rule}): {message}")]
+    Other {
+        /// The HTTP status.
+        status: u16,
+        /// The `rule` of the error body.
+        rule: String,
+        /// The gateway's message.
+        message: String,
+    },
+    /// The answer is not of the form `docs/API.md` gives (not JSON, no error body, a missing
+    /// field): a gateway of another version, or something else on that address.
+    #[error("unexpected answer {status} from the gateway: {problem}")]
+    UnexpectedAnswer {
+        /// The HTTP status.
+        status: u16,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The request did not get an answer: connection refused or cut, time-out. The request
+    /// may or may not have been processed; an append can be sent again as it is.
+    #[error("no answer from the gateway: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// A read needs a key: build the client with [`Client::with_key`].
+    #[error("a signed read needs a key: give the client one with Client::with_key")]
+    NoKey,
+}
+
+impl ApiError {
+    /// The stable `rule` code of the gateway's answer, when there was one.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            ApiError::Conflict { rule, .. }
+            | ApiError::Refused { rule, .. }
+            | ApiError::Unauthorized { rule, .. }
+            | ApiError::Other { rule, .. } => Some(rule),
+            ApiError::Unavailable { .. } => Some("unavailable"),
+            ApiError::NotFound { .. } => Some("not_found"),
+            ApiError::UnsupportedMediaType { .. } => Some("media_type"),
+            ApiError::UnexpectedAnswer { .. } | ApiError::Transport(_) | ApiError::NoKey => None,
+        }
+    }
+
+    /// Types an error answer: its status, its `Retry-After` header (if any) and its body.
+    pub fn from_answer(status: u16, retry_after: Option<&str>, body: &[u8]) -> ApiError {
+        let unexpected = |problem: String| ApiError::UnexpectedAnswer { status, problem };
+        let value: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return unexpected(format!("the body is not JSON ({e})")),
+        };
+        let error = &value["error"];
+        let (Some(rule), Some(message)) = (error["rule"].as_str(), error["message"].as_str())
+        else {
+            return unexpected(
+                "the body has no {\"error\": {\"rule\", \"message\"}} member".to_string(),
+            );
+        };
+        let (rule, message) = (rule.to_string(), message.to_string());
+        match status {
+            409 => match serde_json::from_value::<Option<ChainHead>>(value["head"].clone()) {
+                Ok(head) if value.get("head").is_some() => ApiError::Conflict {
+                    rule,
+                    message,
+                    head,
+                },
+                Ok(_) => unexpected("a conflict without the chain's \"head\"".to_string()),
+                Err(e) => unexpected(format!("the conflict's \"head\" is unreadable: {e}")),
+            },
+            503 => ApiError::Unavailable {
+                message,
+                retry_after: retry_after
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+            },
+            422 => ApiError::Refused { rule, message },
+            401 => ApiError::Unauthorized { rule, message },
+            404 => ApiError::NotFound { message },
+            415 => ApiError::UnsupportedMediaType { message },
+            _ => ApiError::Other {
+                status,
+                rule,
+                message,
+            },
+        }
+    }
+}
+
+/// A client of one gateway, with an optional key for signed reads.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: Option<SecretKey>,
+}
+
+impl Client {
+    /// A client of the gateway at `base` (`http://127.0.0.1:8080`, no trailing path), with its
+    /// own connection pool.
+    pub fn new(base: &str) -> Client {
+        Client::with_http(base, reqwest::Client::new())
+    }
+
+    /// A client of the gateway at `base` over an HTTP client built by the caller (its pool,
+    /// time-outs).
+    pub fn with_http(base: &str, http: reqwest::Client) -> Client {
+        Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            key: None,
+        }
+    }
+
+    /// The same client, signing its reads with `key`.
+    pub fn with_key(mut self, key: SecretKey) -> Client {
+        self.key = Some(key);
+        self
+    }
+
+    /// The gateway's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Appends a record (`POST /v1/events`, with its payload if it has one). A retry of a
+    /// stored record is a success with `duplicate: true`.
+    pub async fn append(&self, record: &Record) -> Result<Appended, ApiError> {
+        let answer = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(record.to_json_line())
+            .send()
+            .await?;
+        let status = answer.status().as_u16();
+        let value = body_of(answer).await?;
+        let position = value["position"].as_u64();
+        let hash = value["hash"].as_str().and_then(|h| h.parse::<Hash>().ok());
+        match (position, hash) {
+            (Some(position), Some(hash)) => Ok(Appended {
+                position,
+                hash,
+                duplicate: status == 200,
+            }),
+            _ => Err(ApiError::UnexpectedAnswer {
+                status,
+                problem: "an accepted append without \"position\" and \"hash\"".to_string(),
+            }),
+        }
+    }
+
+    /// A signed `GET` of `path_and_query` (e.g. `/v1/chains/authority`), dated now: the
+    /// answer's JSON body.
+    pub async fn get(&self, path_and_query: &str) -> Result<Value, ApiError> {
+        self.get_at(path_and_query, &system_now()).await
+    }
+
+    /// [`Client::get`] dated `date` (the `Custody-Date` sent).
+    pub async fn get_at(&self, path_and_query: &str, date: &Timestamp) -> Result<Value, ApiError> {
+        let key = self.key.as_ref().ok_or(ApiError::NoKey)?;
+        let mut request = self.http.get(format!("{}{path_and_query}", self.base));
+        for (name, value) in sign_request(key, "GET", path_and_query, date, b"") {
+            request = request.header(name, value);
+        }
+        body_of(request.send().await?).await
+    }
+
+    /// `GET /v1/chains/{chain}`: the chain's records in chain order, as the gateway shows them
+    /// to this reader (`{"chain", "code", "records"}`).
+    pub async fn chain(&self, chain: &str) -> Result<Value, ApiError> {
+        self.get(&format!("/v1/chains/{chain}")).await
+    }
+
+    /// `GET /v1/chains/{chain}/head`: the chain's head (`None` for an empty chain), from the
+    /// answer `{"chain", "head", "custody"}`.
+    pub async fn head(&self, chain: &str) -> Result<Option<ChainHead>, ApiError> {
+        let value = self.get(&format!("/v1/chains/{chain}/head")).await?;
+        serde_json::from_value(value["head"].clone()).map_err(|e| ApiError::UnexpectedAnswer {
+            status: 200,
+            problem: format!("the chain's \"head\" is unreadable: {e}"),
+        })
+    }
+
+    /// `GET /v1/events/{hash}`: one record as the gateway shows it to this reader
+    /// (`{"position", "record", "payload_withheld", "payload_state"}`).
+    pub async fn event(&self, hash: &Hash) -> Result<Value, ApiError> {
+        self.get(&format!("/v1/events/{}", hash.to_hex())).await
+    }
+}
+
+/// The JSON body of a success (2xx), or the typed error of any other answer.
+async fn body_of(answer: reqwest::Response) -> Result<Value, ApiError> {
+    let status = answer.status();
+    let retry_after = answer
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = answer.bytes().await?;
+    if !status.is_success() {
+        return Err(ApiError::from_answer(
+            status.as_u16(),
+            retry_after.as_deref(),
+            &body,
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::UnexpectedAnswer {
+        status: status.as_u16(),
+        problem: format!("the body is not JSON ({e})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, retry_after: Option<&str>, body: &str) -> ApiError {
+        ApiError::from_answer(status, retry_after, body.as_bytes())
+    }
+
+    #[test]
+    fn conflicts_carry_the_head() {
+        let hash = Hash::of(b"x");
+        let body = format!(
+            r#"{{"error": {{"rule": "seq", "message": "stale"}}, "head": {{"seq": 7, "hash": "{}"}}}}"#,
+            hash.to_hex()
+        );
+        match answer(409, None, &body) {
+            ApiError::Conflict { rule, head, .. } => {
+                assert_eq!(rule, "seq");
+                assert_eq!(head, Some(ChainHead { seq: 7, hash }));
+            }
+            other => panic!("{other:?}"),
+        }
+        let empty = r#"{"error": {"rule": "conflict", "message": "m"}, "head": null}"#;
+        assert!(matches!(
+            answer(409, None, empty),
+            ApiError::Conflict { head: None, .. }
+        ));
+        let headless = r#"{"error": {"rule": "conflict", "message": "m"}}"#;
+        assert!(matches!(
+            answer(409, None, headless),
+            ApiError::UnexpectedAnswer { status: 409, .. }
+        ));
+    }
+
+    #[test]
+    fn each_status_has_its_kind() {
+        let body = |rule: &str| format!(r#"{{"error": {{"rule": "{rule}", "message": "why"}}}}"#);
+        match answer(503, Some("2"), &body("unavailable")) {
+            ApiError::Unavailable { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(2)))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            answer(503, None, &body("unavailable")),
+            ApiError::Unavailable {
+                retry_after: None,
+                ..
+            }
+        ));
+        let refused = answer(422, None, &body("state/custody_gap"));
+        assert!(matches!(refused, ApiError::Refused { .. }));
+        assert_eq!(refused.rule(), Some("state/custody_gap"));
+        let media = answer(415, None, &body("media_type"));
+        assert!(matches!(media, ApiError::UnsupportedMediaType { .. }));
+        assert_eq!(media.rule(), Some("media_type"));
+        assert!(matches!(
+            answer(401, None, &body("auth/date")),
+            ApiError::Unauthorized { rule, .. } if rule == "auth/date"
+        ));
+        assert!(matches!(
+            answer(404, None, &body("not_found")),
+            ApiError::NotFound { .. }
+        ));
+        assert!(matches!(
+            answer(413, None, &body("body_size")),
+            ApiError::Other { status: 413, rule, .. } if rule == "body_size"
+        ));
+    }
+
+    #[test]
+    fn answers_not_of_the_documented_form_are_named() {
+        assert!(matches!(
+            answer(502, None, "<html>bad gateway</html>"),
+            ApiError::UnexpectedAnswer { status: 502, .. }
+        ));
+        assert!(matches!(
+            answer(400, None, r#"{"message": "no error member"}"#),
+            ApiError::UnexpectedAnswer { status: 400, .. }
+        ));
+    }
+}
