@@ -46,3 +46,58 @@ fn a_post_records_offline_and_headquarters_accepts_its_records() {
     hq.ok(&["submit", carried]);
     assert_eq!(hq.size(), before + 1);
 }
+
+/// One append policy per ledger (issue 8): the same header-only record gets the same answer
+/// from every path of a primary (refused, `payload_missing`: through `custody submit` and
+/// through the gateway), and is replayed by a replica made with `init --trust`.
+#[test]
+fn one_append_policy_per_ledger_whatever_the_path() {
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let officer = common::read_key(&keys.officer);
+    let record = common::signed_arrest(&officer, 4242, 7).without_payload();
+    let file = hq.path("header-only.jsonl");
+    common::write_jsonl(&file, std::slice::from_ref(&record));
+    let file = file.to_str().expect("utf-8 path");
+    let before = hq.size();
+
+    // custody submit on the primary.
+    let refused = hq.fails(1, &["submit", file]);
+    assert!(
+        refused.stderr.contains("payload_missing"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(hq.size(), before);
+
+    // The gateway on the same primary: the same rule.
+    let port = custody_testkit::free_port().expect("port");
+    let serve = common::Serve::start(&hq, port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = custody_client::Client::new(&serve.url);
+    let answer = rt.block_on(client.append(&record));
+    let text = format!("{answer:?}");
+    assert!(answer.is_err(), "{text}");
+    assert!(text.contains("payload_missing"), "{text}");
+    serve.kill();
+    assert_eq!(hq.size(), before);
+
+    // A replica of the same ledger replays what its source holds: it accepts the record.
+    let trust = hq.path("trust.json");
+    let trust = trust.to_str().expect("utf-8 path");
+    hq.ok(&["trust", "--out", trust]);
+    let vkey = hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
+    let authority = hq.path("authority.jsonl");
+    let authority = authority.to_str().expect("utf-8 path");
+    hq.ok(&["export", "--chain", "authority", "--out", authority]);
+    let post = World::sqlite();
+    let init = post.ok(&["init", "--trust", trust, "--ledger-vkey", &vkey]);
+    assert!(init.contains("replica"), "{init}");
+    post.ok(&["submit", authority]);
+    let size = post.size();
+    post.ok(&["submit", file]);
+    assert_eq!(post.size(), size + 1);
+}

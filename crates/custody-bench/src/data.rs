@@ -386,6 +386,7 @@ fn generate(path: &Path, events: usize) -> anyhow::Result<LedgerInfo> {
         name: base.name.clone(),
         trust: base.trust.clone(),
         ledger_vkey: signer.verifier_key(),
+        role: custody_ledger::LedgerRole::Primary,
     };
 
     // Thread 1 signs the copies in ledger order; this thread validates and writes, so signing

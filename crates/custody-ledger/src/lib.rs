@@ -44,6 +44,31 @@ pub struct LedgerMeta {
     pub trust: TrustAnchors,
     /// Verifier key of the ledger's checkpoint signatures (`name+keyid+base64`).
     pub ledger_vkey: String,
+    /// What this store of the ledger is, which sets its append policy ([`LedgerRole`]).
+    #[serde(default)]
+    pub role: LedgerRole,
+}
+
+/// What a store of a ledger is; it decides the one append policy every path follows (gateway,
+/// `custody record`, `custody submit`, the demo).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerRole {
+    /// Where records are first written: every new detainee record must carry its payload
+    /// (rule `payload_missing`), so that nothing enters the ledger without its facts.
+    #[default]
+    Primary,
+    /// A copy made from the ledger's public files (`custody init --trust`: a field post, a
+    /// monitor, a restore): it replays what its source holds, records without payload
+    /// (withheld or lawfully redacted) included.
+    Replica,
+}
+
+impl LedgerRole {
+    /// Whether new detainee records must carry their payload.
+    pub fn requires_payloads(self) -> bool {
+        self == LedgerRole::Primary
+    }
 }
 
 /// Why an append was refused.
@@ -145,11 +170,19 @@ impl Ledger {
     }
 
     /// Opens the ledger of a store and rebuilds the validation state by replaying every record.
+    /// `config` gives the validator's limits; whether new detainee records must carry their
+    /// payload is not the caller's choice: it follows from the ledger's [`LedgerRole`].
     pub async fn open(
         store: Arc<dyn LedgerStore>,
         config: ValidatorConfig,
     ) -> Result<Self, OpenError> {
         let meta = Self::read_meta(store.as_ref()).await?;
+        // One append policy per ledger, whichever path appends: it follows from the ledger's
+        // role, never from the caller.
+        let config = ValidatorConfig {
+            require_payload: meta.role.requires_payloads(),
+            ..config
+        };
         let ledger = Ledger {
             state: RwLock::new(Validator::new(meta.trust.clone(), config)),
             store,

@@ -47,6 +47,7 @@ async fn ledgers_on_separate_connections_never_fork_a_chain() {
             name: s.name.clone(),
             trust: s.trust.clone(),
             ledger_vkey: signer.verifier_key(),
+            role: custody_ledger::LedgerRole::Primary,
         },
     )
     .await

@@ -41,6 +41,7 @@ async fn ledger_with(s: &Scenario, path: &std::path::Path, config: ValidatorConf
                 name: s.name.clone(),
                 trust: s.trust.clone(),
                 ledger_vkey: signer.verifier_key(),
+                role: custody_ledger::LedgerRole::Primary,
             },
         )
         .await

@@ -46,6 +46,7 @@ async fn init(s: &Scenario, store: Arc<dyn LedgerStore>) {
             name: s.name.clone(),
             trust: s.trust.clone(),
             ledger_vkey: signer.verifier_key(),
+            role: custody_ledger::LedgerRole::Primary,
         },
     )
     .await

@@ -48,6 +48,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         name: scenario.name.clone(),
         trust: scenario.trust.clone(),
         ledger_vkey: signer.verifier_key(),
+        role: custody_ledger::LedgerRole::Primary,
     };
 
     let keys_dir = args

@@ -34,8 +34,20 @@ pub async fn run(out: Output, spec: &str, args: &InitArgs) -> anyhow::Result<()>
         "name": meta.name,
         "trust": meta.trust,
         "ledger_vkey": meta.ledger_vkey,
+        "role": meta.role,
     }));
-    out.info(format!("initialised ledger {} in {shown}", meta.name));
+    let role = match meta.role {
+        custody_ledger::LedgerRole::Primary => {
+            "primary: every new detainee record must carry its payload"
+        }
+        custody_ledger::LedgerRole::Replica => {
+            "replica: replays what its source holds, records without payload included"
+        }
+    };
+    out.info(format!(
+        "initialised ledger {} in {shown} ({role})",
+        meta.name
+    ));
     for root in &meta.trust.roots {
         out.info(format!(
             "trust anchor: {} for agency {}",
@@ -94,6 +106,7 @@ fn new_meta(args: &InitArgs) -> anyhow::Result<LedgerMeta> {
             }],
         },
         ledger_vkey: signer.verifier_key(),
+        role: custody_ledger::LedgerRole::Primary,
     })
 }
 
@@ -134,5 +147,7 @@ fn replica_meta(args: &InitArgs, trust: &Path, vkey: &Path) -> anyhow::Result<Le
         name: verifier.name().to_string(),
         trust: anchors,
         ledger_vkey: vkey_text.trim().to_string(),
+        // A copy of an existing ledger: it replays what its source holds.
+        role: custody_ledger::LedgerRole::Replica,
     })
 }

@@ -11,25 +11,15 @@ use crate::cli::ServeArgs;
 use crate::output::Output;
 use crate::store;
 
-/// Opens the ledger and serves it.
-///
-/// The validator runs with its default configuration (detainee payloads optional): the
-/// ledger's replay applies the same configuration to stored records, and a lawfully redacted
-/// record has no payload any more, so requiring payloads would keep a ledger with a redaction
-/// from opening at all.
+/// Opens the ledger and serves it. The append policy (whether new detainee records must carry
+/// their payload) is the ledger's own, the same for every path (`custody_ledger::LedgerRole`):
+/// a primary requires payloads on new records; stored records replay without them (a lawful
+/// redaction removes one).
 pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()> {
     let s = store::open_store(spec, store::Create::No).await?;
-    let ledger = Ledger::open(
-        s,
-        ValidatorConfig {
-            // Appends over HTTP carry their payload; stored records may lack theirs after a
-            // lawful redaction, which the replay accepts.
-            require_payload: true,
-            ..ValidatorConfig::default()
-        },
-    )
-    .await
-    .map_err(|e| store::open_error(spec, e))?;
+    let ledger = Ledger::open(s, ValidatorConfig::default())
+        .await
+        .map_err(|e| store::open_error(spec, e))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| {

@@ -90,6 +90,7 @@ pub fn meta(keys: &Keys) -> LedgerMeta {
             }],
         },
         ledger_vkey: "test.custody-ledger.example/ml+00000000+AQ".to_string(),
+        role: custody_ledger::LedgerRole::Primary,
     }
 }
 
