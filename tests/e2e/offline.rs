@@ -5,28 +5,64 @@ mod common;
 
 use common::{record_arrest, setup_ledger, World};
 
+/// The public files of a ledger a replica is made from: `trust.json`, the checkpoint verifier
+/// key and the authority chain, written by `hq` into its folder.
+struct PublicFiles {
+    trust: String,
+    vkey: String,
+    authority: String,
+}
+
+fn public_files(hq: &World) -> PublicFiles {
+    let trust = hq
+        .path("trust.json")
+        .to_str()
+        .expect("utf-8 path")
+        .to_string();
+    hq.ok(&["trust", "--out", &trust]);
+    let vkey = hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
+    let authority = hq
+        .path("authority.jsonl")
+        .to_str()
+        .expect("utf-8 path")
+        .to_string();
+    hq.ok(&["export", "--chain", "authority", "--out", &authority]);
+    PublicFiles {
+        trust,
+        vkey,
+        authority,
+    }
+}
+
+/// A replica made from public files only (no secret key of headquarters), its authority chain
+/// submitted; what `custody init` printed.
+fn replica(files: &PublicFiles) -> (World, String) {
+    let post = World::sqlite();
+    let init = post.ok(&[
+        "init",
+        "--trust",
+        &files.trust,
+        "--ledger-vkey",
+        &files.vkey,
+    ]);
+    post.ok(&["submit", &files.authority]);
+    (post, init)
+}
+
 #[test]
 fn a_post_records_offline_and_headquarters_accepts_its_records() {
     // Headquarters: the ledger, its agencies and keys.
     let hq = World::sqlite();
     let keys = setup_ledger(&hq);
-    let trust = hq.path("trust.json");
-    let trust = trust.to_str().expect("utf-8 path");
-    hq.ok(&["trust", "--out", trust]);
-    let vkey = hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
-    let authority = hq.path("authority.jsonl");
-    let authority = authority.to_str().expect("utf-8 path");
-    hq.ok(&["export", "--chain", "authority", "--out", authority]);
+    let files = public_files(&hq);
 
     // The post: a replica from public files only; the root key is refused nowhere because it is
     // never needed.
-    let post = World::sqlite();
-    post.ok(&["init", "--trust", trust, "--ledger-vkey", &vkey]);
-    post.ok(&["submit", authority]);
+    let (post, _) = replica(&files);
     assert_eq!(post.size(), hq.size());
     // A replica cannot be made half-way: a trust file without the ledger key is refused.
     let other = World::sqlite();
-    other.fails(2, &["init", "--trust", trust]);
+    other.fails(2, &["init", "--trust", &files.trust]);
 
     // An arrest recorded at the post, offline.
     let arrest = record_arrest(&post, &keys);
@@ -86,17 +122,8 @@ fn one_append_policy_per_ledger_whatever_the_path() {
     assert_eq!(hq.size(), before);
 
     // A replica of the same ledger replays what its source holds: it accepts the record.
-    let trust = hq.path("trust.json");
-    let trust = trust.to_str().expect("utf-8 path");
-    hq.ok(&["trust", "--out", trust]);
-    let vkey = hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
-    let authority = hq.path("authority.jsonl");
-    let authority = authority.to_str().expect("utf-8 path");
-    hq.ok(&["export", "--chain", "authority", "--out", authority]);
-    let post = World::sqlite();
-    let init = post.ok(&["init", "--trust", trust, "--ledger-vkey", &vkey]);
+    let (post, init) = replica(&public_files(&hq));
     assert!(init.contains("replica"), "{init}");
-    post.ok(&["submit", authority]);
     let size = post.size();
     post.ok(&["submit", file]);
     assert_eq!(post.size(), size + 1);

@@ -33,8 +33,9 @@ pub struct ValidatorConfig {
     pub future_tolerance_secs: i64,
     /// Largest canonical payload, in bytes. Default 65,536.
     pub max_payload_bytes: usize,
-    /// Whether detainee events must carry their payload (true at the append gateway; false for
-    /// a verifier reading a headers-only export). Authority events always need theirs.
+    /// Whether new detainee events must carry their payload (true on a primary ledger; false
+    /// on a replica and for a verifier reading a headers-only export; `custody_ledger::Ledger`
+    /// sets it from the ledger's role). Authority events always need theirs.
     pub require_payload: bool,
 }
 

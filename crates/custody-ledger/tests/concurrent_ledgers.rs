@@ -4,14 +4,15 @@
 //! chain has exactly one record per seq, every acknowledged record is in it, and the whole
 //! ledger verifies on replay.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use custody_core::checkpoint::NoteSigner;
 use custody_core::ids::{detainee_chain_id, AUTHORITY_CHAIN};
 use custody_core::validate::ValidatorConfig;
 use custody_core::{Draft, EventKind, Record, Timestamp};
-use custody_ledger::{AppendError, Ledger, LedgerMeta};
+use custody_ledger::{AppendError, Ledger};
 use custody_scenario::{build, ScenarioConfig};
 use custody_store::{AppendOutcome, LedgerStore, StoreError};
 use custody_store_nats::{JetStreamStore, StoreOptions};
@@ -40,18 +41,7 @@ async fn ledgers_on_separate_connections_never_fork_a_chain() {
 
     // The ledger, its authority chain, and the arrest that opens the chain they all extend.
     let first = connect(&url).await;
-    let signer = NoteSigner::new(&s.name, s.ledger_key.signing_key().clone()).unwrap();
-    Ledger::init(
-        first.clone(),
-        LedgerMeta {
-            name: s.name.clone(),
-            trust: s.trust.clone(),
-            ledger_vkey: signer.verifier_key(),
-            role: custody_ledger::LedgerRole::Primary,
-        },
-    )
-    .await
-    .unwrap();
+    common::init_primary(&s, first.clone()).await;
     let setup = Ledger::open(first.clone(), ValidatorConfig::default())
         .await
         .unwrap();

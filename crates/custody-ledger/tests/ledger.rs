@@ -1,13 +1,14 @@
 //! The append path on a real SQLite file: validation before storage, idempotent retries,
 //! replay after a lawful redaction, catching up with another process's appends.
 
+mod common;
+
 use std::sync::Arc;
 
 use custody_core::chain::ChainHead;
-use custody_core::checkpoint::NoteSigner;
 use custody_core::validate::ValidatorConfig;
 use custody_core::{EventKind, Timestamp};
-use custody_ledger::{AppendError, Ledger, LedgerMeta};
+use custody_ledger::{AppendError, Ledger};
 use custody_scenario::{build, Scenario, ScenarioConfig};
 use custody_store::{
     AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
@@ -34,18 +35,7 @@ async fn ledger_with(s: &Scenario, path: &std::path::Path, config: ValidatorConf
         .unwrap()
         .is_none()
     {
-        let signer = NoteSigner::new(&s.name, s.ledger_key.signing_key().clone()).unwrap();
-        Ledger::init(
-            store.clone(),
-            LedgerMeta {
-                name: s.name.clone(),
-                trust: s.trust.clone(),
-                ledger_vkey: signer.verifier_key(),
-                role: custody_ledger::LedgerRole::Primary,
-            },
-        )
-        .await
-        .unwrap();
+        common::init_primary(s, store.clone()).await;
     }
     Ledger::open(store, config).await.unwrap()
 }

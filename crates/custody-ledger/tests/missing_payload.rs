@@ -4,14 +4,15 @@
 //! behind the triggers' back); the ledger reports the missing payload until then, and a
 //! redacted payload is never brought back.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::context::Publish;
-use custody_core::checkpoint::NoteSigner;
 use custody_core::validate::ValidatorConfig;
 use custody_core::{EventKind, Record, Timestamp};
-use custody_ledger::{AppendError, Ledger, LedgerMeta};
+use custody_ledger::{AppendError, Ledger};
 use custody_scenario::{build, Scenario, ScenarioConfig};
 use custody_store::{AppendOutcome, LedgerStore, PayloadState};
 use custody_store_nats::{JetStreamStore, StoreOptions, CHAIN_SUBJECT_PREFIX};
@@ -39,18 +40,7 @@ fn strict() -> ValidatorConfig {
 }
 
 async fn init(s: &Scenario, store: Arc<dyn LedgerStore>) {
-    let signer = NoteSigner::new(&s.name, s.ledger_key.signing_key().clone()).unwrap();
-    Ledger::init(
-        store,
-        LedgerMeta {
-            name: s.name.clone(),
-            trust: s.trust.clone(),
-            ledger_vkey: signer.verifier_key(),
-            role: custody_ledger::LedgerRole::Primary,
-        },
-    )
-    .await
-    .unwrap();
+    common::init_primary(s, store).await;
 }
 
 /// The index of the last `visit` of the world: a record whose body no later rule reads, so
