@@ -174,10 +174,32 @@ fn a_changed_index_column_is_reported_by_verify_and_export() {
     assert!(r.stderr.contains("event at position 6"), "{}", r.stderr);
     let r = w.fails(2, &["export", "--chain", &chain]);
     assert!(r.stderr.contains("event at position 6"), "{}", r.stderr);
+    // The operator's signature never covers a ledger that does not verify.
+    let cp = w.path("damaged.note");
+    let r = w.fails(
+        2,
+        &[
+            "checkpoint",
+            "--ledger-key",
+            &keys.ledger,
+            "--out",
+            &cp.display().to_string(),
+        ],
+    );
+    for needle in [
+        "does not verify, so no checkpoint was signed",
+        "store_corrupt",
+        "position 6",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle:?} not in: {}", r.stderr);
+    }
+    assert!(!cp.exists(), "no checkpoint file was written");
 
-    // Put back, the same ledger verifies again, to the same root.
+    // Put back, the same ledger verifies again, to the same root, and is checkpointed.
     tamper(&w, "UPDATE events SET seq = 0 WHERE position = 6");
     assert_eq!(w.ok_json(&["verify"])["root"], before["root"]);
+    let signed = w.ok_json(&["checkpoint", "--ledger-key", &keys.ledger]);
+    assert_eq!(signed["size"], before["records"], "{signed} {before}");
 
     // The arrest moved to another chain's index.
     tamper(

@@ -10,10 +10,7 @@ use std::collections::BTreeSet;
 
 use custody_core::humancode::{code_for_chain, normalize_code, CodeError};
 use custody_core::ids::is_valid_chain_id;
-use custody_store::LedgerStore;
-
-/// Records read per call while looking for the chains of a code.
-const BATCH: usize = 1000;
+use custody_store::{LedgerScan, LedgerStore};
 
 /// A `--chain` value, checked for its form but not yet looked up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,11 +100,8 @@ fn pick(
 async fn chains_with_code(store: &dyn LedgerStore, code: &str) -> anyhow::Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
     let mut seen = BTreeSet::new();
-    let mut position = 0u64;
-    loop {
-        let batch = store.read_from(position, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        position = last.position + 1;
+    let mut scan = LedgerScan::new(store, 0);
+    while let Some(batch) = scan.next_batch().await? {
         for ev in &batch {
             let chain = &ev.record.header.chain;
             if !seen.contains(chain) {

@@ -19,7 +19,7 @@ use custody_core::chain::ChainHead;
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::validate::{verify_signature, ValidationError, Validator, ValidatorConfig};
 use custody_core::{EventKind, Hash, Record, Timestamp};
-use custody_store::{AppendOutcome, LedgerStore, PayloadState, StoreError};
+use custody_store::{AppendOutcome, LedgerScan, LedgerStore, PayloadState, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, RwLock};
 
@@ -234,10 +234,12 @@ impl Ledger {
             return Ok(stored.max(*cursor));
         }
         loop {
-            let batch = self.store.read_from(*cursor, REPLAY_BATCH).await?;
-            if batch.is_empty() {
+            // A new scan from the cursor each time: the cursor steps over what this process
+            // appended itself, so it may move past the end of the batch just read.
+            let mut scan = LedgerScan::new(self.store.as_ref(), *cursor).batch_size(REPLAY_BATCH);
+            let Some(batch) = scan.next_batch().await? else {
                 return Ok(*cursor);
-            }
+            };
             let mut state = self.state.write().await;
             for ev in batch {
                 if ev.position < *cursor {

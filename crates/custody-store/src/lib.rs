@@ -12,6 +12,9 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod scan;
+
+pub use scan::{LedgerScan, SCAN_BATCH};
 
 use std::fmt;
 

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use custody_core::validate::look_back_target;
 use custody_core::Hash;
-use custody_store::{LedgerStore, PayloadState, StoreError, StoredEvent};
+use custody_store::{LedgerScan, LedgerStore, PayloadState, StoreError, StoredEvent};
 
 use crate::pipeline::Slot;
 use crate::{Failure, Report, Verifier, VerifyError, STORE_CORRUPT};
@@ -57,18 +57,9 @@ impl Verifier {
         accepted: &mut impl FnMut(&StoredEvent),
     ) -> Result<Option<Failure>, StoreError> {
         self.remember_only(store_look_back_targets(store).await?);
-        loop {
-            let batch = store.read_from(self.size(), STORE_BATCH).await?;
-            if batch.is_empty() {
-                return Ok(None);
-            }
-            let start = self.size();
-            let in_order = batch
-                .iter()
-                .zip(start..)
-                .take_while(|(ev, position)| ev.position == *position)
-                .count();
-            let slots: Vec<Slot<'_>> = batch[..in_order]
+        let mut scan = LedgerScan::new(store, self.size()).batch_size(STORE_BATCH);
+        while let Some(batch) = scan.next_batch().await? {
+            let slots: Vec<Slot<'_>> = batch
                 .iter()
                 .map(|ev| Slot::record(None, &ev.record))
                 .collect();
@@ -86,27 +77,17 @@ impl Verifier {
             if let Err(failure) = verdict {
                 return Ok(Some(failure));
             }
-            if let Some(ev) = batch.get(in_order) {
-                return Err(StoreError::Corrupt(format!(
-                    "the store returned position {} where {} was expected",
-                    ev.position,
-                    self.size()
-                )));
-            }
         }
+        Ok(None)
     }
 }
 
 /// The look-back targets of a store's ledger (a first read of it).
 async fn store_look_back_targets(store: &dyn LedgerStore) -> Result<HashSet<Hash>, StoreError> {
     let mut targets = HashSet::new();
-    let mut position = 0;
-    loop {
-        let batch = store.read_from(position, STORE_BATCH).await?;
-        let Some(last) = batch.last() else {
-            return Ok(targets);
-        };
-        position = last.position + 1;
+    let mut scan = LedgerScan::new(store, 0).batch_size(STORE_BATCH);
+    while let Some(batch) = scan.next_batch().await? {
         targets.extend(batch.iter().filter_map(|ev| look_back_target(&ev.record)));
     }
+    Ok(targets)
 }

@@ -1,39 +1,43 @@
-//! `custody checkpoint`: a freshly signed checkpoint note over the current ledger.
+//! `custody checkpoint`: a freshly signed checkpoint note over the current ledger, signed only
+//! when every record of it verifies.
 
 use std::io::Write;
 
 use anyhow::Context;
 use custody_core::checkpoint::{Checkpoint, NoteSigner};
-use custody_core::merkle::{leaf_hash, Frontier};
+use custody_core::merkle::Digest;
 use custody_store::LedgerStore;
+use custody_verify::Verifier;
 use serde_json::json;
 
 use crate::cli::CheckpointArgs;
+use crate::cmd::verify;
 use crate::output::Output;
-use crate::{keyfile, store};
+use crate::{clock, keyfile, store};
 
-/// Records read from the store per call.
-const BATCH: usize = 1000;
-
-/// The Merkle tree (frontier) of every stored record, read in ledger order.
-pub async fn tree_of(s: &dyn LedgerStore) -> anyhow::Result<Frontier> {
-    let mut frontier = Frontier::new();
-    loop {
-        let batch = s.read_from(frontier.size(), BATCH).await?;
-        if batch.is_empty() {
-            return Ok(frontier);
+/// The size and root of the store's ledger, after verifying every record of it: a checkpoint
+/// is the ledger operator's signed word that these records are the ledger, so it is never
+/// signed over records that do not verify.
+async fn verified_tree(
+    s: &dyn LedgerStore,
+    trust: custody_core::authority::TrustAnchors,
+) -> anyhow::Result<(u64, Digest)> {
+    let report = Verifier::new(trust)
+        .with_clock(Some(clock::now()?))
+        .verify_store(s, |_| {})
+        .await?;
+    if let Some(f) = &report.failure {
+        // A new ledger holds nothing yet: the checkpoint of the empty tree is its true state.
+        if f.rule == custody_verify::EMPTY {
+            return Ok((0, report.summary.root));
         }
-        for ev in batch {
-            if ev.position != frontier.size() {
-                anyhow::bail!(
-                    "the store returned position {} where {} was expected: the store is damaged",
-                    ev.position,
-                    frontier.size()
-                );
-            }
-            frontier.push(leaf_hash(ev.record.hash.as_bytes()));
-        }
+        anyhow::bail!(
+            "the ledger does not verify, so no checkpoint was signed: {}; run `custody verify` \
+             for the whole report",
+            verify::describe(f)
+        );
     }
+    Ok((report.summary.records, report.summary.root))
 }
 
 /// Signs and prints (or writes) the checkpoint.
@@ -51,11 +55,11 @@ pub async fn run(out: Output, spec: &str, args: &CheckpointArgs) -> anyhow::Resu
             meta.ledger_vkey
         );
     }
-    let tree = tree_of(s.as_ref()).await?;
+    let (size, root) = verified_tree(s.as_ref(), meta.trust.clone()).await?;
     let checkpoint = Checkpoint {
         origin: meta.name.clone(),
-        size: tree.size(),
-        root: tree.root(),
+        size,
+        root,
         extensions: Vec::new(),
     };
     let note = signer

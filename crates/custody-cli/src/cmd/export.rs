@@ -7,16 +7,13 @@ use std::io::{BufWriter, Write};
 
 use anyhow::Context;
 use custody_core::ids::AUTHORITY_CHAIN;
-use custody_store::LedgerStore;
+use custody_store::{LedgerScan, LedgerStore};
 use serde_json::json;
 
 use crate::chainref::ChainArg;
 use crate::cli::ExportArgs;
 use crate::output::Output;
 use crate::store;
-
-/// Records read from the store per call.
-const BATCH: usize = 1000;
 
 /// Writes the export to the file or to standard output.
 pub async fn run(out: Output, spec: &str, args: &ExportArgs) -> anyhow::Result<()> {
@@ -97,15 +94,10 @@ async fn write_records(
             }
         }
         None => {
-            let mut position = 0u64;
-            loop {
-                let batch = s.read_from(position, BATCH).await?;
-                if batch.is_empty() {
-                    break;
-                }
+            let mut scan = LedgerScan::new(s, 0);
+            while let Some(batch) = scan.next_batch().await? {
                 for ev in batch {
                     line(&ev.record)?;
-                    position = ev.position + 1;
                     count += 1;
                 }
             }

@@ -7,28 +7,19 @@ use custody_core::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, ConsistencyProofJson, Digest, InclusionProofJson,
 };
 use custody_core::Hash;
-use custody_store::LedgerStore;
+use custody_store::{LedgerScan, LedgerStore};
 
 use crate::cli::ProveArgs;
 use crate::output::Output;
 use crate::store;
 
-/// Records read from the store per call.
-const BATCH: usize = 1000;
-
-/// Leaf hashes of the first `size` stored records.
+/// Leaf hashes of the first `size` stored records (the scan fails when the store holds fewer
+/// or has a gap).
 async fn leaves(s: &dyn LedgerStore, size: u64) -> anyhow::Result<Vec<Digest>> {
     let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    while (leaves.len() as u64) < size {
-        let batch = s.read_from(leaves.len() as u64, BATCH).await?;
-        if batch.is_empty() {
-            break;
-        }
-        for ev in batch {
-            if (leaves.len() as u64) < size {
-                leaves.push(leaf_hash(ev.record.hash.as_bytes()));
-            }
-        }
+    let mut scan = LedgerScan::new(s, 0).until(size);
+    while let Some(batch) = scan.next_batch().await? {
+        leaves.extend(batch.iter().map(|ev| leaf_hash(ev.record.hash.as_bytes())));
     }
     Ok(leaves)
 }
