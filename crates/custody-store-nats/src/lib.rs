@@ -69,7 +69,10 @@
 //! message where it does not belong. So every read checks: a message on a subject that is not
 //! its header's chain is [`StoreError::Corrupt`]; a chain read must find seqs 0, 1, 2...
 //! linked; a head must be seq `n - 1` of a subject holding `n` messages; a payload entry must
-//! place its event where its header does, and match its digest.
+//! place its event where its header does, and its payload must decode to the one its header
+//! commits to ([`custody_store::decode_payload`], the same strict decoding as the SQLite
+//! backend's): otherwise every read that returns the event is [`StoreError::Corrupt`] naming
+//! it.
 //!
 //! # Reading and subscribing
 //!
@@ -112,7 +115,8 @@ use custody_core::chain::ChainHead;
 use custody_core::ids::is_valid_chain_id;
 use custody_core::{Hash, Payload, Record};
 use custody_store::{
-    AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError, StoredEvent,
+    decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
+    LedgerStore, PayloadState, StoreError, StoredEvent,
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex as AsyncMutex;
@@ -281,24 +285,23 @@ fn parse_ledger_message(seq: u64, subject: &str, data: &[u8]) -> Result<Record, 
     Ok(record)
 }
 
-/// Parses a stored payload and checks it against the header's digest.
+/// Decodes the payload bytes of an entry ([`decode_payload`]); what is wrong is
+/// [`StoreError::Corrupt`] naming the event and the bucket.
 fn parse_payload(record: &Record, data: &[u8]) -> Result<Payload, StoreError> {
-    let corrupt = |problem: String| {
+    decode_payload(&record.header, data).map_err(|e| {
         StoreError::Corrupt(format!(
-            "payload of event {} in bucket {PAYLOAD_BUCKET} {problem}",
+            "payload of event {} in bucket {PAYLOAD_BUCKET} {e}",
             record.hash
         ))
-    };
-    let value =
-        custody_core::jcs::parse_strict(data).map_err(|e| corrupt(format!("is not JSON: {e}")))?;
-    let payload =
-        Payload::from_value(&value).map_err(|e| corrupt(format!("is not a payload: {e}")))?;
-    if payload.digest() != record.header.payload_digest {
-        return Err(corrupt(
-            "does not match the payload_digest of its header".to_string(),
-        ));
-    }
-    Ok(payload)
+    })
+}
+
+/// The payload bytes an entry keeps for `record` ([`encode_payload`]), if it has a payload.
+fn payload_bytes(record: &Record) -> Option<Vec<u8>> {
+    record
+        .payload
+        .as_ref()
+        .map(|p| encode_payload(p).into_bytes())
 }
 
 fn stream_position(stream_seq: u64) -> Result<u64, StoreError> {
@@ -811,7 +814,7 @@ impl Inner {
         let entry = EventEntry::new(
             &record.header.chain,
             record.header.seq,
-            record.payload.as_ref().map(Payload::canonical_bytes),
+            payload_bytes(record),
         );
         match self.payloads.update(&key, entry.encode().into(), 0).await {
             Ok(_) => Ok(true),
@@ -833,7 +836,7 @@ impl Inner {
         let entry = EventEntry::new(
             &record.header.chain,
             record.header.seq,
-            record.payload.as_ref().map(Payload::canonical_bytes),
+            payload_bytes(record),
         );
         loop {
             let revision = match self.entry(&key).await? {
@@ -927,9 +930,11 @@ impl Inner {
         }
         if let Some(payload) = &record.payload {
             // The store writes a payload only where its header commits to it (the ledger
-            // validated this; checked again since an entry is hard to take back).
+            // validated this; checked again since an entry is hard to take back). The header
+            // hashes to the event hash, so it is the stored header of a retried record: the
+            // rule for completing a missing payload is the one SQLite applies.
             if record.header.compute_hash() != record.hash
-                || payload.digest() != record.header.payload_digest
+                || !payload_matches(&record.header, payload)
             {
                 return Err(StoreError::Backend(format!(
                     "event {}: the payload does not match the payload_digest of its header, or \

@@ -65,6 +65,34 @@ impl Harness for JetStreamHarness {
             .await
             .expect("delete the entry");
     }
+
+    async fn corrupt_payload(&mut self, hash: &Hash, bytes: &[u8]) {
+        // What a client with write access to the bucket can do: put another value in the
+        // entry, keeping its first line (where the event is) and replacing the payload bytes
+        // after it (the entry format of the store's `entry` module).
+        let client = async_nats::connect(self.server.url())
+            .await
+            .expect("connect");
+        let js = async_nats::jetstream::new(client);
+        let bucket = js.get_key_value(PAYLOAD_BUCKET).await.expect("the bucket");
+        let entry = bucket
+            .get(hash.to_hex())
+            .await
+            .expect("read")
+            .expect("the entry existed");
+        let location_end = entry
+            .iter()
+            .position(|b| *b == b'\n')
+            .expect("the entry has a location line");
+        let rest = &entry[location_end + 1..];
+        assert!(!rest.is_empty(), "the entry held a payload");
+        let mut value = entry[..=location_end].to_vec();
+        value.extend_from_slice(bytes);
+        bucket
+            .put(hash.to_hex(), value.into())
+            .await
+            .expect("overwrite the entry");
+    }
 }
 
 custody_store::conformance_tests!(JetStreamHarness::start());

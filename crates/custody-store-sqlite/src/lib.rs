@@ -20,10 +20,12 @@
 //!   `chain`, `seq` and `hash` columns, the position, the payload row) against the header it
 //!   indexes: the header must hash to the row's hash and name its chain and seq, ledger reads
 //!   must find positions without holes, a chain read must find seqs 0, 1, 2... linked and in
-//!   ledger order, a head must be the last of exactly `seq + 1` rows, and a payload must match
-//!   its header's digest. A mismatch is [`StoreError::Corrupt`] naming the position, never a
-//!   record served. What no row can show (the last records or a whole chain dropped, records
-//!   of two chains swapped) takes a checkpoint held elsewhere (`custody verify --checkpoint`).
+//!   ledger order, a head must be the last of exactly `seq + 1` rows, and a payload row must
+//!   decode to the payload its header commits to ([`custody_store::decode_payload`], the same
+//!   strict decoding as the JetStream backend's). A mismatch is [`StoreError::Corrupt`] naming
+//!   the position (and, for a payload, the event hash), never a record served. What no row
+//!   can show (the last records or a whole chain dropped, records of two chains swapped) takes
+//!   a checkpoint held elsewhere (`custody verify --checkpoint`).
 //! - **One transaction per append.** The duplicate check, the chain head check and the insert run
 //!   in one `BEGIN IMMEDIATE` transaction on the one writer connection, in WAL mode with
 //!   `synchronous=FULL`: an acknowledged append is on disk, and two processes appending to the
@@ -47,9 +49,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use custody_core::chain::ChainHead;
-use custody_core::{Hash, Payload, Record};
+use custody_core::{Hash, Record};
 use custody_store::{
-    AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError, StoredEvent,
+    decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
+    LedgerStore, PayloadState, StoreError, StoredEvent,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::watch;
@@ -457,7 +460,10 @@ struct RawEvent {
     seq: rusqlite::Result<i64>,
     hash: rusqlite::Result<Vec<u8>>,
     record: rusqlite::Result<String>,
-    payload: rusqlite::Result<Option<String>>,
+    /// The payload column's bytes, whatever type the row stores them as: a payload is text,
+    /// but an insider can put anything there, and it is reported by the decoding, naming the
+    /// event.
+    payload: rusqlite::Result<Option<Vec<u8>>>,
     redacted: rusqlite::Result<bool>,
 }
 
@@ -468,9 +474,21 @@ fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
         seq: row.get(2),
         hash: row.get(3),
         record: row.get(4),
-        payload: row.get(5),
+        payload: row.get_ref(5).map(payload_bytes),
         redacted: row.get(6),
     })
+}
+
+/// The bytes of a payload column: text and blobs as they are, a number as its text (which is
+/// not a payload), `NULL` as none.
+fn payload_bytes(value: rusqlite::types::ValueRef<'_>) -> Option<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(bytes.to_vec()),
+        ValueRef::Integer(n) => Some(n.to_string().into_bytes()),
+        ValueRef::Real(x) => Some(x.to_string().into_bytes()),
+    }
 }
 
 /// Rebuilds a stored event from its row; anything unreadable, and any index column (chain,
@@ -508,17 +526,13 @@ fn decode_event(raw: RawEvent) -> Result<StoredEvent, StoreError> {
     let payload = payload.map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
     let redacted = redacted.map_err(|e| corrupt(format!("has an unreadable redaction: {e}")))?;
     let state = match payload {
-        Some(text) => {
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
-            let payload = Payload::from_value(&value)
-                .map_err(|e| corrupt(format!("has an unreadable payload: {e}")))?;
-            if payload.digest() != record.header.payload_digest {
-                return Err(corrupt(
-                    "has a payload that does not match the payload_digest of its header"
-                        .to_string(),
-                ));
-            }
+        Some(bytes) => {
+            let payload = decode_payload(&record.header, &bytes).map_err(|e| {
+                corrupt(format!(
+                    "(event {}) has a payload in table payloads that {e}",
+                    record.hash
+                ))
+            })?;
             record.payload = Some(payload);
             PayloadState::Present
         }
@@ -691,11 +705,9 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
     )
     .map_err(sql("append"))?;
     if let Some(payload) = &record.payload {
-        let text = String::from_utf8(payload.canonical_bytes())
-            .map_err(|_| StoreError::Backend(format!("payload of {} is not UTF-8", record.hash)))?;
         tx.execute(
             "INSERT INTO payloads (hash, payload) VALUES (?1, ?2)",
-            params![hash, text],
+            params![hash, encode_payload(payload)],
         )
         .map_err(sql("append"))?;
     }
@@ -705,7 +717,7 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
 }
 
 /// Stores the payload of a retried record when the stored event at `position` has none and no
-/// redaction, and the payload's digest is the stored header's `payload_digest`. Returns whether
+/// redaction, and the payload matches the stored header ([`payload_matches`]). Returns whether
 /// it wrote a row; a payload that does not match is [`StoreError::Backend`].
 fn complete_payload(
     tx: &rusqlite::Transaction<'_>,
@@ -726,19 +738,16 @@ fn complete_payload(
     if stored.payload != PayloadState::Missing {
         return Ok(false);
     }
-    let bytes = payload.canonical_bytes();
-    if Hash::of(&bytes) != stored.record.header.payload_digest {
+    if !payload_matches(&stored.record.header, payload) {
         return Err(StoreError::Backend(format!(
             "the payload sent again for event {} does not match the payload_digest of its \
              stored header: not stored",
             record.hash
         )));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| StoreError::Backend(format!("payload of {} is not UTF-8", record.hash)))?;
     tx.execute(
         "INSERT INTO payloads (hash, payload) VALUES (?1, ?2)",
-        params![record.hash.as_bytes().to_vec(), text],
+        params![record.hash.as_bytes().to_vec(), encode_payload(payload)],
     )
     .map_err(sql("complete payload"))?;
     Ok(true)

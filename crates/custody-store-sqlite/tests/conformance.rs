@@ -51,6 +51,28 @@ impl Harness for SqliteHarness {
             .expect("delete the payload row");
         assert_eq!(deleted, 1, "the payload row existed");
     }
+
+    async fn corrupt_payload(&mut self, hash: &Hash, bytes: &[u8]) {
+        // What an insider with the file can do: drop the trigger that refuses payload updates,
+        // overwrite the row (text when the bytes are UTF-8, as the store writes it, else a
+        // blob).
+        let raw = rusqlite::Connection::open(self.dir.path().join("ledger.db")).expect("open raw");
+        raw.execute_batch("DROP TRIGGER IF EXISTS payloads_no_update")
+            .expect("drop the trigger");
+        let key = hash.as_bytes().to_vec();
+        let updated = match std::str::from_utf8(bytes) {
+            Ok(text) => raw.execute(
+                "UPDATE payloads SET payload = ?1 WHERE hash = ?2",
+                rusqlite::params![text, key],
+            ),
+            Err(_) => raw.execute(
+                "UPDATE payloads SET payload = ?1 WHERE hash = ?2",
+                rusqlite::params![bytes, key],
+            ),
+        }
+        .expect("overwrite the payload row");
+        assert_eq!(updated, 1, "the payload row existed");
+    }
 }
 
 custody_store::conformance_tests!(SqliteHarness::new());

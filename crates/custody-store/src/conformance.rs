@@ -2,7 +2,8 @@
 //! of every backend.
 //!
 //! A backend's test file implements [`Harness`] (how to open the store, how to restart what is
-//! behind it) and expands [`conformance_tests!`](crate::conformance_tests) once:
+//! behind it, how to lose or damage a payload behind its back) and expands
+//! [`conformance_tests!`](crate::conformance_tests) once:
 //!
 //! ```ignore
 //! use custody_store::conformance::{async_trait, Harness};
@@ -43,7 +44,8 @@ use custody_core::{Draft, EventKind, Hash, Record, SecretKey, Timestamp};
 use futures::StreamExt;
 
 use crate::{
-    AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError, StoredEvent,
+    encode_payload, AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError,
+    StoredEvent,
 };
 
 /// How a backend's tests give the suite a store.
@@ -67,6 +69,15 @@ pub trait Harness: Send {
     /// payload row with the triggers dropped, JetStream deletes the payload entry from its
     /// bucket. The event must then read as [`PayloadState::Missing`], never as redacted.
     async fn lose_payload(&mut self, hash: &Hash);
+
+    /// Overwrites the stored payload of an event with `bytes` behind the store's back, as
+    /// damage or an insider with access to the data would, while stores may be open: SQLite
+    /// drops the trigger that refuses updates of payload rows and writes the bytes into the
+    /// event's row (as text when they are UTF-8, else as a blob); JetStream puts a new value in
+    /// the event's payload entry, its location line kept and the bytes after it. The event's
+    /// payload must be stored (present) before; `bytes` are not empty. Called with the
+    /// payload's own canonical bytes, it repairs the damage.
+    async fn corrupt_payload(&mut self, hash: &Hash, bytes: &[u8]);
 }
 
 /// Longest time one case may take before it fails as hung.
@@ -110,6 +121,7 @@ macro_rules! conformance_tests {
             append_read_and_positions,
             payload_stored_apart,
             missing_payload_told_apart,
+            corrupt_payload_reported,
             idempotent_retry,
             conflict_carries_real_head,
             concurrent_writers_one_chain,
@@ -543,6 +555,218 @@ pub async fn missing_payload_told_apart<H: Harness>(mut harness: H) {
         5,
         "retries store nothing new"
     );
+}
+
+/// Asserts that `result` is a [`StoreError::Corrupt`] whose message names event `hash`.
+#[track_caller]
+fn assert_corrupt_naming<T>(result: Result<T, StoreError>, hash: &Hash, what: &str) {
+    match result {
+        Err(StoreError::Corrupt(m)) => assert!(
+            m.contains(&hash.to_hex()),
+            "{what}: the Corrupt error does not name event {hash}: {m}"
+        ),
+        Err(e) => panic!("{what}: expected StoreError::Corrupt naming event {hash}, got: {e}"),
+        Ok(_) => panic!(
+            "{what}: expected StoreError::Corrupt naming event {hash}, but the read succeeded \
+             (the damaged payload was served, or its event skipped)"
+        ),
+    }
+}
+
+/// The next item of a subscription, which must be an error: [`StoreError::Corrupt`] naming
+/// `hash`.
+async fn expect_corrupt_item(stream: &mut EventStream, hash: &Hash, what: &str) {
+    match tokio::time::timeout(EVENT_TIMEOUT, stream.next()).await {
+        Ok(Some(item)) => assert_corrupt_naming(item, hash, what),
+        Ok(None) => panic!("{what}: the subscription ended without reporting event {hash}"),
+        Err(_) => panic!(
+            "{what}: nothing within {EVENT_TIMEOUT:?}: the damaged payload of {hash} is neither \
+             served nor reported"
+        ),
+    }
+}
+
+/// A payload damaged inside the store is reported on read, never served, by every read that
+/// returns its event; reads that do not return it answer as before, and nothing else changes.
+///
+/// The damage is done behind the open store's back ([`Harness::corrupt_payload`]), four ways:
+/// bytes that are not JSON, bytes that are not UTF-8, JSON that is not a payload, and another
+/// event's payload (valid canonical JSON, a payload, but not the one the header's
+/// `payload_digest` commits to). Each time:
+/// - `read_from` over its position, `chain` of its chain and `event` by its hash fail with
+///   [`StoreError::Corrupt`] naming the event hash. A read fails as a whole: it neither skips
+///   the event nor serves it without payload, which would pass for a redaction or a loss;
+/// - a subscription from before it yields, in order, only events before it, then that error
+///   (the stream may end there); one from its position yields the error first;
+/// - what does not return the event is unaffected: `read_from` windows before and after it,
+///   the other chain, every other event by hash (with its payload), `head` and `size` (which
+///   read no payload), and a subscription from the position after it.
+///
+/// A retried append of the damaged record repairs nothing (it is answered as a duplicate, or as
+/// corrupt, and stores nothing); putting the original bytes back makes every read whole again,
+/// the ledger unchanged.
+pub async fn corrupt_payload_reported<H: Harness>(mut harness: H) {
+    const POSITION: u64 = 2;
+    let store = harness.open().await;
+    let chain_a = test_chain(16);
+    let chain_b = test_chain(17);
+    let a = test_records(&chain_a, None, 3, "corrupt-a");
+    let b = test_records(&chain_b, None, 2, "corrupt-b");
+    let ledger = vec![
+        a[0].clone(),
+        b[0].clone(),
+        a[1].clone(),
+        b[1].clone(),
+        a[2].clone(),
+    ];
+    for (i, r) in ledger.iter().enumerate() {
+        assert_eq!(append_new(&store, r).await, i as u64);
+    }
+    let target = &ledger[POSITION as usize];
+    let payload_of = |r: &Record| match &r.payload {
+        Some(p) => encode_payload(p).into_bytes(),
+        None => panic!("the suite's records have payloads"),
+    };
+    let damages: [(&str, Vec<u8>); 4] = [
+        (
+            "bytes that are not JSON",
+            b"{\"body\":{\"note\": damaged".to_vec(),
+        ),
+        ("bytes that are not UTF-8", vec![b'{', 0xff, 0xfe, b'}']),
+        (
+            "JSON that is not a payload",
+            br#"{"body":{"note":"no salt"}}"#.to_vec(),
+        ),
+        ("another event's payload", payload_of(&b[1])),
+    ];
+
+    for (damage, bytes) in &damages {
+        harness.corrupt_payload(&target.hash, bytes).await;
+        let hash = &target.hash;
+        let what = |read: &str| format!("{damage}: {read}");
+
+        // Every read that returns the event reports it.
+        assert_corrupt_naming(store.read_from(0, 10).await, hash, &what("read_from(0)"));
+        assert_corrupt_naming(
+            store.read_from(POSITION, 1).await,
+            hash,
+            &what("read_from(2, 1)"),
+        );
+        assert_corrupt_naming(store.chain(&chain_a).await, hash, &what("chain"));
+        assert_corrupt_naming(store.event(hash).await, hash, &what("event"));
+        let mut from_start = ok(store.subscribe(0).await, "subscribe(0)");
+        let mut next = 0u64;
+        loop {
+            match tokio::time::timeout(EVENT_TIMEOUT, from_start.next()).await {
+                Ok(Some(Ok(ev))) => {
+                    assert!(
+                        ev.position < POSITION,
+                        "{damage}: subscribe(0) yielded position {} past the damaged event",
+                        ev.position
+                    );
+                    assert_eq!(ev.position, next, "{damage}: subscribe(0) in order");
+                    assert_eq!(ev.record, ledger[ev.position as usize]);
+                    next += 1;
+                }
+                Ok(Some(err)) => {
+                    assert_corrupt_naming(err, hash, &what("subscribe(0)"));
+                    break;
+                }
+                Ok(None) => panic!("{damage}: subscribe(0) ended without reporting {hash}"),
+                Err(_) => panic!(
+                    "{damage}: subscribe(0): nothing within {EVENT_TIMEOUT:?}: the damaged \
+                     payload is neither served nor reported"
+                ),
+            }
+        }
+        drop(from_start);
+        let mut from_it = ok(store.subscribe(POSITION).await, "subscribe(2)");
+        expect_corrupt_item(&mut from_it, hash, &what("subscribe(2)")).await;
+        drop(from_it);
+
+        // What does not return it is unaffected.
+        let before = ok(
+            store.read_from(0, POSITION as usize).await,
+            "read_from(0, 2)",
+        );
+        assert_events(&before, 0, &ledger[..2], &what("read_from(0, 2)"));
+        let after = ok(store.read_from(POSITION + 1, 10).await, "read_from(3)");
+        assert_events(&after, POSITION + 1, &ledger[3..], &what("read_from(3)"));
+        let other = ok(store.chain(&chain_b).await, "chain b");
+        assert_eq!(
+            other.iter().map(|e| &e.record).collect::<Vec<_>>(),
+            b.iter().collect::<Vec<_>>(),
+            "{damage}: the other chain reads whole"
+        );
+        assert_eq!(states(&other), vec![PayloadState::Present; 2]);
+        for (i, r) in ledger.iter().enumerate() {
+            if r.hash == *hash {
+                continue;
+            }
+            let ev = ok(store.event(&r.hash).await, "event")
+                .unwrap_or_else(|| panic!("{damage}: event {} not found", r.hash));
+            assert_eq!(
+                (ev.position, &ev.record, ev.payload),
+                (i as u64, r, PayloadState::Present),
+                "{damage}: event({}) of another event reads whole",
+                r.hash
+            );
+        }
+        assert_eq!(
+            ok(store.head(&chain_a).await, "head"),
+            Some(head_of(&a[2])),
+            "{damage}: head reads no payload"
+        );
+        assert_eq!(ok(store.head(&chain_b).await, "head"), Some(head_of(&b[1])));
+        assert_eq!(ok(store.size().await, "size"), 5);
+        let mut past = ok(store.subscribe(POSITION + 1).await, "subscribe(3)");
+        for (i, r) in ledger.iter().enumerate().skip(POSITION as usize + 1) {
+            let ev = next_event(&mut past, &what("subscribe(3)")).await;
+            assert_eq!((ev.position, &ev.record), (i as u64, r));
+        }
+    }
+
+    // A retry of the damaged record repairs nothing: the store never rewrites a payload it
+    // holds. (SQLite answers Corrupt, since it reads the stored event; JetStream a duplicate.)
+    match store.append(target).await {
+        Ok(AppendOutcome::Duplicate { position }) => assert_eq!(position, POSITION),
+        Err(StoreError::Corrupt(m)) => assert!(
+            m.contains(&target.hash.to_hex()),
+            "a retry of the damaged record: the Corrupt error does not name it: {m}"
+        ),
+        Ok(other) => panic!("a retry of the damaged record: {other:?}"),
+        Err(e) => panic!("a retry of the damaged record: unexpected error: {e}"),
+    }
+    assert_corrupt_naming(
+        store.event(&target.hash).await,
+        &target.hash,
+        "event after a retry of the damaged record",
+    );
+    assert_eq!(ok(store.size().await, "size"), 5, "a retry stores nothing");
+
+    // The original bytes back: everything reads whole, nothing else changed.
+    harness
+        .corrupt_payload(&target.hash, &payload_of(target))
+        .await;
+    let all = ok(store.read_from(0, 10).await, "read_from after the repair");
+    assert_events(&all, 0, &ledger, "after the repair");
+    let stored = ok(store.chain(&chain_a).await, "chain after the repair");
+    assert_eq!(
+        stored.iter().map(|e| &e.record).collect::<Vec<_>>(),
+        a.iter().collect::<Vec<_>>()
+    );
+    let ev = ok(store.event(&target.hash).await, "event after the repair")
+        .unwrap_or_else(|| panic!("event {} not found after the repair", target.hash));
+    assert_eq!(
+        (ev.position, &ev.record, ev.payload),
+        (POSITION, target, PayloadState::Present)
+    );
+    let mut sub = ok(store.subscribe(0).await, "subscribe(0) after the repair");
+    for (i, r) in ledger.iter().enumerate() {
+        let ev = next_event(&mut sub, "subscribe(0) after the repair").await;
+        assert_eq!((ev.position, &ev.record), (i as u64, r));
+    }
+    assert_eq!(ok(store.size().await, "size"), 5);
 }
 
 /// The same record twice: the second append is a Duplicate at the same position, the size does

@@ -6,12 +6,17 @@
 //! conformance suite ([`conformance`], feature `conformance`).
 //!
 //! Payloads are stored apart from headers, so that a lawful redaction removes a payload while
-//! the immutable log keeps every header: the log itself holds no personal data.
+//! the immutable log keeps every header: the log itself holds no personal data. Both backends
+//! store a payload's canonical bytes and read them back through [`decode_payload`] (strict
+//! JSON, the payload's shape, the header's `payload_digest`), so a payload damaged inside
+//! either store is reported the same way: [`StoreError::Corrupt`] naming the event, on every
+//! read that returns it ([`payload`]).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod payload;
 mod scan;
 
 pub use scan::{LedgerScan, SCAN_BATCH};
@@ -23,6 +28,8 @@ use custody_core::chain::ChainHead;
 use custody_core::{Hash, Record};
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
+
+pub use crate::payload::{decode_payload, encode_payload, payload_matches, PayloadDecodeError};
 
 /// A record at its ledger position (its leaf index in the ledger's Merkle tree).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +151,13 @@ pub type EventStream = BoxStream<'static, Result<StoredEvent, StoreError>>;
 /// Implementations must guarantee: an acknowledged append is durable and survives a restart;
 /// per chain, exactly one record per `seq`; records are numbered by ledger position without
 /// gaps from 0; a repeated append of the same record is an idempotent success.
+///
+/// A read never serves a payload its header does not commit to: a read that would return an
+/// event whose stored payload does not decode to it ([`decode_payload`]) fails as a whole with
+/// [`StoreError::Corrupt`] naming the event hash (`read_from` over its position, `chain` of its
+/// chain, `event` by its hash, and `subscribe` from at or before it, which yields the error and
+/// may end there). Reads that do not return that event (other positions, other chains, other
+/// hashes, `head` and `size`, which read no payload) are unaffected.
 #[async_trait]
 pub trait LedgerStore: Send + Sync + fmt::Debug {
     /// Appends a record that extends the chain head it names (`header.seq`, `header.prev`).
