@@ -197,6 +197,12 @@ impl Facts {
         Value::Object(self.0.clone())
     }
 
+    /// Appends the canonical bytes of the facts object (as `jcs::canonicalize` of
+    /// [`Facts::to_value`]) without copying it.
+    pub fn canonicalize_into(&self, out: &mut Vec<u8>) {
+        crate::jcs::canonicalize_object_into(&self.0, out);
+    }
+
     /// The first fact field of `kind` on which `self` and `other` differ, if any.
     pub fn first_difference(&self, other: &Facts, kind: EventKind) -> Option<&'static str> {
         fact_fields(kind)

@@ -606,23 +606,27 @@ pub fn canonicalize_into(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (key, item)) in members(map).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(key, out);
-                out.push(b':');
-                canonicalize_into(item, out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => canonicalize_object_into(map, out),
     }
 }
 
-/// Writes a JSON string with JCS escaping.
-fn write_string(s: &str, out: &mut Vec<u8>) {
+/// [`canonicalize_into`] of an object given as its map.
+pub fn canonicalize_object_into(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (key, item)) in members(map).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(key, out);
+        out.push(b':');
+        canonicalize_into(item, out);
+    }
+    out.push(b'}');
+}
+
+/// Writes a JSON string with JCS escaping (the canonical form of a string value), appending to
+/// `out`.
+pub fn write_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
@@ -670,6 +674,16 @@ fn write_number(n: &Number, out: &mut Vec<u8>) {
         }
     } else if let Some(f) = n.as_f64() {
         write_double(f, out);
+    }
+}
+
+/// Writes a non-negative integer of at most 2^53 in its canonical form, appending to `out`
+/// (larger ones are written as the nearest double, as [`canonicalize`] writes them).
+pub fn write_uint(n: u64, out: &mut Vec<u8>) {
+    if n <= MAX_EXACT_INTEGER {
+        write_integer(n, false, out);
+    } else {
+        write_double(n as f64, out);
     }
 }
 
