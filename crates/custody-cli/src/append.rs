@@ -39,7 +39,7 @@ pub async fn sign_and_append(
         let now = clock::now()?;
         match ledger.append(&record, &now).await {
             Ok(outcome) => return Ok(Appended { record, outcome }),
-            Err(AppendError::Conflict { .. }) if attempt < 2 => {
+            Err(AppendError::Conflict(_)) if attempt < 2 => {
                 tracing::info!(
                     chain,
                     "chain moved on while signing; signing again on the new head"
@@ -55,8 +55,10 @@ pub async fn sign_and_append(
 pub fn append_error(err: AppendError) -> anyhow::Error {
     match err {
         AppendError::Invalid(e) => refused(format!("record refused ({}): {e}", e.rule())),
-        AppendError::Conflict { chain, reason, .. } => refused(format!(
-            "chain {chain} keeps moving while this event is signed ({reason}): run the command again"
+        AppendError::Conflict(conflict) => refused(format!(
+            "chain {} keeps moving while this event is signed ({}): run the command again",
+            conflict.chain,
+            conflict.reason()
         )),
         other => anyhow::Error::new(other).context("cannot append to the ledger"),
     }

@@ -8,7 +8,9 @@
 //! - [`ApiError`] says why a request failed, from the status and the gateway's error body
 //!   `{"error": {"rule", "message"}}`: a stale record with the chain's current head (409), a
 //!   store that asks to retry after some seconds (503 `Retry-After`), a record refused by a rule
-//!   (422), a read that is not authenticated (401), and so on.
+//!   (422), a read that is not authenticated (401), and so on. The `rule` of an answer is an
+//!   [`ApiRule`]: a [`Rule`] when this client knows the code, the code as sent otherwise (a
+//!   gateway of a newer version may answer with a code added since).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -17,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use custody_core::chain::ChainHead;
 use custody_core::encoding::b64url;
 use custody_core::request::{signing_message, HEADER_DATE, HEADER_KEY, HEADER_SIGNATURE};
-use custody_core::{Hash, Record, SecretKey, Timestamp};
+use custody_core::{Hash, Record, Rule, SecretKey, Timestamp};
 use serde_json::Value;
 
 /// Signs a request: returns the three headers (name, value) to send with it.
@@ -64,6 +66,62 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// The `rule` of an error answer, as the gateway sent it.
+///
+/// Forward compatible: a gateway of a newer version may answer with a code this client does not
+/// know (a rule added since); it is kept as sent ([`ApiRule::Unknown`]) rather than making the
+/// whole answer unreadable. Compare with a [`Rule`] directly (`rule == Rule::Seq`), or take
+/// [`ApiRule::known`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ApiRule {
+    /// A code of this version.
+    Known(Rule),
+    /// A code this client does not know, as sent.
+    Unknown(String),
+}
+
+impl ApiRule {
+    /// The rule of a code as sent.
+    pub fn parse(code: &str) -> ApiRule {
+        code.parse()
+            .map_or_else(|_| ApiRule::Unknown(code.to_string()), ApiRule::Known)
+    }
+
+    /// The rule, when this client knows the code.
+    pub fn known(&self) -> Option<Rule> {
+        match self {
+            ApiRule::Known(rule) => Some(*rule),
+            ApiRule::Unknown(_) => None,
+        }
+    }
+
+    /// The code, as sent.
+    pub fn code(&self) -> &str {
+        match self {
+            ApiRule::Known(rule) => rule.code(),
+            ApiRule::Unknown(code) => code,
+        }
+    }
+}
+
+impl From<Rule> for ApiRule {
+    fn from(rule: Rule) -> ApiRule {
+        ApiRule::Known(rule)
+    }
+}
+
+impl PartialEq<Rule> for ApiRule {
+    fn eq(&self, other: &Rule) -> bool {
+        self.known() == Some(*other)
+    }
+}
+
+impl std::fmt::Display for ApiRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// Why a request to the gateway failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -73,8 +131,8 @@ pub enum ApiError {
     /// head seq + 1, `prev` = head hash), sign again and send it.
     #[error("the chain moved on ({rule}): {message}")]
     Conflict {
-        /// `seq`, `prev` or `conflict`.
-        rule: String,
+        /// [`Rule::Seq`], [`Rule::Prev`] or [`Rule::Conflict`].
+        rule: ApiRule,
         /// The gateway's message.
         message: String,
         /// The chain's current head (`None`: the chain is empty).
@@ -92,16 +150,16 @@ pub enum ApiError {
     /// the rule code of `docs/SPEC.md` section 10). Nothing was stored.
     #[error("record refused ({rule}): {message}")]
     Refused {
-        /// The rule code (`signature`, `state/custody_gap`, ...).
-        rule: String,
+        /// The rule (`signature`, `state/custody_gap`, ...).
+        rule: ApiRule,
         /// The gateway's message.
         message: String,
     },
     /// 401: the read is not authenticated (`rule` is `auth/...`).
     #[error("not authenticated ({rule}): {message}")]
     Unauthorized {
-        /// The check that failed (`auth/unknown_key`, `auth/date`, ...).
-        rule: String,
+        /// The check that failed ([`Rule::Auth`]: `auth/unknown_key`, `auth/date`, ...).
+        rule: ApiRule,
         /// The gateway's message.
         message: String,
     },
@@ -124,7 +182,7 @@ pub enum ApiError {
         /// The HTTP status.
         status: u16,
         /// The `rule` of the error body.
-        rule: String,
+        rule: ApiRule,
         /// The gateway's message.
         message: String,
     },
@@ -147,17 +205,30 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The stable `rule` code of the gateway's answer, when there was one.
-    pub fn rule(&self) -> Option<&str> {
+    /// The rule of the gateway's answer, when there was one and this client knows its code
+    /// ([`ApiError::rule_code`] gives any code as sent).
+    pub fn rule(&self) -> Option<Rule> {
         match self {
             ApiError::Conflict { rule, .. }
             | ApiError::Refused { rule, .. }
             | ApiError::Unauthorized { rule, .. }
-            | ApiError::Other { rule, .. } => Some(rule),
-            ApiError::Unavailable { .. } => Some("unavailable"),
-            ApiError::NotFound { .. } => Some("not_found"),
-            ApiError::UnsupportedMediaType { .. } => Some("media_type"),
+            | ApiError::Other { rule, .. } => rule.known(),
+            ApiError::Unavailable { .. } => Some(Rule::Unavailable),
+            ApiError::NotFound { .. } => Some(Rule::NotFound),
+            ApiError::UnsupportedMediaType { .. } => Some(Rule::MediaType),
             ApiError::UnexpectedAnswer { .. } | ApiError::Transport(_) | ApiError::NoKey => None,
+        }
+    }
+
+    /// The stable `rule` code of the gateway's answer, when there was one, known to this
+    /// client or not.
+    pub fn rule_code(&self) -> Option<&str> {
+        match self {
+            ApiError::Conflict { rule, .. }
+            | ApiError::Refused { rule, .. }
+            | ApiError::Unauthorized { rule, .. }
+            | ApiError::Other { rule, .. } => Some(rule.code()),
+            other => other.rule().map(Rule::code),
         }
     }
 
@@ -175,7 +246,7 @@ impl ApiError {
                 "the body has no {\"error\": {\"rule\", \"message\"}} member".to_string(),
             );
         };
-        let (rule, message) = (rule.to_string(), message.to_string());
+        let (rule, message) = (ApiRule::parse(rule), message.to_string());
         match status {
             409 => match serde_json::from_value::<Option<ChainHead>>(value["head"].clone()) {
                 Ok(head) if value.get("head").is_some() => ApiError::Conflict {
@@ -346,7 +417,7 @@ mod tests {
         );
         match answer(409, None, &body) {
             ApiError::Conflict { rule, head, .. } => {
-                assert_eq!(rule, "seq");
+                assert_eq!(rule, Rule::Seq);
                 assert_eq!(head, Some(ChainHead { seq: 7, hash }));
             }
             other => panic!("{other:?}"),
@@ -381,13 +452,17 @@ mod tests {
         ));
         let refused = answer(422, None, &body("state/custody_gap"));
         assert!(matches!(refused, ApiError::Refused { .. }));
-        assert_eq!(refused.rule(), Some("state/custody_gap"));
+        assert_eq!(
+            refused.rule(),
+            Some(Rule::State(custody_core::StateRule::CustodyGap))
+        );
+        assert_eq!(refused.rule_code(), Some("state/custody_gap"));
         let media = answer(415, None, &body("media_type"));
         assert!(matches!(media, ApiError::UnsupportedMediaType { .. }));
-        assert_eq!(media.rule(), Some("media_type"));
+        assert_eq!(media.rule(), Some(Rule::MediaType));
         assert!(matches!(
             answer(401, None, &body("auth/date")),
-            ApiError::Unauthorized { rule, .. } if rule == "auth/date"
+            ApiError::Unauthorized { rule, .. } if rule == Rule::Auth(custody_core::AuthRule::Date)
         ));
         assert!(matches!(
             answer(404, None, &body("not_found")),
@@ -395,8 +470,20 @@ mod tests {
         ));
         assert!(matches!(
             answer(413, None, &body("body_size")),
-            ApiError::Other { status: 413, rule, .. } if rule == "body_size"
+            ApiError::Other { status: 413, rule, .. } if rule == Rule::BodySize
         ));
+        // A code of a newer gateway is kept as sent.
+        let newer = answer(422, None, &body("state/some_new_rule"));
+        assert!(matches!(
+            &newer,
+            ApiError::Refused { rule: ApiRule::Unknown(code), .. } if code == "state/some_new_rule"
+        ));
+        assert_eq!(newer.rule(), None);
+        assert_eq!(newer.rule_code(), Some("state/some_new_rule"));
+        assert_eq!(
+            newer.to_string(),
+            "record refused (state/some_new_rule): why"
+        );
     }
 
     #[test]

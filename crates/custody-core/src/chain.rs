@@ -8,6 +8,7 @@
 
 use crate::hash::Hash;
 use crate::kinds::EventKind;
+use crate::rule::Rule;
 use crate::time::Timestamp;
 
 /// The last event of a chain.
@@ -17,6 +18,90 @@ pub struct ChainHead {
     pub seq: u64,
     /// Its hash.
     pub hash: Hash,
+}
+
+/// A record that does not extend its chain's current head: the chain moved on since the record
+/// was signed, and nothing was stored. The one conflict of every layer: a store's
+/// (`custody_store::StoreError::Conflict`), the ledger's (`custody_ledger::AppendError::Conflict`)
+/// and the gateway's (HTTP 409, `{"error": {"rule", "message"}, "head"}`). The remedy is always
+/// the same: fetch the head, rebuild the record on it (`seq` = head seq + 1, `prev` = head
+/// hash) and sign again.
+///
+/// Its [`Display`](std::fmt::Display) is the message shown to people: the chain, what did not
+/// match ([`ChainConflict::reason`]) and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("chain {chain} has moved on: {}; fetch its head, rebuild the record on it and sign again", self.reason())]
+pub struct ChainConflict {
+    /// The chain.
+    pub chain: String,
+    /// Its current head (`None`: the chain has no record).
+    pub head: Option<ChainHead>,
+    /// What did not match.
+    pub cause: ConflictCause,
+}
+
+/// What did not match in a [`ChainConflict`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConflictCause {
+    /// The record's `seq` is not the chain's next position: it was signed against an older
+    /// head (rule `seq`).
+    Seq {
+        /// The record's `seq`.
+        got: u64,
+    },
+    /// The record's `prev` is not the hash of the chain's head (rule `prev`).
+    Prev {
+        /// The record's `prev` (`None`: `null`).
+        got: Option<Hash>,
+    },
+    /// Another writer extended the chain between the check and the write (rule `conflict`):
+    /// what a store answers when the record does not extend the head it holds.
+    Raced,
+}
+
+impl ChainConflict {
+    /// The conflict a store answers: the record does not extend `head`, the head it holds,
+    /// because another writer extended the chain first ([`ConflictCause::Raced`]).
+    pub fn raced(chain: impl Into<String>, head: Option<ChainHead>) -> ChainConflict {
+        ChainConflict {
+            chain: chain.into(),
+            head,
+            cause: ConflictCause::Raced,
+        }
+    }
+
+    /// The stable code of the conflict: [`Rule::Seq`], [`Rule::Prev`] or [`Rule::Conflict`].
+    pub fn rule(&self) -> Rule {
+        match self.cause {
+            ConflictCause::Seq { .. } => Rule::Seq,
+            ConflictCause::Prev { .. } => Rule::Prev,
+            ConflictCause::Raced => Rule::Conflict,
+        }
+    }
+
+    /// What did not match, with the chain's head, for messages that name the chain and the
+    /// remedy themselves (`/header/seq is 3 but the chain expects 5 (its head is seq 4, hash
+    /// ...)`).
+    pub fn reason(&self) -> String {
+        let head = match &self.head {
+            Some(h) => format!("its head is seq {}, hash {}", h.seq, h.hash),
+            None => "it has no record yet".to_string(),
+        };
+        match self.cause {
+            ConflictCause::Seq { got } => format!(
+                "/header/seq is {got} but the chain expects {} ({head})",
+                self.head.map_or(0, |h| h.seq + 1)
+            ),
+            ConflictCause::Prev { got } => format!(
+                "/header/prev is {} but the chain expects {} ({head})",
+                got.map_or_else(|| "null".to_string(), |p| p.to_hex()),
+                self.head
+                    .map_or_else(|| "null".to_string(), |h| h.hash.to_hex())
+            ),
+            ConflictCause::Raced => format!("another writer extended it first ({head})"),
+        }
+    }
 }
 
 /// Where the person stands in custody.
@@ -134,5 +219,45 @@ impl ChainState {
                     K::Arrest | K::IdentityLinked | K::FamilyNotified | K::Judgment
                 ),
             }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_names_its_rule_what_did_not_match_and_the_head() {
+        let hash = Hash::of(b"head");
+        let head = Some(ChainHead { seq: 4, hash });
+        let seq = ChainConflict {
+            chain: "d-x".into(),
+            head,
+            cause: ConflictCause::Seq { got: 3 },
+        };
+        assert_eq!(seq.rule(), Rule::Seq);
+        assert_eq!(
+            seq.to_string(),
+            format!(
+                "chain d-x has moved on: /header/seq is 3 but the chain expects 5 (its head is \
+                 seq 4, hash {hash}); fetch its head, rebuild the record on it and sign again"
+            )
+        );
+        let prev = ChainConflict {
+            chain: "d-x".into(),
+            head: None,
+            cause: ConflictCause::Prev { got: Some(hash) },
+        };
+        assert_eq!(prev.rule(), Rule::Prev);
+        assert_eq!(
+            prev.reason(),
+            format!("/header/prev is {hash} but the chain expects null (it has no record yet)")
+        );
+        let raced = ChainConflict::raced("d-x", head);
+        assert_eq!(raced.rule(), Rule::Conflict);
+        assert_eq!(
+            raced.reason(),
+            format!("another writer extended it first (its head is seq 4, hash {hash})")
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! - the record format ([`record`]): header, hash, signature, salted payload, and the public
 //!   facts a header carries for the rules that look back ([`facts`]);
 //! - the event kinds and their bodies ([`kinds`]), and the role allowed to write each ([`roles`]);
-//! - the one validation function that every append and every verifier uses ([`validate`]);
+//! - the one validation function that every append and every verifier uses ([`validate`]), and
+//!   the stable codes of every rule, whichever layer refuses by it ([`rule`]);
 //! - the ledger-wide transparency primitives: RFC 6962 Merkle tree and proofs ([`merkle`]),
 //!   C2SP checkpoints and signed notes ([`checkpoint`]);
 //! - the short human code printed on paper forms ([`humancode`]);
@@ -31,13 +32,16 @@ pub mod merkle;
 pub mod record;
 pub mod request;
 pub mod roles;
+pub mod rule;
 pub mod time;
 pub mod validate;
 
+pub use chain::{ChainConflict, ConflictCause};
 pub use hash::Hash;
 pub use keys::{PublicKeyId, SecretKey};
 pub use kinds::EventKind;
 pub use record::{Draft, Header, Payload, Record};
 pub use roles::Role;
+pub use rule::{AuthRule, Rule, StateRule};
 pub use time::Timestamp;
 pub use validate::{ValidationError, Validator, ValidatorConfig};

@@ -3,8 +3,9 @@
 //! [`Validator::check`] decides whether a record may extend the ledger as it stands; it changes
 //! nothing. [`Validator::apply`] then moves the state; [`Validator::append`] does both. The
 //! checks run in the order of `docs/SPEC.md` section "Validation", and the first failing rule is
-//! reported as a [`ValidationError`] whose [`rule`](ValidationError::rule) code is stable (test
-//! vectors in `tests/vectors/v1/invalid/` name it).
+//! reported as a [`ValidationError`] whose [`rule`](ValidationError::rule) is a [`Rule`] of
+//! [`Rule::VALIDATION`], with a stable code (test vectors in `tests/vectors/v1/invalid/` name
+//! it).
 //!
 //! The first check (hash and signature) depends on the record alone and is most of the cost.
 //! A caller that keeps the state behind a lock can run it apart, without the lock:
@@ -14,7 +15,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::authority::{AuthorityState, KeyStatusProblem, TrustAnchors};
-use crate::chain::{ChainHead, ChainState, CommitmentOrder, Custody, OrderSource};
+use crate::chain::{
+    ChainConflict, ChainHead, ChainState, CommitmentOrder, ConflictCause, Custody, OrderSource,
+};
 use crate::facts::{fact_fields, Facts};
 use crate::hash::Hash;
 use crate::ids::AUTHORITY_CHAIN;
@@ -23,6 +26,8 @@ use crate::kinds::bodies::AgencyType;
 use crate::kinds::{body_fields, parse_body, Body, BodyError, EventKind};
 use crate::record::{signed_message, FormatError, Record};
 use crate::roles::{roles_for, Role};
+use crate::rule::Rule;
+pub use crate::rule::StateRule;
 use crate::time::Timestamp;
 
 /// Limits and tolerances of validation.
@@ -100,14 +105,14 @@ pub enum ValidationError {
         got: u64,
     },
     /// `prev` is not the head's hash.
-    #[error("/header/prev is {got} but the head of chain {chain} is {expected}: fetch the chain head and sign again")]
+    #[error("/header/prev is {} but the head of chain {chain} is {}: fetch the chain head and sign again", hash_or_null(.got), hash_or_null(.expected))]
     WrongPrev {
         /// The chain.
         chain: String,
-        /// The head's hash (`null` for a new chain).
-        expected: String,
-        /// The record's prev.
-        got: String,
+        /// The head's hash (`None`, written `null`, for a new chain).
+        expected: Option<Hash>,
+        /// The record's prev (`None`: `null`).
+        got: Option<Hash>,
     },
     /// An authority event not signed by a trust anchor.
     #[error(
@@ -236,195 +241,70 @@ pub enum ValidationError {
     },
 }
 
-/// Stable codes of the chain and authority state rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StateRule {
-    /// A detainee chain must start with `arrest`.
-    FirstEventArrest,
-    /// The kind is not allowed in the chain's custody status (closed, gap...).
-    StatusForbids,
-    /// The person is in a custody gap and this kind needs someone holding them.
-    CustodyGap,
-    /// Only the holding agency may record this kind.
-    NotHolder,
-    /// `custody_accepted` without a pending release.
-    NoPendingRelease,
-    /// `custody_accepted` answers another release event.
-    ReleaseMismatch,
-    /// `custody_accepted` from an agency other than the one named.
-    WrongReceiver,
-    /// A handover to the releasing agency itself.
-    SelfHandover,
-    /// An agency id that is not registered.
-    UnknownAgency,
-    /// A facility id that is not registered.
-    UnknownFacility,
-    /// A facility of another agency.
-    FacilityOfOtherAgency,
-    /// Admission to a place that is not an officially recognised place of detention.
-    FacilityNotRecognised,
-    /// An agency of a type that cannot record this kind.
-    AgencyType,
-    /// Admission without a valid commitment order.
-    NoCommitmentOrder,
-    /// Admission on an expired commitment order.
-    CommitmentOrderExpired,
-    /// An extension of an order that does not exist.
-    UnknownOrder,
-    /// A police custody extension without police custody.
-    NoPoliceCustody,
-    /// A reference to an event that is not in this chain.
-    UnknownEvent,
-    /// A correction by a role that could not write the corrected kind.
-    CorrectionRole,
-    /// A link of a chain to itself.
-    SelfLink,
-    /// An agency, facility or key registered twice.
-    Duplicate,
-    /// A revocation of a key that is not enrolled or already revoked.
-    KeyNotEnrolled,
-    /// `valid_until` not after `valid_from`.
-    BadValidity,
-    /// Times inside a body out of order (an order that ends before it starts...).
-    TimeOrder,
-    /// An enrolled key that is not usable (not canonical, not on the curve, or weak).
-    UnusableKey,
-    /// A correction of a field the corrected kind does not have, or of a fact.
-    CorrectionFields,
-}
-
-impl StateRule {
-    /// Every state rule, in the order of `docs/SPEC.md` section 10.
-    pub const ALL: &'static [StateRule] = &[
-        StateRule::Duplicate,
-        StateRule::UnknownAgency,
-        StateRule::BadValidity,
-        StateRule::UnusableKey,
-        StateRule::KeyNotEnrolled,
-        StateRule::FirstEventArrest,
-        StateRule::StatusForbids,
-        StateRule::CustodyGap,
-        StateRule::NotHolder,
-        StateRule::NoPendingRelease,
-        StateRule::WrongReceiver,
-        StateRule::ReleaseMismatch,
-        StateRule::SelfHandover,
-        StateRule::UnknownFacility,
-        StateRule::FacilityOfOtherAgency,
-        StateRule::NoPoliceCustody,
-        StateRule::AgencyType,
-        StateRule::UnknownOrder,
-        StateRule::FacilityNotRecognised,
-        StateRule::NoCommitmentOrder,
-        StateRule::CommitmentOrderExpired,
-        StateRule::UnknownEvent,
-        StateRule::CorrectionRole,
-        StateRule::CorrectionFields,
-        StateRule::SelfLink,
-        StateRule::TimeOrder,
-    ];
-
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            StateRule::FirstEventArrest => "first_event_arrest",
-            StateRule::StatusForbids => "status_forbids",
-            StateRule::CustodyGap => "custody_gap",
-            StateRule::NotHolder => "not_holder",
-            StateRule::NoPendingRelease => "no_pending_release",
-            StateRule::ReleaseMismatch => "release_mismatch",
-            StateRule::WrongReceiver => "wrong_receiver",
-            StateRule::SelfHandover => "self_handover",
-            StateRule::UnknownAgency => "unknown_agency",
-            StateRule::UnknownFacility => "unknown_facility",
-            StateRule::FacilityOfOtherAgency => "facility_of_other_agency",
-            StateRule::FacilityNotRecognised => "facility_not_recognised",
-            StateRule::AgencyType => "agency_type",
-            StateRule::NoCommitmentOrder => "no_commitment_order",
-            StateRule::CommitmentOrderExpired => "commitment_order_expired",
-            StateRule::UnknownOrder => "unknown_order",
-            StateRule::NoPoliceCustody => "no_police_custody",
-            StateRule::UnknownEvent => "unknown_event",
-            StateRule::CorrectionRole => "correction_role",
-            StateRule::SelfLink => "self_link",
-            StateRule::Duplicate => "duplicate",
-            StateRule::KeyNotEnrolled => "key_not_enrolled",
-            StateRule::BadValidity => "bad_validity",
-            StateRule::TimeOrder => "time_order",
-            StateRule::UnusableKey => "unusable_key",
-            StateRule::CorrectionFields => "correction_fields",
-        }
-    }
-}
-
-/// The codes of the rules before the state rules, in the order they are checked
-/// (`docs/SPEC.md` section 10).
-pub const RECORD_RULES: &[&str] = &[
-    "format",
-    "hash",
-    "signer_key",
-    "signature",
-    "ledger",
-    "chain_kind",
-    "seq",
-    "prev",
-    "not_trust_root",
-    "unknown_key",
-    "agency_mismatch",
-    "key_not_yet_valid",
-    "key_expired",
-    "key_revoked",
-    "role",
-    "occurred_after_recorded",
-    "future",
-    "payload_missing",
-    "payload_size",
-    "payload_digest",
-    "schema",
-    "facts",
-];
-
 impl ValidationError {
-    /// A stable code naming the rule that refused the record (`format`, `hash`, `signature`,
-    /// `seq`, ..., or `state/<rule>`).
-    pub fn rule(&self) -> String {
-        let code = match self {
-            ValidationError::Format(_) => "format",
-            ValidationError::HashMismatch { .. } => "hash",
-            ValidationError::UnusableKey(_) => "signer_key",
-            ValidationError::BadSignature { .. } => "signature",
-            ValidationError::WrongLedger { .. } => "ledger",
-            ValidationError::WrongChain { .. } => "chain_kind",
-            ValidationError::WrongSeq { .. } => "seq",
-            ValidationError::WrongPrev { .. } => "prev",
-            ValidationError::NotTrustRoot { .. } => "not_trust_root",
-            ValidationError::UnknownKey { .. } => "unknown_key",
-            ValidationError::AgencyMismatch { .. } => "agency_mismatch",
-            ValidationError::KeyNotYetValid { .. } => "key_not_yet_valid",
-            ValidationError::KeyExpired { .. } => "key_expired",
-            ValidationError::KeyRevoked { .. } => "key_revoked",
-            ValidationError::RoleNotAllowed { .. } => "role",
-            ValidationError::OccurredAfterRecorded { .. } => "occurred_after_recorded",
-            ValidationError::InFuture { .. } => "future",
-            ValidationError::PayloadMissing { .. } => "payload_missing",
-            ValidationError::PayloadTooLarge { .. } => "payload_size",
-            ValidationError::PayloadDigestMismatch { .. } => "payload_digest",
-            ValidationError::Body(_) => "schema",
-            ValidationError::FactsMismatch { .. } => "facts",
-            ValidationError::State { rule, .. } => return format!("state/{}", rule.code()),
-        };
-        code.to_string()
+    /// The stable code of the rule that refused the record: one of [`Rule::VALIDATION`]
+    /// (`format`, `hash`, `signature`, `seq`, ..., or [`Rule::State`]).
+    pub fn rule(&self) -> Rule {
+        match self {
+            ValidationError::Format(_) => Rule::Format,
+            ValidationError::HashMismatch { .. } => Rule::Hash,
+            ValidationError::UnusableKey(_) => Rule::SignerKey,
+            ValidationError::BadSignature { .. } => Rule::Signature,
+            ValidationError::WrongLedger { .. } => Rule::Ledger,
+            ValidationError::WrongChain { .. } => Rule::ChainKind,
+            ValidationError::WrongSeq { .. } => Rule::Seq,
+            ValidationError::WrongPrev { .. } => Rule::Prev,
+            ValidationError::NotTrustRoot { .. } => Rule::NotTrustRoot,
+            ValidationError::UnknownKey { .. } => Rule::UnknownKey,
+            ValidationError::AgencyMismatch { .. } => Rule::AgencyMismatch,
+            ValidationError::KeyNotYetValid { .. } => Rule::KeyNotYetValid,
+            ValidationError::KeyExpired { .. } => Rule::KeyExpired,
+            ValidationError::KeyRevoked { .. } => Rule::KeyRevoked,
+            ValidationError::RoleNotAllowed { .. } => Rule::Role,
+            ValidationError::OccurredAfterRecorded { .. } => Rule::OccurredAfterRecorded,
+            ValidationError::InFuture { .. } => Rule::Future,
+            ValidationError::PayloadMissing { .. } => Rule::PayloadMissing,
+            ValidationError::PayloadTooLarge { .. } => Rule::PayloadSize,
+            ValidationError::PayloadDigestMismatch { .. } => Rule::PayloadDigest,
+            ValidationError::Body(_) => Rule::Schema,
+            ValidationError::FactsMismatch { .. } => Rule::Facts,
+            ValidationError::State { rule, .. } => Rule::State(*rule),
+        }
     }
 
     /// Whether the record lost a race rather than being wrong: the chain moved on since it was
-    /// signed (fetch the head and sign again).
+    /// signed (fetch the head and sign again). [`ValidationError::conflict`] says how.
     pub fn is_stale(&self) -> bool {
         matches!(
             self,
             ValidationError::WrongSeq { .. } | ValidationError::WrongPrev { .. }
         )
     }
+
+    /// The chain conflict this refusal is, when the record lost a race (a stale `seq` or
+    /// `prev`, see [`ValidationError::is_stale`]); `head` is the chain's head the record was
+    /// checked against. `None` for any other refusal.
+    pub fn conflict(&self, head: Option<ChainHead>) -> Option<ChainConflict> {
+        let (chain, cause) = match self {
+            ValidationError::WrongSeq { chain, got, .. } => {
+                (chain, ConflictCause::Seq { got: *got })
+            }
+            ValidationError::WrongPrev { chain, got, .. } => {
+                (chain, ConflictCause::Prev { got: *got })
+            }
+            _ => return None,
+        };
+        Some(ChainConflict {
+            chain: chain.clone(),
+            head,
+            cause,
+        })
+    }
+}
+
+/// A hash as a message writes it: its hex, or `null`.
+fn hash_or_null(hash: &Option<Hash>) -> String {
+    hash.map_or_else(|| "null".to_string(), |h| h.to_hex())
 }
 
 fn state(rule: StateRule, message: impl Into<String>) -> ValidationError {
@@ -764,8 +644,8 @@ impl Validator {
         if h.prev != head.map(|hd| hd.hash) {
             return Err(ValidationError::WrongPrev {
                 chain: h.chain.clone(),
-                expected: head.map_or("null".into(), |hd| hd.hash.to_hex()),
-                got: h.prev.map_or("null".into(), |p| p.to_hex()),
+                expected: head.map(|hd| hd.hash),
+                got: h.prev,
             });
         }
 

@@ -3,7 +3,7 @@
 
 use custody_core::authority::TrustAnchors;
 use custody_core::validate::{Validator, ValidatorConfig};
-use custody_core::Record;
+use custody_core::{Record, Rule};
 use proptest::prelude::*;
 
 fn lines() -> Vec<String> {
@@ -29,11 +29,11 @@ fn trust() -> TrustAnchors {
 /// Validates a ledger given as lines, in order, with the one validator: `Err((index, rule))`
 /// of the first line it refuses (`format` for a line that does not even parse). It knows
 /// nothing of the expected length: what it catches, it catches from the records alone.
-fn validate(lines: &[String]) -> Result<(), (usize, String)> {
+fn validate(lines: &[String]) -> Result<(), (usize, Rule)> {
     let mut v = Validator::new(trust(), ValidatorConfig::default());
     for (i, l) in lines.iter().enumerate() {
-        let r = Record::from_json(l.as_bytes()).map_err(|_| (i, "format".to_string()))?;
-        v.append(&r, None).map_err(|e| (i, e.rule().to_string()))?;
+        let r = Record::from_json(l.as_bytes()).map_err(|_| (i, Rule::Format))?;
+        v.append(&r, None).map_err(|e| (i, e.rule()))?;
     }
     Ok(())
 }
@@ -86,16 +86,16 @@ fn expected_duplicate_refusal(
     places: &[(String, u64)],
     original: usize,
     at: usize,
-) -> (usize, Option<&'static str>) {
+) -> (usize, Option<Rule>) {
     let before_prev = prev_in_chain(places, original).is_some_and(|p| at <= p);
     if at > original || before_prev {
         // The copy comes after the original (its seq is taken), or before the record it
         // extends (its seq is ahead of the chain): refused where it stands.
-        (at, Some("seq"))
+        (at, Some(Rule::Seq))
     } else if at == original {
         // The copy stands exactly where the original stood: the original, one later, is
         // refused (its seq is taken).
-        (original + 1, Some("seq"))
+        (original + 1, Some(Rule::Seq))
     } else {
         (at, None)
     }
@@ -115,7 +115,7 @@ fn dropping_any_record_with_a_successor_is_refused_at_the_successor_with_seq() {
         // The successor moved up one line; everything before it is untouched and valid.
         assert_eq!(
             validate(&dropped),
-            Err((next - 1, "seq".to_string())),
+            Err((next - 1, Rule::Seq)),
             "dropping line {i} ({} seq {})",
             places[i].0,
             places[i].1
@@ -154,11 +154,7 @@ fn a_copy_where_the_original_stood_is_refused_at_the_original() {
     for i in [0, 33, 34, ls.len() - 1] {
         let mut twice = ls.clone();
         twice.insert(i, ls[i].clone());
-        assert_eq!(
-            validate(&twice),
-            Err((i + 1, "seq".to_string())),
-            "line {i}"
-        );
+        assert_eq!(validate(&twice), Err((i + 1, Rule::Seq)), "line {i}");
     }
 }
 
@@ -168,11 +164,7 @@ fn a_copy_right_after_the_original_is_refused_there() {
     for i in [0, 33, 34, ls.len() - 1] {
         let mut twice = ls.clone();
         twice.insert(i + 1, ls[i].clone());
-        assert_eq!(
-            validate(&twice),
-            Err((i + 1, "seq".to_string())),
-            "line {i}"
-        );
+        assert_eq!(validate(&twice), Err((i + 1, Rule::Seq)), "line {i}");
     }
 }
 
@@ -204,7 +196,7 @@ proptest! {
         ls.remove(line);
         match next_in_chain(&places, line) {
             // The validator refuses the record that followed it in its chain.
-            Some(next) => prop_assert_eq!(validate(&ls), Err((next - 1, "seq".to_string()))),
+            Some(next) => prop_assert_eq!(validate(&ls), Err((next - 1, Rule::Seq))),
             // The last of its chain: only the checkpoint (size and root) shows it.
             None => {
                 prop_assert_eq!(validate(&ls), Ok(()));
@@ -225,12 +217,12 @@ proptest! {
         // The validator itself refuses the ledger, at the right line: no length check.
         let got = validate(&ls);
         match expected_duplicate_refusal(&places, line, at) {
-            (index, Some(rule)) => prop_assert_eq!(got, Err((index, rule.to_string()))),
+            (index, Some(rule)) => prop_assert_eq!(got, Err((index, rule))),
             (index, None) => {
                 // The copy moved earlier within its chain's gap: refused where it stands, or
                 // accepted there and the original refused one line later than it was.
                 let ok = got.as_ref().err().is_some_and(|(i, r)| {
-                    *i == index || (*i == line + 1 && r == "seq")
+                    *i == index || (*i == line + 1 && *r == Rule::Seq)
                 });
                 prop_assert!(ok, "copy of line {} at {}: {:?}", line, at, got);
             }

@@ -43,7 +43,7 @@ use custody_core::authority::{AuthorityState, KeyStatusProblem};
 use custody_core::encoding::unb64url;
 use custody_core::request::signing_message;
 pub use custody_core::request::{HEADER_DATE, HEADER_KEY, HEADER_SIGNATURE, REQUEST_CONTEXT};
-use custody_core::{PublicKeyId, Role, Timestamp};
+use custody_core::{AuthRule, PublicKeyId, Role, Rule, Timestamp};
 use custody_ledger::Ledger;
 
 /// How far `Custody-Date` may be from the server clock, either way, in seconds.
@@ -126,18 +126,19 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// A stable code naming the check that failed (`auth/missing_header`, `auth/date`, ...).
-    pub fn rule(&self) -> &'static str {
-        match self {
-            AuthError::MissingHeader(_) => "auth/missing_header",
-            AuthError::Malformed { .. } => "auth/malformed_header",
-            AuthError::DateSkew { .. } => "auth/date",
-            AuthError::BadSignature { .. } => "auth/signature",
-            AuthError::UnknownKey { .. } => "auth/unknown_key",
-            AuthError::KeyNotYetValid { .. } => "auth/key_not_yet_valid",
-            AuthError::KeyExpired { .. } => "auth/key_expired",
-            AuthError::KeyRevoked { .. } => "auth/key_revoked",
-        }
+    /// The stable code of the check that failed: a [`Rule::Auth`] (`auth/missing_header`,
+    /// `auth/date`, ...).
+    pub fn rule(&self) -> Rule {
+        Rule::Auth(match self {
+            AuthError::MissingHeader(_) => AuthRule::MissingHeader,
+            AuthError::Malformed { .. } => AuthRule::MalformedHeader,
+            AuthError::DateSkew { .. } => AuthRule::Date,
+            AuthError::BadSignature { .. } => AuthRule::Signature,
+            AuthError::UnknownKey { .. } => AuthRule::UnknownKey,
+            AuthError::KeyNotYetValid { .. } => AuthRule::KeyNotYetValid,
+            AuthError::KeyExpired { .. } => AuthRule::KeyExpired,
+            AuthError::KeyRevoked { .. } => AuthRule::KeyRevoked,
+        })
     }
 }
 

@@ -3,9 +3,10 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use custody_core::chain::ChainHead;
+use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::record::FormatError;
 use custody_core::validate::ValidationError;
+use custody_core::Rule;
 use custody_ledger::AppendError;
 use custody_store::StoreError;
 use serde_json::{json, Value};
@@ -46,19 +47,10 @@ pub enum GatewayError {
     #[error("{0}")]
     Invalid(Box<ValidationError>),
     /// The chain moved on since the record was signed (a stale `seq` or `prev`, or another
-    /// writer got there first) (409). Nothing was stored: fetch the head, rebuild and sign
-    /// again.
-    #[error("{reason}")]
-    Conflict {
-        /// The chain.
-        chain: String,
-        /// Its current head (`None`: the chain is empty).
-        head: Option<ChainHead>,
-        /// Stable code: `seq`, `prev` or `conflict`.
-        rule: String,
-        /// What did not match.
-        reason: String,
-    },
+    /// writer got there first) (409, with the chain's `head`). Nothing was stored: fetch the
+    /// head, rebuild and sign again.
+    #[error(transparent)]
+    Conflict(ChainConflict),
     /// A read is not authenticated (401).
     #[error(transparent)]
     Unauthorized(#[from] AuthError),
@@ -104,7 +96,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::MalformedJson(_) | GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
             GatewayError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            GatewayError::Conflict { .. } => StatusCode::CONFLICT,
+            GatewayError::Conflict(_) => StatusCode::CONFLICT,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -115,24 +107,25 @@ impl GatewayError {
         }
     }
 
-    /// A stable code naming what refused the request: a validation rule (`signature`,
-    /// `state/custody_gap`, ...), an authentication check (`auth/...`), or one of `json`,
-    /// `body_size`, `conflict`, `not_found`, `bad_request`, `media_type`, `method_not_allowed`,
-    /// `request_timeout`, `unavailable`, `internal`.
-    pub fn rule(&self) -> String {
+    /// The rule that refused the request, whose stable code is the `rule` of the answer: a
+    /// validation rule (`signature`, `state/custody_gap`, ...), a conflict (`seq`, `prev`,
+    /// `conflict`), an authentication check ([`Rule::Auth`], `auth/...`), or one of
+    /// [`Rule::REQUEST`] (`json`, `body_size`, `not_found`, `bad_request`, `media_type`,
+    /// `method_not_allowed`, `request_timeout`, `unavailable`, `internal`).
+    pub fn rule(&self) -> Rule {
         match self {
-            GatewayError::BodyTooLarge { .. } => "body_size".to_string(),
-            GatewayError::MalformedJson(_) => "json".to_string(),
+            GatewayError::BodyTooLarge { .. } => Rule::BodySize,
+            GatewayError::MalformedJson(_) => Rule::Json,
             GatewayError::Invalid(e) => e.rule(),
-            GatewayError::Conflict { rule, .. } => rule.clone(),
-            GatewayError::Unauthorized(e) => e.rule().to_string(),
-            GatewayError::NotFound(_) => "not_found".to_string(),
-            GatewayError::BadRequest(_) => "bad_request".to_string(),
-            GatewayError::UnsupportedMediaType(_) => "media_type".to_string(),
-            GatewayError::MethodNotAllowed { .. } => "method_not_allowed".to_string(),
-            GatewayError::RequestTimeout { .. } => "request_timeout".to_string(),
-            GatewayError::Unavailable(_) => "unavailable".to_string(),
-            GatewayError::Internal(_) => "internal".to_string(),
+            GatewayError::Conflict(conflict) => conflict.rule(),
+            GatewayError::Unauthorized(e) => e.rule(),
+            GatewayError::NotFound(_) => Rule::NotFound,
+            GatewayError::BadRequest(_) => Rule::BadRequest,
+            GatewayError::UnsupportedMediaType(_) => Rule::MediaType,
+            GatewayError::MethodNotAllowed { .. } => Rule::MethodNotAllowed,
+            GatewayError::RequestTimeout { .. } => Rule::RequestTimeout,
+            GatewayError::Unavailable(_) => Rule::Unavailable,
+            GatewayError::Internal(_) => Rule::Internal,
         }
     }
 
@@ -145,7 +138,7 @@ impl GatewayError {
             | GatewayError::UnsupportedMediaType(_) => "malformed",
             GatewayError::RequestTimeout { .. } => "timeout",
             GatewayError::Invalid(_) => "invalid",
-            GatewayError::Conflict { .. } => "conflict",
+            GatewayError::Conflict(_) => "conflict",
             GatewayError::Unavailable(_) => "unavailable",
             GatewayError::Unauthorized(_)
             | GatewayError::NotFound(_)
@@ -175,12 +168,7 @@ impl From<StoreError> for GatewayError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => GatewayError::Unavailable(m),
-            StoreError::Conflict { chain, head } => GatewayError::Conflict {
-                reason: format!("chain {chain} has moved on: another writer extended it first; fetch the head and sign again"),
-                rule: "conflict".to_string(),
-                chain,
-                head,
-            },
+            StoreError::Conflict(conflict) => GatewayError::Conflict(conflict),
             other => GatewayError::Internal(other.to_string()),
         }
     }
@@ -190,17 +178,7 @@ impl From<AppendError> for GatewayError {
     fn from(e: AppendError) -> Self {
         match e {
             AppendError::Invalid(v) => GatewayError::Invalid(v),
-            AppendError::Conflict {
-                chain,
-                head,
-                rule,
-                reason,
-            } => GatewayError::Conflict {
-                chain,
-                head,
-                rule,
-                reason,
-            },
+            AppendError::Conflict(conflict) => GatewayError::Conflict(conflict),
             AppendError::Store(s) => s.into(),
             other => GatewayError::Internal(other.to_string()),
         }
@@ -219,8 +197,8 @@ impl IntoResponse for GatewayError {
         let status = self.status();
         let message = cap_echoes(&self.to_string());
         let mut body = json!({"error": {"rule": self.rule(), "message": message}});
-        if let GatewayError::Conflict { head, .. } = &self {
-            body["head"] = head_json(head);
+        if let GatewayError::Conflict(conflict) = &self {
+            body["head"] = head_json(&conflict.head);
         }
         let mut response = (status, Json(body)).into_response();
         match &self {

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use common::*;
 use custody_client::{sign_request, ApiError, Client};
 use custody_core::chain::ChainHead;
-use custody_core::{EventKind, Role};
+use custody_core::{AuthRule, EventKind, Role, Rule};
 use custody_gateway::auth::{system_now, verify_request, AuthError};
 use custody_store_sqlite::SqliteStore;
 
@@ -129,7 +129,7 @@ async fn the_client_gets_typed_answers_from_the_gateway() {
     );
     match client.append(&forked).await {
         Err(ApiError::Conflict { rule, head: h, .. }) => {
-            assert_eq!(rule, "seq");
+            assert_eq!(rule, Rule::Seq);
             assert_eq!(h, Some(head));
         }
         other => panic!("expected a conflict, got {other:?}"),
@@ -137,13 +137,15 @@ async fn the_client_gets_typed_answers_from_the_gateway() {
     // 422: a rule refuses it (a monitor may not record evidence).
     let refused = c.draft(&keys.monitor, MONITOR, EventKind::EvidenceAdded, evidence());
     match client.append(&refused).await {
-        Err(e @ ApiError::Refused { .. }) => assert_eq!(e.rule(), Some("role")),
+        Err(e @ ApiError::Refused { .. }) => assert_eq!(e.rule(), Some(Rule::Role)),
         other => panic!("expected a refusal, got {other:?}"),
     }
     // 401 and 404, each with its rule.
     let stranger = Client::new(&gw.base).with_key(keys.stranger.clone());
     match stranger.head(&c.chain).await {
-        Err(e @ ApiError::Unauthorized { .. }) => assert_eq!(e.rule(), Some("auth/unknown_key")),
+        Err(e @ ApiError::Unauthorized { .. }) => {
+            assert_eq!(e.rule(), Some(Rule::Auth(AuthRule::UnknownKey)))
+        }
         other => panic!("expected 401, got {other:?}"),
     }
     assert!(matches!(

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use custody_core::authority::TrustAnchors;
-use custody_core::chain::ChainHead;
+use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::validate::{verify_signature, ValidationError, Validator, ValidatorConfig};
 use custody_core::{EventKind, Hash, Record, Timestamp};
@@ -78,19 +78,11 @@ pub enum AppendError {
     /// The record is invalid: nothing was stored.
     #[error("record refused ({rule}): {error}", rule = .0.rule(), error = .0)]
     Invalid(Box<ValidationError>),
-    /// The chain has moved on: fetch the head, rebuild and sign again. Nothing was stored.
-    #[error("chain {chain} has moved on: {reason}")]
-    Conflict {
-        /// The chain.
-        chain: String,
-        /// Its current head.
-        head: Option<ChainHead>,
-        /// Stable code of what did not match: `seq`, `prev` (the record was signed against an
-        /// older head) or `conflict` (another writer extended the chain first).
-        rule: String,
-        /// What did not match.
-        reason: String,
-    },
+    /// The chain has moved on: fetch the head, rebuild and sign again. Nothing was stored. Its
+    /// rule is `seq` or `prev` (the record was signed against an older head) or `conflict`
+    /// (another writer extended the chain first).
+    #[error(transparent)]
+    Conflict(ChainConflict),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -338,7 +330,7 @@ impl Ledger {
                     record.hash, h.chain, h.seq
                 ))))
             }
-            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(StoreError::Conflict(_)) => Ok(None),
             Err(e) => Err(AppendError::Store(e)),
         }
     }
@@ -387,7 +379,7 @@ impl Ledger {
         let _chain_guard = lock.lock().await;
 
         let mut outcome = self.try_append(record, now).await;
-        if let Err(AppendError::Conflict { .. }) = outcome {
+        if let Err(AppendError::Conflict(_)) = outcome {
             // Another process may have appended: catch up once and decide again.
             self.catch_up().await.map_err(|e| match e {
                 OpenError::Store(s) => AppendError::Store(s),
@@ -446,12 +438,10 @@ impl Ledger {
                     .map_err(|e| AppendError::Invalid(Box::new(e)))
             }) {
                 Ok(c) => c,
-                Err(AppendError::Invalid(e)) if e.is_stale() => {
-                    return Err(AppendError::Conflict {
-                        chain: h.chain.clone(),
-                        head: state.head(&h.chain),
-                        rule: e.rule(),
-                        reason: e.to_string(),
+                Err(AppendError::Invalid(e)) => {
+                    return Err(match e.conflict(state.head(&h.chain)) {
+                        Some(conflict) => AppendError::Conflict(conflict),
+                        None => AppendError::Invalid(e),
                     })
                 }
                 Err(e) => return Err(e),
@@ -482,12 +472,7 @@ impl Ledger {
                 }
                 Ok(AppendOutcome::Duplicate { position })
             }
-            Err(StoreError::Conflict { chain, head }) => Err(AppendError::Conflict {
-                rule: "conflict".to_string(),
-                reason: "another writer extended the chain first".to_string(),
-                chain,
-                head,
-            }),
+            Err(StoreError::Conflict(conflict)) => Err(AppendError::Conflict(conflict)),
             Err(e) => Err(AppendError::Store(e)),
         }
     }

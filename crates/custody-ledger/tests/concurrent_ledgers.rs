@@ -101,9 +101,11 @@ async fn ledgers_on_separate_connections_never_fork_a_chain() {
         AppendOutcome::Appended { .. }
     ));
     match ledgers[1].append(&by_second, &now).await {
-        Err(AppendError::Conflict { head, .. }) => {
+        Err(AppendError::Conflict(conflict)) => {
+            // The store refused it; the ledger caught up and decided again: its seq is taken.
+            assert_eq!(conflict.rule(), custody_core::Rule::Seq);
             assert_eq!(
-                head.map(|h| h.hash),
+                conflict.head.map(|h| h.hash),
                 Some(by_first.hash),
                 "told the real head"
             )
@@ -134,7 +136,7 @@ async fn ledgers_on_separate_connections_never_fork_a_chain() {
                 match ledger.append(&record, &now).await {
                     Ok(AppendOutcome::Appended { position }) => acked.push((position, record)),
                     Ok(other) => panic!("writer {w}: a new record answered {other:?}"),
-                    Err(AppendError::Conflict { .. }) => {
+                    Err(AppendError::Conflict(_)) => {
                         // Another ledger was first: learn what it wrote and build on it.
                         conflicts += 1;
                         ledger.catch_up().await.unwrap();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use custody_core::chain::ChainHead;
 use custody_core::validate::ValidatorConfig;
-use custody_core::{EventKind, Timestamp};
+use custody_core::{EventKind, Rule, Timestamp};
 use custody_ledger::{AppendError, Ledger};
 use custody_scenario::{build, Scenario, ScenarioConfig};
 use custody_store::{
@@ -58,8 +58,69 @@ async fn appends_validate_and_retries_are_idempotent() {
     let mut bad = s.records.last().unwrap().clone();
     bad.header.seq += 1;
     match ledger.append(&bad, &now()).await {
-        Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), "hash"),
+        Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), Rule::Hash),
         other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(ledger.store().size().await.unwrap(), s.records.len() as u64);
+}
+
+/// A record signed against an older head is a chain conflict, not a refusal: its rule (`seq`
+/// or `prev`), the chain's real head, and a message that says what did not match and what to do.
+#[tokio::test]
+async fn a_record_signed_against_an_older_head_is_a_conflict_with_the_head() {
+    let s = world();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with(&s, &dir.path().join("l.db"), ValidatorConfig::default()).await;
+    for r in &s.records {
+        ledger.append(r, &now()).await.unwrap();
+    }
+    let visit = s
+        .records
+        .iter()
+        .rev()
+        .find(|r| r.header.kind == EventKind::Visit)
+        .unwrap();
+    let chain = visit.header.chain.clone();
+    let head = ledger.head(&chain).await.unwrap();
+    let registrar = s
+        .actors
+        .iter()
+        .find(|a| {
+            a.agency == visit.header.agency && a.roles.contains(&custody_core::Role::Registrar)
+        })
+        .unwrap();
+    let draft = |seq: u64, prev| custody_core::Draft {
+        ledger: visit.header.ledger.clone(),
+        chain: chain.clone(),
+        seq,
+        prev,
+        kind: EventKind::Visit,
+        occurred_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
+        recorded_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
+        agency: visit.header.agency.clone(),
+        body: serde_json::json!({"visitor_type": "family"}),
+    };
+    let stale_seq = draft(head.seq, Some(head.hash)).sign(&registrar.key, &[8; 16]);
+    let stale_prev = draft(head.seq + 1, Some(visit.hash)).sign(&registrar.key, &[9; 16]);
+    for (record, rule, what) in [
+        (&stale_seq, Rule::Seq, "/header/seq"),
+        (&stale_prev, Rule::Prev, "/header/prev"),
+    ] {
+        match ledger.append(record, &now()).await {
+            Err(AppendError::Conflict(conflict)) => {
+                assert_eq!(conflict.rule(), rule);
+                assert_eq!(conflict.chain, chain);
+                assert_eq!(conflict.head, Some(head), "the real head");
+                let message = AppendError::Conflict(conflict).to_string();
+                assert!(
+                    message.starts_with(&format!("chain {chain} has moved on: {what} is "))
+                        && message.contains(&head.hash.to_hex())
+                        && message.ends_with("sign again"),
+                    "{message}"
+                );
+            }
+            other => panic!("{rule}: expected a conflict, got {other:?}"),
+        }
     }
     assert_eq!(ledger.store().size().await.unwrap(), s.records.len() as u64);
 }
@@ -118,7 +179,7 @@ async fn a_redacted_ledger_reopens_while_new_appends_need_payloads() {
     }
     .sign(&registrar.key, &[7; 16]);
     match ledger.append(&record.without_payload(), &now()).await {
-        Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), "payload_missing"),
+        Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), Rule::PayloadMissing),
         other => panic!("expected payload_missing, got {other:?}"),
     }
     assert!(ledger.append(&record, &now()).await.is_ok());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::Publish;
 use custody_core::validate::ValidatorConfig;
-use custody_core::{EventKind, Record, Timestamp};
+use custody_core::{EventKind, Record, Rule, Timestamp};
 use custody_ledger::{AppendError, Ledger};
 use custody_scenario::{build, Scenario, ScenarioConfig};
 use custody_store::{AppendOutcome, LedgerStore, PayloadState};
@@ -88,7 +88,7 @@ async fn retry_completes(s: &Scenario, ledger: &Ledger, k: usize) {
     let mut forged = lost.clone();
     forged.payload = s.records[earlier_detainee(s, k)].payload.clone();
     match ledger.append(&forged, &now()).await {
-        Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), "payload_digest"),
+        Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), Rule::PayloadDigest),
         other => panic!("a retry with another payload: expected payload_digest, got {other:?}"),
     }
     assert_state(store, lost, PayloadState::Missing).await;

@@ -111,7 +111,7 @@ use async_nats::jetstream::context::{Publish, PublishErrorKind};
 use async_nats::jetstream::kv::{self, UpdateErrorKind};
 use async_nats::jetstream::stream::{LastRawMessageErrorKind, Stream};
 use async_trait::async_trait;
-use custody_core::chain::ChainHead;
+use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::ids::is_valid_chain_id;
 use custody_core::{Hash, Payload, Record};
 use custody_store::{
@@ -967,10 +967,10 @@ impl Inner {
                 debug!(event = %record.hash, position, "append of a stored record: duplicate");
                 return Ok(AppendOutcome::Duplicate { position });
             }
-            return Err(StoreError::Conflict {
-                chain: chain.to_string(),
-                head: head.map(HeadMessage::chain_head),
-            });
+            return Err(StoreError::Conflict(ChainConflict::raced(
+                chain,
+                head.map(HeadMessage::chain_head),
+            )));
         }
 
         // The payload entry and the ledger message are written in parallel, on two
@@ -1026,10 +1026,10 @@ impl Inner {
                     self.undo_entry(&key).await;
                 }
                 debug!(event = %record.hash, "chain moved: conflict");
-                Err(StoreError::Conflict {
-                    chain: chain.to_string(),
-                    head: real.map(HeadMessage::chain_head),
-                })
+                Err(StoreError::Conflict(ChainConflict::raced(
+                    chain,
+                    real.map(HeadMessage::chain_head),
+                )))
             }
             Err(e) => {
                 // In doubt: the record may have been stored.

@@ -177,9 +177,13 @@ async fn wrong_last_sequence_is_a_conflict_with_the_real_head() {
     b.append(&r1).await.unwrap();
     // `a` still believes r0 is the head: its pre-check passes and the server says 10071.
     match a.append(&loser).await {
-        Err(StoreError::Conflict { chain: c, head }) => {
-            assert_eq!(c, chain);
-            assert_eq!(head, head_of(&r1), "the conflict carries the real head");
+        Err(StoreError::Conflict(conflict)) => {
+            assert_eq!(conflict.chain, chain);
+            assert_eq!(
+                conflict.head,
+                head_of(&r1),
+                "the conflict carries the real head"
+            );
         }
         other => panic!("expected a Conflict, got {other:?}"),
     }

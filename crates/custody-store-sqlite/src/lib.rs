@@ -48,7 +48,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use custody_core::chain::ChainHead;
+use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::{Hash, Record};
 use custody_store::{
     decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
@@ -686,10 +686,10 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
     };
     if (header.seq, header.prev) != expected {
         tracing::debug!(hash = %record.hash, "append does not extend the chain head: conflict");
-        return Err(StoreError::Conflict {
-            chain: header.chain.clone(),
+        return Err(StoreError::Conflict(ChainConflict::raced(
+            header.chain.clone(),
             head,
-        });
+        )));
     }
     let position = ledger_size(&tx)?;
     let stored = record.without_payload().to_json_line();

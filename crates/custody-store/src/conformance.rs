@@ -37,10 +37,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use async_trait::async_trait;
-use custody_core::chain::ChainHead;
+use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::ids::detainee_chain_id;
 use custody_core::record::signed_message;
-use custody_core::{Draft, EventKind, Hash, Record, SecretKey, Timestamp};
+use custody_core::{Draft, EventKind, Hash, Record, Rule, SecretKey, Timestamp};
 use futures::StreamExt;
 
 use crate::{
@@ -844,9 +844,16 @@ pub async fn conflict_carries_real_head<H: Harness>(mut harness: H) {
     ];
     for (what, r) in &attempts {
         match store.append(r).await {
-            Err(StoreError::Conflict { chain: c, head }) => {
-                assert_eq!(c, chain, "{what}: the conflict names the chain");
-                assert_eq!(head, real, "{what}: the conflict carries the real head");
+            Err(StoreError::Conflict(conflict)) => {
+                assert_eq!(
+                    conflict.chain, chain,
+                    "{what}: the conflict names the chain"
+                );
+                assert_eq!(
+                    conflict.head, real,
+                    "{what}: the conflict carries the real head"
+                );
+                assert_eq!(conflict.rule(), Rule::Conflict, "{what}");
             }
             other => panic!("{what}: expected a Conflict, got {other:?}"),
         }
@@ -855,15 +862,15 @@ pub async fn conflict_carries_real_head<H: Harness>(mut harness: H) {
     let fresh = test_chain(31);
     let orphan = test_record(&fresh, 1, Some(records[0].hash), "orphan");
     match store.append(&orphan).await {
-        Err(StoreError::Conflict { chain: c, head }) => {
-            assert_eq!(c, fresh);
-            assert_eq!(head, None, "a new chain has no head");
+        Err(StoreError::Conflict(conflict)) => {
+            assert_eq!(conflict.chain, fresh);
+            assert_eq!(conflict.head, None, "a new chain has no head");
         }
         other => panic!("seq 1 on a new chain: expected a Conflict, got {other:?}"),
     }
     let orphan0 = test_record(&fresh, 0, Some(records[0].hash), "orphan0");
     match store.append(&orphan0).await {
-        Err(StoreError::Conflict { head: None, .. }) => {}
+        Err(StoreError::Conflict(ChainConflict { head: None, .. })) => {}
         other => panic!("seq 0 with a prev on a new chain: expected a Conflict, got {other:?}"),
     }
 
@@ -931,10 +938,11 @@ async fn racing_writer<S: LedgerStore + ?Sized>(
                 head = Some(head_of(&record));
                 report.appended.push((position, record));
             }
-            Err(StoreError::Conflict {
+            Err(StoreError::Conflict(ChainConflict {
                 chain: c,
                 head: real,
-            }) => {
+                ..
+            })) => {
                 assert_eq!(c, chain);
                 let real = real.unwrap_or_else(|| {
                     panic!("writer {writer}: conflict without a head on a chain that has one")
@@ -1182,7 +1190,7 @@ pub async fn restart_keeps_acknowledged<H: Harness>(mut harness: H) {
     );
     let stale = test_record(&chains[1], 1, Some(ledger[1].hash), "stale");
     match store.append(&stale).await {
-        Err(StoreError::Conflict { head, .. }) => assert_eq!(head, heads[1]),
+        Err(StoreError::Conflict(ChainConflict { head, .. })) => assert_eq!(head, heads[1]),
         other => panic!("a stale append after restart: expected a Conflict, got {other:?}"),
     }
 }
@@ -1319,12 +1327,14 @@ pub async fn two_handles_share_the_ledger<H: Harness>(mut harness: H) {
     let via_b = test_record(&chain, 2, Some(records[1].hash), "via-b");
     let (ra, rb) = tokio::join!(a.append(&via_a), b.append(&via_b));
     let (winner, loser) = match (ra, rb) {
-        (Ok(AppendOutcome::Appended { .. }), Err(StoreError::Conflict { head, .. })) => {
-            (via_a.clone(), head)
-        }
-        (Err(StoreError::Conflict { head, .. }), Ok(AppendOutcome::Appended { .. })) => {
-            (via_b.clone(), head)
-        }
+        (
+            Ok(AppendOutcome::Appended { .. }),
+            Err(StoreError::Conflict(ChainConflict { head, .. })),
+        ) => (via_a.clone(), head),
+        (
+            Err(StoreError::Conflict(ChainConflict { head, .. })),
+            Ok(AppendOutcome::Appended { .. }),
+        ) => (via_b.clone(), head),
         other => panic!(
             "two handles extending one head: expected one Appended and one Conflict, got {other:?}"
         ),

@@ -24,7 +24,7 @@ pub use scan::{LedgerScan, SCAN_BATCH};
 use std::fmt;
 
 use async_trait::async_trait;
-use custody_core::chain::ChainHead;
+use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::{Hash, Record};
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
@@ -107,14 +107,10 @@ impl AppendOutcome {
 #[non_exhaustive]
 pub enum StoreError {
     /// The chain head moved: the record does not extend the current head. Carries the real
-    /// head (`None`: the chain is empty), so the caller can rebuild and sign again.
-    #[error("chain {chain} has moved: its head is {}", head.map_or("empty".to_string(), |h| format!("seq {} ({})", h.seq, h.hash)))]
-    Conflict {
-        /// The chain.
-        chain: String,
-        /// Its current head.
-        head: Option<ChainHead>,
-    },
+    /// head (`None`: the chain is empty), so the caller can rebuild and sign again; a store
+    /// answers [`ChainConflict::raced`] (rule `conflict`).
+    #[error(transparent)]
+    Conflict(ChainConflict),
     /// The store is unreachable or overloaded; retrying the same call later is safe.
     #[error("store unavailable: {0}; retry later")]
     Unavailable(String),

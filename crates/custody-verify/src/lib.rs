@@ -19,7 +19,7 @@
 //!
 //! Three sources, one verification: a JSONL file (read twice, [`Verifier::verify_jsonl`]), a
 //! store ([`Verifier::verify_store`], which also reports missing payloads and a damaged store as
-//! rule [`STORE_CORRUPT`]), or batches of parsed records ([`Verifier::verify_records`]).
+//! rule [`Rule::StoreCorrupt`]), or batches of parsed records ([`Verifier::verify_records`]).
 //!
 //! # Every core
 //!
@@ -63,18 +63,10 @@ use custody_core::authority::TrustAnchors;
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::merkle::{leaf_hash, Digest, Frontier};
 use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
-use custody_core::{Hash, Record, Timestamp};
+use custody_core::{Hash, Record, Rule, Timestamp};
 
 pub use lines::{look_back_targets_jsonl, MAX_BATCH_BYTES, MAX_LINE_BYTES};
 pub use store::MissingPayload;
-
-/// Rule of a [`Failure`] when the input holds no record at all.
-pub const EMPTY: &str = "empty";
-/// Rule of a [`Failure`] when a store's data is inconsistent (an index that disagrees with its
-/// records, a hole in positions): [`custody_store::StoreError::Corrupt`].
-pub const STORE_CORRUPT: &str = "store_corrupt";
-/// Rule of a line that is not a record ([`ValidationError::Format`]'s rule).
-pub const FORMAT: &str = "format";
 
 /// Records per batch unless [`Verifier::with_batch`] says otherwise.
 pub const DEFAULT_BATCH: usize = 2048;
@@ -91,9 +83,11 @@ pub struct Failure {
     pub chain: Option<String>,
     /// The record's hash (as claimed, for a line that is not a record), when it could be read.
     pub hash: Option<String>,
-    /// Stable rule code (`format`, `hash`, `signature`, `state/custody_gap`, [`EMPTY`],
-    /// [`STORE_CORRUPT`]...).
-    pub rule: String,
+    /// The rule that refused it: a rule of the validator ([`Rule::VALIDATION`]: `format` for a
+    /// line that is not a record, `hash`, `signature`, `state/custody_gap`...), or
+    /// [`Rule::Empty`] (no record at all) or [`Rule::StoreCorrupt`] (a store's data is
+    /// inconsistent: [`custody_store::StoreError::Corrupt`]). Its code is stable.
+    pub rule: Rule,
     /// What is wrong.
     pub message: String,
 }
@@ -134,7 +128,8 @@ pub struct Summary {
 pub struct Report {
     /// What was verified (up to the failure, if any).
     pub summary: Summary,
-    /// The first record refused, or why nothing was verified ([`EMPTY`], [`STORE_CORRUPT`]).
+    /// The first record refused, or why nothing was verified ([`Rule::Empty`],
+    /// [`Rule::StoreCorrupt`]).
     pub failure: Option<Failure>,
     /// Accepted records of a store whose payload is missing (neither stored nor lawfully
     /// redacted). Always empty for a file.
@@ -156,7 +151,8 @@ pub enum VerifyError {
     /// The input could not be read.
     #[error("cannot read the ledger: {0}")]
     Read(#[from] std::io::Error),
-    /// The store failed (other than by inconsistent data, which is a [`STORE_CORRUPT`] failure).
+    /// The store failed (other than by inconsistent data, which is a [`Rule::StoreCorrupt`]
+    /// failure).
     #[error(transparent)]
     Store(custody_store::StoreError),
 }
@@ -285,8 +281,8 @@ impl Verifier {
         self.run(&slots, accepted)
     }
 
-    /// The report of what was verified, with the failure found (or [`EMPTY`] when nothing was
-    /// verified).
+    /// The report of what was verified, with the failure found (or [`Rule::Empty`] when nothing
+    /// was verified).
     fn report(&self, failure: Option<Failure>, missing_payloads: Vec<MissingPayload>) -> Report {
         let failure = match failure {
             None if self.size() == 0 => Some(Failure {
@@ -294,7 +290,7 @@ impl Verifier {
                 position: 0,
                 chain: None,
                 hash: None,
-                rule: EMPTY.into(),
+                rule: Rule::Empty,
                 message: "no record at all, so nothing was verified (a ledger holds at least \
                           its authority records)"
                     .into(),

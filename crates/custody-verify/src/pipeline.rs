@@ -17,10 +17,10 @@ use std::sync::{mpsc, OnceLock};
 
 use custody_core::record::FormatError;
 use custody_core::validate::{verify_signature, SignatureVerified, ValidationError};
-use custody_core::{PublicKeyId, Record};
+use custody_core::{PublicKeyId, Record, Rule};
 use ed25519_dalek::VerifyingKey;
 
-use crate::{Failure, Verifier, FORMAT};
+use crate::{Failure, Verifier};
 
 /// Records per chunk: small, so that the calling thread rarely waits at the end of a batch.
 const CHUNK: usize = 16;
@@ -107,7 +107,7 @@ impl<'a> Slot<'a> {
                 position,
                 chain: None,
                 hash: None,
-                rule: FORMAT.into(),
+                rule: Rule::Format,
                 message: message.clone(),
             },
             (_, e, input) => {
@@ -120,7 +120,7 @@ impl<'a> Slot<'a> {
                     position,
                     chain: claimed.0,
                     hash: claimed.1,
-                    rule: e.map_or_else(|| FORMAT.to_string(), ValidationError::rule),
+                    rule: e.map_or(Rule::Format, ValidationError::rule),
                     message: e.map_or_else(String::new, ToString::to_string),
                 }
             }

@@ -3,11 +3,11 @@
 use std::collections::HashSet;
 
 use custody_core::validate::look_back_target;
-use custody_core::Hash;
+use custody_core::{Hash, Rule};
 use custody_store::{LedgerScan, LedgerStore, PayloadState, StoreError, StoredEvent};
 
 use crate::pipeline::Slot;
-use crate::{Failure, Report, Verifier, VerifyError, STORE_CORRUPT};
+use crate::{Failure, Report, Verifier, VerifyError};
 
 /// Records read from the store per call (one batch of verification).
 const STORE_BATCH: usize = 1000;
@@ -28,7 +28,8 @@ impl Verifier {
     /// Verifies every record of a store in ledger order, after a first read that finds the
     /// look-back targets; `accepted` sees each accepted record. Missing payloads are listed
     /// in the report; a store whose data is inconsistent ([`StoreError::Corrupt`]) is the
-    /// failure [`STORE_CORRUPT`] at the position reached; any other store error is an error.
+    /// failure [`Rule::StoreCorrupt`] at the position reached; any other store error is an
+    /// error.
     pub async fn verify_store(
         &mut self,
         store: &dyn LedgerStore,
@@ -42,7 +43,7 @@ impl Verifier {
                 position: self.size(),
                 chain: None,
                 hash: None,
-                rule: STORE_CORRUPT.into(),
+                rule: Rule::StoreCorrupt,
                 message: format!("the store is damaged: {message}"),
             }),
             Err(e) => return Err(VerifyError::Store(e)),

@@ -2,7 +2,7 @@
 //! payload listed, and a record refused in the middle of the store at its position.
 
 use custody_core::authority::TrustAnchors;
-use custody_core::Record;
+use custody_core::{Record, Rule, StateRule};
 use custody_store::LedgerStore;
 use custody_store_sqlite::SqliteStore;
 use custody_verify::Verifier;
@@ -77,10 +77,10 @@ async fn a_record_refused_inside_a_store_is_named_at_its_position() {
     let report = v.verify_store(&store, |_| {}).await.unwrap();
     let f = report.failure.unwrap();
     assert_eq!(
-        (f.position, f.rule.as_str(), f.hash, f.chain, f.line),
+        (f.position, f.rule, f.hash, f.chain, f.line),
         (
             records.len() as u64,
-            "state/custody_gap",
+            Rule::State(StateRule::CustodyGap),
             Some(bad.hash.to_hex()),
             Some(bad.header.chain.clone()),
             None

@@ -76,7 +76,7 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
         };
         let now = clock::now()?;
         let mut result = ledger.append(&record, &now).await;
-        if let Err(AppendError::Conflict { .. }) = &result {
+        if let Err(AppendError::Conflict(_)) = &result {
             // The ledger has caught up with other writers: say precisely why the record does
             // not extend the chain (or append it, if it now does).
             match ledger.with_state(|v| v.check(&record, Some(&now))).await {
@@ -96,9 +96,11 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
             Err(AppendError::Invalid(e)) => {
                 return refuse(out, &name, line_no, Some(&record), &e, &counts)
             }
-            Err(AppendError::Conflict { chain, reason, .. }) => {
+            Err(AppendError::Conflict(conflict)) => {
                 return Err(crate::exit::refused(format!(
-                    "{name}:{line_no}: chain {chain} keeps moving ({reason}); {} lines stored before it: run the same command again",
+                    "{name}:{line_no}: chain {} keeps moving ({}); {} lines stored before it: run the same command again",
+                    conflict.chain,
+                    conflict.reason(),
                     counts.appended + counts.duplicate
                 )))
             }

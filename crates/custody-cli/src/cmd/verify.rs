@@ -104,7 +104,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     }
     // Nothing verified is not a success: the input was empty (an export that failed?).
     let failure = failure.map(|mut f| {
-        if f.rule == custody_verify::EMPTY {
+        if f.rule == custody_core::Rule::Empty {
             f.message = format!(
                 "{source} holds no record, so nothing was verified (a ledger holds at least its \
                  authority records; if this is the output of `custody export`, the export failed)"
