@@ -5,14 +5,12 @@ mod common;
 
 use std::sync::Arc;
 
-use custody_core::chain::ChainHead;
 use custody_core::validate::ValidatorConfig;
 use custody_core::{EventKind, Rule, Timestamp};
 use custody_ledger::{AppendError, Ledger};
 use custody_scenario::{build, Scenario, ScenarioConfig};
-use custody_store::{
-    AccessEntry, AppendOutcome, EventStream, LedgerStore, StoreError, StoredEvent,
-};
+use custody_store::conformance::Faulty;
+use custody_store::{AppendOutcome, LedgerStore};
 use custody_store_sqlite::SqliteStore;
 
 fn world() -> Scenario {
@@ -255,58 +253,6 @@ async fn a_second_process_appends_and_the_first_catches_up() {
     );
 }
 
-/// A store whose appends answer late: the record is stored at once, the answer comes
-/// `answer_delay` later (an acknowledgement on its way). Counts ledger reads.
-#[derive(Debug)]
-struct SlowAnswers {
-    inner: SqliteStore,
-    answer_delay: std::time::Duration,
-    reads: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl LedgerStore for SlowAnswers {
-    async fn append(&self, record: &custody_core::Record) -> Result<AppendOutcome, StoreError> {
-        let out = self.inner.append(record).await;
-        tokio::time::sleep(self.answer_delay).await;
-        out
-    }
-    async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.chain(chain).await
-    }
-    async fn read_from(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.read_from(position, limit).await
-    }
-    async fn subscribe(&self, position: u64) -> Result<EventStream, StoreError> {
-        self.inner.subscribe(position).await
-    }
-    async fn head(&self, chain: &str) -> Result<Option<ChainHead>, StoreError> {
-        self.inner.head(chain).await
-    }
-    async fn size(&self) -> Result<u64, StoreError> {
-        self.inner.size().await
-    }
-    async fn event(&self, hash: &custody_core::Hash) -> Result<Option<StoredEvent>, StoreError> {
-        self.inner.event(hash).await
-    }
-    async fn remove_payload(&self, hash: &custody_core::Hash) -> Result<(), StoreError> {
-        self.inner.remove_payload(hash).await
-    }
-    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        self.inner.meta(key).await
-    }
-    async fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
-        self.inner.set_meta(key, value).await
-    }
-    async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
-        self.inner.log_access(entry).await
-    }
-    async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
-        self.inner.access_log(from, limit).await
-    }
-}
-
 /// A catch-up that runs while this process's own append is stored but not yet answered
 /// waits for that answer instead of reading the record back from the store (a busy gateway's
 /// follower would otherwise read back much of what it writes).
@@ -323,11 +269,10 @@ async fn a_catch_up_does_not_read_back_an_append_of_this_process_in_flight() {
         setup.append(r, &now()).await.unwrap();
     }
     drop(setup);
-    let store = Arc::new(SlowAnswers {
-        inner: SqliteStore::open(&path).unwrap(),
-        answer_delay: std::time::Duration::from_millis(500),
-        reads: Default::default(),
-    });
+    // Appends answer late: the record is stored at once, the answer comes 500 ms later.
+    let mut slow = Faulty::new(SqliteStore::open(&path).unwrap());
+    slow.answer_delay = std::time::Duration::from_millis(500);
+    let store = Arc::new(slow);
     let ledger = Arc::new(
         Ledger::open(store.clone(), ValidatorConfig::default())
             .await

@@ -1,74 +1,28 @@
 //! The one ledger scan (`custody_store::LedgerScan`) over a real SQLite file: it yields every
 //! record in order, honours its bound, and refuses a store that answers with a gap or that
-//! ends early, whatever the backend itself checks. The damaged answers come from a wrapper
-//! that drops one position from what the file returns, as a backend bug would.
+//! ends early, whatever the backend itself checks. The damaged answers come from the
+//! conformance suite's `Faulty` wrapper, which drops one position from what the file returns,
+//! as a backend bug would.
 
-use custody_core::chain::ChainHead;
 use custody_core::{Hash, Record};
-use custody_store::conformance::{async_trait, test_chain, test_records};
-use custody_store::{
-    AccessEntry, AppendOutcome, EventStream, LedgerScan, LedgerStore, StoreError, StoredEvent,
-};
+use custody_store::conformance::{test_chain, test_records, Faulty};
+use custody_store::{LedgerScan, LedgerStore, StoreError};
 use custody_store_sqlite::SqliteStore;
 
-/// A store that hides one ledger position from `read_from`.
-#[derive(Debug)]
-struct Hiding {
-    inner: SqliteStore,
-    hidden: Option<u64>,
-}
-
-#[async_trait]
-impl LedgerStore for Hiding {
-    async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
-        self.inner.append(record).await
-    }
-    async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.chain(chain).await
-    }
-    async fn read_from(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut events = self.inner.read_from(position, limit).await?;
-        events.retain(|ev| Some(ev.position) != self.hidden);
-        Ok(events)
-    }
-    async fn subscribe(&self, position: u64) -> Result<EventStream, StoreError> {
-        self.inner.subscribe(position).await
-    }
-    async fn head(&self, chain: &str) -> Result<Option<ChainHead>, StoreError> {
-        self.inner.head(chain).await
-    }
-    async fn size(&self) -> Result<u64, StoreError> {
-        self.inner.size().await
-    }
-    async fn event(&self, hash: &Hash) -> Result<Option<StoredEvent>, StoreError> {
-        self.inner.event(hash).await
-    }
-    async fn remove_payload(&self, hash: &Hash) -> Result<(), StoreError> {
-        self.inner.remove_payload(hash).await
-    }
-    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        self.inner.meta(key).await
-    }
-    async fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
-        self.inner.set_meta(key, value).await
-    }
-    async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
-        self.inner.log_access(entry).await
-    }
-    async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
-        self.inner.access_log(from, limit).await
-    }
-}
-
 /// A ledger of `n` records on one chain, with position `hidden` hidden from reads.
-async fn ledger(n: usize, hidden: Option<u64>) -> (tempfile::TempDir, Hiding, Vec<Record>) {
+async fn ledger(
+    n: usize,
+    hidden: Option<u64>,
+) -> (tempfile::TempDir, Faulty<SqliteStore>, Vec<Record>) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let inner = SqliteStore::open(dir.path().join("ledger.db")).expect("open the ledger file");
     let records = test_records(&test_chain(1), None, n, "scan");
     for r in &records {
         inner.append(r).await.expect("append");
     }
-    (dir, Hiding { inner, hidden }, records)
+    let mut store = Faulty::new(inner);
+    store.hidden_position = hidden;
+    (dir, store, records)
 }
 
 /// Every position the scan yields, batch by batch, and how it ended.

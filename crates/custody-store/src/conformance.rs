@@ -1404,3 +1404,78 @@ pub async fn access_log_in_order<H: Harness>(mut harness: H) {
         assert!(seen.insert(e.reader.clone()), "no entry twice");
     }
 }
+
+/// A store that passes every call to `inner`, with faults a test can switch on: answers to
+/// appends that arrive late (the record is stored at once, as an acknowledgement still on its
+/// way), a ledger position that `read_from` does not return (as a damaged backend would), and
+/// a count of `read_from` calls. For tests of what sits above a store (the ledger, the scan).
+#[derive(Debug)]
+pub struct Faulty<S> {
+    /// The store that does the work.
+    pub inner: S,
+    /// How late each append's answer comes.
+    pub answer_delay: Duration,
+    /// A position `read_from` leaves out of its answer.
+    pub hidden_position: Option<u64>,
+    /// `read_from` calls so far.
+    pub reads: std::sync::atomic::AtomicUsize,
+}
+
+impl<S> Faulty<S> {
+    /// `inner` without faults.
+    pub fn new(inner: S) -> Self {
+        Faulty {
+            inner,
+            answer_delay: Duration::ZERO,
+            hidden_position: None,
+            reads: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl<S: LedgerStore> LedgerStore for Faulty<S> {
+    async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
+        let out = self.inner.append(record).await;
+        if !self.answer_delay.is_zero() {
+            tokio::time::sleep(self.answer_delay).await;
+        }
+        out
+    }
+    async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.chain(chain).await
+    }
+    async fn read_from(&self, position: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut events = self.inner.read_from(position, limit).await?;
+        events.retain(|ev| Some(ev.position) != self.hidden_position);
+        Ok(events)
+    }
+    async fn subscribe(&self, position: u64) -> Result<EventStream, StoreError> {
+        self.inner.subscribe(position).await
+    }
+    async fn head(&self, chain: &str) -> Result<Option<ChainHead>, StoreError> {
+        self.inner.head(chain).await
+    }
+    async fn size(&self) -> Result<u64, StoreError> {
+        self.inner.size().await
+    }
+    async fn event(&self, hash: &Hash) -> Result<Option<StoredEvent>, StoreError> {
+        self.inner.event(hash).await
+    }
+    async fn remove_payload(&self, hash: &Hash) -> Result<(), StoreError> {
+        self.inner.remove_payload(hash).await
+    }
+    async fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.inner.meta(key).await
+    }
+    async fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+        self.inner.set_meta(key, value).await
+    }
+    async fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
+        self.inner.log_access(entry).await
+    }
+    async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
+        self.inner.access_log(from, limit).await
+    }
+}
