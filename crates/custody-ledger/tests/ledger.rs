@@ -21,6 +21,43 @@ fn world() -> Scenario {
     .unwrap()
 }
 
+/// The scenario's last visit and a registrar of the agency that recorded it.
+fn last_visit(s: &Scenario) -> (&custody_core::Record, &custody_scenario::Actor) {
+    let visit = s
+        .records
+        .iter()
+        .rev()
+        .find(|r| r.header.kind == EventKind::Visit)
+        .unwrap();
+    let registrar = s
+        .actors
+        .iter()
+        .find(|a| {
+            a.agency == visit.header.agency && a.roles.contains(&custody_core::Role::Registrar)
+        })
+        .unwrap();
+    (visit, registrar)
+}
+
+/// A family visit on the chain of `visit`, by its agency, at `seq` after `prev`.
+fn visit_draft(
+    visit: &custody_core::Record,
+    seq: u64,
+    prev: Option<custody_core::Hash>,
+) -> custody_core::Draft {
+    custody_core::Draft {
+        ledger: visit.header.ledger.clone(),
+        chain: visit.header.chain.clone(),
+        seq,
+        prev,
+        kind: EventKind::Visit,
+        occurred_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
+        recorded_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
+        agency: visit.header.agency.clone(),
+        body: serde_json::json!({"visitor_type": "family"}),
+    }
+}
+
 fn now() -> Timestamp {
     Timestamp::parse("2026-01-01T00:00:00Z").unwrap()
 }
@@ -72,34 +109,12 @@ async fn a_record_signed_against_an_older_head_is_a_conflict_with_the_head() {
     for r in &s.records {
         ledger.append(r, &now()).await.unwrap();
     }
-    let visit = s
-        .records
-        .iter()
-        .rev()
-        .find(|r| r.header.kind == EventKind::Visit)
-        .unwrap();
+    let (visit, registrar) = last_visit(&s);
     let chain = visit.header.chain.clone();
     let head = ledger.head(&chain).await.unwrap();
-    let registrar = s
-        .actors
-        .iter()
-        .find(|a| {
-            a.agency == visit.header.agency && a.roles.contains(&custody_core::Role::Registrar)
-        })
-        .unwrap();
-    let draft = |seq: u64, prev| custody_core::Draft {
-        ledger: visit.header.ledger.clone(),
-        chain: chain.clone(),
-        seq,
-        prev,
-        kind: EventKind::Visit,
-        occurred_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
-        recorded_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
-        agency: visit.header.agency.clone(),
-        body: serde_json::json!({"visitor_type": "family"}),
-    };
-    let stale_seq = draft(head.seq, Some(head.hash)).sign(&registrar.key, &[8; 16]);
-    let stale_prev = draft(head.seq + 1, Some(visit.hash)).sign(&registrar.key, &[9; 16]);
+    let stale_seq = visit_draft(visit, head.seq, Some(head.hash)).sign(&registrar.key, &[8; 16]);
+    let stale_prev =
+        visit_draft(visit, head.seq + 1, Some(visit.hash)).sign(&registrar.key, &[9; 16]);
     for (record, rule, what) in [
         (&stale_seq, Rule::Seq, "/header/seq"),
         (&stale_prev, Rule::Prev, "/header/prev"),
@@ -149,33 +164,9 @@ async fn a_redacted_ledger_reopens_while_new_appends_need_payloads() {
     );
 
     // A new record without its payload is refused at append.
-    let visit = s
-        .records
-        .iter()
-        .rev()
-        .find(|r| r.header.kind == EventKind::Visit)
-        .unwrap();
-    let chain = visit.header.chain.clone();
-    let head = ledger.head(&chain).await.unwrap();
-    let registrar = s
-        .actors
-        .iter()
-        .find(|a| {
-            a.agency == visit.header.agency && a.roles.contains(&custody_core::Role::Registrar)
-        })
-        .unwrap();
-    let record = custody_core::Draft {
-        ledger: visit.header.ledger.clone(),
-        chain,
-        seq: head.seq + 1,
-        prev: Some(head.hash),
-        kind: EventKind::Visit,
-        occurred_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
-        recorded_at: Timestamp::parse("2021-07-01T10:00:00Z").unwrap(),
-        agency: visit.header.agency.clone(),
-        body: serde_json::json!({"visitor_type": "family"}),
-    }
-    .sign(&registrar.key, &[7; 16]);
+    let (visit, registrar) = last_visit(&s);
+    let head = ledger.head(&visit.header.chain).await.unwrap();
+    let record = visit_draft(visit, head.seq + 1, Some(head.hash)).sign(&registrar.key, &[7; 16]);
     match ledger.append(&record.without_payload(), &now()).await {
         Err(AppendError::Invalid(e)) => assert_eq!(e.rule(), Rule::PayloadMissing),
         other => panic!("expected payload_missing, got {other:?}"),
