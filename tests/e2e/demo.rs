@@ -373,3 +373,64 @@ fn demo_on_sqlite_verifies_and_is_deterministic() {
     let (status, metrics) = serve.get("/metrics");
     assert_eq!(status, 200, "{metrics}");
 }
+
+/// `custody inbox`: on the demo, the people whose last record is a release to the agency,
+/// worked out here from the exported headers, are the inbox, oldest release first; French by
+/// default, English on request; an unknown agency is named.
+#[test]
+fn the_inbox_of_the_demo_is_every_release_nobody_accepted() {
+    let w = World::sqlite();
+    w.ok(&["demo", "--quiet"]);
+    let records = w.export();
+    // The last record of each chain, in ledger order of those last records.
+    let mut last: std::collections::BTreeMap<&str, &custody_core::Record> = Default::default();
+    for r in &records {
+        last.insert(&r.header.chain, r);
+    }
+    let mut expected: Vec<(&str, String, String)> = last
+        .values()
+        .filter(|r| r.header.kind == EventKind::CustodyReleased)
+        .map(|r| {
+            let to = r.header.facts.str("to_agency").unwrap_or("").to_string();
+            (
+                r.header.occurred_at.as_str(),
+                code_for_chain(&r.header.chain),
+                to,
+            )
+        })
+        .collect();
+    expected.sort();
+    assert!(
+        !expected.is_empty(),
+        "the demo leaves a handover unanswered"
+    );
+    let agency = expected[0].2.clone();
+    let mine: Vec<String> = expected
+        .iter()
+        .filter(|(_, _, to)| *to == agency)
+        .map(|(_, code, _)| code.clone())
+        .collect();
+
+    let listed = w.ok_json(&["inbox", "--agency", &agency]);
+    let codes: Vec<&str> = listed["waiting"]
+        .as_array()
+        .expect("a waiting list")
+        .iter()
+        .map(|l| l["code"].as_str().expect("a code"))
+        .collect();
+    assert_eq!(codes, mine, "{listed}");
+
+    let fr = w.ok(&["inbox", "--agency", &agency]);
+    assert!(fr.contains("pas encore prise"), "{fr}");
+    assert!(fr.contains(&format!("{}  remis par", mine[0])), "{fr}");
+    let en = w.ok(&["inbox", "--agency", &agency, "--lang", "en"]);
+    assert!(en.contains("not yet accepted"), "{en}");
+    assert!(en.contains(&format!("{}  released by", mine[0])), "{en}");
+
+    let r = w.fails(2, &["inbox", "--agency", "ml-nowhere"]);
+    assert!(
+        r.stderr.contains("\"ml-nowhere\" is not registered"),
+        "{}",
+        r.stderr
+    );
+}

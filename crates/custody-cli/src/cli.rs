@@ -115,6 +115,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Build a deterministic demo ledger and print a summary of it.
     Demo(DemoArgs),
+    /// List the people released to an agency and not yet accepted by it, oldest first.
+    Inbox(InboxArgs),
 }
 
 /// `custody keygen`.
@@ -368,6 +370,20 @@ pub struct VerifyArgs {
     /// File holding the ledger's checkpoint verifier key (one line).
     #[arg(long, requires = "checkpoint")]
     pub ledger_vkey: Option<PathBuf>,
+}
+
+/// `custody inbox`.
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// The receiving agency (its id, e.g. `ml-mca-bamako`).
+    #[arg(long)]
+    pub agency: String,
+    /// Language of the listing: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
+    /// The instant the hours are counted to (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub at: Option<String>,
 }
 
 /// `custody checkpoint`.

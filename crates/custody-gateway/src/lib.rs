@@ -150,6 +150,10 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
             get(get_head).fallback(method_not_allowed("GET,HEAD")),
         )
         .route(
+            "/v1/inbox",
+            get(get_inbox).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
             "/healthz",
             get(healthz).fallback(method_not_allowed("GET,HEAD")),
         )
@@ -540,6 +544,53 @@ async fn get_head(
         "chain": chain,
         "head": {"seq": head.seq, "hash": head.hash.to_hex()},
         "custody": custody,
+    })))
+}
+
+/// `GET /v1/inbox?agency=A`: the people released to agency A and not yet accepted, oldest
+/// release first, with the hours since release (`custody_views::inbox`). Header data only
+/// (chain, code, release event and time, releasing agency), so any authenticated reader may
+/// ask, as for a chain's head.
+async fn get_inbox(
+    State(st): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, GatewayError> {
+    let (_, now) = authenticate(&st, &method, &uri, &headers, body).await?;
+    let agency = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("agency="))
+        .ok_or_else(|| {
+            GatewayError::BadRequest(
+                "name the receiving agency: GET /v1/inbox?agency=AGENCY_ID".to_string(),
+            )
+        })?;
+    if !custody_core::ids::is_valid_slug(agency) {
+        return Err(GatewayError::BadRequest(format!(
+            "agency {:?} is not an agency id: 2-64 characters of a-z, 0-9 and -",
+            custody_core::encoding::excerpt(agency)
+        )));
+    }
+    let lines = st
+        .ledger
+        .with_state(|v| {
+            v.authority()
+                .agencies
+                .contains_key(agency)
+                .then(|| custody_views::inbox::inbox(v, agency, &now))
+        })
+        .await
+        .ok_or_else(|| {
+            GatewayError::NotFound(format!("agency {agency} is not registered in this ledger"))
+        })?;
+    Ok(Json(json!({
+        "agency": agency,
+        "at": now.as_str(),
+        "waiting": lines.iter().map(|l| l.to_json()).collect::<Vec<_>>(),
     })))
 }
 

@@ -7,7 +7,9 @@
 //! - [`census`]: who is held where, under which legal status, since when; the pre-trial
 //!   detainees and their orders; the custody gaps; the stays at places that are not official
 //!   places of detention.
+//! - [`inbox`]: a registrar's inbox, the people released to an agency and not yet accepted.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod census;
+pub mod inbox;

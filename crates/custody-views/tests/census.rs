@@ -868,3 +868,125 @@ fn the_demo_detour_and_the_demo_gap() {
     );
     assert!(!text.contains("Ag Mohamed"), "no names in the summary");
 }
+
+/// A registrar's inbox, worked out by hand. Four handovers nobody answered: K to MCA at day 60
+/// 10:00, I to MCA at day 90 08:00, J to MCA at day 95 09:00, L to State Security at day 70
+/// 10:00. At day 100 12:00 MCA's inbox is K, I, J (oldest release first), with 40 d 2 h = 962 h,
+/// 10 d 4 h = 244 h and 5 d 3 h = 123 h since release; State Security's is L (30 d 2 h = 722 h);
+/// Camp I, which released them all, waits for nobody. Once MCA accepts I, its inbox is K, J.
+#[test]
+fn the_inbox_lists_who_was_released_to_an_agency_and_not_accepted() {
+    use custody_views::inbox::{inbox, inbox_lines};
+    let mut w = World::new();
+    let mut i = w.arrest_and_camp1(88);
+    let mut j = w.arrest_and_camp1(93);
+    let mut k = w.arrest_and_camp1(58);
+    let mut l = w.arrest_and_camp1(68);
+    w.handover(
+        &mut i,
+        Who::Camp1,
+        Who::Mca,
+        MCA,
+        "mca-bamako",
+        90,
+        8,
+        false,
+    );
+    w.handover(
+        &mut j,
+        Who::Camp1,
+        Who::Mca,
+        MCA,
+        "mca-bamako",
+        95,
+        9,
+        false,
+    );
+    w.handover(
+        &mut k,
+        Who::Camp1,
+        Who::Mca,
+        MCA,
+        "mca-bamako",
+        60,
+        10,
+        false,
+    );
+    w.handover(&mut l, Who::Camp1, Who::Se, SE, "se-bamako", 70, 10, false);
+    let trust = w.trust();
+    let mut records = w.records.clone();
+    records.sort_by(|x, y| x.header.recorded_at.cmp(&y.header.recorded_at));
+    let validated = |records: &[Record]| {
+        let mut v = Validator::new(trust.clone(), ValidatorConfig::default());
+        for (n, r) in records.iter().enumerate() {
+            v.replay(r)
+                .unwrap_or_else(|e| panic!("record {n} ({}) refused: {e}", r.header.kind));
+        }
+        v
+    };
+    let at = t(100, 12);
+    let codes = |lines: &[custody_views::inbox::InboxLine]| {
+        lines
+            .iter()
+            .map(|x| (x.code.clone(), x.hours, x.from.clone()))
+            .collect::<Vec<_>>()
+    };
+    let code = |c: &Chain| code_for_chain(&c.id);
+
+    let v = validated(&records);
+    let mca = inbox(&v, MCA, &at);
+    assert_eq!(
+        codes(&mca),
+        vec![
+            (code(&k), 962, CAMP1.to_string()),
+            (code(&i), 244, CAMP1.to_string()),
+            (code(&j), 123, CAMP1.to_string()),
+        ]
+    );
+    assert_eq!(mca[0].since, t(60, 10));
+    assert_eq!(
+        codes(&inbox(&v, SE, &at)),
+        vec![(code(&l), 722, CAMP1.to_string())]
+    );
+    assert!(inbox(&v, CAMP1, &at).is_empty());
+    // From headers alone (a monitor's replica), the same inbox.
+    let v_headers = validated(&headers_only(&records));
+    assert_eq!(inbox(&v_headers, MCA, &at), mca);
+
+    // French first, English on request; codes, never names.
+    let fr = inbox_lines(MCA, &mca, "fr").join("\n");
+    assert!(fr.contains("3 personnes remises"), "{fr}");
+    assert!(
+        fr.contains(&format!("{}  remis par {CAMP1}", code(&k))),
+        "{fr}"
+    );
+    assert!(fr.contains("il y a 962 h"), "{fr}");
+    let en = inbox_lines(MCA, &mca, "en").join("\n");
+    assert!(en.contains("3 people released to you"), "{en}");
+
+    // MCA accepts I: I leaves the inbox.
+    let release = records
+        .iter()
+        .rev()
+        .find(|r| r.header.chain == i.id && r.header.kind == K::CustodyReleased)
+        .map(|r| r.hash)
+        .expect("I's release");
+    w.record(
+        &mut i,
+        Who::Mca,
+        K::CustodyAccepted,
+        t(100, 11),
+        json!({"release_event": release.to_hex(), "facility": "mca-bamako",
+               "condition_on_arrival": {"visible_injuries": {"present": false}, "complaints_of_ill_treatment": {"present": false}}}),
+    );
+    let mut records = w.records.clone();
+    records.sort_by(|x, y| x.header.recorded_at.cmp(&y.header.recorded_at));
+    let v = validated(&records);
+    assert_eq!(
+        codes(&inbox(&v, MCA, &at))
+            .into_iter()
+            .map(|(c, _, _)| c)
+            .collect::<Vec<_>>(),
+        vec![code(&k), code(&j)]
+    );
+}

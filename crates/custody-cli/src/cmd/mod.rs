@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod demo;
 pub mod enroll;
 pub mod export;
+pub mod inbox;
 pub mod init;
 pub mod keygen;
 pub mod ledger_key;
