@@ -244,6 +244,16 @@ impl LedgerStore for SlowAnswers {
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
         self.inner.access_log(from, limit).await
     }
+    async fn record_fork(&self, alarm: &custody_store::ForkAlarm) -> Result<bool, StoreError> {
+        self.inner.record_fork(alarm).await
+    }
+    async fn forks(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::ForkAlarm>, StoreError> {
+        self.inner.forks(from, limit).await
+    }
 }
 
 /// A catch-up that runs while this process's own append is stored but not yet answered

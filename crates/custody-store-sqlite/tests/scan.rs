@@ -58,6 +58,16 @@ impl LedgerStore for Hiding {
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
         self.inner.access_log(from, limit).await
     }
+    async fn record_fork(&self, alarm: &custody_store::ForkAlarm) -> Result<bool, StoreError> {
+        self.inner.record_fork(alarm).await
+    }
+    async fn forks(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::ForkAlarm>, StoreError> {
+        self.inner.forks(from, limit).await
+    }
 }
 
 /// A ledger of `n` records on one chain, with position `hidden` hidden from reads.
