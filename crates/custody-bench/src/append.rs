@@ -106,6 +106,8 @@ pub enum Path {
     Gateway,
     /// (a') the gateway's routes without the follower.
     Router,
+    /// (h) batch appends through the gateway on JetStream (the sync path).
+    GatewayBatch,
     /// (c) `Ledger::append` on JetStream.
     LedgerNats,
     /// (d) `Ledger::append` on SQLite.
@@ -127,6 +129,8 @@ enum Target {
     Gateway,
     /// (a') The gateway's router without its follower (diagnostic).
     RouterOnly,
+    /// (h) Batch appends through `custody_gateway::serve` on JetStream.
+    GatewayBatch,
     /// (c) `Ledger::append` on JetStream.
     LedgerNats,
     /// (d) `Ledger::append` on SQLite.
@@ -140,9 +144,10 @@ enum Target {
 }
 
 /// Measurement order (the baseline first; ratios are to it).
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 9] = [
     Target::Raw,
     Target::Gateway,
+    Target::GatewayBatch,
     Target::RouterOnly,
     Target::LedgerNats,
     Target::LedgerSqlite,
@@ -158,6 +163,7 @@ impl Target {
             Target::Raw => return true,
             Target::Gateway => Path::Gateway,
             Target::RouterOnly => Path::Router,
+            Target::GatewayBatch => Path::GatewayBatch,
             Target::LedgerNats => Path::LedgerNats,
             Target::LedgerSqlite => Path::LedgerSqlite,
             Target::StoreNats => Path::StoreNats,
@@ -172,6 +178,7 @@ impl Target {
             Target::Raw => "(b) raw JetStream publish, awaiting each ack [baseline]",
             Target::Gateway => "(a) HTTP POST /v1/events: gateway on JetStreamStore",
             Target::RouterOnly => "(a') same, router only, no follower [diagnostic]",
+            Target::GatewayBatch => "(h) HTTP batches of 200 (x-ndjson): gateway on JetStream",
             Target::LedgerNats => "(c) Ledger::append on JetStreamStore, no HTTP",
             Target::LedgerSqlite => "(d) Ledger::append on SqliteStore (file)",
             Target::StoreNats => "(e) JetStreamStore::append, no validation [diagnostic]",
@@ -185,6 +192,7 @@ impl Target {
             Target::Raw => raw_publish(work).await,
             Target::Gateway => gateway(work, Serve::Full).await,
             Target::RouterOnly => gateway(work, Serve::RouterOnly).await,
+            Target::GatewayBatch => gateway(work, Serve::Batches).await,
             Target::LedgerNats => ledger_nats(work).await,
             Target::LedgerSqlite => ledger_sqlite(work).await,
             Target::StoreNats => store_nats(work).await,
@@ -353,6 +361,22 @@ pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
             if ratio >= 0.5 { "met" } else { "NOT met" }
         );
     }
+    if let Some(b) = targets.iter().position(|t| *t == Target::GatewayBatch) {
+        if let Some(i) = targets.iter().position(|t| *t == Target::Gateway) {
+            let ratio = rates[b] / rates[i];
+            println!(
+                "batched / single-record gateway = {ratio:.2}x  (aim >= 2x: {})",
+                if ratio >= 2.0 { "met" } else { "NOT met" }
+            );
+        }
+        if let Some(i) = targets.iter().position(|t| *t == Target::LedgerNats) {
+            let ratio = rates[b] / rates[i];
+            println!(
+                "batched gateway / Ledger::append on JetStream = {ratio:.2}x  (aim >= 0.8x: {})",
+                if ratio >= 0.8 { "met" } else { "NOT met" }
+            );
+        }
+    }
     println!("load average after: {}", load_text());
     Ok(())
 }
@@ -513,7 +537,12 @@ enum Serve {
     /// `custody_gateway::router` alone, served by axum: the same routes without the follower,
     /// to show what the follower costs.
     RouterOnly,
+    /// The full gateway, sent batches ([`post_batches`]).
+    Batches,
 }
+
+/// Records per batch of the batch path (h), as `custody sync` sends them by default.
+const BATCH: usize = 200;
 
 /// (a) The full gateway path: HTTP, validation, JetStreamStore.
 async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
@@ -528,14 +557,19 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
         let _ = stopped.await;
     };
     let serving = match serve {
-        Serve::Full => tokio::spawn(custody_gateway::serve(ledger, listener, shutdown)),
+        Serve::Full | Serve::Batches => {
+            tokio::spawn(custody_gateway::serve(ledger, listener, shutdown))
+        }
         Serve::RouterOnly => tokio::spawn(async move {
             axum::serve(listener, custody_gateway::router(ledger))
                 .with_graceful_shutdown(shutdown)
                 .await
         }),
     };
-    let m = post_all(work, &url, server.pid()).await?;
+    let m = match serve {
+        Serve::Batches => post_batches(work, &url, server.pid()).await?,
+        _ => post_all(work, &url, server.pid()).await?,
+    };
     check_size(store.as_ref(), work).await?;
     let _ = stop.send(());
     serving.await??;
@@ -698,6 +732,48 @@ async fn post_all(work: &Workload, url: &str, server: Option<u32>) -> anyhow::Re
                     .bytes()
                     .await
                     .context("reading the answer failed")?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// (h) Each writer sends its records in batches of [`BATCH`] (`application/x-ndjson`), each
+/// batch after the answer to the one before, and checks that every line was stored.
+async fn post_batches(work: &Workload, url: &str, server: Option<u32>) -> anyhow::Result<Measure> {
+    timed(work, server, |_, items| {
+        let url = url.to_string();
+        async move {
+            let client = reqwest::Client::new();
+            for chunk in items.chunks(BATCH) {
+                let mut body = Vec::new();
+                for item in chunk {
+                    body.extend_from_slice(&item.line);
+                    body.push(b'\n');
+                }
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body)
+                    .send()
+                    .await
+                    .context("POST /v1/events (batch) failed")?;
+                let status = response.status();
+                let text = response.text().await.context("reading the answer failed")?;
+                if status != reqwest::StatusCode::OK {
+                    bail!("a batch answered {status}: {text}");
+                }
+                let created = text.matches("\"status\":201").count();
+                if created != chunk.len() {
+                    bail!(
+                        "a batch of {} records stored {created}: {}",
+                        chunk.len(),
+                        text.lines()
+                            .find(|l| !l.contains("\"status\":201"))
+                            .unwrap_or("")
+                    );
+                }
             }
             Ok(())
         }

@@ -99,6 +99,10 @@ pub enum Command {
     Record(RecordArgs),
     /// Append already signed records from a JSONL file, in order.
     Submit(SubmitArgs),
+    /// Push a post's records to the hub's gateway in batches, and pull its authority chain.
+    Sync(SyncArgs),
+    /// List the fork alarms the store keeps (exit 1 when there is any).
+    Forks(ForksArgs),
     /// Write records as JSONL, in ledger order.
     Export(ExportArgs),
     /// Verify the store's ledger, or a JSONL export, record by record.
@@ -462,6 +466,20 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub idle_timeout: u64,
+    /// Most records in one batch append (application/x-ndjson); over it the answer is 413.
+    #[arg(
+        long,
+        default_value_t = ServeConfig::default().batch_max_records as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    pub batch_max_records: u64,
+    /// Most bytes of one batch append's body; over it the answer is 413.
+    #[arg(
+        long,
+        default_value_t = ServeConfig::default().batch_max_bytes as u64,
+        value_parser = clap::value_parser!(u64).range(1..=(1 << 30))
+    )]
+    pub batch_max_bytes: u64,
 }
 
 impl ServeArgs {
@@ -472,9 +490,33 @@ impl ServeArgs {
             header_read_timeout: Duration::from_secs(self.header_read_timeout),
             request_timeout: Duration::from_secs(self.request_timeout),
             idle_timeout: Duration::from_secs(self.idle_timeout),
+            batch_max_records: usize::try_from(self.batch_max_records).unwrap_or(usize::MAX),
+            batch_max_bytes: usize::try_from(self.batch_max_bytes).unwrap_or(usize::MAX),
         }
     }
 }
+
+/// `custody sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The post's ledger (a SQLite file, or any --store value); default: --store.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The hub's gateway: http://host:port or https://host/.
+    #[arg(long)]
+    pub to: String,
+    /// Key file of an enrolled key of the post (e.g. the officer's): it signs the sync's reads
+    /// at the hub (its authority chain, a chain that forked). Appends need no signature.
+    #[arg(long, env = "CUSTODY_KEY")]
+    pub key: PathBuf,
+    /// Records per batch (at most the hub's --batch-max-records).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch: u64,
+}
+
+/// `custody forks`.
+#[derive(Debug, Args)]
+pub struct ForksArgs {}
 
 /// `custody demo`.
 #[derive(Debug, Args)]

@@ -74,6 +74,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enroll(c) => cmd::enroll::run(out, spec, c).await,
         Command::Record(a) => cmd::record::run(out, spec, a).await,
         Command::Submit(a) => cmd::submit::run(out, spec, a).await,
+        Command::Sync(a) => cmd::sync::run(out, spec, a).await,
+        Command::Forks(a) => cmd::forks::run(out, spec, a).await,
         Command::Export(a) => cmd::export::run(out, spec, a).await,
         Command::Verify(a) => cmd::verify::run(out, spec, a).await,
         Command::Checkpoint(a) => cmd::checkpoint::run(out, spec, a).await,

@@ -122,6 +122,37 @@ impl std::fmt::Display for ApiRule {
     }
 }
 
+/// The gateway's answer to one record of a batch ([`Client::append_batch`]), in the shape of
+/// a single append's answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BatchItemOutcome {
+    /// Stored now (`duplicate: false`, 201) or already stored (`duplicate: true`, 200).
+    Stored(Appended),
+    /// Refused or failed, typed as a single append's error answer would be
+    /// ([`ApiError::Conflict`] with the head, [`ApiError::Refused`] with the rule, ...).
+    /// Nothing of this record was stored.
+    Failed(ApiError),
+}
+
+/// What the gateway did with a fork report ([`Client::report_fork`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForkReport {
+    /// The gateway's ledger holds `stored` at that place and keeps the reported version in its
+    /// fork alarm log; `new` is false when it was already kept.
+    Kept {
+        /// Hash of the record the gateway's ledger holds there.
+        stored: Hash,
+        /// Whether this report made a new alarm.
+        new: bool,
+    },
+    /// The reported record is the one the gateway's ledger holds: no fork.
+    SameRecord {
+        /// Its ledger position.
+        position: u64,
+    },
+}
+
 /// Why a request to the gateway failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -335,6 +366,122 @@ impl Client {
             _ => Err(ApiError::UnexpectedAnswer {
                 status,
                 problem: "an accepted append without \"position\" and \"hash\"".to_string(),
+            }),
+        }
+    }
+
+    /// Appends records in one request (`POST /v1/events` as `application/x-ndjson`, one record
+    /// per line): one outcome per record, in order. The gateway validates each record as a
+    /// single append; a refused record does not stop the others (those after it on the same
+    /// chain fail on `seq` or `prev`). The whole batch failing (413 over the batch limits, 503,
+    /// no answer) is the `Err`: then nothing, or for a transport error possibly part of it, was
+    /// stored, and the same batch can be sent again (stored records answer as duplicates).
+    pub async fn append_batch(
+        &self,
+        records: &[Record],
+    ) -> Result<Vec<BatchItemOutcome>, ApiError> {
+        let mut body = String::new();
+        for r in records {
+            body.push_str(&r.to_json_line());
+            body.push('\n');
+        }
+        let answer = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+            .body(body)
+            .send()
+            .await?;
+        let status = answer.status();
+        let retry_after = answer
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = answer.bytes().await?;
+        if !status.is_success() {
+            return Err(ApiError::from_answer(
+                status.as_u16(),
+                retry_after.as_deref(),
+                &bytes,
+            ));
+        }
+        let unexpected = |problem: String| ApiError::UnexpectedAnswer {
+            status: status.as_u16(),
+            problem,
+        };
+        let mut out = Vec::with_capacity(records.len());
+        for line in bytes.split(|b| *b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let value: Value = serde_json::from_slice(line)
+                .map_err(|e| unexpected(format!("an answer line is not JSON ({e})")))?;
+            let Some(item_status) = value["status"].as_u64().and_then(|s| u16::try_from(s).ok())
+            else {
+                return Err(unexpected("an answer line without \"status\"".to_string()));
+            };
+            if (200..300).contains(&item_status) {
+                let position = value["position"].as_u64();
+                let hash = value["hash"].as_str().and_then(|h| h.parse::<Hash>().ok());
+                let (Some(position), Some(hash)) = (position, hash) else {
+                    return Err(unexpected(
+                        "an accepted record without \"position\" and \"hash\"".to_string(),
+                    ));
+                };
+                out.push(BatchItemOutcome::Stored(Appended {
+                    position,
+                    hash,
+                    duplicate: item_status == 200,
+                }));
+            } else {
+                out.push(BatchItemOutcome::Failed(ApiError::from_answer(
+                    item_status,
+                    None,
+                    line,
+                )));
+            }
+        }
+        if out.len() != records.len() {
+            return Err(unexpected(format!(
+                "{} answers to a batch of {} records",
+                out.len(),
+                records.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Reports another version of a record the gateway's ledger holds (`POST /v1/forks`): a
+    /// fork found by a post's sync. The gateway keeps it in its fork alarm log when it is
+    /// validly signed by a key of the ledger; a forged record is refused
+    /// ([`ApiError::Refused`]), a record at a place the gateway's ledger has not filled is
+    /// [`ApiError::NotFound`].
+    pub async fn report_fork(&self, other: &Record) -> Result<ForkReport, ApiError> {
+        let answer = self
+            .http
+            .post(format!("{}/v1/forks", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(other.to_json_line())
+            .send()
+            .await?;
+        let status = answer.status().as_u16();
+        let value = body_of(answer).await?;
+        if value["fork"].as_bool() == Some(false) {
+            if let Some(position) = value["position"].as_u64() {
+                return Ok(ForkReport::SameRecord { position });
+            }
+        }
+        match (
+            value["stored"]
+                .as_str()
+                .and_then(|h| h.parse::<Hash>().ok()),
+            value["recorded"].as_bool(),
+        ) {
+            (Some(stored), Some(new)) => Ok(ForkReport::Kept { stored, new }),
+            _ => Err(ApiError::UnexpectedAnswer {
+                status,
+                problem: "a fork report answer without \"stored\" and \"recorded\"".to_string(),
             }),
         }
     }

@@ -292,6 +292,8 @@ rules! {
             RequestTimeout = "request_timeout",
             /// The body is over the size limit (413).
             BodySize = "body_size",
+            /// A batch of records has more lines or bytes than the gateway takes (413).
+            BatchSize = "batch_size",
             /// The body is not declared as JSON in UTF-8 (415).
             MediaType = "media_type",
             /// The store is unreachable or overloaded; retrying is safe (503).

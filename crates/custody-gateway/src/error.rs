@@ -37,6 +37,10 @@ pub enum GatewayError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A batch append is over the batch limits (413, rule `batch_size`): too many records or
+    /// too many bytes. Nothing was stored. The client's bug: send smaller batches.
+    #[error("{0}")]
+    BatchTooLarge(String),
     /// The body is not acceptable JSON: syntax, duplicate member names, nesting (400). The
     /// client's bug.
     #[error("{0}")]
@@ -93,7 +97,9 @@ impl GatewayError {
     /// The HTTP status of this error: the single mapping used by every route.
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::BodyTooLarge { .. } | GatewayError::BatchTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             GatewayError::MalformedJson(_) | GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
             GatewayError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::Conflict(_) => StatusCode::CONFLICT,
@@ -115,6 +121,7 @@ impl GatewayError {
     pub fn rule(&self) -> Rule {
         match self {
             GatewayError::BodyTooLarge { .. } => Rule::BodySize,
+            GatewayError::BatchTooLarge(_) => Rule::BatchSize,
             GatewayError::MalformedJson(_) => Rule::Json,
             GatewayError::Invalid(e) => e.rule(),
             GatewayError::Conflict(conflict) => conflict.rule(),
@@ -132,7 +139,7 @@ impl GatewayError {
     /// The label of this error in the `outcome` of the appends counter.
     pub(crate) fn append_outcome(&self) -> &'static str {
         match self {
-            GatewayError::BodyTooLarge { .. } => "too_large",
+            GatewayError::BodyTooLarge { .. } | GatewayError::BatchTooLarge(_) => "too_large",
             GatewayError::MalformedJson(_)
             | GatewayError::BadRequest(_)
             | GatewayError::UnsupportedMediaType(_) => "malformed",
@@ -192,14 +199,23 @@ fn head_json(head: &Option<ChainHead>) -> Value {
     }
 }
 
+impl GatewayError {
+    /// The JSON body of this error's answer: `{"error": {"rule", "message"}}`, plus `"head"`
+    /// for a conflict. The same for a single answer and for one line of a batch's answer.
+    pub(crate) fn body(&self) -> Value {
+        let message = cap_echoes(&self.to_string());
+        let mut body = json!({"error": {"rule": self.rule(), "message": message}});
+        if let GatewayError::Conflict(conflict) = self {
+            body["head"] = head_json(&conflict.head);
+        }
+        body
+    }
+}
+
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = cap_echoes(&self.to_string());
-        let mut body = json!({"error": {"rule": self.rule(), "message": message}});
-        if let GatewayError::Conflict(conflict) = &self {
-            body["head"] = head_json(&conflict.head);
-        }
+        let body = self.body();
         let mut response = (status, Json(body)).into_response();
         match &self {
             GatewayError::Unavailable(_) => {

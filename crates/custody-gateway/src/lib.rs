@@ -83,7 +83,7 @@ use custody_core::chain::Custody;
 use custody_core::humancode::code_for_chain;
 use custody_core::ids::{is_valid_chain_id, AUTHORITY_CHAIN};
 use custody_core::{Hash, Record, Timestamp};
-use custody_ledger::{Ledger, OpenError};
+use custody_ledger::{ForkError, ForkOutcome, Ledger, OpenError};
 use custody_store::AppendOutcome;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -98,6 +98,20 @@ use crate::metrics::{LedgerGauges, Metrics};
 /// most 64 KiB; the rest leaves room for the header, escaping and whitespace.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
+/// Default most records in one batch append ([`ServeConfig::batch_max_records`]).
+pub const BATCH_MAX_RECORDS: usize = 1000;
+
+/// Default most bytes of one batch append's body ([`ServeConfig::batch_max_bytes`]).
+pub const BATCH_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// Chains of one batch whose records are appended at the same time (each chain's records in
+/// order, one after the other).
+const BATCH_CHAINS_AT_ONCE: usize = 16;
+
+/// The media types of a batch append: one record per line (`application/x-ndjson`, also
+/// accepted as `application/jsonl`). The answer has the first.
+pub const BATCH_MEDIA_TYPES: [&str; 2] = ["application/x-ndjson", "application/jsonl"];
+
 /// How often the follower asks the store whether other processes appended. Each poll is one
 /// size query; records are read only when the store holds records this process has not applied.
 pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
@@ -111,6 +125,10 @@ struct AppState {
     metrics: Arc<Metrics>,
     /// How long a request's body may take to arrive ([`ServeConfig::request_timeout`]).
     request_timeout: Duration,
+    /// Most records of one batch append.
+    batch_max_records: usize,
+    /// Most bytes of one batch append.
+    batch_max_bytes: usize,
 }
 
 /// The gateway's routes over a ledger (see the crate documentation), with the default
@@ -131,11 +149,17 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
         ledger,
         metrics,
         request_timeout: config.request_timeout,
+        batch_max_records: config.batch_max_records,
+        batch_max_bytes: config.batch_max_bytes,
     };
     Router::new()
         .route(
             "/v1/events",
             post(append_event).fallback(method_not_allowed("POST")),
+        )
+        .route(
+            "/v1/forks",
+            post(report_fork).fallback(method_not_allowed("POST")),
         )
         .route(
             "/v1/events/:hash",
@@ -310,15 +334,28 @@ async fn json_errors(req: Request, next: Next) -> Response {
 /// Reads a request body of at most [`MAX_BODY_BYTES`], which must arrive within the request
 /// time-out (408 otherwise: a client sending a byte a second holds no connection for long).
 async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, GatewayError> {
-    let too_large = GatewayError::BodyTooLarge {
-        limit: MAX_BODY_BYTES,
-    };
+    read_body_up_to(st, headers, body, MAX_BODY_BYTES, || {
+        GatewayError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        }
+    })
+    .await
+}
+
+/// [`read_body`] with another limit and error (a batch's).
+async fn read_body_up_to(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    too_large: impl Fn() -> GatewayError,
+) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large);
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
     }
     let read = async {
         let mut stream = body.into_data_stream();
@@ -327,10 +364,8 @@ async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
             let chunk = chunk.map_err(|e| {
                 GatewayError::BadRequest(format!("the request body could not be read: {e}"))
             })?;
-            if buf.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(GatewayError::BodyTooLarge {
-                    limit: MAX_BODY_BYTES,
-                });
+            if buf.len() + chunk.len() > limit {
+                return Err(too_large());
             }
             buf.extend_from_slice(&chunk);
         }
@@ -344,10 +379,21 @@ async fn read_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Byt
     }
 }
 
-/// Refuses (415) a body not declared as `application/json` (parameters allowed, a charset
-/// only if UTF-8): a record sent as text or as a form is a client bug, not a record.
-fn check_json_content_type(headers: &HeaderMap) -> Result<(), GatewayError> {
-    const WHAT: &str = "send the record as Content-Type: application/json";
+/// What an append's body holds, from its media type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AppendBody {
+    /// One record (`application/json`).
+    One,
+    /// One record per line ([`BATCH_MEDIA_TYPES`]).
+    Batch,
+}
+
+/// Refuses (415) a body not declared as `application/json` or as a batch
+/// ([`BATCH_MEDIA_TYPES`]) (parameters allowed, a charset only if UTF-8): a record sent as text
+/// or as a form is a client bug, not a record.
+fn check_json_content_type(headers: &HeaderMap) -> Result<AppendBody, GatewayError> {
+    const WHAT: &str = "send one record as Content-Type: application/json, or a batch (one \
+                        record per line) as application/x-ndjson";
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Err(GatewayError::UnsupportedMediaType(format!(
             "the request has no Content-Type: {WHAT}"
@@ -360,11 +406,18 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), GatewayError> {
     };
     let mut parts = text.split(';');
     let essence = parts.next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    let kind = if essence.eq_ignore_ascii_case("application/json") {
+        AppendBody::One
+    } else if BATCH_MEDIA_TYPES
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t))
+    {
+        AppendBody::Batch
+    } else {
         return Err(GatewayError::UnsupportedMediaType(format!(
             "Content-Type {text:?} is not accepted: {WHAT}"
         )));
-    }
+    };
     for param in parts {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
         let value = value.trim().trim_matches('"');
@@ -374,26 +427,40 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), GatewayError> {
             )));
         }
     }
-    Ok(())
+    Ok(kind)
+}
+
+/// The answer to an accepted append: its counter label, status and body.
+fn accepted(outcome: AppendOutcome, hash: &Hash) -> (&'static str, StatusCode, Value) {
+    match outcome {
+        AppendOutcome::Appended { position } => (
+            "appended",
+            StatusCode::CREATED,
+            json!({"position": position, "hash": hash.to_hex()}),
+        ),
+        AppendOutcome::Duplicate { position } => (
+            "duplicate",
+            StatusCode::OK,
+            json!({"position": position, "hash": hash.to_hex(), "duplicate": true}),
+        ),
+    }
 }
 
 async fn append_event(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let now = auth::system_now();
+    match check_json_content_type(&headers) {
+        Ok(AppendBody::Batch) => return append_batch(&st, &headers, body, &now).await,
+        Ok(AppendBody::One) => {}
+        Err(e) => {
+            st.metrics.count_append(e.append_outcome());
+            tracing::info!(rule = %e.rule(), status = e.status().as_u16(), "append refused");
+            return e.into_response();
+        }
+    }
     let result = append_inner(&st, &headers, body, &now).await;
     match result {
         Ok((outcome, hash)) => {
-            let (label, status, body) = match outcome {
-                AppendOutcome::Appended { position } => (
-                    "appended",
-                    StatusCode::CREATED,
-                    json!({"position": position, "hash": hash.to_hex()}),
-                ),
-                AppendOutcome::Duplicate { position } => (
-                    "duplicate",
-                    StatusCode::OK,
-                    json!({"position": position, "hash": hash.to_hex(), "duplicate": true}),
-                ),
-            };
+            let (label, status, body) = accepted(outcome, &hash);
             st.metrics.count_append(label);
             tracing::info!(
                 position = outcome.position(),
@@ -417,11 +484,266 @@ async fn append_inner(
     body: Body,
     now: &Timestamp,
 ) -> Result<(AppendOutcome, Hash), GatewayError> {
-    check_json_content_type(headers)?;
     let bytes = read_body(st, headers, body).await?;
     let record = Record::from_json(&bytes).map_err(|e| GatewayError::from_format(e, &bytes))?;
     let outcome = st.ledger.append(&record, now).await?;
     Ok((outcome, record.hash))
+}
+
+/// One line of a batch: its 1-based line number and what it held.
+struct BatchLine {
+    line: usize,
+    parsed: Result<Record, GatewayError>,
+}
+
+/// A batch append (`POST /v1/events` as `application/x-ndjson`): every record through the
+/// same [`Ledger::append`] as a single append, one answer line per record, in order.
+///
+/// The whole body is read and counted first: over the limits, 413 and nothing is stored.
+/// Records of different chains are appended at the same time (up to [`BATCH_CHAINS_AT_ONCE`]
+/// chains), each chain's records in order; an authority record is a barrier (everything before
+/// it is answered before it is appended, everything after it waits for it), so a key enrolled
+/// in a batch signs the records after it. A refused record does not stop the others; the
+/// records after it on the same chain are then answered 409 (`seq` or `prev`), as a single
+/// append of each would be.
+async fn append_batch(st: &AppState, headers: &HeaderMap, body: Body, now: &Timestamp) -> Response {
+    let max_bytes = st.batch_max_bytes;
+    let bytes = match read_body_up_to(st, headers, body, max_bytes, || {
+        GatewayError::BatchTooLarge(format!(
+            "the batch is over the limit of {max_bytes} bytes: nothing was stored; send fewer \
+             records per batch"
+        ))
+    })
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            st.metrics.count_append(e.append_outcome());
+            tracing::info!(rule = %e.rule(), status = e.status().as_u16(), "batch refused");
+            return e.into_response();
+        }
+    };
+    let mut lines = Vec::new();
+    for (i, text) in bytes.split(|b| *b == b'\n').enumerate() {
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        lines.push((i + 1, text));
+    }
+    if lines.len() > st.batch_max_records {
+        let e = GatewayError::BatchTooLarge(format!(
+            "the batch holds {} records, over the limit of {}: nothing was stored; send at most \
+             {} records per batch",
+            lines.len(),
+            st.batch_max_records,
+            st.batch_max_records
+        ));
+        st.metrics.count_append(e.append_outcome());
+        tracing::info!(records = lines.len(), "batch refused: too many records");
+        return e.into_response();
+    }
+    let batch: Vec<BatchLine> = lines
+        .into_iter()
+        .map(|(line, text)| {
+            let parsed = if text.len() > MAX_BODY_BYTES {
+                Err(GatewayError::BodyTooLarge {
+                    limit: MAX_BODY_BYTES,
+                })
+            } else {
+                Record::from_json(text).map_err(|e| GatewayError::from_format(e, text))
+            };
+            BatchLine { line, parsed }
+        })
+        .collect();
+    let answers = append_lines(st, &batch, now).await;
+    let mut out = String::new();
+    let (mut appended, mut refused) = (0usize, 0usize);
+    for (entry, answer) in batch.iter().zip(answers) {
+        let mut value = match answer {
+            Ok(outcome) => {
+                let hash = entry
+                    .parsed
+                    .as_ref()
+                    .map(|r| r.hash)
+                    .unwrap_or(Hash([0; 32]));
+                let (label, status, mut body) = accepted(outcome, &hash);
+                st.metrics.count_append(label);
+                appended += 1;
+                body["status"] = json!(status.as_u16());
+                body
+            }
+            Err(e) => {
+                st.metrics.count_append(e.append_outcome());
+                refused += 1;
+                let mut body = e.body();
+                body["status"] = json!(e.status().as_u16());
+                if let Ok(r) = &entry.parsed {
+                    body["hash"] = json!(r.hash.to_hex());
+                }
+                body
+            }
+        };
+        value["line"] = json!(entry.line);
+        out.push_str(&value.to_string());
+        out.push('\n');
+    }
+    tracing::info!(
+        records = batch.len(),
+        accepted = appended,
+        refused,
+        "batch append"
+    );
+    let mut response = (StatusCode::OK, out).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    response
+}
+
+/// Appends the parsed lines of a batch (see [`append_batch`]); one answer per line, in order.
+async fn append_lines(
+    st: &AppState,
+    batch: &[BatchLine],
+    now: &Timestamp,
+) -> Vec<Result<AppendOutcome, GatewayError>> {
+    let mut answers: Vec<Option<Result<AppendOutcome, GatewayError>>> =
+        (0..batch.len()).map(|_| None).collect();
+    // Segments between authority records; within one, chains run at the same time.
+    let mut start = 0;
+    while start < batch.len() {
+        let barrier = batch[start..]
+            .iter()
+            .position(|l| {
+                l.parsed
+                    .as_ref()
+                    .is_ok_and(|r| r.header.chain == AUTHORITY_CHAIN)
+            })
+            .map(|i| start + i);
+        let end = barrier.unwrap_or(batch.len());
+        let mut chains: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, line) in batch.iter().enumerate().take(end).skip(start) {
+            match &line.parsed {
+                Ok(r) => {
+                    let slot = *index.entry(r.header.chain.as_str()).or_insert_with(|| {
+                        chains.push((r.header.chain.clone(), Vec::new()));
+                        chains.len() - 1
+                    });
+                    chains[slot].1.push(i);
+                }
+                Err(e) => answers[i] = Some(Err(clone_error(e))),
+            }
+        }
+        let ledger = &st.ledger;
+        let done: Vec<Vec<(usize, Result<AppendOutcome, GatewayError>)>> =
+            futures::stream::iter(chains.into_iter().map(|(_, members)| async move {
+                let mut out = Vec::with_capacity(members.len());
+                for i in members {
+                    if let Ok(record) = &batch[i].parsed {
+                        out.push((
+                            i,
+                            ledger.append(record, now).await.map_err(GatewayError::from),
+                        ));
+                    }
+                }
+                out
+            }))
+            .buffer_unordered(BATCH_CHAINS_AT_ONCE)
+            .collect()
+            .await;
+        for (i, answer) in done.into_iter().flatten() {
+            answers[i] = Some(answer);
+        }
+        if let Some(b) = barrier {
+            if let Ok(record) = &batch[b].parsed {
+                answers[b] = Some(
+                    st.ledger
+                        .append(record, now)
+                        .await
+                        .map_err(GatewayError::from),
+                );
+            }
+            start = b + 1;
+        } else {
+            start = end;
+        }
+    }
+    answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                Err(GatewayError::Internal(
+                    "a batch line got no answer".to_string(),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A parse error of a batch line, again (errors are not `Clone`; only parse errors are copied).
+fn clone_error(e: &GatewayError) -> GatewayError {
+    match e {
+        GatewayError::BodyTooLarge { limit } => GatewayError::BodyTooLarge { limit: *limit },
+        GatewayError::MalformedJson(f) => GatewayError::MalformedJson(f.clone()),
+        GatewayError::Invalid(v) => GatewayError::Invalid(v.clone()),
+        other => GatewayError::BadRequest(other.to_string()),
+    }
+}
+
+/// `POST /v1/forks`: another version of a stored record, as found by a post's sync or a
+/// packet import. Kept in the store's fork alarm log when it is validly signed
+/// ([`Ledger::record_fork`]); the stored record is untouched.
+async fn report_fork(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let now = auth::system_now();
+    let result = async {
+        if check_json_content_type(&headers)? != AppendBody::One {
+            return Err(GatewayError::UnsupportedMediaType(
+                "a fork report is one record: send it as Content-Type: application/json"
+                    .to_string(),
+            ));
+        }
+        let bytes = read_body(&st, &headers, body).await?;
+        let record = Record::from_json(&bytes).map_err(|e| GatewayError::from_format(e, &bytes))?;
+        let outcome = st
+            .ledger
+            .record_fork(&record, "fork report to the gateway", &now)
+            .await
+            .map_err(|e| match e {
+                ForkError::Invalid(v) => GatewayError::Invalid(v),
+                ForkError::NothingStored { .. } => GatewayError::NotFound(e.to_string()),
+                ForkError::Store(s) => s.into(),
+                other => GatewayError::Internal(other.to_string()),
+            })?;
+        Ok((outcome, record.hash))
+    }
+    .await;
+    match result {
+        Ok((ForkOutcome::Recorded { stored }, hash)) => {
+            tracing::warn!(%hash, %stored, "fork reported: alarm recorded");
+            (
+                StatusCode::CREATED,
+                Json(json!({"fork": true, "recorded": true, "stored": stored.to_hex(), "hash": hash.to_hex()})),
+            )
+                .into_response()
+        }
+        Ok((ForkOutcome::AlreadyRecorded { stored }, hash)) => (
+            StatusCode::OK,
+            Json(json!({"fork": true, "recorded": false, "stored": stored.to_hex(), "hash": hash.to_hex()})),
+        )
+            .into_response(),
+        Ok((ForkOutcome::SameRecord { position }, hash)) => (
+            StatusCode::OK,
+            Json(json!({"fork": false, "position": position, "hash": hash.to_hex()})),
+        )
+            .into_response(),
+        Ok((_, hash)) => GatewayError::Internal(format!("fork report of {hash}: unknown outcome")).into_response(),
+        Err(e) => {
+            tracing::info!(rule = %e.rule(), status = e.status().as_u16(), "fork report refused");
+            e.into_response()
+        }
+    }
 }
 
 /// Authenticates a read and returns its reader and the server clock used.
@@ -649,6 +971,13 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
             st.ledger.missing_payloads().len()
         }
     } as u64;
+    let fork_alarms = match st.ledger.fork_count().await {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count fork alarms");
+            None
+        }
+    };
     let gauges = st
         .ledger
         .with_state(|v| {
@@ -665,6 +994,7 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
                 chains,
                 chains_in_gap: gaps,
                 payloads_missing,
+                fork_alarms,
             }
         })
         .await;

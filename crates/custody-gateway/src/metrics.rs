@@ -36,6 +36,8 @@ pub(crate) struct LedgerGauges {
     pub chains: u64,
     pub chains_in_gap: u64,
     pub payloads_missing: u64,
+    /// Fork alarms in the store's alarm log (`None`: the store did not answer).
+    pub fork_alarms: Option<u64>,
 }
 
 fn escape(label: &str) -> String {
@@ -134,7 +136,7 @@ impl Metrics {
              custody_gateway_connections_open {}",
             self.connections_open.load(Ordering::Relaxed)
         );
-        let gauges = [
+        let gauges_list = [
             (
                 "custody_ledger_size",
                 "Records in the ledger, as this gateway's validation state knows it.",
@@ -152,10 +154,19 @@ impl Metrics {
                 gauges.payloads_missing,
             ),
         ];
-        for (name, help, value) in gauges {
+        let forks = gauges.fork_alarms;
+        for (name, help, value) in gauges_list {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        if let Some(n) = forks {
+            let _ = writeln!(
+                out,
+                "# HELP custody_ledger_fork_alarms Fork alarms kept: two different validly signed records at one place of a chain (tampering, or one chain written at two posts). Anything but 0 must be investigated.\n\
+                 # TYPE custody_ledger_fork_alarms gauge\n\
+                 custody_ledger_fork_alarms {n}"
             );
         }
         out
@@ -179,7 +190,9 @@ mod tests {
             chains: 2,
             chains_in_gap: 1,
             payloads_missing: 3,
+            fork_alarms: Some(2),
         });
+        assert!(text.contains("custody_ledger_fork_alarms 2\n"));
         assert!(text.contains("custody_gateway_appends_total{outcome=\"appended\"} 2\n"));
         assert!(text.contains(
             "custody_gateway_http_requests_total{route=\"/v1/events\",status=\"201\"} 1\n"
@@ -196,6 +209,7 @@ mod tests {
                 chains: 2,
                 chains_in_gap: 1,
                 payloads_missing: 3,
+                fork_alarms: None,
             })
             .contains("custody_gateway_connections_open 0\n"));
         assert!(text.contains("custody_ledger_chains_in_custody_gap 1\n"));

@@ -61,6 +61,12 @@ pub struct ServeConfig {
     /// Time a connection may stay open between requests without sending a byte (default
     /// 60 s; keep-alive). Over it the connection is closed.
     pub idle_timeout: Duration,
+    /// Most records in one batch append (`POST /v1/events` as `application/x-ndjson`; default
+    /// [`crate::BATCH_MAX_RECORDS`]). Over it the answer is 413 and nothing is stored.
+    pub batch_max_records: usize,
+    /// Most bytes of one batch append's body (default [`crate::BATCH_MAX_BYTES`]). Over it the
+    /// answer is 413 and nothing is stored.
+    pub batch_max_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -70,6 +76,8 @@ impl Default for ServeConfig {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            batch_max_records: crate::BATCH_MAX_RECORDS,
+            batch_max_bytes: crate::BATCH_MAX_BYTES,
         }
     }
 }
@@ -83,6 +91,16 @@ pub enum ConfigError {
     MaxConnections {
         /// The value given.
         given: usize,
+    },
+    /// A batch limit is 0 (no batch could be sent) or over the hard cap.
+    #[error("{name} is {given}: it must be from 1 to {max}")]
+    BatchLimit {
+        /// The field.
+        name: &'static str,
+        /// The value given.
+        given: usize,
+        /// The largest value allowed.
+        max: usize,
     },
     /// A time-out is zero or longer than a day.
     #[error("{name} is {given:?}: it must be more than 0 and at most one day")]
@@ -110,6 +128,14 @@ impl ServeConfig {
         ] {
             if given.is_zero() || given > MAX_TIMEOUT {
                 return Err(ConfigError::Timeout { name, given });
+            }
+        }
+        for (name, given, max) in [
+            ("batch_max_records", self.batch_max_records, 1_000_000),
+            ("batch_max_bytes", self.batch_max_bytes, 1 << 30),
+        ] {
+            if given == 0 || given > max {
+                return Err(ConfigError::BatchLimit { name, given, max });
             }
         }
         Ok(())

@@ -27,6 +27,7 @@ fn limits() -> ServeConfig {
         header_read_timeout: TIMEOUT,
         request_timeout: TIMEOUT,
         idle_timeout: TIMEOUT,
+        ..ServeConfig::default()
     }
 }
 

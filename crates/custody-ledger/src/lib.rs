@@ -19,7 +19,7 @@ use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::validate::{verify_signature, ValidationError, Validator, ValidatorConfig};
 use custody_core::{EventKind, Hash, Record, Timestamp};
-use custody_store::{AppendOutcome, LedgerScan, LedgerStore, PayloadState, StoreError};
+use custody_store::{AppendOutcome, ForkAlarm, LedgerScan, LedgerStore, PayloadState, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, RwLock};
 
@@ -83,6 +83,50 @@ pub enum AppendError {
     /// (another writer extended the chain first).
     #[error(transparent)]
     Conflict(ChainConflict),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What [`Ledger::record_fork`] did with another version of a stored record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForkOutcome {
+    /// A new fork alarm: the ledger holds `stored` at that place, the other version is now kept
+    /// in the alarm log.
+    Recorded {
+        /// Hash of the record the ledger holds at the other version's `(chain, seq)`.
+        stored: Hash,
+    },
+    /// This other version was already kept by an earlier alarm: nothing changed.
+    AlreadyRecorded {
+        /// Hash of the record the ledger holds at that place.
+        stored: Hash,
+    },
+    /// The record is the one the ledger holds (same hash): no fork.
+    SameRecord {
+        /// Its ledger position.
+        position: u64,
+    },
+}
+
+/// Why [`Ledger::record_fork`] refused another version. Nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ForkError {
+    /// The other version is not validly signed by a key of this ledger (its hash, signature,
+    /// signer, ledger or payload digest): a forged record is no evidence and is not kept.
+    #[error("the other version is refused ({rule}): {error}", rule = .0.rule(), error = .0)]
+    Invalid(Box<ValidationError>),
+    /// The ledger holds no record at the other version's `(chain, seq)`: it is not a fork (append
+    /// it instead, if it extends the chain).
+    #[error("chain {chain} has no record at seq {seq}: this is not a fork; append the record instead if it extends the chain")]
+    NothingStored {
+        /// The chain.
+        chain: String,
+        /// The seq.
+        seq: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -354,6 +398,87 @@ impl Ledger {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         locks.entry(chain.to_string()).or_default().clone()
+    }
+
+    /// Records another version of a stored record: `other` names a `(chain, seq)` where the
+    /// ledger holds a different record. It is kept, whole, in the store's fork alarm log
+    /// ([`LedgerStore::record_fork`]) only when it is validly signed for this ledger: its header
+    /// hashes to its hash, its signer is a key of this ledger's authority (enrolled or a trust
+    /// root) and the signature verifies under it, and its payload, if any, matches its
+    /// `payload_digest`. A forged version is refused ([`ForkError::Invalid`]) and kept
+    /// nowhere. The stored record is never touched. `source` says where the other version came
+    /// from (`sync from post X`, `packet import`); `now` is when it was seen.
+    ///
+    /// The same other version twice is one alarm ([`ForkOutcome::AlreadyRecorded`]); the
+    /// stored record itself is [`ForkOutcome::SameRecord`].
+    pub async fn record_fork(
+        &self,
+        other: &Record,
+        source: &str,
+        now: &Timestamp,
+    ) -> Result<ForkOutcome, ForkError> {
+        let h = &other.header;
+        let invalid = |e: ValidationError| ForkError::Invalid(Box::new(e));
+        if h.ledger != self.meta.name {
+            return Err(invalid(ValidationError::WrongLedger {
+                expected: self.meta.name.clone(),
+                got: custody_core::encoding::excerpt(&h.ledger),
+            }));
+        }
+        let key = self.state.read().await.verifying_key(&h.signer);
+        let Some(key) = key else {
+            return Err(invalid(ValidationError::UnknownKey { key: h.signer }));
+        };
+        verify_signature(other, Some(&key)).map_err(invalid)?;
+        if let Some(p) = &other.payload {
+            let computed = p.digest();
+            if computed != h.payload_digest {
+                return Err(invalid(ValidationError::PayloadDigestMismatch {
+                    claimed: h.payload_digest,
+                    computed,
+                }));
+            }
+        }
+        let events = self.store.chain(&h.chain).await?;
+        let Some(stored) = events.iter().find(|ev| ev.record.header.seq == h.seq) else {
+            return Err(ForkError::NothingStored {
+                chain: h.chain.clone(),
+                seq: h.seq,
+            });
+        };
+        if stored.record.hash == other.hash {
+            return Ok(ForkOutcome::SameRecord {
+                position: stored.position,
+            });
+        }
+        let alarm = ForkAlarm {
+            chain: h.chain.clone(),
+            seq: h.seq,
+            stored: stored.record.hash,
+            other: other.clone(),
+            seen_at: now.clone(),
+            source: source.to_string(),
+        };
+        let stored = stored.record.hash;
+        if self.store.record_fork(&alarm).await? {
+            tracing::warn!(chain = %h.chain, seq = h.seq, %stored, other = %other.hash, "fork: another validly signed record at a place of the chain");
+            Ok(ForkOutcome::Recorded { stored })
+        } else {
+            Ok(ForkOutcome::AlreadyRecorded { stored })
+        }
+    }
+
+    /// How many fork alarms the store keeps ([`LedgerStore::forks`]).
+    pub async fn fork_count(&self) -> Result<u64, StoreError> {
+        const PAGE: usize = 1000;
+        let mut n = 0u64;
+        loop {
+            let page = self.store.forks(n, PAGE).await?.len();
+            n += page as u64;
+            if page < PAGE {
+                return Ok(n);
+            }
+        }
     }
 
     /// Validates a record and appends it. `now` is the clock for the future-time rule.

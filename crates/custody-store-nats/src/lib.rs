@@ -11,6 +11,7 @@
 //! | payloads, and where their events are | bucket [`PAYLOAD_BUCKET`], history 1 | event hash (hex) |
 //! | metadata | bucket [`META_BUCKET`] | metadata key |
 //! | access log | stream [`ACCESS_STREAM`] | `custody.access` |
+//! | fork alarms | stream [`FORK_STREAM`] (`CUSTODY_FORKS`) | `custody.fork.<hex hash of the other version>` |
 //!
 //! The ledger position of a record is its stream sequence minus one. Positions are dense
 //! because the stream never loses a message: `deny_delete`, `deny_purge`, no rollup, discard
@@ -116,7 +117,7 @@ use custody_core::ids::is_valid_chain_id;
 use custody_core::{Hash, Payload, Record};
 use custody_store::{
     decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
-    LedgerStore, PayloadState, StoreError, StoredEvent,
+    ForkAlarm, LedgerStore, PayloadState, StoreError, StoredEvent,
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex as AsyncMutex;
@@ -126,8 +127,9 @@ use crate::entry::EventEntry;
 use crate::errors::store_error;
 use crate::read::{read_range, Range, RawMessage};
 pub use crate::setup::{
-    ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, DUPLICATE_WINDOW, LEDGER_STREAM,
-    LEDGER_SUBJECTS, META_BUCKET, PAYLOAD_BUCKET,
+    ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, DUPLICATE_WINDOW, FORK_STREAM,
+    FORK_SUBJECTS, FORK_SUBJECT_PREFIX, LEDGER_STREAM, LEDGER_SUBJECTS, META_BUCKET,
+    PAYLOAD_BUCKET,
 };
 
 /// Payloads fetched concurrently when a read returns many records.
@@ -186,6 +188,7 @@ pub(crate) struct Inner {
     js: async_nats::jetstream::Context,
     ledger: Stream,
     access: Stream,
+    forks: Stream,
     /// Payload entries ([`entry`]), on a second connection to the server, so that the server
     /// handles an append's two writes in parallel.
     payloads: kv::Store,
@@ -375,6 +378,12 @@ impl JetStreamStore {
         .await?;
         let (access, _) =
             setup::ensure_stream(&js, setup::access_stream_config(replicas), None).await?;
+        let (forks, _) = setup::ensure_stream(
+            &js,
+            setup::fork_stream_config(replicas),
+            Some(DUPLICATE_WINDOW),
+        )
+        .await?;
         let (payloads, _) = setup::ensure_bucket(
             &payload_js,
             PAYLOAD_BUCKET,
@@ -391,6 +400,7 @@ impl JetStreamStore {
                 js,
                 ledger,
                 access,
+                forks,
                 payloads,
                 meta,
                 pending_wait: timeout,
@@ -1199,6 +1209,90 @@ impl LedgerStore for JetStreamStore {
         };
         acked.map_err(|e| store_error("cannot append to the access log", e))?;
         Ok(())
+    }
+
+    async fn record_fork(&self, alarm: &ForkAlarm) -> Result<bool, StoreError> {
+        // One subject per other version, which must be empty: the same version twice is one
+        // alarm, whenever it comes (the duplicate window is only the fast path).
+        let key = alarm.other.hash.to_hex();
+        let message = Publish::build()
+            .payload(alarm.to_json().into_bytes().into())
+            .message_id(&key)
+            .expected_last_subject_sequence(0)
+            .expected_stream(FORK_STREAM);
+        let acked = match self
+            .inner
+            .js
+            .send_publish(format!("{FORK_SUBJECT_PREFIX}{key}"), message)
+            .await
+        {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
+        match acked {
+            Ok(ack) if ack.duplicate => Ok(false),
+            Ok(_) => {
+                warn!(chain = %alarm.chain, seq = alarm.seq, stored = %alarm.stored, other = %alarm.other.hash, "fork alarm recorded");
+                Ok(true)
+            }
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(false),
+            Err(e) => Err(store_error("cannot append to the fork alarm log", e)),
+        }
+    }
+
+    async fn forks(&self, from: u64, limit: usize) -> Result<Vec<ForkAlarm>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let info = self
+            .inner
+            .forks
+            .get_info()
+            .await
+            .map_err(|e| store_error(&format!("cannot read stream {FORK_STREAM}"), e))?;
+        let last = info.state.last_sequence;
+        if from >= last {
+            return Ok(Vec::new());
+        }
+        let first = from + 1;
+        let end = last.min(from.saturating_add(u64::try_from(limit).unwrap_or(u64::MAX)));
+        let raw = read_range(
+            &self.inner.forks,
+            Range {
+                stream_name: FORK_STREAM,
+                filter: None,
+                first,
+                last: end,
+                max: limit,
+            },
+        )
+        .await?;
+        if raw.len() as u64 != end - first + 1 {
+            return Err(StoreError::Unavailable(format!(
+                "read {} of the {} fork alarms from {from}; retry",
+                raw.len(),
+                end - first + 1
+            )));
+        }
+        raw.into_iter()
+            .map(|m| {
+                let alarm = ForkAlarm::from_json(&m.payload).map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "message {} of stream {FORK_STREAM} is not a fork alarm: {e}",
+                        m.seq
+                    ))
+                })?;
+                if alarm.other.header.compute_hash() != alarm.other.hash
+                    || m.subject != format!("{FORK_SUBJECT_PREFIX}{}", alarm.other.hash.to_hex())
+                {
+                    return Err(StoreError::Corrupt(format!(
+                        "message {} of stream {FORK_STREAM} is not under the hash of the record it keeps",
+                        m.seq
+                    )));
+                }
+                Ok(alarm)
+            })
+            .collect()
     }
 
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {

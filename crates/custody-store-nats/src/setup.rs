@@ -22,6 +22,12 @@ pub const CHAIN_SUBJECT_PREFIX: &str = "custody.chain.";
 pub const ACCESS_STREAM: &str = "CUSTODY_ACCESS";
 /// The one subject of the access-log stream.
 pub const ACCESS_SUBJECT: &str = "custody.access";
+/// Stream of the append-only fork alarm log (one message per other version).
+pub const FORK_STREAM: &str = "CUSTODY_FORKS";
+/// Subjects of [`FORK_STREAM`]: `custody.fork.<hex hash of the other version>`.
+pub const FORK_SUBJECTS: &str = "custody.fork.*";
+/// Prefix of a fork alarm's subject.
+pub const FORK_SUBJECT_PREFIX: &str = "custody.fork.";
 /// Key-value bucket of payloads and of where their events are (chain, chain seq), keyed by
 /// event hash (hex), history 1.
 pub const PAYLOAD_BUCKET: &str = "CUSTODY_PAYLOADS";
@@ -144,6 +150,17 @@ pub(crate) fn access_stream_config(replicas: usize) -> Config {
         name: ACCESS_STREAM.to_string(),
         description: Some("custody-ledger: append-only access log".to_string()),
         subjects: vec![ACCESS_SUBJECT.to_string()],
+        ..append_only(replicas)
+    }
+}
+
+/// Configuration of the fork alarm stream.
+pub(crate) fn fork_stream_config(replicas: usize) -> Config {
+    Config {
+        name: FORK_STREAM.to_string(),
+        description: Some("custody-ledger: append-only fork alarms".to_string()),
+        subjects: vec![FORK_SUBJECTS.to_string()],
+        duplicate_window: DUPLICATE_WINDOW,
         ..append_only(replicas)
     }
 }

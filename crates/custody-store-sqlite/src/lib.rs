@@ -37,6 +37,10 @@
 //! - **Private files.** A new ledger file is created with mode 0600 whatever the umask (its
 //!   `-wal` and `-shm` companions take the same mode): it holds personal data.
 //!
+//! - **Fork alarms** ([`LedgerStore::record_fork`]) are rows of the append-only
+//!   `fork_alarms` table (schema version 3; older files are upgraded on open), one per other
+//!   version, unique by its hash: the ledger's `events` are never touched by an alarm.
+//!
 //! Nothing personal is logged: log lines carry positions and hashes only.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -52,13 +56,13 @@ use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::{Hash, Record};
 use custody_store::{
     decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
-    LedgerStore, PayloadState, StoreError, StoredEvent,
+    ForkAlarm, LedgerStore, PayloadState, StoreError, StoredEvent,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::watch;
 
 /// Version of the database schema, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The schema. Positions and access log ids are 0-based and dense (the triggers enforce it).
 const SCHEMA: &str = "
@@ -116,6 +120,23 @@ BEGIN SELECT RAISE(ABORT, 'a payload is removed only by a lawful redaction: reco
 CREATE TRIGGER payloads_not_after_redaction BEFORE INSERT ON payloads
 WHEN EXISTS (SELECT 1 FROM redactions WHERE hash = NEW.hash)
 BEGIN SELECT RAISE(ABORT, 'a redacted payload is never stored again'); END;
+";
+
+/// What schema version 3 adds: the append-only log of fork alarms (another validly signed
+/// record at an occupied place of a chain, kept whole, one row per other version).
+const SCHEMA_V3: &str = "
+CREATE TABLE fork_alarms (
+    id    INTEGER PRIMARY KEY CHECK (id >= 0),
+    other BLOB    NOT NULL UNIQUE CHECK (length(other) = 32),
+    alarm TEXT    NOT NULL
+);
+CREATE TRIGGER fork_alarms_no_update BEFORE UPDATE ON fork_alarms
+BEGIN SELECT RAISE(ABORT, 'fork alarms are append-only: updates are refused'); END;
+CREATE TRIGGER fork_alarms_no_delete BEFORE DELETE ON fork_alarms
+BEGIN SELECT RAISE(ABORT, 'fork alarms are append-only: deletes are refused'); END;
+CREATE TRIGGER fork_alarms_dense BEFORE INSERT ON fork_alarms
+WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id) + 1, 0) FROM fork_alarms)
+BEGIN SELECT RAISE(ABORT, 'fork alarms are append-only: ids must follow without gaps'); END;
 ";
 
 /// Columns of a stored event with its payload, if any, and whether a redaction removed it:
@@ -368,22 +389,34 @@ fn init_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         0 => {
             tx.execute_batch(SCHEMA).map_err(sql("create schema"))?;
             tx.execute_batch(SCHEMA_V2).map_err(sql("create schema"))?;
+            tx.execute_batch(SCHEMA_V3).map_err(sql("create schema"))?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql("create schema"))?;
             tx.commit().map_err(sql("create schema"))?;
             tracing::info!(version = SCHEMA_VERSION, "sqlite ledger schema created");
             Ok(())
         }
-        1 => {
-            tx.execute_batch(SCHEMA_V2).map_err(sql("upgrade schema"))?;
+        1 | 2 => {
+            if version == 1 {
+                tx.execute_batch(SCHEMA_V2).map_err(sql("upgrade schema"))?;
+            }
+            tx.execute_batch(SCHEMA_V3).map_err(sql("upgrade schema"))?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql("upgrade schema"))?;
             tx.commit().map_err(sql("upgrade schema"))?;
-            tracing::info!(
-                from = 1,
-                to = SCHEMA_VERSION,
-                "sqlite ledger schema upgraded; events without payload read as missing"
-            );
+            if version == 1 {
+                tracing::info!(
+                    from = 1,
+                    to = SCHEMA_VERSION,
+                    "sqlite ledger schema upgraded; events without payload read as missing"
+                );
+            } else {
+                tracing::info!(
+                    from = 2,
+                    to = SCHEMA_VERSION,
+                    "sqlite ledger schema upgraded"
+                );
+            }
             Ok(())
         }
         SCHEMA_VERSION => Ok(()),
@@ -889,6 +922,73 @@ impl LedgerStore for SqliteStore {
             .map(drop)
         })
         .await
+    }
+
+    async fn record_fork(&self, alarm: &ForkAlarm) -> Result<bool, StoreError> {
+        let other = alarm.other.hash.as_bytes().to_vec();
+        let text = alarm.to_json();
+        let new = self
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO fork_alarms (id, other, alarm) \
+                     SELECT (SELECT COALESCE(MAX(id) + 1, 0) FROM fork_alarms), ?1, ?2 \
+                     WHERE NOT EXISTS (SELECT 1 FROM fork_alarms WHERE other = ?1)",
+                    params![other, text],
+                )
+                .map_err(sql("record fork"))
+                .map(|n| n == 1)
+            })
+            .await?;
+        if new {
+            tracing::warn!(chain = %alarm.chain, seq = alarm.seq, stored = %alarm.stored, other = %alarm.other.hash, "fork alarm recorded");
+        }
+        Ok(new)
+    }
+
+    async fn forks(&self, from: u64, limit: usize) -> Result<Vec<ForkAlarm>, StoreError> {
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id, other, alarm FROM fork_alarms WHERE id >= ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(sql("forks"))?;
+                let rows = stmt
+                    .query_map(params![from, limit_i64(limit)], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1), row.get::<_, String>(2)))
+                    })
+                    .map_err(sql("forks"))?;
+                let mut out = Vec::new();
+                for (i, row) in rows.enumerate() {
+                    let (id, other, text) = row.map_err(sql("forks"))?;
+                    if id != from + i as i64 {
+                        return Err(StoreError::Corrupt(format!(
+                            "the fork alarm log has no alarm {} (the next row is {id})",
+                            from + i as i64
+                        )));
+                    }
+                    let alarm = text
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| ForkAlarm::from_json(t.as_bytes()))
+                        .map_err(|e| {
+                            StoreError::Corrupt(format!("fork alarm {id} is unreadable: {e}"))
+                        })?;
+                    // The index column must be the hash of the version the alarm keeps.
+                    if other.ok().as_deref() != Some(alarm.other.hash.as_bytes().as_slice())
+                        || alarm.other.header.compute_hash() != alarm.other.hash
+                    {
+                        return Err(StoreError::Corrupt(format!(
+                            "fork alarm {id} is indexed under another hash than the record it keeps"
+                        )));
+                    }
+                    out.push(alarm);
+                }
+                Ok(out)
+            })
+            .await
     }
 
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {

@@ -217,7 +217,8 @@ fn a_version_1_file_is_upgraded_and_its_absent_payloads_read_missing() {
     raw.execute_batch(
         "DROP TRIGGER payloads_delete_needs_redaction; DROP TRIGGER payloads_not_after_redaction;
          DROP TRIGGER payloads_no_update; DROP TRIGGER redactions_no_update;
-         DROP TRIGGER redactions_no_delete; DROP TABLE redactions; PRAGMA user_version = 1;",
+         DROP TRIGGER redactions_no_delete; DROP TABLE redactions; DROP TABLE fork_alarms;
+         PRAGMA user_version = 1;",
     )
     .unwrap();
     raw.execute(

@@ -44,8 +44,8 @@ use custody_core::{Draft, EventKind, Hash, Record, Rule, SecretKey, Timestamp};
 use futures::StreamExt;
 
 use crate::{
-    encode_payload, AccessEntry, AppendOutcome, EventStream, LedgerStore, PayloadState, StoreError,
-    StoredEvent,
+    encode_payload, AccessEntry, AppendOutcome, EventStream, ForkAlarm, LedgerStore, PayloadState,
+    StoreError, StoredEvent,
 };
 
 /// How a backend's tests give the suite a store.
@@ -133,6 +133,7 @@ macro_rules! conformance_tests {
             two_handles_share_the_ledger,
             meta_round_trip,
             access_log_in_order,
+            fork_alarms_keep_both_versions,
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {
@@ -1478,4 +1479,103 @@ impl<S: LedgerStore> LedgerStore for Faulty<S> {
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
         self.inner.access_log(from, limit).await
     }
+    async fn record_fork(&self, alarm: &ForkAlarm) -> Result<bool, StoreError> {
+        self.inner.record_fork(alarm).await
+    }
+    async fn forks(&self, from: u64, limit: usize) -> Result<Vec<ForkAlarm>, StoreError> {
+        self.inner.forks(from, limit).await
+    }
+}
+
+/// Fork alarms: another version of a stored record is kept whole (payload included) in the
+/// alarm log, the ledger untouched; the same other version twice is one alarm; alarms list in
+/// the order recorded, survive a restart, and are shared by every handle.
+pub async fn fork_alarms_keep_both_versions<H: Harness>(mut harness: H) {
+    let chain = test_chain(700);
+    let stored = test_records(&chain, None, 2, "post-a");
+    let store = harness.open().await;
+    for r in &stored {
+        append_new(&store, r).await;
+    }
+    assert!(
+        ok(store.forks(0, 10).await, "forks").is_empty(),
+        "no alarm yet"
+    );
+    // Another version of seq 1, with its payload, and one of seq 0 without.
+    let other1 = test_record(&chain, 1, Some(stored[0].hash), "post-b");
+    let other0 = test_record(&chain, 0, None, "post-b").without_payload();
+    let alarm = |other: &Record, stored: &Record, source: &str| ForkAlarm {
+        chain: chain.clone(),
+        seq: other.header.seq,
+        stored: stored.hash,
+        other: other.clone(),
+        seen_at: Timestamp::from_unix_seconds(1_700_000_100),
+        source: source.to_string(),
+    };
+    let first = alarm(&other1, &stored[1], "sync from post B");
+    assert!(
+        ok(store.record_fork(&first).await, "record_fork"),
+        "a new alarm"
+    );
+    // The same other version again, even from elsewhere and later: one alarm.
+    let mut again = first.clone();
+    again.source = "packet import".to_string();
+    again.seen_at = Timestamp::from_unix_seconds(1_700_000_200);
+    assert!(
+        !ok(store.record_fork(&again).await, "record_fork again"),
+        "the same other version twice is one alarm"
+    );
+    let second = alarm(&other0, &stored[0], "packet import");
+    assert!(
+        ok(store.record_fork(&second).await, "record_fork"),
+        "a second alarm"
+    );
+
+    // The ledger is untouched: the stored versions stay, nothing of the others entered it.
+    assert_eq!(ok(store.size().await, "size"), 2);
+    let events = ok(store.chain(&chain).await, "chain");
+    assert_events(&events, 0, &stored, "the chain after the alarms");
+    assert_eq!(ok(store.event(&other1.hash).await, "event"), None);
+    assert_eq!(
+        ok(store.head(&chain).await, "head"),
+        Some(head_of(&stored[1]))
+    );
+
+    let listed = ok(store.forks(0, 10).await, "forks");
+    assert_eq!(
+        listed,
+        vec![first.clone(), second.clone()],
+        "both alarms, in order"
+    );
+    assert!(
+        listed[0].other.payload.is_some(),
+        "the other version's payload is kept"
+    );
+    assert_eq!(
+        ok(store.forks(1, 10).await, "forks(1)"),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        ok(store.forks(0, 1).await, "forks(0, 1)"),
+        vec![first.clone()]
+    );
+    assert!(ok(store.forks(2, 10).await, "forks(2)").is_empty());
+    assert!(ok(store.forks(0, 0).await, "forks(0, 0)").is_empty());
+
+    // Another handle sees them; a restart keeps them, and idempotence holds after it.
+    let other_handle = harness.open().await;
+    assert_eq!(ok(other_handle.forks(0, 10).await, "forks").len(), 2);
+    drop(other_handle);
+    drop(store);
+    harness.restart().await;
+    let store = harness.open().await;
+    assert_eq!(
+        ok(store.forks(0, 10).await, "forks after a restart"),
+        vec![first.clone(), second]
+    );
+    assert!(!ok(
+        store.record_fork(&first).await,
+        "record_fork after a restart"
+    ));
+    assert_eq!(ok(store.forks(0, 10).await, "forks").len(), 2);
 }

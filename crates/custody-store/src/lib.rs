@@ -16,6 +16,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod fork;
 pub mod payload;
 mod scan;
 
@@ -29,6 +30,7 @@ use custody_core::{Hash, Record};
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+pub use crate::fork::ForkAlarm;
 pub use crate::payload::{decode_payload, encode_payload, payload_matches, PayloadDecodeError};
 
 /// A record at its ledger position (its leaf index in the ledger's Merkle tree).
@@ -204,4 +206,14 @@ pub trait LedgerStore: Send + Sync + fmt::Debug {
 
     /// Reads up to `limit` access log entries in append order from a 0-based entry index.
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError>;
+
+    /// Keeps a fork alarm in the store's append-only alarm log ([`fork`]): the record stored at
+    /// `(alarm.chain, alarm.seq)` stays in the ledger untouched, the other version is kept
+    /// whole. Idempotent: an alarm whose other version (by hash) is already kept changes
+    /// nothing and returns `false`; a new one returns `true`. The store does not validate
+    /// (the ledger checks the other version's signature before).
+    async fn record_fork(&self, alarm: &ForkAlarm) -> Result<bool, StoreError>;
+
+    /// Reads up to `limit` fork alarms in the order they were recorded, from a 0-based index.
+    async fn forks(&self, from: u64, limit: usize) -> Result<Vec<ForkAlarm>, StoreError>;
 }

@@ -18,6 +18,10 @@
 //! failure, not an empty success: in `custody export | custody verify -` it means the export
 //! failed. A store whose index disagrees with its records (a damaged or edited SQLite file) is
 //! a failure naming the position, like a refused record.
+//!
+//! A store read also reports every fork alarm the store keeps (two different validly signed
+//! records at one place of a chain: [`custody_store::ForkAlarm`]), one line each, and then
+//! exits 1: the records verify, but someone must investigate.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -27,6 +31,7 @@ use anyhow::Context;
 use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::encoding::{b64std, hex};
+use custody_store::ForkAlarm;
 use custody_verify::{Failure, MissingPayload, Report, Summary, Verifier};
 use serde_json::json;
 
@@ -55,6 +60,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     // On a replica, records without payload are what its source sent (withheld or redacted
     // there): expected, reported as such; on a primary they are lost data.
     let mut replica = false;
+    let mut forks = Vec::new();
     let report = match &args.file {
         Some(file) => {
             let trust = match &args.trust {
@@ -83,6 +89,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
                 Some(path) => read_trust(path)?,
                 None => meta.trust,
             };
+            forks = crate::cmd::forks::all(s.as_ref()).await?;
             verifier(trust)?.verify_store(s.as_ref(), |_| {}).await?
         }
     };
@@ -124,7 +131,10 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         failure.as_ref(),
         checkpoint.as_ref(),
         checkpoint_problem.as_deref(),
-        &missing,
+        Findings {
+            missing: &missing,
+            forks: &forks,
+        },
     );
     if let Some(f) = failure {
         return Err(refused_reported(format!(
@@ -139,6 +149,12 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         return Err(refused_reported(format!(
             "{} payloads missing",
             missing.len()
+        )));
+    }
+    if !forks.is_empty() {
+        return Err(refused_reported(format!(
+            "{} fork alarms: see `custody forks`",
+            forks.len()
         )));
     }
     Ok(())
@@ -295,6 +311,15 @@ fn check_checkpoint(cp: &Checkpoint, s: &Summary) -> Result<(), String> {
     }
 }
 
+/// What a verification of a store found beside the records, that an operator must look at.
+#[derive(Clone, Copy, Debug)]
+pub struct Findings<'a> {
+    /// Payloads neither stored nor lawfully redacted.
+    pub missing: &'a [MissingPayload],
+    /// Fork alarms the store keeps.
+    pub forks: &'a [ForkAlarm],
+}
+
 /// Prints the verification report (human or JSON).
 pub fn print_report(
     out: Output,
@@ -303,8 +328,9 @@ pub fn print_report(
     failure: Option<&Failure>,
     cp: Option<&Checkpoint>,
     cp_problem: Option<&str>,
-    missing: &[MissingPayload],
+    found: Findings<'_>,
 ) {
+    let Findings { missing, forks } = found;
     let ok = failure.is_none() && cp_problem.is_none();
     let (proved, not_proved) = if ok {
         proved(s.records, cp)
@@ -317,8 +343,9 @@ pub fn print_report(
     if out.json {
         out.json(&json!({
             "source": source,
-            "ok": ok && missing.is_empty(),
+            "ok": ok && missing.is_empty() && forks.is_empty(),
             "missing_payloads": missing.iter().map(missing_json).collect::<Vec<_>>(),
+            "fork_alarms": forks.iter().map(crate::cmd::forks::alarm_json).collect::<Vec<_>>(),
             "records": s.records,
             "authority_records": s.authority_records,
             "chains": s.chains,
@@ -388,6 +415,18 @@ pub fn print_report(
     for line in &not_proved {
         out.info(format!("  NOT proved:  {line}"));
     }
+    if !forks.is_empty() {
+        for f in forks {
+            eprintln!("custody: {}", crate::cmd::forks::describe(f));
+        }
+        eprintln!(
+            "custody: {source}: the records verify, but {} FORK ALARMS are kept: two different \
+             validly signed records at one place of a chain (tampering, or one chain written at \
+             two posts); both versions are kept: see `custody forks` and docs/OPERATIONS.md, \
+             \"Fork alarms\"",
+            forks.len()
+        );
+    }
     if !missing.is_empty() {
         for m in missing {
             eprintln!("custody: {}", describe_missing(m));
@@ -398,6 +437,9 @@ pub fn print_report(
              payload\"",
             missing.len()
         );
+        return;
+    }
+    if !forks.is_empty() {
         return;
     }
     out.result("OK");

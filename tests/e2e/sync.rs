@@ -1,0 +1,327 @@
+//! Field posts that recorded offline push their records to the hub with `custody sync`: the
+//! real binary, a real `custody serve` on SQLite (and one on JetStream), real signatures.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{count_hash, read_key, record_arrest, setup_ledger, signed_next, Keys, Serve, World};
+use custody_core::kinds::EventKind;
+use custody_core::Record;
+use serde_json::{json, Value};
+
+/// The public files of the hub a replica is made from.
+fn replica_of(hq: &World) -> World {
+    let trust = hq.path("trust.json").display().to_string();
+    if !hq.path("trust.json").exists() {
+        hq.ok(&["trust", "--out", &trust]);
+        hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
+        let authority = hq.path("authority.jsonl").display().to_string();
+        hq.ok(&["export", "--chain", "authority", "--out", &authority]);
+    }
+    let post = World::sqlite();
+    let vkey = hq.path("ledger.vkey").display().to_string();
+    post.ok(&["init", "--trust", &trust, "--ledger-vkey", &vkey]);
+    post.ok(&["submit", &hq.path("authority.jsonl").display().to_string()]);
+    post
+}
+
+/// `custody sync` from `post` to `url`, batches of `batch`.
+fn sync(post: &World, url: &str, keys: &Keys, batch: &str) -> common::Run {
+    post.run(&[
+        "sync",
+        "--to",
+        url,
+        "--key",
+        &keys.officer,
+        "--batch",
+        batch,
+    ])
+}
+
+fn released_body(reason: &str) -> Value {
+    json!({
+        "to_agency": common::PRISON,
+        "to_facility": "ml-mca-bamako-main",
+        "place": {"description": "Mopti police station yard", "region": "Mopti"},
+        "reason": reason,
+        "legal_status": "police_custody"
+    })
+}
+
+/// Submits records at a post (signed there, offline).
+fn submit(post: &World, name: &str, records: &[Record]) {
+    let file = post.path(name);
+    common::write_jsonl(&file, records);
+    post.ok(&["submit", file.to_str().expect("utf-8 path")]);
+}
+
+fn detainee_records(w: &World) -> Vec<Record> {
+    w.export()
+        .into_iter()
+        .filter(|r| r.header.chain != "authority")
+        .collect()
+}
+
+#[test]
+fn two_posts_sync_offline_records_into_the_hub_exactly_once() {
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let post_a = replica_of(&hq);
+    let post_b = replica_of(&hq);
+    for _ in 0..3 {
+        record_arrest(&post_a, &keys);
+    }
+    for _ in 0..2 {
+        record_arrest(&post_b, &keys);
+    }
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start(&hq, port);
+
+    let a = sync(&post_a, &serve.url, &keys, "2");
+    assert_eq!(a.code, 0, "{}\n{}", a.stdout, a.stderr);
+    assert!(
+        a.stderr.contains("sent up to position"),
+        "progress: {}",
+        a.stderr
+    );
+    let b = sync(&post_b, &serve.url, &keys, "2");
+    assert_eq!(b.code, 0, "{}\n{}", b.stdout, b.stderr);
+    // A second sync sends nothing new and changes nothing.
+    let again = post_a.ok_json(&["sync", "--to", &serve.url, "--key", &keys.officer]);
+    assert_eq!(again["appended"], 0, "{again}");
+    serve.kill();
+
+    let hub = hq.export();
+    for post in [&post_a, &post_b] {
+        for r in detainee_records(post) {
+            assert_eq!(
+                count_hash(&hub, &r.hash),
+                1,
+                "record {} exactly once",
+                r.hash
+            );
+        }
+    }
+    assert_eq!(
+        hub.iter().filter(|r| r.header.chain != "authority").count(),
+        5
+    );
+    hq.ok(&["verify"]);
+}
+
+/// A TCP proxy that forwards to `upstream` and cuts every connection once `budget` bytes in
+/// all went from the client to the server.
+fn cutting_proxy(upstream: String, budget: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let sent = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let sent = sent.clone();
+            let (mut c_read, mut s_write) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let (mut s_read, mut c_write) = (server, client);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 512];
+                loop {
+                    let n = match c_read.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let before = sent.fetch_add(n, Ordering::SeqCst);
+                    if before + n > budget {
+                        let keep = budget.saturating_sub(before);
+                        let _ = s_write.write_all(&buf[..keep]);
+                        let _ = s_write.shutdown(std::net::Shutdown::Both);
+                        let _ = c_read.shutdown(std::net::Shutdown::Both);
+                        break;
+                    }
+                    if s_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s_read, &mut c_write);
+                let _ = c_write.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_sync_cut_midway_resumes_and_stores_every_record_exactly_once() {
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let post = replica_of(&hq);
+    for _ in 0..6 {
+        record_arrest(&post, &keys);
+    }
+    let records = detainee_records(&post);
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start(&hq, port);
+    // Room for the authority read, the authority records resent (duplicates) and some of the
+    // arrests: the connection is cut in the middle of a later batch.
+    let authority: usize = post
+        .export()
+        .iter()
+        .filter(|r| r.header.chain == "authority")
+        .map(|r| r.to_json_line().len() + 1)
+        .sum();
+    let arrests: usize = records[..3]
+        .iter()
+        .map(|r| r.to_json_line().len() + 1)
+        .sum();
+    let proxy = cutting_proxy(
+        serve.url.trim_start_matches("http://").to_string(),
+        600 + authority + arrests + 1500,
+    );
+    let cut = sync(&post, &proxy, &keys, "2");
+    assert_ne!(
+        cut.code, 0,
+        "the cut sync must fail: {}\n{}",
+        cut.stdout, cut.stderr
+    );
+    let partial = hq.export();
+    let at_hub = records
+        .iter()
+        .filter(|r| count_hash(&partial, &r.hash) == 1)
+        .count();
+    assert!(
+        at_hub < records.len(),
+        "the cut came before the end ({at_hub} stored)"
+    );
+
+    // The same command again, on a good connection, ends the work: every record exactly once.
+    let done = sync(&post, &serve.url, &keys, "2");
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    serve.kill();
+    let hub = hq.export();
+    for r in &records {
+        assert_eq!(
+            count_hash(&hub, &r.hash),
+            1,
+            "record {} exactly once",
+            r.hash
+        );
+    }
+    hq.ok(&["verify"]);
+}
+
+#[test]
+fn a_chain_extended_at_two_posts_is_a_fork_kept_on_both_sides() {
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let post_a = replica_of(&hq);
+    let post_b = replica_of(&hq);
+    let officer = read_key(&keys.officer);
+    // The arrest is recorded at post A and synced; post B gets the chain on paper (the file).
+    let arrest = record_arrest(&post_a, &keys);
+    let chain = arrest["chain"].as_str().expect("chain").to_string();
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start(&hq, port);
+    assert_eq!(sync(&post_a, &serve.url, &keys, "10").code, 0);
+    let carried = post_a.path("carried.jsonl").display().to_string();
+    post_a.ok(&["export", "--chain", &chain, "--out", &carried]);
+    post_b.ok(&["submit", &carried]);
+    let first = detainee_records(&post_b).pop().expect("the arrest");
+
+    // Both posts extend the chain, offline, each with its own record at seq 1.
+    let ours_a = signed_next(
+        &officer,
+        &first,
+        EventKind::CustodyReleased,
+        common::POLICE,
+        released_body("transfer from post A"),
+    );
+    let ours_b = signed_next(
+        &officer,
+        &first,
+        EventKind::CustodyReleased,
+        common::POLICE,
+        released_body("transfer from post B"),
+    );
+    assert_ne!(ours_a.hash, ours_b.hash);
+    submit(&post_a, "a.jsonl", std::slice::from_ref(&ours_a));
+    submit(&post_b, "b.jsonl", std::slice::from_ref(&ours_b));
+    assert_eq!(sync(&post_a, &serve.url, &keys, "10").code, 0);
+    let b = sync(&post_b, &serve.url, &keys, "10");
+    assert_eq!(b.code, 0, "{}\n{}", b.stdout, b.stderr);
+    assert!(b.stderr.contains("FORK"), "loud: {}", b.stderr);
+
+    // The hub keeps A's record in its chain and B's in its alarm log; the post the reverse.
+    let (status, metrics) = serve.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("custody_ledger_fork_alarms 1\n"),
+        "{metrics}"
+    );
+    serve.kill();
+    let hub_forks = hq.run(&["--json", "forks"]);
+    assert_eq!(hub_forks.code, 1, "{}", hub_forks.stderr);
+    let hub_forks: Value = serde_json::from_str(hub_forks.stdout.trim()).expect("json");
+    assert_eq!(hub_forks["count"], 1);
+    assert_eq!(hub_forks["fork_alarms"][0]["stored"], ours_a.hash.to_hex());
+    assert_eq!(
+        hub_forks["fork_alarms"][0]["other_hash"],
+        ours_b.hash.to_hex()
+    );
+    assert!(
+        hub_forks["fork_alarms"][0]["other"]["payload"].is_object(),
+        "kept with its payload"
+    );
+    let post_forks: Value =
+        serde_json::from_str(post_b.run(&["--json", "forks"]).stdout.trim()).expect("json");
+    assert_eq!(post_forks["fork_alarms"][0]["stored"], ours_b.hash.to_hex());
+    assert_eq!(
+        post_forks["fork_alarms"][0]["other_hash"],
+        ours_a.hash.to_hex()
+    );
+    let hub = hq.export();
+    assert_eq!(count_hash(&hub, &ours_a.hash), 1);
+    assert_eq!(
+        count_hash(&hub, &ours_b.hash),
+        0,
+        "B's version is in the alarm log, not the chain"
+    );
+    assert_eq!(
+        count_hash(&post_b.export(), &ours_b.hash),
+        1,
+        "the post keeps its own version"
+    );
+    // verify reports the alarm and fails.
+    let verify = hq.run(&["verify"]);
+    assert_eq!(verify.code, 1);
+    assert!(verify.stderr.contains("FORK at chain"), "{}", verify.stderr);
+}
+
+/// The hub on JetStream: a post's records reach it through the same batch endpoint.
+#[test]
+fn a_post_syncs_into_a_hub_on_jetstream() {
+    let server = custody_testkit::NatsServer::start().expect("nats-server (CUSTODY_NATS_SERVER)");
+    let hq = World::nats(&server.url());
+    let keys = setup_ledger(&hq);
+    let post = replica_of(&hq);
+    for _ in 0..3 {
+        record_arrest(&post, &keys);
+    }
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start(&hq, port);
+    let run = sync(&post, &serve.url, &keys, "2");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    serve.kill();
+    let hub = hq.export();
+    for r in detainee_records(&post) {
+        assert_eq!(count_hash(&hub, &r.hash), 1);
+    }
+}
