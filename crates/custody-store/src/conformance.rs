@@ -894,6 +894,23 @@ pub async fn conflict_carries_real_head<H: Harness>(mut harness: H) {
     append_new(&store, &test_record(&chain, seq, prev, "rebuilt")).await;
 }
 
+/// The head of a chain, reading again after [`StoreError::Unavailable`] (which says retrying
+/// is safe: under many writers a backend may see the head move while it reads it).
+async fn head_retrying<S: LedgerStore + ?Sized>(
+    store: &S,
+    chain: &str,
+    writer: usize,
+) -> Option<ChainHead> {
+    for _ in 0..1000 {
+        match store.head(chain).await {
+            Ok(head) => return head,
+            Err(StoreError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(2)).await,
+            Err(e) => panic!("writer {writer}: head: unexpected error: {e}"),
+        }
+    }
+    panic!("writer {writer}: the head of {chain} stayed unavailable")
+}
+
 /// Writers racing on a chain: (seq, prev) they believe current, record. On Conflict they
 /// rebuild on the head they were given. Returns what each writer appended and was told.
 struct WriterReport {
@@ -907,7 +924,7 @@ async fn racing_writer<S: LedgerStore + ?Sized>(
     writer: usize,
     wanted: usize,
 ) -> WriterReport {
-    let mut head = ok(store.head(chain).await, "head");
+    let mut head = head_retrying(store, chain, writer).await;
     let mut report = WriterReport {
         appended: Vec::new(),
         told: Vec::new(),
