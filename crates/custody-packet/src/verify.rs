@@ -110,11 +110,11 @@ pub enum PacketError {
     Io(#[from] io::Error),
     /// The packet is refused.
     #[error("the packet does not verify: {0}")]
-    Refused(PacketFailure),
+    Refused(Box<PacketFailure>),
 }
 
 fn refused(rule: &str, message: impl Into<String>) -> PacketError {
-    PacketError::Refused(PacketFailure::new(rule, message))
+    PacketError::Refused(Box::new(PacketFailure::new(rule, message)))
 }
 
 /// Maps a reader error: malformed content is a refusal ([`FORMAT`]), anything else an I/O error.
@@ -257,7 +257,7 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
             )
         })?;
         if record.header.chain != AUTHORITY_CHAIN && record.header.chain != manifest.chain {
-            return Err(PacketError::Refused(
+            return Err(PacketError::Refused(Box::new(
                 PacketFailure::new(
                     CHAIN,
                     format!(
@@ -266,7 +266,7 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
                     ),
                 )
                 .at(None, &record),
-            ));
+            )));
         }
         records.push(record);
     }
@@ -318,24 +318,24 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
             &format!("the proof of record {}", i + 1),
         )?;
         let text = String::from_utf8(reader.body(len).map_err(read_error)?).map_err(|_| {
-            PacketError::Refused(
+            PacketError::Refused(Box::new(
                 PacketFailure::new(PROOF, "its proof is not UTF-8 text").at(None, record),
-            )
+            ))
         })?;
         let proof = TlogProof::parse(&text).map_err(|e| {
-            PacketError::Refused(
+            PacketError::Refused(Box::new(
                 PacketFailure::new(
                     PROOF,
                     format!("its proof is not a c2sp.org/tlog-proof@v1: {e}"),
                 )
                 .at(None, record),
-            )
+            ))
         })?;
         if let Some(&last) = positions.last() {
             if proof.index <= last {
-                return Err(PacketError::Refused(
+                return Err(PacketError::Refused(Box::new(
                     PacketFailure::new(PROOF, format!("its proof gives position {}, not after the previous record's {last}: records are not in ledger order", proof.index)).at(Some(proof.index), record),
-                ));
+                )));
             }
         }
         positions.push(proof.index);
@@ -353,13 +353,15 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
                 .at(positions.get(i).copied(), r),
             None => PacketFailure::new(&f.rule.to_string(), f.message.clone()),
         };
-        return Err(PacketError::Refused(failure));
+        return Err(PacketError::Refused(Box::new(failure)));
     }
 
     // Every event is in the checkpoint.
     for ((record, proof), &position) in records.iter().zip(&proofs).zip(&positions) {
         let fail = |message: String| {
-            PacketError::Refused(PacketFailure::new(PROOF, message).at(Some(position), record))
+            PacketError::Refused(Box::new(
+                PacketFailure::new(PROOF, message).at(Some(position), record),
+            ))
         };
         if proof.checkpoint != note {
             return Err(fail(
@@ -446,7 +448,9 @@ fn check_blob(
         .map(|(p, r)| (*p, r))
         .ok_or_else(|| refused(EVIDENCE, "an evidence entry names no record of the packet"))?;
     let fail = |m: String| {
-        PacketError::Refused(PacketFailure::new(EVIDENCE, m).at(Some(position), record))
+        PacketError::Refused(Box::new(
+            PacketFailure::new(EVIDENCE, m).at(Some(position), record),
+        ))
     };
     let len = expect_section(reader, Section::Blob, "an evidence blob")?;
     if len != entry.size_bytes {
