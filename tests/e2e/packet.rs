@@ -498,3 +498,101 @@ fn evidence_get_detects_a_blob_damaged_on_disk() {
     assert!(r.stderr.contains("no evidence blob"), "{}", r.stderr);
     w.fails(2, &["evidence", "get", "ABC"]);
 }
+
+/// Evidence and a packet on a small ledger, on either backend: the blob goes to the directory
+/// beside the SQLite file, or to the JetStream Object Store bucket.
+fn evidence_and_packet_round_trip(w: &World) {
+    let keys = setup_ledger(w);
+    let chain = record_arrest(w, &keys)["chain"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = w.path("statement.pdf");
+    std::fs::write(&file, content(700_000, 11)).unwrap();
+    let added = w.ok_json(&[
+        "evidence",
+        "add",
+        "--chain",
+        &chain,
+        file.to_str().unwrap(),
+        "--provenance",
+        "statement written at the post",
+        "--media-type",
+        "application/pdf",
+        "--key",
+        &keys.officer,
+        "--agency",
+        POLICE,
+    ]);
+    let digest = added["digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        digest,
+        custody_core::Hash::of(&content(700_000, 11)).to_hex()
+    );
+    assert_eq!(added["blob"], "stored");
+    let back = w.path("back.pdf").display().to_string();
+    w.ok(&["evidence", "get", &digest, "--out", &back]);
+    assert_eq!(std::fs::read(&back).unwrap(), content(700_000, 11));
+
+    // Too large for the configured limit: refused, nothing recorded.
+    let size = w.size();
+    let r = w.fails(
+        2,
+        &[
+            "evidence",
+            "add",
+            "--chain",
+            &chain,
+            file.to_str().unwrap(),
+            "--provenance",
+            "x",
+            "--key",
+            &keys.officer,
+            "--agency",
+            POLICE,
+            "--max-bytes",
+            "1000",
+        ],
+    );
+    assert!(
+        r.stderr.contains("more than the limit of 1000 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(w.size(), size);
+
+    let packet = w.path("p.packet").display().to_string();
+    w.ok(&[
+        "packet",
+        "export",
+        "--chain",
+        &chain,
+        "--out",
+        &packet,
+        "--ledger-key",
+        &keys.ledger,
+    ]);
+    let text = w.ok(&["packet", "verify", &packet, "--lang", "en"]);
+    assert!(text.contains("PACKET VERIFIED"), "{text}");
+    assert!(
+        text.contains("statement.pdf (application/pdf, 700000 bytes) : included, digest verified"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no commitment order"),
+        "what is missing is said: {text}"
+    );
+    let fr = w.ok(&["packet", "verify", &packet]);
+    assert!(fr.contains("aucun titre de détention"), "{fr}");
+}
+
+#[test]
+fn evidence_and_packets_on_sqlite() {
+    evidence_and_packet_round_trip(&World::sqlite());
+}
+
+#[test]
+fn evidence_and_packets_on_jetstream() {
+    let server = custody_testkit::NatsServer::start().expect("nats-server");
+    evidence_and_packet_round_trip(&World::nats(&server.url()));
+}
