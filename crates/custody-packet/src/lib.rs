@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod format;
 pub mod timeline;
 pub mod tlog;

@@ -21,15 +21,14 @@ use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteSigner, NoteVe
 use custody_core::encoding::hex;
 use custody_core::humancode::code_for_chain;
 use custody_core::ids::AUTHORITY_CHAIN;
-use custody_core::merkle::{inclusion_proof, root_of};
+use custody_core::merkle::root_of;
 use custody_core::{Hash, Record};
 use custody_ledger::AppendError;
+use custody_packet::build;
 use custody_packet::timeline::{self, Lang};
-use custody_packet::tlog::TlogProof;
 use custody_packet::verify::evidence_of;
 use custody_packet::{
-    verify_packet, EvidenceEntry, Manifest, Options, PacketError, PacketWriter, Section, Withheld,
-    MAGIC,
+    verify_packet, EvidenceEntry, Manifest, Options, PacketError, PacketWriter, Section, MAGIC,
 };
 use custody_store::{AppendOutcome, LedgerScan, LedgerStore, PayloadState};
 use serde_json::json;
@@ -143,34 +142,17 @@ async fn export(out: Output, spec: &str, args: &PacketExportArgs) -> anyhow::Res
             ev.record.header.chain == AUTHORITY_CHAIN || ev.record.header.chain == chain
         }));
     }
-    let mut withheld = Vec::new();
-    let mut records: Vec<(u64, Record)> = Vec::new();
-    for ev in events {
-        let is_chain = ev.record.header.chain == chain;
-        let kind = ev.record.header.kind;
-        let reason = if is_chain && kind.is_restricted() {
-            Some("restricted")
-        } else if is_chain && ev.record.payload.is_none() {
-            Some(match ev.payload {
-                PayloadState::Redacted => "redacted",
-                _ => "missing",
-            })
-        } else {
-            None
-        };
-        let record = match reason {
-            Some(reason) => {
-                withheld.push(Withheld {
-                    event: ev.record.hash.to_hex(),
-                    kind: kind.as_str().to_string(),
-                    reason: reason.to_string(),
-                });
-                ev.record.without_payload()
-            }
-            None => ev.record,
-        };
-        records.push((ev.position, record));
-    }
+    let (records, withheld) = build::select(
+        &chain,
+        events.into_iter().map(|ev| {
+            let held = match ev.payload {
+                PayloadState::Present => build::Held::Present,
+                PayloadState::Redacted => build::Held::Redacted,
+                _ => build::Held::Missing,
+            };
+            (ev.position, ev.record, held)
+        }),
+    );
 
     // The evidence.
     let blobs = evidence_store::open(spec, u64::MAX / 2).await?;
@@ -284,11 +266,7 @@ async fn write_packet(
     }
     w.section(Section::Checkpoint, note.as_bytes())?;
     for (position, _) in records {
-        let proof = TlogProof {
-            index: *position,
-            hashes: inclusion_proof(leaves, *position, cp.size)?,
-            checkpoint: note.to_string(),
-        };
+        let proof = build::proof(leaves, *position, cp.size, note)?;
         w.section(Section::Proof, proof.to_text().as_bytes())?;
     }
     let mut buf = vec![0u8; custody_evidence::CHUNK];
