@@ -416,6 +416,11 @@ fn import_is_idempotent_and_a_fork_is_refused_without_change() {
     let digest = add_evidence(&w, &chain, "radio.jpg", &content(50_000, 9));
     let packet = export(&w, &chain, "transfer.packet");
 
+    // Into the store it came from (a primary): everything is already there.
+    let own = w.ok_json(&["packet", "import", &packet]);
+    assert_eq!(own["appended"], 0, "{own}");
+    assert_eq!(own["blobs_stored"], 0, "{own}");
+
     let b = replica(&w, "b");
     let first = b.ok_json(&["packet", "import", &packet]);
     assert!(first["appended"].as_u64().unwrap() > 10, "{first}");

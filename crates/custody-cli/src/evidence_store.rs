@@ -27,6 +27,9 @@ pub async fn open(spec: &str, max_bytes: u64) -> anyhow::Result<Arc<dyn BlobStor
             })?;
         return Ok(Arc::new(blobs));
     }
+    if !std::path::Path::new(spec).exists() {
+        anyhow::bail!("no ledger in {spec}: the file does not exist; run `custody init` or `custody demo` first, or pass --store");
+    }
     let dir = dir_of(spec);
     let blobs = DirBlobStore::open(&dir, limits)
         .with_context(|| format!("cannot open the evidence directory {}", dir.display()))?;

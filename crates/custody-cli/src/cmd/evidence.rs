@@ -19,7 +19,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::append::{sign_and_append, Appended};
 use crate::chainref::ChainArg;
-use crate::cli::{EvidenceAddArgs, EvidenceCommand, EvidenceGetArgs, DEFAULT_EVIDENCE_MAX_BYTES};
+use crate::cli::{EvidenceAddArgs, EvidenceCommand, EvidenceGetArgs};
 use crate::output::Output;
 use crate::{clock, evidence_store, keyfile, store};
 
@@ -131,7 +131,7 @@ async fn get(out: Output, spec: &str, args: &EvidenceGetArgs) -> anyhow::Result<
         .parse()
         .map_err(|e| anyhow::anyhow!("DIGEST: {e}"))?;
     // Reading needs no limit: the blob is already stored.
-    let blobs = evidence_store::open(spec, DEFAULT_EVIDENCE_MAX_BYTES.max(u64::MAX / 2)).await?;
+    let blobs = evidence_store::open(spec, u64::MAX).await?;
     let mut reader = blobs.get(&digest).await?.ok_or_else(|| {
         anyhow::anyhow!(
             "no evidence blob {digest} in the evidence store of {}",

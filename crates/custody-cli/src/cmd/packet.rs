@@ -53,7 +53,6 @@ pub async fn run(out: Output, spec: &str, cmd: &PacketCommand) -> anyhow::Result
 
 /// The checkpoint note to put in the packet, and the checkpoint it verifies as.
 async fn checkpoint_note(
-    spec: &str,
     s: &dyn LedgerStore,
     meta: &custody_ledger::LedgerMeta,
     args: &PacketExportArgs,
@@ -96,7 +95,6 @@ async fn checkpoint_note(
     let note = signer
         .sign_checkpoint(&cp)
         .context("cannot sign the checkpoint")?;
-    let _ = spec;
     Ok((note, cp))
 }
 
@@ -109,7 +107,7 @@ async fn export(out: Output, spec: &str, args: &PacketExportArgs) -> anyhow::Res
     if chain == AUTHORITY_CHAIN {
         anyhow::bail!("--chain: a packet is of a detainee's chain (d-... or its code XXXX-XXXX-C), not of the authority chain");
     }
-    let (note, cp) = checkpoint_note(spec, s.as_ref(), &meta, args).await?;
+    let (note, cp) = checkpoint_note(s.as_ref(), &meta, args).await?;
     let current = s.size().await?;
     if cp.size > current {
         anyhow::bail!(
@@ -449,6 +447,22 @@ async fn import(out: Output, spec: &str, args: &PacketImportArgs) -> anyhow::Res
                 if ev.record.hash != r.hash {
                     return Err(on_fork(chain, r.header.seq, &ev.record.hash, &r.hash));
                 }
+            }
+        }
+    }
+    // A primary requires the payload of every new detainee record: refuse before appending
+    // anything rather than stop half-way at the first withheld one.
+    if meta.role == custody_ledger::LedgerRole::Primary {
+        for (_, r) in v
+            .records
+            .iter()
+            .filter(|(_, r)| r.payload.is_none() && r.header.chain != AUTHORITY_CHAIN)
+        {
+            if s.event(&r.hash).await?.is_none() {
+                return Err(refused(format!(
+                    "{name} withholds the payload of {} seq {} ({}), and this store is a primary ledger, which requires the payload of every new record: nothing was imported; import into a replica (`custody init --trust`)",
+                    r.header.chain, r.header.seq, r.header.kind
+                )));
             }
         }
     }
