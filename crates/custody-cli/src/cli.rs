@@ -121,6 +121,135 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the people released to an agency and not yet accepted by it, oldest first.
     Inbox(InboxArgs),
+    /// Store evidence blobs by content and record them; read them back, checked.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Transfer packets: one file with a detainee's whole record, verifiable offline.
+    #[command(subcommand)]
+    Packet(PacketCommand),
+}
+
+/// Largest evidence blob stored, in bytes, unless `--max-bytes` says otherwise (4 GiB).
+pub const DEFAULT_EVIDENCE_MAX_BYTES: u64 = custody_evidence::DEFAULT_MAX_BYTES;
+
+/// `custody evidence`.
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Store FILE by its SHA-256 and record `evidence_added` on the chain.
+    Add(EvidenceAddArgs),
+    /// Write the blob of DIGEST to standard output or a file, checking its digest.
+    Get(EvidenceGetArgs),
+}
+
+/// `custody evidence add`.
+#[derive(Debug, Args)]
+pub struct EvidenceAddArgs {
+    /// The evidence file (streamed: never held in memory).
+    pub file: PathBuf,
+    /// Chain: its id (d-...) or the detainee's code (XXXX-XXXX-C).
+    #[arg(long)]
+    pub chain: String,
+    /// Key file of the signer.
+    #[arg(long, env = "CUSTODY_KEY")]
+    pub key: PathBuf,
+    /// Acting agency id.
+    #[arg(long)]
+    pub agency: String,
+    /// Label (default: the file name).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Where it comes from, who made it and how.
+    #[arg(long)]
+    pub provenance: String,
+    /// Media type in lowercase (e.g. image/jpeg).
+    #[arg(long, default_value = "application/octet-stream")]
+    pub media_type: String,
+    /// When it was collected (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub occurred_at: Option<String>,
+    /// Largest blob accepted, in bytes.
+    #[arg(long, env = "CUSTODY_EVIDENCE_MAX_BYTES", default_value_t = DEFAULT_EVIDENCE_MAX_BYTES)]
+    pub max_bytes: u64,
+}
+
+/// `custody evidence get`.
+#[derive(Debug, Args)]
+pub struct EvidenceGetArgs {
+    /// SHA-256 of the blob (the record's content_digest).
+    pub digest: String,
+    /// Write to this file (created only when the whole blob verified; never overwritten).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `custody packet`.
+#[derive(Debug, Subcommand)]
+pub enum PacketCommand {
+    /// Write a detainee's transfer packet (docs/SPEC.md section 18).
+    Export(PacketExportArgs),
+    /// Verify a packet offline and print the registrar's timeline.
+    Verify(PacketVerifyArgs),
+    /// Verify a packet and append its records and evidence to the store (idempotent).
+    Import(PacketImportArgs),
+}
+
+/// `custody packet export`.
+#[derive(Debug, Args)]
+pub struct PacketExportArgs {
+    /// Chain: its id (d-...) or the detainee's code (XXXX-XXXX-C).
+    #[arg(long)]
+    pub chain: String,
+    /// The packet file to write (never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A checkpoint note made by `custody checkpoint`, covering every event of the chain.
+    #[arg(
+        long,
+        conflicts_with = "ledger_key",
+        required_unless_present = "ledger_key"
+    )]
+    pub checkpoint: Option<PathBuf>,
+    /// The ledger's checkpoint key: sign a checkpoint over the current ledger now.
+    #[arg(long, env = "CUSTODY_LEDGER_KEY")]
+    pub ledger_key: Option<PathBuf>,
+    /// Evidence blobs larger than this (bytes) travel as their manifest entry only.
+    #[arg(long, env = "CUSTODY_PACKET_MAX_BLOB_BYTES", default_value_t = 64 << 20)]
+    pub max_blob_bytes: u64,
+}
+
+/// Language of human-facing reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Français.
+    Fr,
+    /// English.
+    En,
+}
+
+/// `custody packet verify`.
+#[derive(Debug, Args)]
+pub struct PacketVerifyArgs {
+    /// The packet file.
+    pub file: PathBuf,
+    /// trust.json of the ledger (default: the anchors the packet carries).
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// The ledger's checkpoint verifier key, or a file holding it (default: the packet's).
+    #[arg(long)]
+    pub ledger_vkey: Option<String>,
+    /// Language of the timeline.
+    #[arg(long, value_enum, default_value = "fr")]
+    pub lang: Lang,
+}
+
+/// `custody packet import`.
+#[derive(Debug, Args)]
+pub struct PacketImportArgs {
+    /// The packet file.
+    pub file: PathBuf,
+    /// Largest evidence blob stored, in bytes.
+    #[arg(long, env = "CUSTODY_EVIDENCE_MAX_BYTES", default_value_t = DEFAULT_EVIDENCE_MAX_BYTES)]
+    pub max_bytes: u64,
 }
 
 /// `custody keygen`.

@@ -12,6 +12,7 @@ mod cli;
 mod clock;
 mod cmd;
 mod demokeys;
+mod evidence_store;
 mod exit;
 mod files;
 mod keyfile;
@@ -85,5 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Prove(a) => cmd::prove::run(out, spec, a).await,
         Command::Serve(a) => cmd::serve::run(out, spec, a).await,
         Command::Demo(a) => cmd::demo::run(out, spec, a).await,
+        Command::Evidence(c) => cmd::evidence::run(out, spec, c).await,
+        Command::Packet(c) => cmd::packet::run(out, spec, c).await,
     }
 }

@@ -77,9 +77,11 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
         root: root_of(&leaves),
         extensions: vec![],
     };
+    let note = signer.sign(&checkpoint.to_body());
+    files.insert("checkpoint.txt".into(), note.clone().into_bytes());
     files.insert(
-        "checkpoint.txt".into(),
-        signer.sign(&checkpoint.to_body()).into_bytes(),
+        "packet.packet".into(),
+        packet_vector(&s, &signer.verifier_key(), &published, &leaves, &note)?,
     );
 
     let mut inclusion = Vec::new();
@@ -219,6 +221,84 @@ fn note_cases(name: &str, checkpoint: &Checkpoint) -> Result<Value, String> {
         invalid("signed by another key of the same name: no line of the verifier key", other_origin.verifier_key(), signed),
         invalid("the origin line and key name are another ledger's", plus.verifier_key(), renamed),
     ]}))
+}
+
+/// A transfer packet (docs/SPEC.md section 18) of the first detainee admitted to a prison
+/// whose chain has evidence and a medical screening, against `checkpoint.txt`. The evidence
+/// travels as manifest entries only (the vectors hold no blob), the medical screening and risk
+/// assessment without payload.
+fn packet_vector(
+    s: &Scenario,
+    vkey: &str,
+    published: &[Record],
+    leaves: &[Digest],
+    note: &str,
+) -> Result<Vec<u8>, String> {
+    use custody_packet::build::{self, Held};
+    use custody_packet::{EvidenceEntry, Manifest, PacketWriter, Section, MAGIC};
+    let has = |chain: &str, kind: K| {
+        published
+            .iter()
+            .any(|r| r.header.chain == chain && r.header.kind == kind)
+    };
+    let chain = published
+        .iter()
+        .map(|r| r.header.chain.clone())
+        .find(|c| has(c, K::Admission) && has(c, K::EvidenceAdded) && has(c, K::MedicalScreening))
+        .ok_or("no detainee of the vectors fits the packet vector")?;
+    let redacted: Vec<&str> = published
+        .iter()
+        .filter(|r| r.header.kind == K::Redaction)
+        .filter_map(|r| r.header.facts.str("event"))
+        .collect();
+    let events = published.iter().enumerate().map(|(i, r)| {
+        let held = match &r.payload {
+            Some(_) => Held::Present,
+            None if redacted.contains(&r.hash.to_hex().as_str()) => Held::Redacted,
+            None => Held::Missing,
+        };
+        (i as u64, r.clone(), held)
+    });
+    let (records, withheld) = build::select(&chain, events);
+    let evidence = records
+        .iter()
+        .filter_map(|(_, r)| {
+            custody_packet::verify::evidence_of(r).map(|(d, size)| EvidenceEntry {
+                event: r.hash.to_hex(),
+                digest: d.to_hex(),
+                size_bytes: size,
+                included: false,
+                reason: Some("not_in_store".into()),
+            })
+        })
+        .collect();
+    let last = published.last().ok_or("no record")?;
+    let manifest = Manifest {
+        format: MAGIC.into(),
+        ledger: s.name.clone(),
+        chain: chain.clone(),
+        code: custody_core::humancode::code_for_chain(&chain),
+        exported_at: last.header.recorded_at.to_string(),
+        trust: s.trust.clone(),
+        ledger_vkey: vkey.to_string(),
+        records: records.len() as u64,
+        withheld,
+        evidence,
+    };
+    let size = leaves.len() as u64;
+    let io = |e: std::io::Error| e.to_string();
+    let mut w = PacketWriter::new(Vec::new(), &manifest).map_err(io)?;
+    for (_, r) in &records {
+        w.record(r).map_err(io)?;
+    }
+    w.section(Section::Checkpoint, note.as_bytes())
+        .map_err(io)?;
+    for (position, _) in &records {
+        let proof = build::proof(leaves, *position, size, note).map_err(|e| e.to_string())?;
+        w.section(Section::Proof, proof.to_text().as_bytes())
+            .map_err(io)?;
+    }
+    Ok(w.finish().map_err(io)?.0)
 }
 
 fn pretty(v: &Value) -> Vec<u8> {

@@ -18,7 +18,7 @@ use crate::{clock, keyfile, store};
 /// The size and root of the store's ledger, after verifying every record of it: a checkpoint
 /// is the ledger operator's signed word that these records are the ledger, so it is never
 /// signed over records that do not verify.
-async fn verified_tree(
+pub(crate) async fn verified_tree(
     s: &dyn LedgerStore,
     trust: custody_core::authority::TrustAnchors,
 ) -> anyhow::Result<(u64, Digest)> {

@@ -3,12 +3,14 @@
 pub mod checkpoint;
 pub mod demo;
 pub mod enroll;
+pub mod evidence;
 pub mod export;
 pub mod forks;
 pub mod inbox;
 pub mod init;
 pub mod keygen;
 pub mod ledger_key;
+pub mod packet;
 pub mod prove;
 pub mod record;
 pub mod serve;

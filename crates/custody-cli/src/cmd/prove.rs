@@ -15,7 +15,7 @@ use crate::store;
 
 /// Leaf hashes of the first `size` stored records (the scan fails when the store holds fewer
 /// or has a gap).
-async fn leaves(s: &dyn LedgerStore, size: u64) -> anyhow::Result<Vec<Digest>> {
+pub(crate) async fn leaves(s: &dyn LedgerStore, size: u64) -> anyhow::Result<Vec<Digest>> {
     let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     let mut scan = LedgerScan::new(s, 0).until(size);
     while let Some(batch) = scan.next_batch().await? {

@@ -1,0 +1,544 @@
+//! `custody packet export | verify | import`: a detainee's transfer packet (docs/SPEC.md
+//! section 18), the one file that travels with the person.
+//!
+//! - `export` writes the chain (restricted payloads withheld and listed), the authority chain up
+//!   to the checkpoint, a checkpoint signed by the ledger key (given, or signed now over a
+//!   ledger that verifies) that covers every event, a C2SP tlog-proof per event, and the
+//!   evidence blobs up to a size (larger ones as manifest entries); it prints the packet
+//!   digest.
+//! - `verify` is offline: the packet alone (or with `--trust` and `--ledger-vkey`), the
+//!   timeline in French or English, exit status 0 only when everything holds.
+//! - `import` verifies the packet against the store's own trust anchors and ledger key, refuses
+//!   a fork (the store holds another event at a position of the chain) before changing
+//!   anything, then appends through the ledger's validated path and stores the blobs; a second
+//!   import changes nothing.
+
+use std::io::{BufReader, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
+use custody_core::encoding::hex;
+use custody_core::humancode::code_for_chain;
+use custody_core::ids::AUTHORITY_CHAIN;
+use custody_core::merkle::root_of;
+use custody_core::{Hash, Record};
+use custody_ledger::AppendError;
+use custody_packet::build;
+use custody_packet::timeline::{self, Lang};
+use custody_packet::verify::evidence_of;
+use custody_packet::{
+    verify_packet, EvidenceEntry, Manifest, Options, PacketError, PacketWriter, Section, MAGIC,
+};
+use custody_store::{AppendOutcome, LedgerScan, LedgerStore, PayloadState};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::append::append_error;
+use crate::chainref::ChainArg;
+use crate::cli::{self, PacketCommand, PacketExportArgs, PacketImportArgs, PacketVerifyArgs};
+use crate::cmd::{checkpoint, prove};
+use crate::exit::{refused, refused_reported};
+use crate::output::Output;
+use crate::{clock, evidence_store, keyfile, store};
+
+/// Runs a packet command.
+pub async fn run(out: Output, spec: &str, cmd: &PacketCommand) -> anyhow::Result<()> {
+    match cmd {
+        PacketCommand::Export(a) => export(out, spec, a).await,
+        PacketCommand::Verify(a) => verify(out, a),
+        PacketCommand::Import(a) => import(out, spec, a).await,
+    }
+}
+
+/// The checkpoint note to put in the packet, and the checkpoint it verifies as.
+async fn checkpoint_note(
+    s: &dyn LedgerStore,
+    meta: &custody_ledger::LedgerMeta,
+    args: &PacketExportArgs,
+) -> anyhow::Result<(String, Checkpoint)> {
+    let verifier = NoteVerifier::parse(&meta.ledger_vkey)
+        .map_err(|e| anyhow::anyhow!("the ledger's verifier key is unusable: {e}"))?;
+    if let Some(path) = &args.checkpoint {
+        let note = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+        let cp = verify_checkpoint(&note, &verifier).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a checkpoint signed by the key of ledger {:?} ({e}): make one with `custody checkpoint --ledger-key KEY`",
+                path.display(),
+                meta.name
+            )
+        })?;
+        return Ok((note, cp));
+    }
+    let Some(key_path) = &args.ledger_key else {
+        anyhow::bail!("pass --checkpoint FILE (made by `custody checkpoint`) or --ledger-key KEY");
+    };
+    let key = keyfile::read(key_path)?;
+    let signer = NoteSigner::new(&meta.name, key.signing_key().clone())
+        .map_err(|e| anyhow::anyhow!("ledger name {:?}: {e}", meta.name))?;
+    if signer.verifier_key() != meta.ledger_vkey {
+        anyhow::bail!(
+            "{} is not the checkpoint key of ledger {:?} (its verifier key is {})",
+            key_path.display(),
+            meta.name,
+            meta.ledger_vkey
+        );
+    }
+    let (size, root) = checkpoint::verified_tree(s, meta.trust.clone()).await?;
+    let cp = Checkpoint {
+        origin: meta.name.clone(),
+        size,
+        root,
+        extensions: Vec::new(),
+    };
+    let note = signer
+        .sign_checkpoint(&cp)
+        .context("cannot sign the checkpoint")?;
+    Ok((note, cp))
+}
+
+async fn export(out: Output, spec: &str, args: &PacketExportArgs) -> anyhow::Result<()> {
+    let chain_arg = ChainArg::parse("chain", &args.chain)?;
+    let s = store::open_store(spec, store::Create::No).await?;
+    let meta = store::read_meta(spec, s.as_ref()).await?;
+    let shown = store::display(spec);
+    let chain = chain_arg.resolve("chain", s.as_ref(), &shown).await?;
+    if chain == AUTHORITY_CHAIN {
+        anyhow::bail!("--chain: a packet is of a detainee's chain (d-... or its code XXXX-XXXX-C), not of the authority chain");
+    }
+    let (note, cp) = checkpoint_note(s.as_ref(), &meta, args).await?;
+    let current = s.size().await?;
+    if cp.size > current {
+        anyhow::bail!(
+            "the checkpoint has {} records but {shown} holds {current}: it is not a checkpoint of this store's ledger",
+            cp.size
+        );
+    }
+    let leaves = prove::leaves(s.as_ref(), cp.size).await?;
+    if root_of(&leaves) != cp.root {
+        anyhow::bail!("the checkpoint's root is not that of the first {} records of {shown}: it is not a checkpoint of this ledger", cp.size);
+    }
+    let stored_chain = s.chain(&chain).await?;
+    if stored_chain.is_empty() {
+        anyhow::bail!("chain {chain} has no record in {shown}");
+    }
+    if let Some(late) = stored_chain.iter().find(|ev| ev.position >= cp.size) {
+        anyhow::bail!(
+            "the checkpoint of size {} does not cover event seq {} of chain {chain} (position {}): make a newer checkpoint (`custody checkpoint`) or pass --ledger-key",
+            cp.size,
+            late.record.header.seq,
+            late.position
+        );
+    }
+
+    // The records: the authority chain up to the checkpoint and the whole chain, in ledger order.
+    let mut events = Vec::new();
+    let mut scan = LedgerScan::new(s.as_ref(), 0).until(cp.size);
+    while let Some(batch) = scan.next_batch().await? {
+        events.extend(batch.into_iter().filter(|ev| {
+            ev.record.header.chain == AUTHORITY_CHAIN || ev.record.header.chain == chain
+        }));
+    }
+    let (records, withheld) = build::select(
+        &chain,
+        events.into_iter().map(|ev| {
+            let held = match ev.payload {
+                PayloadState::Present => build::Held::Present,
+                PayloadState::Redacted => build::Held::Redacted,
+                _ => build::Held::Missing,
+            };
+            (ev.position, ev.record, held)
+        }),
+    );
+
+    // The evidence.
+    let blobs = evidence_store::open(spec, u64::MAX / 2).await?;
+    let mut evidence = Vec::new();
+    for (_, r) in &records {
+        let Some((digest, size)) = evidence_of(r) else {
+            continue;
+        };
+        let held = blobs.size_of(&digest).await?;
+        let (included, reason) = match held {
+            None => (false, Some("not_in_store")),
+            Some(n) if n != size => (false, Some("not_in_store")),
+            Some(_) if size > args.max_blob_bytes => (false, Some("too_large")),
+            Some(_) => (true, None),
+        };
+        evidence.push(EvidenceEntry {
+            event: r.hash.to_hex(),
+            digest: digest.to_hex(),
+            size_bytes: size,
+            included,
+            reason: reason.map(str::to_string),
+        });
+    }
+
+    let manifest = Manifest {
+        format: MAGIC.to_string(),
+        ledger: meta.name.clone(),
+        chain: chain.clone(),
+        code: code_for_chain(&chain),
+        exported_at: clock::now()?.to_string(),
+        trust: meta.trust.clone(),
+        ledger_vkey: meta.ledger_vkey.clone(),
+        records: records.len() as u64,
+        withheld,
+        evidence,
+    };
+    let file = crate::files::create_new(&args.out)?;
+    let written = write_packet(
+        file,
+        &manifest,
+        &records,
+        &note,
+        &cp,
+        &leaves,
+        blobs.as_ref(),
+    )
+    .await;
+    let digest = match written {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_file(&args.out);
+            return Err(e.context(format!(
+                "the packet was not written ({} removed)",
+                args.out.display()
+            )));
+        }
+    };
+    let included = manifest.evidence.iter().filter(|e| e.included).count();
+    tracing::info!(records = records.len(), "packet written");
+    out.json(&json!({
+        "file": args.out.display().to_string(),
+        "digest": hex(&digest),
+        "chain": chain,
+        "code": manifest.code,
+        "records": records.len(),
+        "checkpoint_size": cp.size,
+        "withheld": manifest.withheld.len(),
+        "evidence": manifest.evidence.len(),
+        "evidence_included": included,
+    }));
+    if out.human() {
+        println!("wrote transfer packet {}", args.out.display());
+        println!("  chain      {chain} ({})", manifest.code);
+        println!(
+            "  records    {} ({} of the chain), checkpoint of size {}",
+            records.len(),
+            records
+                .iter()
+                .filter(|(_, r)| r.header.chain == chain)
+                .count(),
+            cp.size
+        );
+        println!(
+            "  withheld   {} payloads (listed by kind in the packet)",
+            manifest.withheld.len()
+        );
+        println!(
+            "  evidence   {} ({} blobs included)",
+            manifest.evidence.len(),
+            included
+        );
+        println!("  digest     sha256 {}", hex(&digest));
+    } else {
+        out.result(hex(&digest));
+    }
+    Ok(())
+}
+
+async fn write_packet(
+    file: std::fs::File,
+    manifest: &Manifest,
+    records: &[(u64, Record)],
+    note: &str,
+    cp: &Checkpoint,
+    leaves: &[custody_core::merkle::Digest],
+    blobs: &dyn custody_evidence::BlobStore,
+) -> anyhow::Result<[u8; 32]> {
+    let mut w = PacketWriter::new(std::io::BufWriter::new(file), manifest)?;
+    for (_, r) in records {
+        w.record(r)?;
+    }
+    w.section(Section::Checkpoint, note.as_bytes())?;
+    for (position, _) in records {
+        let proof = build::proof(leaves, *position, cp.size, note)?;
+        w.section(Section::Proof, proof.to_text().as_bytes())?;
+    }
+    let mut buf = vec![0u8; custody_evidence::CHUNK];
+    for e in manifest.evidence.iter().filter(|e| e.included) {
+        let digest: Hash = e.digest.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut reader = blobs.get(&digest).await?.ok_or_else(|| {
+            anyhow::anyhow!("evidence blob {digest} left the store while the packet was written")
+        })?;
+        w.begin(Section::Blob, e.size_bytes)?;
+        let mut copied = 0u64;
+        loop {
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            copied += n as u64;
+            w.write_body(&buf[..n])?;
+        }
+        if copied != e.size_bytes {
+            anyhow::bail!("evidence blob {digest} changed size while the packet was written");
+        }
+        w.end_body()?;
+    }
+    let (mut inner, digest) = w.finish()?;
+    inner.flush()?;
+    inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(digest)
+}
+
+fn read_trust(path: &Path) -> anyhow::Result<custody_core::authority::TrustAnchors> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value = custody_core::jcs::parse_strict(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not acceptable JSON: {e}", path.display()))?;
+    serde_json::from_value(value)
+        .map_err(|e| anyhow::anyhow!("{} is not a trust.json: {e}", path.display()))
+}
+
+fn read_vkey(arg: &str) -> anyhow::Result<String> {
+    let path = Path::new(arg);
+    if !arg.contains('+') && path.is_file() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {arg}"))?;
+        return Ok(text.trim().to_string());
+    }
+    Ok(arg.trim().to_string())
+}
+
+fn open_packet(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open packet {}", path.display()))?;
+    Ok(BufReader::with_capacity(1 << 16, file))
+}
+
+/// The refusal of a packet, in the registrar's language.
+fn refusal_text(f: &custody_packet::PacketFailure, lang: Lang) -> String {
+    let head = match lang {
+        Lang::Fr => "PAQUET REFUSÉ",
+        Lang::En => "PACKET REFUSED",
+    };
+    let mut text = format!("{head} ({}): ", f.rule);
+    if let (Some(chain), Some(seq)) = (&f.chain, f.seq) {
+        let (ev, pos) = match lang {
+            Lang::Fr => ("événement", "position"),
+            Lang::En => ("event", "position"),
+        };
+        text.push_str(&format!("{ev} {chain} seq {seq}"));
+        if let Some(p) = f.position {
+            text.push_str(&format!(" ({pos} {p})"));
+        }
+        if let Some(h) = &f.hash {
+            text.push_str(&format!(" {h}"));
+        }
+        text.push_str(": ");
+    }
+    text.push_str(&f.message);
+    text
+}
+
+fn verify(out: Output, args: &PacketVerifyArgs) -> anyhow::Result<()> {
+    let lang = match args.lang {
+        cli::Lang::Fr => Lang::Fr,
+        cli::Lang::En => Lang::En,
+    };
+    let options = Options {
+        trust: args.trust.as_deref().map(read_trust).transpose()?,
+        ledger_vkey: args.ledger_vkey.as_deref().map(read_vkey).transpose()?,
+        now: Some(clock::now()?),
+    };
+    let name = args.file.display().to_string();
+    match verify_packet(open_packet(&args.file)?, &options) {
+        Ok(v) => {
+            out.json(&json!({
+                "ok": true,
+                "file": name,
+                "digest": hex(&v.digest),
+                "chain": v.manifest.chain,
+                "records": v.records.len(),
+                "checkpoint_size": v.checkpoint.size,
+                "trust_from_packet": v.trust_from_packet,
+                "ledger_vkey_from_packet": v.vkey_from_packet,
+                "withheld": v.manifest.withheld,
+                "evidence": v.manifest.evidence,
+            }));
+            if !out.json {
+                let (ok, digest) = match lang {
+                    Lang::Fr => ("PAQUET VÉRIFIÉ", "empreinte du paquet"),
+                    Lang::En => ("PACKET VERIFIED", "packet digest"),
+                };
+                println!("{ok}: {name}");
+                println!("  {digest} sha256 {}", hex(&v.digest));
+                let proved = match lang {
+                    Lang::Fr => format!("  {} enregistrements : signatures, chaînage, empreintes des contenus, autorité de chaque signataire à la date de signature, inclusion de chaque événement dans le point de contrôle signé de taille {}", v.records.len(), v.checkpoint.size),
+                    Lang::En => format!("  {} records: signatures, chain links, payload digests, each signer's authority when signing, inclusion of every event in the signed checkpoint of size {}", v.records.len(), v.checkpoint.size),
+                };
+                println!("{proved}");
+                if v.trust_from_packet || v.vkey_from_packet {
+                    println!("  {}", match lang {
+                        Lang::Fr => "ATTENTION : racines de confiance ou clé du registre prises dans le paquet lui-même ; passez --trust trust.json et --ledger-vkey pour prouver qu'il vient du registre attendu",
+                        Lang::En => "WARNING: trust anchors or ledger key taken from the packet itself; pass --trust trust.json and --ledger-vkey to prove it comes from the ledger you expect",
+                    });
+                }
+                println!();
+                print!("{}", timeline::render(&v, lang));
+            }
+            Ok(())
+        }
+        Err(PacketError::Refused(f)) => {
+            if out.json {
+                println!(
+                    "{}",
+                    json!({"ok": false, "file": name, "rule": f.rule, "position": f.position, "chain": f.chain, "seq": f.seq, "hash": f.hash, "message": f.message})
+                );
+            } else {
+                eprintln!("custody: {name}: {}", refusal_text(&f, lang));
+            }
+            Err(refused_reported(format!("{name}: refused ({})", f.rule)))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot verify {name}"))),
+    }
+}
+
+/// The one place a fork found by an import is handled: the packet's version is kept whole in
+/// the store's fork alarm log (`Ledger::record_fork` checks it is validly signed first), the
+/// ledger is left as it is, and the import is refused: nothing of the packet is appended.
+async fn on_fork(
+    ledger: &custody_ledger::Ledger,
+    packet_name: &str,
+    stored: &Hash,
+    other: &custody_core::Record,
+) -> anyhow::Error {
+    let (chain, seq) = (&other.header.chain, other.header.seq);
+    tracing::warn!(%chain, seq, %stored, packet = %other.hash, "fork found by a packet import");
+    let kept = match clock::now() {
+        Ok(now) => match ledger
+            .record_fork(other, &format!("packet import {packet_name}"), &now)
+            .await
+        {
+            Ok(custody_ledger::ForkOutcome::Recorded { .. }) => "kept as a new fork alarm",
+            Ok(custody_ledger::ForkOutcome::AlreadyRecorded { .. }) => {
+                "already kept by an earlier fork alarm"
+            }
+            Ok(_) => "not kept (the same record after all)",
+            Err(e) => {
+                return refused(format!(
+                    "fork: chain {chain} seq {seq} is event {stored} in this store but event {} in the packet, whose version is refused ({e}); nothing was imported",
+                    other.hash
+                ))
+            }
+        },
+        Err(e) => return e,
+    };
+    refused(format!(
+        "fork: chain {chain} seq {seq} is event {stored} in this store but event {} in the packet ({kept}: `custody forks` lists it); nothing was imported: two different records claim the same place in the chain",
+        other.hash
+    ))
+}
+
+async fn import(out: Output, spec: &str, args: &PacketImportArgs) -> anyhow::Result<()> {
+    let ledger = store::open_ledger(spec).await?;
+    let meta = ledger.meta().clone();
+    let options = Options {
+        trust: Some(meta.trust.clone()),
+        ledger_vkey: Some(meta.ledger_vkey.clone()),
+        now: Some(clock::now()?),
+    };
+    let name = args.file.display().to_string();
+    let v = match verify_packet(open_packet(&args.file)?, &options) {
+        Ok(v) => v,
+        Err(PacketError::Refused(f)) => {
+            return Err(refused(format!(
+                "{name} does not verify against this ledger's trust anchors and key, nothing was imported: {}",
+                refusal_text(&f, Lang::En)
+            )))
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {name}"))),
+    };
+    let s = ledger.store().clone();
+    // Forks first: nothing is appended when any position is held by another event.
+    for chain in [AUTHORITY_CHAIN, v.manifest.chain.as_str()] {
+        let stored = s.chain(chain).await?;
+        for (_, r) in v.records.iter().filter(|(_, r)| r.header.chain == chain) {
+            if let Some(ev) = stored
+                .iter()
+                .find(|ev| ev.record.header.seq == r.header.seq)
+            {
+                if ev.record.hash != r.hash {
+                    return Err(on_fork(&ledger, &name, &ev.record.hash, r).await);
+                }
+            }
+        }
+    }
+    // A primary requires the payload of every new detainee record: refuse before appending
+    // anything rather than stop half-way at the first withheld one.
+    if meta.role == custody_ledger::LedgerRole::Primary {
+        for (_, r) in v
+            .records
+            .iter()
+            .filter(|(_, r)| r.payload.is_none() && r.header.chain != AUTHORITY_CHAIN)
+        {
+            if s.event(&r.hash).await?.is_none() {
+                return Err(refused(format!(
+                    "{name} withholds the payload of {} seq {} ({}), and this store is a primary ledger, which requires the payload of every new record: nothing was imported; import into a replica (`custody init --trust`)",
+                    r.header.chain, r.header.seq, r.header.kind
+                )));
+            }
+        }
+    }
+    let blobs = evidence_store::open(spec, args.max_bytes).await?;
+    for b in &v.blobs {
+        if b.size > args.max_bytes {
+            return Err(refused(format!("evidence blob {} has {} bytes, more than the limit of {} (--max-bytes): nothing was imported", b.digest, b.size, args.max_bytes)));
+        }
+    }
+    let (mut appended, mut already) = (0u64, 0u64);
+    for (_, r) in &v.records {
+        let now = clock::now()?;
+        match ledger.append(r, &now).await {
+            Ok(AppendOutcome::Appended { .. }) => appended += 1,
+            Ok(AppendOutcome::Duplicate { .. }) => already += 1,
+            Err(e @ AppendError::Invalid(_)) => {
+                return Err(append_error(e).context(format!(
+                    "{name}: record {} seq {} ({}) refused by this ledger after {appended} were appended",
+                    r.header.chain, r.header.seq, r.hash
+                )))
+            }
+            Err(e) => return Err(append_error(e)),
+        }
+    }
+    let (mut stored, mut held) = (0u64, 0u64);
+    for b in &v.blobs {
+        let mut file = tokio::fs::File::open(&args.file)
+            .await
+            .with_context(|| format!("cannot open {name}"))?;
+        file.seek(std::io::SeekFrom::Start(b.offset)).await?;
+        let mut section = file.take(b.size);
+        let id = custody_evidence::BlobId {
+            digest: b.digest,
+            size: b.size,
+        };
+        match blobs.put(id, &mut section).await? {
+            custody_evidence::PutOutcome::Stored => stored += 1,
+            custody_evidence::PutOutcome::AlreadyStored => held += 1,
+        }
+    }
+    out.json(&json!({
+        "ok": true,
+        "digest": hex(&v.digest),
+        "chain": v.manifest.chain,
+        "appended": appended,
+        "already_stored": already,
+        "blobs_stored": stored,
+        "blobs_already_stored": held,
+    }));
+    out.result(format!(
+        "{name}: {appended} records appended, {already} already stored; {stored} evidence blobs stored, {held} already stored"
+    ));
+    Ok(())
+}
