@@ -14,8 +14,11 @@ mod cmd;
 mod demokeys;
 mod exit;
 mod files;
+mod interactive;
 mod keyfile;
+mod labels;
 mod output;
+mod schemas;
 mod store;
 
 use std::process::ExitCode;
