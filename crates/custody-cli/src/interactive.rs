@@ -45,11 +45,11 @@ pub struct Session {
     term: Term,
 }
 
-/// The answer to a yes/no question, in either language.
+/// The answer to a yes/no question: o/oui/n/non in French, y/yes/n/no in English (any case).
 fn yes_no(lang: Lang, text: &str) -> Result<bool, String> {
-    match text.trim().to_lowercase().as_str() {
-        "o" | "oui" | "y" | "yes" => Ok(true),
-        "n" | "non" | "no" => Ok(false),
+    match (lang, text.trim().to_lowercase().as_str()) {
+        (Lang::Fr, "o" | "oui") | (Lang::En, "y" | "yes") => Ok(true),
+        (Lang::Fr, "n" | "non") | (Lang::En, "n" | "no") => Ok(false),
         _ => Err(lang
             .pick("répondez o (oui) ou n (non)", "answer y (yes) or n (no)")
             .to_string()),
@@ -643,6 +643,15 @@ mod tests {
             Ok(Some(Value::Bool(false)))
         );
         assert!(scalar(fr, &flag, "boolean", "peut-être", true).is_err());
+        assert!(
+            scalar(fr, &flag, "boolean", "y", true).is_err(),
+            "French answers are o/n"
+        );
+        assert_eq!(
+            scalar(Lang::En, &flag, "boolean", "Yes", true),
+            Ok(Some(Value::Bool(true)))
+        );
+        assert!(scalar(Lang::En, &flag, "boolean", "o", true).is_err());
         let at = piece(serde_json::json!({"type": "string"}), true);
         assert_eq!(
             scalar(fr, &at, "string", "2026-03-15T08:30:00Z", true),
