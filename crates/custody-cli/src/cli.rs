@@ -68,6 +68,14 @@ pub fn record_kinds_help() -> String {
          --key demo-keys/police-gao-opj.key --agency ml-police-gao \
          --body schemas/examples/arrest/valid-menaka-barkhane.json",
     );
+    text.push_str(
+        "\n\nThe body comes from exactly one of --body FILE, --body-json JSON or --interactive. \
+         With --interactive, each field of the kind's schema is asked on the terminal (French \
+         labels; --lang en for English) and checked as it is typed; the whole record is then \
+         shown in plain words and signed and appended only on yes (o). A no (n) records nothing \
+         and exits 0. For example, on a demo chain:\n  custody record family_notified \
+         --interactive --chain CODE --key demo-keys/police-gao-opj.key --agency ml-police-gao",
+    );
     text
 }
 
@@ -433,6 +441,11 @@ pub struct EnrollRevokeArgs {
 
 /// `custody record`.
 #[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["body", "body_json", "interactive"])
+))]
 pub struct RecordArgs {
     /// Event kind (e.g. arrest, custody_released, admission).
     pub kind: String,
@@ -456,15 +469,17 @@ pub struct RecordArgs {
     #[arg(long)]
     pub occurred_at: Option<String>,
     /// File holding the JSON body of the event.
-    #[arg(
-        long,
-        conflicts_with = "body_json",
-        required_unless_present = "body_json"
-    )]
+    #[arg(long)]
     pub body: Option<PathBuf>,
     /// The JSON body of the event, inline.
     #[arg(long)]
     pub body_json: Option<String>,
+    /// Ask each field of the body on the terminal, show the record, sign only on yes.
+    #[arg(long)]
+    pub interactive: bool,
+    /// Language of the interactive prompts and summary: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
 }
 
 /// `custody submit`.

@@ -15,8 +15,11 @@ mod demokeys;
 mod evidence_store;
 mod exit;
 mod files;
+mod interactive;
 mod keyfile;
+mod labels;
 mod output;
+mod schemas;
 mod store;
 
 use std::process::ExitCode;
