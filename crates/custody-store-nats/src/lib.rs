@@ -125,7 +125,7 @@ use tracing::{debug, info, warn};
 
 use crate::entry::EventEntry;
 use crate::errors::store_error;
-use crate::read::{read_range, Range, RawMessage};
+use crate::read::{read_log, read_range, Range, RawMessage};
 pub use crate::setup::{
     ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, DUPLICATE_WINDOW, FORK_STREAM,
     FORK_SUBJECTS, FORK_SUBJECT_PREFIX, LEDGER_STREAM, LEDGER_SUBJECTS, META_BUCKET,
@@ -1241,39 +1241,7 @@ impl LedgerStore for JetStreamStore {
     }
 
     async fn forks(&self, from: u64, limit: usize) -> Result<Vec<ForkAlarm>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let info = self
-            .inner
-            .forks
-            .get_info()
-            .await
-            .map_err(|e| store_error(&format!("cannot read stream {FORK_STREAM}"), e))?;
-        let last = info.state.last_sequence;
-        if from >= last {
-            return Ok(Vec::new());
-        }
-        let first = from + 1;
-        let end = last.min(from.saturating_add(u64::try_from(limit).unwrap_or(u64::MAX)));
-        let raw = read_range(
-            &self.inner.forks,
-            Range {
-                stream_name: FORK_STREAM,
-                filter: None,
-                first,
-                last: end,
-                max: limit,
-            },
-        )
-        .await?;
-        if raw.len() as u64 != end - first + 1 {
-            return Err(StoreError::Unavailable(format!(
-                "read {} of the {} fork alarms from {from}; retry",
-                raw.len(),
-                end - first + 1
-            )));
-        }
+        let raw = read_log(&self.inner.forks, FORK_STREAM, "fork alarms", from, limit).await?;
         raw.into_iter()
             .map(|m| {
                 let alarm = ForkAlarm::from_json(&m.payload).map_err(|e| {
@@ -1296,39 +1264,14 @@ impl LedgerStore for JetStreamStore {
     }
 
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let info = self
-            .inner
-            .access
-            .get_info()
-            .await
-            .map_err(|e| store_error(&format!("cannot read stream {ACCESS_STREAM}"), e))?;
-        let last = info.state.last_sequence;
-        if from >= last {
-            return Ok(Vec::new());
-        }
-        let first = from + 1;
-        let end = last.min(from.saturating_add(u64::try_from(limit).unwrap_or(u64::MAX)));
-        let raw = read_range(
+        let raw = read_log(
             &self.inner.access,
-            Range {
-                stream_name: ACCESS_STREAM,
-                filter: None,
-                first,
-                last: end,
-                max: limit,
-            },
+            ACCESS_STREAM,
+            "access entries",
+            from,
+            limit,
         )
         .await?;
-        if raw.len() as u64 != end - first + 1 {
-            return Err(StoreError::Unavailable(format!(
-                "read {} of the {} access entries from {from}; retry",
-                raw.len(),
-                end - first + 1
-            )));
-        }
         raw.into_iter()
             .map(|m| {
                 serde_json::from_slice(&m.payload).map_err(|e| {

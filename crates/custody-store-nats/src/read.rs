@@ -146,3 +146,47 @@ async fn drain(
         }
     }
 }
+
+/// Up to `limit` messages of a whole-stream log (the access log, the fork alarm log) from the
+/// 0-based entry index `from`, all of them or an error: `what` names the entries in the error
+/// (`access entries`, `fork alarms`).
+pub(crate) async fn read_log(
+    stream: &Stream,
+    stream_name: &str,
+    what: &str,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<RawMessage>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let info = stream
+        .get_info()
+        .await
+        .map_err(|e| crate::errors::store_error(&format!("cannot read stream {stream_name}"), e))?;
+    let last = info.state.last_sequence;
+    if from >= last {
+        return Ok(Vec::new());
+    }
+    let first = from + 1;
+    let end = last.min(from.saturating_add(u64::try_from(limit).unwrap_or(u64::MAX)));
+    let raw = read_range(
+        stream,
+        Range {
+            stream_name,
+            filter: None,
+            first,
+            last: end,
+            max: limit,
+        },
+    )
+    .await?;
+    if raw.len() as u64 != end - first + 1 {
+        return Err(StoreError::Unavailable(format!(
+            "read {} of the {} {what} from {from}; retry",
+            raw.len(),
+            end - first + 1
+        )));
+    }
+    Ok(raw)
+}
