@@ -42,6 +42,6 @@ pub use keys::{PublicKeyId, SecretKey};
 pub use kinds::EventKind;
 pub use record::{Draft, Header, Payload, Record};
 pub use roles::Role;
-pub use rule::{AuthRule, Rule, StateRule};
+pub use rule::{AuthRule, PacketRule, Rule, StateRule};
 pub use time::Timestamp;
 pub use validate::{ValidationError, Validator, ValidatorConfig};

@@ -16,6 +16,7 @@
 //! | verification | [`Rule::VERIFIER`] | `empty`, `store_corrupt` | the verifier |
 //! | HTTP request | [`Rule::REQUEST`] | `json`, `body_size`, ... | the gateway (`docs/API.md`) |
 //! | read authentication | [`AuthRule::ALL`] | `auth/<check>` | the gateway (401) |
+//! | transfer packet | [`PacketRule::ALL`] | `packet/<check>` | `custody packet verify` (`docs/SPEC.md` section 18) |
 //!
 //! [`Rule::VALIDATION`] is every code the validator answers with (the record rules, then the
 //! state rules); [`Rule::ALL`] is every code. The lists are made from the declarations below,
@@ -156,6 +157,26 @@ code_group! {
     }
 }
 
+code_group! {
+    /// The checks of a transfer packet beyond its records' own rules (`docs/SPEC.md` section
+    /// 18): `custody packet verify` refuses with them. Their full code is `packet/<code>`
+    /// ([`Rule::Packet`]).
+    pub enum PacketRule (prefix "packet/") {
+        /// The file is not a well formed packet container.
+        Format = "format",
+        /// The manifest is malformed or disagrees with the signed records.
+        Manifest = "manifest",
+        /// The checkpoint does not verify with the ledger key, or does not cover the records.
+        Checkpoint = "checkpoint",
+        /// An event's inclusion proof does not verify against the checkpoint.
+        Proof = "proof",
+        /// A record of another chain than the packet's.
+        Chain = "chain",
+        /// An evidence blob that is not the one its record names.
+        Evidence = "evidence",
+    }
+}
+
 /// Declares [`Rule`]: its groups of plain variants (each with its code and a list of the
 /// group), then the state and authentication rules.
 macro_rules! rules {
@@ -180,6 +201,8 @@ macro_rules! rules {
             /// A failed check of a signed read request (`auth/<check>`): the gateway answers
             /// 401.
             Auth(AuthRule),
+            /// A failed check of a transfer packet (`packet/<check>`).
+            Packet(PacketRule),
         }
 
         impl Rule {
@@ -194,6 +217,7 @@ macro_rules! rules {
                     $( $( Rule::$variant => $code, )+ )+
                     Rule::State(rule) => rule.full_code(),
                     Rule::Auth(rule) => rule.full_code(),
+                    Rule::Packet(rule) => rule.full_code(),
                 }
             }
 
@@ -312,7 +336,8 @@ const ALL_LEN: usize = VALIDATION_LEN
     + Rule::LEDGER.len()
     + Rule::VERIFIER.len()
     + Rule::REQUEST.len()
-    + AuthRule::ALL.len();
+    + AuthRule::ALL.len()
+    + PacketRule::ALL.len();
 
 impl Rule {
     /// Every rule the validator answers with, in the order of checking: [`Rule::RECORD`], then
@@ -320,7 +345,7 @@ impl Rule {
     pub const VALIDATION: &'static [Rule] = &validation_rules();
 
     /// Every rule: [`Rule::VALIDATION`], [`Rule::LEDGER`], [`Rule::VERIFIER`],
-    /// [`Rule::REQUEST`], then each [`AuthRule`].
+    /// [`Rule::REQUEST`], then each [`AuthRule`] and each [`PacketRule`].
     pub const ALL: &'static [Rule] = &all_rules();
 
     /// Whether the validator answers with this rule (it is in [`Rule::VALIDATION`]).
@@ -369,6 +394,12 @@ const fn all_rules() -> [Rule; ALL_LEN] {
         n += 1;
         i += 1;
     }
+    let mut i = 0;
+    while i < PacketRule::ALL.len() {
+        out[n] = Rule::Packet(PacketRule::ALL[i]);
+        n += 1;
+        i += 1;
+    }
     out
 }
 
@@ -381,6 +412,12 @@ impl From<StateRule> for Rule {
 impl From<AuthRule> for Rule {
     fn from(rule: AuthRule) -> Rule {
         Rule::Auth(rule)
+    }
+}
+
+impl From<PacketRule> for Rule {
+    fn from(rule: PacketRule) -> Rule {
+        Rule::Packet(rule)
     }
 }
 
@@ -408,6 +445,8 @@ impl FromStr for Rule {
             StateRule::from_code(rest).map(Rule::State)
         } else if let Some(rest) = code.strip_prefix("auth/") {
             AuthRule::from_code(rest).map(Rule::Auth)
+        } else if let Some(rest) = code.strip_prefix("packet/") {
+            PacketRule::from_code(rest).map(Rule::Packet)
         } else {
             Rule::from_plain_code(code)
         };
@@ -457,6 +496,7 @@ mod tests {
                 + Rule::VERIFIER.len()
                 + Rule::REQUEST.len()
                 + AuthRule::ALL.len()
+                + PacketRule::ALL.len()
         );
     }
 
@@ -475,6 +515,7 @@ mod tests {
         );
         assert_eq!(StateRule::CustodyGap.code(), "custody_gap");
         assert_eq!(Rule::Auth(AuthRule::Date).code(), "auth/date");
+        assert_eq!(Rule::Packet(PacketRule::Proof).code(), "packet/proof");
         assert_eq!(Rule::Conflict.code(), "conflict");
         assert_eq!(Rule::Empty.code(), "empty");
         assert_eq!(Rule::StoreCorrupt.code(), "store_corrupt");

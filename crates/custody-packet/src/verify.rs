@@ -13,7 +13,7 @@ use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::ids::{is_detainee_chain_id, AUTHORITY_CHAIN};
 use custody_core::kinds::EventKind;
 use custody_core::merkle::{leaf_hash, verify_inclusion};
-use custody_core::{Hash, Record, Timestamp};
+use custody_core::{Hash, PacketRule, Record, Rule, Timestamp};
 use custody_verify::Verifier;
 use sha2::{Digest as _, Sha256};
 
@@ -21,17 +21,17 @@ use crate::format::{EvidenceEntry, Manifest, PacketReader, Section, MAGIC};
 use crate::tlog::TlogProof;
 
 /// Rule of a packet that is not a well formed container.
-pub const FORMAT: &str = "packet/format";
+pub const FORMAT: Rule = Rule::Packet(PacketRule::Format);
 /// Rule of a manifest that is malformed or disagrees with the signed records.
-pub const MANIFEST: &str = "packet/manifest";
+pub const MANIFEST: Rule = Rule::Packet(PacketRule::Manifest);
 /// Rule of a checkpoint that does not verify with the ledger key.
-pub const CHECKPOINT: &str = "packet/checkpoint";
+pub const CHECKPOINT: Rule = Rule::Packet(PacketRule::Checkpoint);
 /// Rule of an event whose inclusion proof does not verify against the checkpoint.
-pub const PROOF: &str = "packet/proof";
+pub const PROOF: Rule = Rule::Packet(PacketRule::Proof);
 /// Rule of a record of another chain than the packet's.
-pub const CHAIN: &str = "packet/chain";
+pub const CHAIN: Rule = Rule::Packet(PacketRule::Chain);
 /// Rule of an evidence blob that is not the one its record names.
-pub const EVIDENCE: &str = "packet/evidence";
+pub const EVIDENCE: Rule = Rule::Packet(PacketRule::Evidence);
 
 /// What to trust when verifying.
 #[derive(Clone, Debug, Default)]
@@ -51,7 +51,7 @@ pub struct PacketFailure {
     /// Rule code: a record rule of the wire format (`signature`, `key_revoked`, `state/...`)
     /// or a packet rule ([`FORMAT`], [`MANIFEST`], [`CHECKPOINT`], [`PROOF`], [`CHAIN`],
     /// [`EVIDENCE`]).
-    pub rule: String,
+    pub rule: Rule,
     /// The event's ledger position, when known.
     pub position: Option<u64>,
     /// The event's chain, when known.
@@ -65,9 +65,9 @@ pub struct PacketFailure {
 }
 
 impl PacketFailure {
-    fn new(rule: &str, message: impl Into<String>) -> Self {
+    fn new(rule: Rule, message: impl Into<String>) -> Self {
         PacketFailure {
-            rule: rule.into(),
+            rule,
             position: None,
             chain: None,
             seq: None,
@@ -113,7 +113,7 @@ pub enum PacketError {
     Refused(Box<PacketFailure>),
 }
 
-fn refused(rule: &str, message: impl Into<String>) -> PacketError {
+fn refused(rule: Rule, message: impl Into<String>) -> PacketError {
     PacketError::Refused(Box::new(PacketFailure::new(rule, message)))
 }
 
@@ -252,7 +252,7 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
         let bytes = reader.body(len).map_err(read_error)?;
         let record = Record::from_json(&bytes).map_err(|e| {
             refused(
-                custody_core::Rule::Format.code(),
+                Rule::Format,
                 format!("record {} of the packet is not a record: {e}", i + 1),
             )
         })?;
@@ -349,9 +349,10 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
     if let Err(f) = verifier.verify_records(&records, |_| {}) {
         let i = usize::try_from(f.position).unwrap_or(usize::MAX);
         let failure = match records.get(i) {
-            Some(r) => PacketFailure::new(&f.rule.to_string(), f.message.clone())
-                .at(positions.get(i).copied(), r),
-            None => PacketFailure::new(&f.rule.to_string(), f.message.clone()),
+            Some(r) => {
+                PacketFailure::new(f.rule, f.message.clone()).at(positions.get(i).copied(), r)
+            }
+            None => PacketFailure::new(f.rule, f.message.clone()),
         };
         return Err(PacketError::Refused(Box::new(failure)));
     }

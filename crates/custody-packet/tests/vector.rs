@@ -29,7 +29,7 @@ fn options() -> Options {
 fn rule_of(bytes: &[u8]) -> String {
     match verify_packet(bytes, &options()) {
         Ok(_) => panic!("a changed packet verified"),
-        Err(PacketError::Refused(f)) => f.rule,
+        Err(PacketError::Refused(f)) => f.rule.to_string(),
         Err(e) => panic!("{e}"),
     }
 }
@@ -80,7 +80,7 @@ fn the_container_is_read_strictly() {
     let mut opts = options();
     opts.ledger_vkey = Some("other.example+00000000+AQ".into());
     match verify_packet(&bytes[..], &opts) {
-        Err(PacketError::Refused(f)) => assert_eq!(f.rule, "packet/checkpoint"),
+        Err(PacketError::Refused(f)) => assert_eq!(f.rule.code(), "packet/checkpoint"),
         other => panic!("{other:?}"),
     }
 }
