@@ -392,20 +392,7 @@ impl Client {
             .body(body)
             .send()
             .await?;
-        let status = answer.status();
-        let retry_after = answer
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = answer.bytes().await?;
-        if !status.is_success() {
-            return Err(ApiError::from_answer(
-                status.as_u16(),
-                retry_after.as_deref(),
-                &bytes,
-            ));
-        }
+        let (status, bytes) = success_bytes(answer).await?;
         let unexpected = |problem: String| ApiError::UnexpectedAnswer {
             status: status.as_u16(),
             problem,
@@ -525,8 +512,10 @@ impl Client {
     }
 }
 
-/// The JSON body of a success (2xx), or the typed error of any other answer.
-async fn body_of(answer: reqwest::Response) -> Result<Value, ApiError> {
+/// The status and bytes of a success (2xx), or the typed error of any other answer.
+async fn success_bytes(
+    answer: reqwest::Response,
+) -> Result<(reqwest::StatusCode, Vec<u8>), ApiError> {
     let status = answer.status();
     let retry_after = answer
         .headers()
@@ -541,6 +530,12 @@ async fn body_of(answer: reqwest::Response) -> Result<Value, ApiError> {
             &body,
         ));
     }
+    Ok((status, body.to_vec()))
+}
+
+/// The JSON body of a success (2xx), or the typed error of any other answer.
+async fn body_of(answer: reqwest::Response) -> Result<Value, ApiError> {
+    let (status, body) = success_bytes(answer).await?;
     serde_json::from_slice(&body).map_err(|e| ApiError::UnexpectedAnswer {
         status: status.as_u16(),
         problem: format!("the body is not JSON ({e})"),
