@@ -8,7 +8,10 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{count_hash, read_key, record_arrest, setup_ledger, signed_next, Keys, Serve, World};
+use common::{
+    count_hash, read_key, record_arrest, setup_ledger, signed_arrest, signed_next, Keys, Serve,
+    World,
+};
 use custody_core::kinds::EventKind;
 use custody_core::Record;
 use serde_json::{json, Value};
@@ -324,4 +327,186 @@ fn a_post_syncs_into_a_hub_on_jetstream() {
     for r in detainee_records(&post) {
         assert_eq!(count_hash(&hub, &r.hash), 1);
     }
+}
+
+/// An operator inside the hub syncs a post's file straight into the hub's JetStream ledger
+/// (`--to nats://`, no gateway, no key): every record through the hub ledger's validator,
+/// exactly once, and a chain written at two posts is a fork kept on both sides.
+#[test]
+fn an_operator_syncs_a_post_straight_into_the_jetstream_ledger() {
+    let server = custody_testkit::NatsServer::start().expect("nats-server (CUSTODY_NATS_SERVER)");
+    let hq = World::nats(&server.url());
+    let keys = setup_ledger(&hq);
+    let post_a = replica_of(&hq);
+    let post_b = replica_of(&hq);
+    let officer = read_key(&keys.officer);
+    let arrest = record_arrest(&post_a, &keys);
+    for _ in 0..2 {
+        record_arrest(&post_a, &keys);
+    }
+    let chain = arrest["chain"].as_str().expect("chain").to_string();
+    let url = server.url();
+
+    let first = post_a.ok_json(&["sync", "--to", &url, "--batch", "2"]);
+    assert_eq!(first["appended"], 3, "{first}");
+    let again = post_a.ok_json(&["sync", "--to", &url]);
+    assert_eq!(again["appended"], 0, "{again}");
+    let hub = hq.export();
+    for r in detainee_records(&post_a) {
+        assert_eq!(
+            count_hash(&hub, &r.hash),
+            1,
+            "record {} exactly once",
+            r.hash
+        );
+    }
+
+    // Post B got the chain on paper and extends it as post A does: a fork.
+    let carried = post_a.path("carried.jsonl").display().to_string();
+    post_a.ok(&["export", "--chain", &chain, "--out", &carried]);
+    post_b.ok(&["submit", &carried]);
+    let arrest_record = detainee_records(&post_b).pop().expect("the arrest");
+    let ours_a = signed_next(
+        &officer,
+        &arrest_record,
+        EventKind::CustodyReleased,
+        common::POLICE,
+        released_body("transfer from post A"),
+    );
+    let ours_b = signed_next(
+        &officer,
+        &arrest_record,
+        EventKind::CustodyReleased,
+        common::POLICE,
+        released_body("transfer from post B"),
+    );
+    submit(&post_a, "a.jsonl", std::slice::from_ref(&ours_a));
+    submit(&post_b, "b.jsonl", std::slice::from_ref(&ours_b));
+    post_a.ok(&["sync", "--to", &url]);
+    let b = post_b.run(&["sync", "--to", &url]);
+    assert_eq!(b.code, 0, "{}\n{}", b.stdout, b.stderr);
+    assert!(b.stderr.contains("FORK"), "loud: {}", b.stderr);
+    let hub_forks: Value =
+        serde_json::from_str(hq.run(&["--json", "forks"]).stdout.trim()).expect("json");
+    assert_eq!(hub_forks["count"], 1, "{hub_forks}");
+    assert_eq!(
+        hub_forks["fork_alarms"][0]["other_hash"],
+        ours_b.hash.to_hex()
+    );
+    let post_forks: Value =
+        serde_json::from_str(post_b.run(&["--json", "forks"]).stdout.trim()).expect("json");
+    assert_eq!(
+        post_forks["fork_alarms"][0]["other_hash"],
+        ours_a.hash.to_hex()
+    );
+
+    // Another ledger's store is refused before anything is sent.
+    let stranger = World::sqlite();
+    setup_ledger(&stranger);
+    let other = World::nats(&url);
+    let refused = stranger.run(&["sync", "--to", &other.store]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("not the same ledger"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        hq.export().len(),
+        hub.len() + 1,
+        "nothing of the stranger's ledger reached the hub"
+    );
+}
+
+/// A sync killed by a signal in the middle of its batches (the laptop's battery, Ctrl-C twice)
+/// loses nothing and duplicates nothing: the same command again ends the work.
+#[test]
+fn a_sync_killed_by_a_signal_resumes_and_stores_every_record_exactly_once() {
+    use std::io::BufRead;
+
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let post = replica_of(&hq);
+    let officer = read_key(&keys.officer);
+    let arrests: Vec<Record> = (0..80)
+        .map(|n| signed_arrest(&officer, 5000 + n, 3))
+        .collect();
+    submit(&post, "arrests.jsonl", &arrests);
+    // The post's ledger starts with the authority chain (sent first, as duplicates): the
+    // sync is killed once five of the arrests were answered.
+    let authority = post.size() - arrests.len() as u64;
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start(&hq, port);
+
+    let mut child = common::custody_cmd(post.dir.path(), &post.store)
+        .args([
+            "sync",
+            "--to",
+            &serve.url,
+            "--key",
+            &keys.officer,
+            "--batch",
+            "1",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sync");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("sync ended early")
+            .expect("stderr line");
+        let sent: Option<u64> = line
+            .strip_prefix("sent up to position ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok());
+        if sent.is_some_and(|n| n >= authority + 5) {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait");
+    assert!(status.code().is_none(), "killed by a signal: {status:?}");
+
+    let partial = hq.export();
+    let at_hub = arrests
+        .iter()
+        .filter(|r| count_hash(&partial, &r.hash) == 1)
+        .count();
+    assert!(at_hub >= 1, "some records reached the hub before the kill");
+    assert!(
+        at_hub < arrests.len(),
+        "killed before the end ({at_hub} stored)"
+    );
+
+    let done = post.ok_json(&[
+        "sync",
+        "--to",
+        &serve.url,
+        "--key",
+        &keys.officer,
+        "--batch",
+        "7",
+    ]);
+    serve.kill();
+    assert_eq!(done["ok"], true, "{done}");
+    let appended = done["appended"].as_u64().expect("appended");
+    assert_eq!(
+        appended as usize + at_hub,
+        arrests.len(),
+        "the second run appends exactly what the first did not: {done}"
+    );
+    let hub = hq.export();
+    for r in &arrests {
+        assert_eq!(
+            count_hash(&hub, &r.hash),
+            1,
+            "record {} exactly once",
+            r.hash
+        );
+    }
+    hq.ok(&["verify"]);
 }

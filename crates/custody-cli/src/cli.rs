@@ -646,13 +646,15 @@ pub struct SyncArgs {
     /// The post's ledger (a SQLite file, or any --store value); default: --store.
     #[arg(long)]
     pub from: Option<String>,
-    /// The hub's gateway: http://host:port or https://host/.
+    /// The hub: its gateway (http://host:port or https://host/), or, for an operator inside
+    /// the hub, its JetStream ledger (nats://[user:password@]host:port).
     #[arg(long)]
     pub to: String,
     /// Key file of an enrolled key of the post (e.g. the officer's): it signs the sync's reads
-    /// at the hub (its authority chain, a chain that forked). Appends need no signature.
+    /// at the hub's gateway (its authority chain, a chain that forked). Appends need no
+    /// signature; not needed with --to nats://.
     #[arg(long, env = "CUSTODY_KEY")]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
     /// Records per batch (at most the hub's --batch-max-records).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch: u64,

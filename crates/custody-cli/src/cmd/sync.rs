@@ -1,5 +1,8 @@
 //! `custody sync --from post.db --to https://hub/`: a field post pushes its records to the
-//! hub's gateway, and pulls the hub's authority chain.
+//! hub's gateway, and pulls the hub's authority chain. `--to nats://...` does the same straight
+//! into the hub's JetStream ledger, for an operator inside the hub who holds NATS credentials
+//! (posts never do): every record goes through the hub ledger's own validated append
+//! (`Ledger::append`), exactly as the gateway would append it.
 //!
 //! - **Pull first.** The hub's authority chain (`GET /v1/chains/authority`, a signed read with
 //!   `--key`) is appended to the post's ledger through its validator, so that keys enrolled or
@@ -23,12 +26,13 @@
 //!   naming it, so that nothing is passed over silently.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use anyhow::Context;
 use custody_client::{ApiError, BatchItemOutcome, Client, ForkReport};
 use custody_core::Record;
 use custody_ledger::{AppendError, ForkOutcome, Ledger};
-use custody_store::{LedgerScan, StoredEvent};
+use custody_store::{AppendOutcome, LedgerScan, LedgerStore, StoredEvent};
 use serde_json::json;
 
 use crate::cli::SyncArgs;
@@ -53,23 +57,226 @@ fn cursor_key(hub: &str) -> String {
     format!("sync/{}", hub.trim_end_matches('/'))
 }
 
+/// Where the post's records go: the hub's gateway, or (an operator inside the hub) its
+/// JetStream ledger itself.
+enum Hub {
+    /// `http(s)://`: the batch endpoint of the gateway, over the client library.
+    Gateway(Client),
+    /// `nats://`: the hub's ledger, appended to through its own validator.
+    Ledger(Ledger),
+}
+
+/// The hub's answer for one record of a batch.
+enum Answer {
+    /// Stored now (`false`) or already there (`true`).
+    Stored { duplicate: bool },
+    /// The hub's chain is elsewhere; `head_seq` is its head's seq, when it has one.
+    Conflict { head_seq: Option<u64> },
+    /// Refused or failed for another reason, in words.
+    Refused(String),
+}
+
+impl Hub {
+    /// The hub's authority chain, in order.
+    async fn authority(&self, hub: &str) -> anyhow::Result<Vec<Record>> {
+        match self {
+            Hub::Gateway(client) => {
+                let answer = client
+                    .chain(custody_core::ids::AUTHORITY_CHAIN)
+                    .await
+                    .with_context(|| format!("cannot read the authority chain of the hub {hub}"))?;
+                records_of(&answer, hub)
+            }
+            Hub::Ledger(ledger) => Ok(ledger
+                .store()
+                .chain(custody_core::ids::AUTHORITY_CHAIN)
+                .await
+                .with_context(|| format!("cannot read the authority chain of the hub {hub}"))?
+                .into_iter()
+                .map(|ev| ev.record)
+                .collect()),
+        }
+    }
+
+    /// Sends one batch; one answer per record, in order. An error means the batch as a whole
+    /// got no answer (the records may or may not be stored: the next run resends them).
+    async fn send(&self, records: &[Record], hub: &str) -> anyhow::Result<Vec<Answer>> {
+        match self {
+            Hub::Gateway(client) => {
+                let answers = client
+                    .append_batch(records)
+                    .await
+                    .map_err(anyhow::Error::new)?;
+                Ok(answers
+                    .into_iter()
+                    .map(|answer| match answer {
+                        BatchItemOutcome::Stored(a) => Answer::Stored {
+                            duplicate: a.duplicate,
+                        },
+                        BatchItemOutcome::Failed(ApiError::Conflict { head, .. }) => {
+                            Answer::Conflict {
+                                head_seq: head.map(|h| h.seq),
+                            }
+                        }
+                        BatchItemOutcome::Failed(e) => Answer::Refused(e.to_string()),
+                        _ => Answer::Refused("an answer this client does not know".to_string()),
+                    })
+                    .collect())
+            }
+            Hub::Ledger(ledger) => {
+                let mut answers = Vec::with_capacity(records.len());
+                for record in records {
+                    let now = clock::now()?;
+                    answers.push(match ledger.append(record, &now).await {
+                        Ok(AppendOutcome::Appended { .. }) => Answer::Stored { duplicate: false },
+                        Ok(AppendOutcome::Duplicate { .. }) => Answer::Stored { duplicate: true },
+                        Err(AppendError::Conflict(c)) => Answer::Conflict {
+                            head_seq: c.head.map(|h| h.seq),
+                        },
+                        Err(AppendError::Invalid(e)) => {
+                            Answer::Refused(format!("record refused ({}): {e}", e.rule()))
+                        }
+                        Err(e) => {
+                            return Err(anyhow::Error::new(e)
+                                .context(format!("the hub ledger {hub} failed")))
+                        }
+                    });
+                }
+                Ok(answers)
+            }
+        }
+    }
+
+    /// The hub's record at `(chain, seq)`.
+    async fn record_at(&self, chain: &str, seq: u64) -> anyhow::Result<Record> {
+        let found = match self {
+            Hub::Gateway(client) => {
+                let answer = client
+                    .chain(chain)
+                    .await
+                    .with_context(|| format!("cannot read chain {chain} at the hub"))?;
+                answer["records"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| Record::from_value(&item["record"]).ok())
+                    .find(|r| r.header.seq == seq)
+            }
+            Hub::Ledger(ledger) => ledger
+                .store()
+                .chain(chain)
+                .await
+                .with_context(|| format!("cannot read chain {chain} at the hub"))?
+                .into_iter()
+                .map(|ev| ev.record)
+                .find(|r| r.header.seq == seq),
+        };
+        found.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the hub answered a conflict for chain {chain} seq {seq} but shows no record there"
+            )
+        })
+    }
+
+    /// Gives the hub the post's version of a forked place; says what the hub did with it.
+    async fn report_fork(&self, record: &Record, source: &str) -> anyhow::Result<&'static str> {
+        let what = || format!("cannot report record {} to the hub as a fork", record.hash);
+        match self {
+            Hub::Gateway(client) => {
+                Ok(match client.report_fork(record).await.with_context(what)? {
+                    ForkReport::Kept { new: true, .. } => "new alarm",
+                    ForkReport::Kept { new: false, .. } => "already kept",
+                    ForkReport::SameRecord { .. } => "same record",
+                })
+            }
+            Hub::Ledger(ledger) => {
+                let now = clock::now()?;
+                Ok(fork_words(
+                    &ledger
+                        .record_fork(record, source, &now)
+                        .await
+                        .with_context(what)?,
+                ))
+            }
+        }
+    }
+}
+
+/// The records of a `GET /v1/chains/{chain}` answer.
+fn records_of(answer: &serde_json::Value, hub: &str) -> anyhow::Result<Vec<Record>> {
+    answer["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            Record::from_value(&item["record"])
+                .map_err(|e| anyhow::anyhow!("the hub {hub} sent an unreadable record: {e}"))
+        })
+        .collect()
+}
+
+/// A fork outcome in the words of the progress lines.
+fn fork_words(outcome: &ForkOutcome) -> &'static str {
+    match outcome {
+        ForkOutcome::Recorded { .. } => "new alarm",
+        ForkOutcome::AlreadyRecorded { .. } => "already kept",
+        _ => "same record",
+    }
+}
+
+/// Connects to the hub named by `--to`.
+async fn connect(to: &str, args: &SyncArgs) -> anyhow::Result<Hub> {
+    if store::is_nats(to) {
+        let s: Arc<dyn LedgerStore> = store::open_store(to, store::Create::No).await?;
+        let ledger = Ledger::open(s, Default::default())
+            .await
+            .map_err(|e| store::open_error(to, e))?;
+        return Ok(Hub::Ledger(ledger));
+    }
+    if !(to.starts_with("http://") || to.starts_with("https://")) {
+        anyhow::bail!(
+            "--to {to} is not a hub address: give the gateway's http://host:port or https://host/, or nats://host:port for the hub's JetStream ledger"
+        );
+    }
+    let Some(key) = &args.key else {
+        anyhow::bail!(
+            "--key KEYFILE is needed to sync with a gateway: an enrolled key of the post signs the reads"
+        );
+    };
+    Ok(Hub::Gateway(Client::new(to).with_key(keyfile::read(key)?)))
+}
+
 /// Runs the sync.
 pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()> {
     let from = args.from.as_deref().unwrap_or(spec);
-    let hub = args.to.trim_end_matches('/').to_string();
-    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
-        anyhow::bail!(
-            "--to {hub} is not a gateway address: give http://host:port or https://host/"
-        );
+    let to = args.to.trim_end_matches('/').to_string();
+    // The hub as it may be printed and kept in the cursor's name (no NATS credentials).
+    let hub = store::display(&to);
+    if store::is_nats(from) && store::display(from) == hub {
+        anyhow::bail!("--to {hub} is the post's own store");
     }
-    let key = keyfile::read(&args.key)?;
+    let target = connect(&to, args).await?;
     let s = store::open_store(from, store::Create::No).await?;
     let ledger = Ledger::open(s.clone(), Default::default())
         .await
         .map_err(|e| store::open_error(from, e))?;
-    let client = Client::new(&hub).with_key(key);
+    if let Hub::Ledger(h) = &target {
+        let (theirs, ours) = (h.meta(), ledger.meta());
+        if theirs.name != ours.name
+            || theirs.ledger_vkey != ours.ledger_vkey
+            || theirs.trust != ours.trust
+        {
+            anyhow::bail!(
+                "the hub {hub} holds ledger {:?} (checkpoint key {}), the post ledger {:?} (checkpoint key {}): not the same ledger",
+                theirs.name,
+                theirs.ledger_vkey,
+                ours.name,
+                ours.ledger_vkey
+            );
+        }
+    }
     let mut counts = Counts {
-        pulled: pull_authority(&ledger, &client, &hub).await?,
+        pulled: pull_authority(&ledger, &target, &hub).await?,
         ..Counts::default()
     };
     if counts.pulled > 0 {
@@ -92,13 +299,14 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
         .map(|f| f.chain)
         .collect();
     let source = format!("sync: the record the hub {hub} holds");
+    let their_source = "sync: the record a field post holds".to_string();
     let batch = usize::try_from(args.batch).unwrap_or(1000);
     let mut refused: Option<String> = None;
     let mut scan = LedgerScan::new(s.as_ref(), cursor).batch_size(batch);
     while let Some(events) = scan.next_batch().await? {
         let records: Vec<Record> = events.iter().map(|e| e.record.clone()).collect();
-        let answers = client.append_batch(&records).await.map_err(|e| {
-            anyhow::Error::new(e).context(format!(
+        let answers = target.send(&records, &hub).await.map_err(|e| {
+            e.context(format!(
                 "the hub {hub} did not take the batch from position {cursor}; {} records sent \
                  before it are stored there; run the same command again to go on",
                 counts.appended + counts.duplicate
@@ -107,25 +315,23 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
         let mut settled = true;
         for (ev, answer) in events.iter().zip(answers) {
             let done = match answer {
-                BatchItemOutcome::Stored(a) => {
-                    if a.duplicate {
+                Answer::Stored { duplicate } => {
+                    if duplicate {
                         counts.duplicate += 1;
                     } else {
                         counts.appended += 1;
                     }
                     true
                 }
-                BatchItemOutcome::Failed(ApiError::Conflict { head, .. })
-                    if head.is_some_and(|h| h.seq >= ev.record.header.seq) =>
+                Answer::Conflict { head_seq }
+                    if head_seq.is_some_and(|s| s >= ev.record.header.seq) =>
                 {
-                    fork(out, &ledger, &client, ev, &source).await?;
+                    fork(&ledger, &target, ev, &source, &their_source).await?;
                     forked.insert(ev.record.header.chain.clone());
                     counts.forks += 1;
                     true
                 }
-                BatchItemOutcome::Failed(ApiError::Conflict { .. })
-                    if forked.contains(&ev.record.header.chain) =>
-                {
+                Answer::Conflict { .. } if forked.contains(&ev.record.header.chain) => {
                     counts.held_back += 1;
                     eprintln!(
                         "custody: position {}: record {} of chain {} seq {} is held back: its chain forked, it stays in this post's ledger",
@@ -133,16 +339,18 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
                     );
                     true
                 }
-                BatchItemOutcome::Failed(e) => {
-                    let what = format!(
-                        "position {}: record {} of chain {} seq {} refused by the hub: {e}",
-                        ev.position, ev.record.hash, ev.record.header.chain, ev.record.header.seq
+                Answer::Conflict { .. } => {
+                    refuse(
+                        &mut refused,
+                        ev,
+                        "the hub's chain does not continue where this record does (conflict)",
                     );
-                    eprintln!("custody: {what}");
-                    refused.get_or_insert(what);
                     false
                 }
-                _ => false,
+                Answer::Refused(why) => {
+                    refuse(&mut refused, ev, &why);
+                    false
+                }
             };
             if done && settled {
                 cursor = ev.position + 1;
@@ -200,22 +408,24 @@ fn progress(out: Output, line: String) {
     }
 }
 
+/// A refusal by the hub, reported and kept as the first one.
+fn refuse(refused: &mut Option<String>, ev: &StoredEvent, why: &str) {
+    let what = format!(
+        "position {}: record {} of chain {} seq {} refused by the hub: {why}",
+        ev.position, ev.record.hash, ev.record.header.chain, ev.record.header.seq
+    );
+    eprintln!("custody: {what}");
+    refused.get_or_insert(what);
+}
+
 /// Appends the hub's authority chain to the post's ledger; returns how many records were new.
-async fn pull_authority(ledger: &Ledger, client: &Client, hub: &str) -> anyhow::Result<u64> {
-    let answer = client
-        .chain(custody_core::ids::AUTHORITY_CHAIN)
-        .await
-        .with_context(|| format!("cannot read the authority chain of the hub {hub}"))?;
-    let records = answer["records"].as_array().cloned().unwrap_or_default();
+async fn pull_authority(ledger: &Ledger, target: &Hub, hub: &str) -> anyhow::Result<u64> {
     let mut new = 0;
-    for item in records {
-        let record = Record::from_value(&item["record"]).map_err(|e| {
-            anyhow::anyhow!("the hub {hub} sent an unreadable authority record: {e}")
-        })?;
+    for record in target.authority(hub).await? {
         let now = clock::now()?;
         match ledger.append(&record, &now).await {
-            Ok(custody_store::AppendOutcome::Appended { .. }) => new += 1,
-            Ok(custody_store::AppendOutcome::Duplicate { .. }) => {}
+            Ok(AppendOutcome::Appended { .. }) => new += 1,
+            Ok(AppendOutcome::Duplicate { .. }) => {}
             Err(AppendError::Invalid(e)) => {
                 return Err(crate::exit::refused(format!(
                     "authority record {} of the hub {hub} is refused by this post's ledger ({}): {e}; is it the same ledger?",
@@ -237,30 +447,14 @@ async fn pull_authority(ledger: &Ledger, client: &Client, hub: &str) -> anyhow::
 /// A record of the post whose place the hub holds with another record: both versions are kept
 /// on both sides.
 async fn fork(
-    out: Output,
     ledger: &Ledger,
-    client: &Client,
+    target: &Hub,
     ev: &StoredEvent,
     source: &str,
+    their_source: &str,
 ) -> anyhow::Result<()> {
     let h = &ev.record.header;
-    let chain = client
-        .chain(&h.chain)
-        .await
-        .with_context(|| format!("cannot read chain {} at the hub", h.chain))?;
-    let theirs = chain["records"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|item| Record::from_value(&item["record"]).ok())
-        .find(|r| r.header.seq == h.seq)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "the hub answered a conflict for chain {} seq {} but shows no record there",
-                h.chain,
-                h.seq
-            )
-        })?;
+    let theirs = target.record_at(&h.chain, h.seq).await?;
     let now = clock::now()?;
     let kept = ledger
         .record_fork(&theirs, source, &now)
@@ -271,29 +465,14 @@ async fn fork(
                 theirs.hash, h.chain, h.seq
             )
         })?;
-    let reported = client.report_fork(&ev.record).await.with_context(|| {
-        format!(
-            "cannot report record {} to the hub as a fork",
-            ev.record.hash
-        )
-    })?;
+    let reported = target.report_fork(&ev.record, their_source).await?;
     eprintln!(
-        "custody: FORK at chain {} seq {}: this post holds {}, the hub holds {}; kept here ({}) and at the hub ({})",
+        "custody: FORK at chain {} seq {}: this post holds {}, the hub holds {}; kept here ({}) and at the hub ({reported})",
         h.chain,
         h.seq,
         ev.record.hash,
         theirs.hash,
-        match kept {
-            ForkOutcome::Recorded { .. } => "new alarm",
-            ForkOutcome::AlreadyRecorded { .. } => "already kept",
-            _ => "same record",
-        },
-        match reported {
-            ForkReport::Kept { new: true, .. } => "new alarm",
-            ForkReport::Kept { new: false, .. } => "already kept",
-            ForkReport::SameRecord { .. } => "same record",
-        }
+        fork_words(&kept),
     );
-    let _ = out;
     Ok(())
 }
