@@ -108,6 +108,8 @@ pub enum Path {
     Router,
     /// (h) batch appends through the gateway on JetStream (the sync path).
     GatewayBatch,
+    /// (i) the `custody sync` command, from a post's SQLite file into the gateway on JetStream.
+    Sync,
     /// (c) `Ledger::append` on JetStream.
     LedgerNats,
     /// (d) `Ledger::append` on SQLite.
@@ -131,6 +133,8 @@ enum Target {
     RouterOnly,
     /// (h) Batch appends through `custody_gateway::serve` on JetStream.
     GatewayBatch,
+    /// (i) `custody sync` (the binary) from a post's SQLite file into the gateway.
+    SyncCommand,
     /// (c) `Ledger::append` on JetStream.
     LedgerNats,
     /// (d) `Ledger::append` on SQLite.
@@ -144,10 +148,11 @@ enum Target {
 }
 
 /// Measurement order (the baseline first; ratios are to it).
-const TARGETS: [Target; 9] = [
+const TARGETS: [Target; 10] = [
     Target::Raw,
     Target::Gateway,
     Target::GatewayBatch,
+    Target::SyncCommand,
     Target::RouterOnly,
     Target::LedgerNats,
     Target::LedgerSqlite,
@@ -164,6 +169,7 @@ impl Target {
             Target::Gateway => Path::Gateway,
             Target::RouterOnly => Path::Router,
             Target::GatewayBatch => Path::GatewayBatch,
+            Target::SyncCommand => Path::Sync,
             Target::LedgerNats => Path::LedgerNats,
             Target::LedgerSqlite => Path::LedgerSqlite,
             Target::StoreNats => Path::StoreNats,
@@ -179,6 +185,7 @@ impl Target {
             Target::Gateway => "(a) HTTP POST /v1/events: gateway on JetStreamStore",
             Target::RouterOnly => "(a') same, router only, no follower [diagnostic]",
             Target::GatewayBatch => "(h) HTTP batches of 200 (x-ndjson): gateway on JetStream",
+            Target::SyncCommand => "(i) custody sync from a post's SQLite file: same gateway",
             Target::LedgerNats => "(c) Ledger::append on JetStreamStore, no HTTP",
             Target::LedgerSqlite => "(d) Ledger::append on SqliteStore (file)",
             Target::StoreNats => "(e) JetStreamStore::append, no validation [diagnostic]",
@@ -193,6 +200,7 @@ impl Target {
             Target::Gateway => gateway(work, Serve::Full).await,
             Target::RouterOnly => gateway(work, Serve::RouterOnly).await,
             Target::GatewayBatch => gateway(work, Serve::Batches).await,
+            Target::SyncCommand => gateway(work, Serve::SyncCommand).await,
             Target::LedgerNats => ledger_nats(work).await,
             Target::LedgerSqlite => ledger_sqlite(work).await,
             Target::StoreNats => store_nats(work).await,
@@ -361,18 +369,25 @@ pub async fn run(settings: &AppendSettings) -> anyhow::Result<()> {
             if ratio >= 0.5 { "met" } else { "NOT met" }
         );
     }
-    if let Some(b) = targets.iter().position(|t| *t == Target::GatewayBatch) {
-        if let Some(i) = targets.iter().position(|t| *t == Target::Gateway) {
+    let position = |want: Target| targets.iter().position(|t| *t == want);
+    for (batched, what) in [
+        (Target::GatewayBatch, "batched gateway"),
+        (Target::SyncCommand, "custody sync"),
+    ] {
+        let Some(b) = position(batched) else {
+            continue;
+        };
+        if let Some(i) = position(Target::Gateway) {
             let ratio = rates[b] / rates[i];
             println!(
-                "batched / single-record gateway = {ratio:.2}x  (aim >= 2x: {})",
+                "{what} / single-record gateway = {ratio:.2}x  (aim >= 2x: {})",
                 if ratio >= 2.0 { "met" } else { "NOT met" }
             );
         }
-        if let Some(i) = targets.iter().position(|t| *t == Target::LedgerNats) {
+        if let Some(i) = position(Target::LedgerNats) {
             let ratio = rates[b] / rates[i];
             println!(
-                "batched gateway / Ledger::append on JetStream = {ratio:.2}x  (aim >= 0.8x: {})",
+                "{what} / Ledger::append on JetStream = {ratio:.2}x  (aim >= 0.8x: {})",
                 if ratio >= 0.8 { "met" } else { "NOT met" }
             );
         }
@@ -539,6 +554,8 @@ enum Serve {
     RouterOnly,
     /// The full gateway, sent batches ([`post_batches`]).
     Batches,
+    /// The full gateway, fed by the `custody sync` binary from a post ([`sync_command`]).
+    SyncCommand,
 }
 
 /// Records per batch of the batch path (h), as `custody sync` sends them by default.
@@ -557,7 +574,7 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
         let _ = stopped.await;
     };
     let serving = match serve {
-        Serve::Full | Serve::Batches => {
+        Serve::Full | Serve::Batches | Serve::SyncCommand => {
             tokio::spawn(custody_gateway::serve(ledger, listener, shutdown))
         }
         Serve::RouterOnly => tokio::spawn(async move {
@@ -566,10 +583,19 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
                 .await
         }),
     };
-    let m = match serve {
-        Serve::Batches => post_batches(work, &url, server.pid()).await?,
+    let post = match serve {
+        Serve::SyncCommand => Some(PostFile::prepare(work).await?),
+        _ => None,
+    };
+    let m = match (&serve, &post) {
+        (Serve::Batches, _) => post_batches(work, &url, server.pid()).await?,
+        (Serve::SyncCommand, Some(post)) => {
+            let base = url.trim_end_matches("/v1/events");
+            sync_command(work, post, base, server.pid()).await?
+        }
         _ => post_all(work, &url, server.pid()).await?,
     };
+    drop(post);
     check_size(store.as_ref(), work).await?;
     let _ = stop.send(());
     serving.await??;
@@ -779,6 +805,127 @@ async fn post_batches(work: &Workload, url: &str, server: Option<u32>) -> anyhow
         }
     })
     .await
+}
+
+/// A field post's ledger file holding the workload, and a key file of an enrolled key of the
+/// ledger for the sync's signed reads: what path (i) syncs.
+struct PostFile {
+    dir: tempfile::TempDir,
+}
+
+impl PostFile {
+    /// Appends the authority records and every record of the workload to a new SQLite post
+    /// ledger (a replica of the hub's), writer after writer (each chain in order); untimed.
+    async fn prepare(work: &Workload) -> anyhow::Result<PostFile> {
+        let dir = tempfile::Builder::new()
+            .prefix("custody-bench-post-")
+            .tempdir()?;
+        let store: Arc<dyn LedgerStore> = Arc::new(SqliteStore::open(dir.path().join("post.db"))?);
+        let meta = LedgerMeta {
+            role: custody_ledger::LedgerRole::Replica,
+            ..work.meta.clone()
+        };
+        Ledger::init(store.clone(), meta).await?;
+        let ledger = Ledger::open(store, ValidatorConfig::default()).await?;
+        let now = sys::now();
+        for r in &work.authority {
+            ledger.append(r, &now).await?;
+        }
+        for items in &work.writers {
+            for item in items.iter() {
+                ledger
+                    .append(&item.record, &now)
+                    .await
+                    .with_context(|| format!("post record {} refused", item.record.hash))?;
+            }
+        }
+        let scenario = data::build_base(0)?;
+        let actor = scenario
+            .actors
+            .first()
+            .context("the scenario has no key holder")?;
+        let key = serde_json::json!({
+            "type": "custody-ledger/ed25519-secret-key",
+            "public": actor.key.public().to_string(),
+            "seed": custody_core::encoding::b64url(&actor.key.seed()),
+        });
+        let path = dir.path().join("officer.key");
+        std::fs::write(&path, serde_json::to_string_pretty(&key)?)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(PostFile { dir })
+    }
+}
+
+/// (i) `custody --store post.db sync --to URL --key K --batch 200`, the binary beside this
+/// harness, timed from its start to its exit; its CPU time is counted with this process's
+/// (which holds the gateway).
+async fn sync_command(
+    work: &Workload,
+    post: &PostFile,
+    url: &str,
+    server: Option<u32>,
+) -> anyhow::Result<Measure> {
+    let exe = std::env::current_exe().context("cannot find this harness's own path")?;
+    let custody = exe.with_file_name("custody");
+    if !custody.is_file() {
+        bail!(
+            "{} is missing: build it beside the harness (cargo build --release -p custody-cli -p custody-bench)",
+            custody.display()
+        );
+    }
+    let server_cpu = || {
+        server
+            .and_then(|pid| sys::cpu_seconds(&pid.to_string()))
+            .unwrap_or(0.0)
+    };
+    let cpu =
+        || sys::cpu_seconds("self").unwrap_or(0.0) + sys::children_cpu_seconds().unwrap_or(0.0);
+    let (own_before, server_before) = (cpu(), server_cpu());
+    let start = Instant::now();
+    let out = tokio::process::Command::new(&custody)
+        .arg("--store")
+        .arg(post.dir.path().join("post.db"))
+        .args([
+            "--json",
+            "sync",
+            "--to",
+            url,
+            "--batch",
+            &BATCH.to_string(),
+            "--key",
+        ])
+        .arg(post.dir.path().join("officer.key"))
+        .output()
+        .await
+        .with_context(|| format!("cannot run {}", custody.display()))?;
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        bail!(
+            "custody sync failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let report: serde_json::Value = serde_json::from_slice(
+        out.stdout
+            .split(|&b| b == b'\n')
+            .rfind(|l| !l.is_empty())
+            .unwrap_or_default(),
+    )
+    .context("custody sync printed no JSON report")?;
+    if report["appended"].as_u64() != Some(work.records as u64) {
+        bail!(
+            "custody sync appended {} of {} records: {report}",
+            report["appended"],
+            work.records
+        );
+    }
+    Ok(Measure {
+        elapsed,
+        events: work.records,
+        own_cpu: cpu() - own_before,
+        server_cpu: server_cpu() - server_before,
+    })
 }
 
 /// (g) The HTTP part of (a) alone: the same requests to an axum route that reads the body and

@@ -94,7 +94,8 @@ pub fn authority_events() -> anyhow::Result<usize> {
     Ok(s.records.len())
 }
 
-fn build_base(detainees: usize) -> anyhow::Result<Scenario> {
+/// The benchmark's scenario with `detainees` detainees (its authority chain and key holders).
+pub fn build_base(detainees: usize) -> anyhow::Result<Scenario> {
     custody_scenario::build(&ScenarioConfig {
         seed: SEED,
         detainees,

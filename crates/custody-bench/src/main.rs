@@ -14,7 +14,11 @@
 //!   second with its peak memory, for a quarter of the file and the whole file, and the
 //!   baseline: raw ed25519-dalek `verify_strict` of the same signatures on every core (the
 //!   ceiling of a strict verifier; aim: at least 0.8x of it), and on one core.
-//! - `all`: both, with their defaults.
+//! - `packet`: `custody packet export` and the offline `custody packet verify` of a 200-event
+//!   chain with 20 MiB (and 200 MiB) of evidence, each process's time and exact peak memory,
+//!   beside the same chain's packet without blobs (aim: verify under 1 s, memory independent
+//!   of the evidence). Needs `target/release/custody` beside the harness.
+//! - `all`: `append` and `verify`, with their defaults.
 //!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
 //! [`data`] for how a ledger larger than the demo scenario is made while staying one valid
@@ -30,6 +34,7 @@
 //! cargo run --release -p custody-bench -- append --records 5000 --writers 16 --rounds 3
 //! cargo run --release -p custody-bench -- verify                        # 1,000,000 events
 //! cargo run --release -p custody-bench -- verify --events 200000
+//! cargo build --release -p custody-cli -p custody-bench && target/release/custody-bench packet
 //! cargo run --release -p custody-bench -- all
 //! ```
 //!
@@ -45,10 +50,12 @@
 //! printed before and after). Compare figures of one run with each other, not across runs;
 //! `append --rounds R` repeats the four measurements interleaved and prints their medians.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// One `unsafe` call in all: `wait4` in `sys::wait_with_peak`, for a child's exact peak memory.
+#![deny(unsafe_code)]
 
 mod append;
 mod data;
+mod packet;
 mod sys;
 mod verify;
 
@@ -79,6 +86,9 @@ enum Cmd {
     /// Offline verification of a JSONL ledger: events per second and peak memory, against raw
     /// strict signature verification on every core.
     Verify(VerifyArgs),
+    /// `custody packet export` and offline `custody packet verify` of a 200-event chain with
+    /// evidence: time and peak memory of each process, beside a packet without blobs.
+    Packet(PacketArgs),
     /// `append` and `verify` with their defaults.
     All,
     /// Internal: verifies one file in this process and prints a JSON report.
@@ -90,6 +100,18 @@ enum Cmd {
         /// The JSONL ledger.
         file: PathBuf,
     },
+}
+
+/// `custody-bench packet`.
+#[derive(Debug, Args)]
+struct PacketArgs {
+    /// Events of the detainee's chain.
+    #[arg(long, default_value_t = 200)]
+    events: usize,
+    /// Evidence totals to measure, in MiB (comma-separated); the first is also measured as a
+    /// packet with no blob in it, the baseline.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![20, 200])]
+    evidence_mib: Vec<u64>,
 }
 
 /// `custody-bench append`.
@@ -192,6 +214,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Append(args) => run_append(cache, &args),
         Cmd::Verify(args) => run_verify(cache, &args),
+        Cmd::Packet(args) => packet::run(&packet::PacketSettings {
+            events: args.events,
+            evidence_mib: args.evidence_mib,
+        }),
         Cmd::All => {
             run_append(cache.clone(), &AppendArgs::default())?;
             println!();

@@ -117,3 +117,53 @@ mod tests {
         assert!(status_kib("self", "VmHWM").is_some_and(|k| k > 0));
     }
 }
+
+/// How a child process ended, with what it wrote on standard error.
+pub struct Ended {
+    code: Option<i32>,
+    /// Its standard error, as text.
+    pub stderr: String,
+}
+
+impl Ended {
+    /// Exit status 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Waits for `child` (its standard error piped) and returns how it ended and its peak resident
+/// memory in KiB (`ru_maxrss` of `wait4`: the kernel's own high-water mark of that process,
+/// read when it ends, so nothing is missed between two samples).
+#[allow(unsafe_code)]
+pub fn wait_with_peak(mut child: std::process::Child) -> anyhow::Result<(Ended, u64)> {
+    use std::io::Read;
+    let mut stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_string(&mut text);
+        }
+        text
+    });
+    let pid = libc::pid_t::try_from(child.id())?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of that plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for (std's Child never reaps on its own);
+    // both pointers are to live locals of the right types.
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if got != pid {
+        anyhow::bail!("wait4({pid}) failed: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) {
+        Some(libc::WEXITSTATUS(status))
+    } else {
+        None
+    };
+    let stderr = reader.join().unwrap_or_default();
+    Ok((
+        Ended { code, stderr },
+        u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    ))
+}
