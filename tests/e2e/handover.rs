@@ -211,6 +211,7 @@ fn registrar_public(keys: &Keys) -> String {
 
 #[test]
 fn the_gate_verifies_imports_accepts_with_discrepancies_and_prints_the_receipt() {
+    chromium(); // fails first, with what to install, when the browser is missing
     let g = gate();
     g.evidence("note.jpg", "photo of the seized notebook", &[7u8; 300]);
     g.evidence("radio.jpg", "photo of the seized radio", &[9u8; 5000]);
@@ -404,6 +405,30 @@ fn the_gate_verifies_imports_accepts_with_discrepancies_and_prints_the_receipt()
     assert!(s.contains("Prise en charge non encore enregistrée"), "{s}");
     assert!(!s.contains("accept-signer"));
 
+    // From the packet alone: no acceptance, and the page says whose anchors were used.
+    let alone = prison.path("receipt-alone.html").display().to_string();
+    let v = prison.ok_json(&["packet", "receipt", &packet, "--out", &alone, "--no-store"]);
+    assert_eq!(v["accepted"], false, "{v}");
+    assert_eq!(v["store"], Value::Null, "{v}");
+    let a = std::fs::read_to_string(&alone).unwrap();
+    assert!(a.contains("ATTENTION : racines de confiance"), "{a}");
+    let given = prison.path("receipt-given.html").display().to_string();
+    prison.ok(&[
+        "packet",
+        "receipt",
+        &packet,
+        "--out",
+        &given,
+        "--no-store",
+        "--trust",
+        &trust,
+        "--ledger-vkey",
+        &vkey,
+    ]);
+    let a = std::fs::read_to_string(&given).unwrap();
+    assert!(!a.contains("ATTENTION"), "{a}");
+    assert!(a.contains("(--trust, --ledger-vkey)"), "{a}");
+
     // A changed packet gets no receipt.
     let mut bytes = std::fs::read(&packet).unwrap();
     let at = bytes.len() / 2;
@@ -438,6 +463,7 @@ fn the_gate_verifies_imports_accepts_with_discrepancies_and_prints_the_receipt()
 
 #[test]
 fn a_long_chain_with_long_discrepancies_still_prints_on_one_page() {
+    chromium();
     let g = gate();
     let key = read_key(&g.gendarme);
     // Forty evidence records whose blobs the sender never had, signed at the camp.

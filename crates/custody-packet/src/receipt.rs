@@ -230,8 +230,8 @@ table { border-collapse: collapse; width: 100%; }
 td, th { border: 0.25mm solid #555; padding: 0.7mm 1.4mm; vertical-align: top; text-align: left; }
 th { background: #eee; font-weight: bold; }
 th.row { background: #f4f4f4; font-weight: normal; font-size: 7.8pt; }
-table.sides th.row { width: 30mm; }
-table.sides td { width: 79mm; }
+table.sides th.row { width: 34mm; }
+table.sides td { width: 76mm; }
 table.cond th.row { width: 44mm; }
 table.cond td:nth-child(2) { width: 28mm; }
 .warn { font-weight: bold; }
@@ -241,9 +241,9 @@ li { margin: 0 0 0.4mm 0; }
 .signs { display: flex; gap: 4mm; margin-top: 1mm; }
 .sign { flex: 1; border: 0.3mm solid #000; padding: 1.2mm 2.5mm; }
 .sign .who { font-weight: bold; margin-bottom: 1.5mm; }
-.line { border-bottom: 0.25mm solid #000; height: 5.5mm; margin-bottom: 0.8mm; font-size: 7.4pt;
+.line { border-bottom: 0.25mm solid #000; height: 7mm; margin-bottom: 0.8mm; font-size: 7.4pt;
   color: #333; display: flex; align-items: flex-end; }
-.stamp { border: 0.25mm dashed #555; height: 10mm; margin-top: 1.5mm; font-size: 7.4pt; color: #555;
+.stamp { border: 0.25mm dashed #555; height: 13mm; margin-top: 1.5mm; font-size: 7.4pt; color: #555;
   padding: 0.8mm; }
 .foot { margin-top: 1.5mm; font-size: 7pt; color: #333; }
 @media screen { body { margin: 8mm auto; } }
