@@ -5,6 +5,10 @@
 //! on arrival); the inbox empties; the printable receipt (French, then English) names the code,
 //! the packet digest, both agencies and both signers, and a real browser (headless Chromium)
 //! prints it on exactly one A4 page, even for a long chain.
+//!
+//! Chromium is `CUSTODY_CHROMIUM` or /usr/bin/chromium (`apt-get install chromium`); without it
+//! these tests fail, saying so. `CUSTODY_RECEIPT_SHOTS=DIR` keeps the pages, their PDFs and
+//! screenshots (A4 at 96 dpi) in DIR, to look at them.
 
 mod common;
 

@@ -169,6 +169,15 @@ pub async fn run(out: Output, spec: &str, args: &PacketReceiptArgs) -> anyhow::R
         println!("  {} ({})", v.manifest.code, v.manifest.chain);
         println!("  sha256 {}", hex(&v.digest));
         println!("  {acc}");
+        if s.is_none() && !args.no_store {
+            println!(
+                "  {}",
+                match lang {
+                    Lang::Fr => format!("aucun registre dans {shown} : reçu fait du paquet seul (passez --store pour le registre de réception)"),
+                    Lang::En => format!("no ledger in {shown}: receipt made from the packet alone (pass --store for the receiving store)"),
+                }
+            );
+        }
     } else {
         out.result(args.out.display().to_string());
     }
