@@ -3,9 +3,12 @@
 # checks formatting and lints and runs the whole test suite.
 #
 # Set-up: a C compiler (apt-get install gcc, for the build scripts of dependencies) when
-# there is none, and nats-server 2.10 or newer for the JetStream tests, found or unpacked from
-# Debian 13 into .tools/nats-server/ by scripts/install-nats-server.sh (the system package is
-# left alone); CUSTODY_NATS_SERVER is set to it for the tests. A second run installs nothing.
+# there is none; headless Chromium (apt-get install chromium) when /usr/bin/chromium is missing
+# and CUSTODY_CHROMIUM names no other, for the test that prints the handover receipt on one A4
+# page (tests/e2e/handover.rs); and nats-server 2.10 or newer for the JetStream tests, found or
+# unpacked from Debian 13 into .tools/nats-server/ by scripts/install-nats-server.sh (the system
+# package is left alone); CUSTODY_NATS_SERVER is set to it for the tests. A second run installs
+# nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,12 @@ if ! command -v cc >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq gcc >/dev/null
+fi
+if [ -z "${CUSTODY_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "installing: chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
 fi
 CUSTODY_NATS_SERVER=$(scripts/install-nats-server.sh)
 export CUSTODY_NATS_SERVER

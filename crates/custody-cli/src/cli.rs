@@ -199,6 +199,8 @@ pub enum PacketCommand {
     Verify(PacketVerifyArgs),
     /// Verify a packet and append its records and evidence to the store (idempotent).
     Import(PacketImportArgs),
+    /// Verify a packet and write the printable handover receipt (one A4 page of HTML).
+    Receipt(PacketReceiptArgs),
 }
 
 /// `custody packet export`.
@@ -248,6 +250,30 @@ pub struct PacketVerifyArgs {
     /// Language of the timeline.
     #[arg(long, value_enum, default_value = "fr")]
     pub lang: Lang,
+}
+
+/// `custody packet receipt`.
+#[derive(Debug, Args)]
+pub struct PacketReceiptArgs {
+    /// The packet file (verified first; no receipt for a packet that does not verify).
+    pub file: PathBuf,
+    /// The HTML page to write (mode 0600, never overwritten); print it, or turn it into a
+    /// PDF with a browser (`chromium --headless --print-to-pdf`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// trust.json of the ledger (default: the receiving store's anchors, else the packet's).
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// The ledger's checkpoint verifier key, or a file holding it (default: the receiving
+    /// store's, else the packet's).
+    #[arg(long)]
+    pub ledger_vkey: Option<String>,
+    /// Language of the receipt.
+    #[arg(long, value_enum, default_value = "fr")]
+    pub lang: Lang,
+    /// Use the packet alone: do not look in the store for the acceptance of the handover.
+    #[arg(long)]
+    pub no_store: bool,
 }
 
 /// `custody packet import`.

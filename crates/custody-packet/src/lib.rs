@@ -10,12 +10,14 @@
 //!   stream, so memory does not grow with the evidence;
 //! - [`verify`]: the offline verification (records through `custody_verify`'s verifier in
 //!   ledger order, inclusion of every event in the checkpoint, evidence digests);
-//! - [`timeline`]: what the registrar reads at the gate, in French or English.
+//! - [`timeline`]: what the registrar reads at the gate, in French or English;
+//! - [`receipt`]: the printable handover receipt (one A4 page of HTML) both sides sign.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod build;
 pub mod format;
+pub mod receipt;
 pub mod timeline;
 pub mod tlog;
 pub mod verify;

@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod ledger_key;
 pub mod packet;
 pub mod prove;
+pub mod receipt;
 pub mod record;
 pub mod serve;
 pub mod submit;

@@ -1,4 +1,4 @@
-//! `custody packet export | verify | import`: a detainee's transfer packet (docs/SPEC.md
+//! `custody packet export | verify | import` (and `receipt`, in [`crate::cmd::receipt`]): a detainee's transfer packet (docs/SPEC.md
 //! section 18), the one file that travels with the person.
 //!
 //! - `export` writes the chain (restricted payloads withheld and listed), the authority chain up
@@ -48,6 +48,7 @@ pub async fn run(out: Output, spec: &str, cmd: &PacketCommand) -> anyhow::Result
         PacketCommand::Export(a) => export(out, spec, a).await,
         PacketCommand::Verify(a) => verify(out, a),
         PacketCommand::Import(a) => import(out, spec, a).await,
+        PacketCommand::Receipt(a) => crate::cmd::receipt::run(out, spec, a).await,
     }
 }
 
@@ -294,7 +295,7 @@ async fn write_packet(
     Ok(digest)
 }
 
-fn read_trust(path: &Path) -> anyhow::Result<custody_core::authority::TrustAnchors> {
+pub(crate) fn read_trust(path: &Path) -> anyhow::Result<custody_core::authority::TrustAnchors> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let value = custody_core::jcs::parse_strict(&text)
         .map_err(|e| anyhow::anyhow!("{} is not acceptable JSON: {e}", path.display()))?;
@@ -302,7 +303,7 @@ fn read_trust(path: &Path) -> anyhow::Result<custody_core::authority::TrustAncho
         .map_err(|e| anyhow::anyhow!("{} is not a trust.json: {e}", path.display()))
 }
 
-fn read_vkey(arg: &str) -> anyhow::Result<String> {
+pub(crate) fn read_vkey(arg: &str) -> anyhow::Result<String> {
     let path = Path::new(arg);
     if !arg.contains('+') && path.is_file() {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {arg}"))?;
@@ -311,14 +312,14 @@ fn read_vkey(arg: &str) -> anyhow::Result<String> {
     Ok(arg.trim().to_string())
 }
 
-fn open_packet(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
+pub(crate) fn open_packet(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open packet {}", path.display()))?;
     Ok(BufReader::with_capacity(1 << 16, file))
 }
 
 /// The refusal of a packet, in the registrar's language.
-fn refusal_text(f: &custody_packet::PacketFailure, lang: Lang) -> String {
+pub(crate) fn refusal_text(f: &custody_packet::PacketFailure, lang: Lang) -> String {
     let head = match lang {
         Lang::Fr => "PAQUET REFUSÉ",
         Lang::En => "PACKET REFUSED",
