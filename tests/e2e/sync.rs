@@ -510,3 +510,81 @@ fn a_sync_killed_by_a_signal_resumes_and_stores_every_record_exactly_once() {
     }
     hq.ok(&["verify"]);
 }
+
+/// A copy of a world's SQLite ledger in a new world (same keys: the key files stay where the
+/// original's are).
+fn copy_of(w: &World) -> World {
+    let copy = World::sqlite();
+    for suffix in ["", "-wal", "-shm"] {
+        let from = w.path(&format!("custody.db{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, copy.path(&format!("custody.db{suffix}"))).expect("copy");
+        }
+    }
+    copy
+}
+
+/// The hub publishes checkpoints (`custody checkpoint --publish`, `GET /v1/checkpoint`), each
+/// consistent with the one before; a post's sync pulls the latest; a hub that shows the post
+/// another ledger of the same size under the same key (a split view) stops the sync before
+/// anything is sent.
+#[test]
+fn posts_pull_the_hubs_checkpoint_and_a_split_view_stops_the_sync() {
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let post = replica_of(&hq);
+    record_arrest(&post, &keys);
+    let port = custody_testkit::free_port().expect("port");
+
+    // Nothing published yet: 404, and the sync says so and carries on.
+    let serve = Serve::start(&hq, port);
+    let (status, _) = serve.get("/v1/checkpoint");
+    assert_eq!(status, 404);
+    let first = post.ok_json(&["sync", "--to", &serve.url, "--key", &keys.officer]);
+    assert_eq!(first["hub_checkpoint"], Value::Null, "{first}");
+    assert_eq!(first["appended"], 1, "{first}");
+    serve.kill();
+
+    // Published: served as the signed note, pulled by the post.
+    let size = hq.size();
+    hq.ok(&["checkpoint", "--ledger-key", &keys.ledger, "--publish"]);
+    let serve = Serve::start(&hq, port);
+    let (status, note) = serve.get("/v1/checkpoint");
+    assert_eq!(status, 200);
+    assert_eq!(
+        note.lines().nth(1),
+        Some(size.to_string().as_str()),
+        "size line of {note}"
+    );
+    record_arrest(&post, &keys);
+    let second = post.ok_json(&["sync", "--to", &serve.url, "--key", &keys.officer]);
+    assert_eq!(second["hub_checkpoint"], size, "{second}");
+    serve.kill();
+
+    // The hub grows; the next checkpoint extends the published one.
+    hq.ok(&["checkpoint", "--ledger-key", &keys.ledger, "--publish"]);
+
+    // A second copy of the hub's ledger, grown differently to the same size, published under
+    // the same key: one is shown to the post first, the other next.
+    let other = copy_of(&hq);
+    record_arrest(&hq, &keys);
+    record_arrest(&other, &keys);
+    assert_eq!(hq.size(), other.size());
+    hq.ok(&["checkpoint", "--ledger-key", &keys.ledger, "--publish"]);
+    other.ok(&["checkpoint", "--ledger-key", &keys.ledger, "--publish"]);
+    let serve = Serve::start(&hq, port);
+    post.ok(&["sync", "--to", &serve.url, "--key", &keys.officer]);
+    serve.kill();
+    record_arrest(&post, &keys);
+    let before = other.size();
+    let serve = Serve::start(&other, port);
+    let split = post.run(&["sync", "--to", &serve.url, "--key", &keys.officer]);
+    serve.kill();
+    assert_eq!(split.code, 1, "{}\n{}", split.stdout, split.stderr);
+    assert!(
+        split.stderr.contains("CHECKPOINT CONFLICT"),
+        "{}",
+        split.stderr
+    );
+    assert_eq!(other.size(), before, "nothing was sent");
+}

@@ -83,41 +83,6 @@ pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0.0), "0");
-        assert_eq!(thousands(999.4), "999");
-        assert_eq!(thousands(1000.0), "1,000");
-        assert_eq!(thousands(123456.0), "123,456");
-        assert_eq!(thousands(1234567.0), "1,234,567");
-    }
-
-    #[test]
-    fn own_cpu_time_grows_with_work() {
-        let before = cpu_seconds("self").expect("own /proc stat");
-        let mut x = 0u64;
-        let start = std::time::Instant::now();
-        let mut after = before;
-        // Busy until the clock-tick counter moves (bounded, however loaded the machine is).
-        while after <= before && start.elapsed() < std::time::Duration::from_secs(30) {
-            for _ in 0..1_000_000 {
-                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-            }
-            after = cpu_seconds("self").expect("own /proc stat");
-        }
-        assert!(after > before, "{before} -> {after}");
-    }
-
-    #[test]
-    fn own_status_has_a_high_water_mark() {
-        assert!(status_kib("self", "VmHWM").is_some_and(|k| k > 0));
-    }
-}
-
 /// How a child process ended, with what it wrote on standard error.
 pub struct Ended {
     code: Option<i32>,
@@ -166,4 +131,39 @@ pub fn wait_with_peak(mut child: std::process::Child) -> anyhow::Result<(Ended, 
         Ended { code, stderr },
         u64::try_from(usage.ru_maxrss).unwrap_or(0),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+        assert_eq!(thousands(123456.0), "123,456");
+        assert_eq!(thousands(1234567.0), "1,234,567");
+    }
+
+    #[test]
+    fn own_cpu_time_grows_with_work() {
+        let before = cpu_seconds("self").expect("own /proc stat");
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        let mut after = before;
+        // Busy until the clock-tick counter moves (bounded, however loaded the machine is).
+        while after <= before && start.elapsed() < std::time::Duration::from_secs(30) {
+            for _ in 0..1_000_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            after = cpu_seconds("self").expect("own /proc stat");
+        }
+        assert!(after > before, "{before} -> {after}");
+    }
+
+    #[test]
+    fn own_status_has_a_high_water_mark() {
+        assert!(status_kib("self", "VmHWM").is_some_and(|k| k > 0));
+    }
 }

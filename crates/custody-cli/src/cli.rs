@@ -569,6 +569,11 @@ pub struct CheckpointArgs {
     /// Write the note to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also publish it: keep it in the store as the ledger's latest checkpoint, which the
+    /// gateway serves as `GET /v1/checkpoint` and field posts pull when they sync. Refused
+    /// when it is not consistent with the checkpoint published before.
+    #[arg(long)]
+    pub publish: bool,
 }
 
 /// `custody trust`.

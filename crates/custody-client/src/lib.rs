@@ -473,6 +473,27 @@ impl Client {
         }
     }
 
+    /// `GET /v1/checkpoint`: the latest checkpoint note the ledger's operator published, or
+    /// `None` when the gateway has none (404). Unsigned: a checkpoint holds no personal data.
+    /// The caller verifies the note with the ledger's verifier key.
+    pub async fn checkpoint(&self) -> Result<Option<String>, ApiError> {
+        let answer = self
+            .http
+            .get(format!("{}/v1/checkpoint", self.base))
+            .send()
+            .await?;
+        if answer.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let (status, body) = success_bytes(answer).await?;
+        String::from_utf8(body)
+            .map(Some)
+            .map_err(|_| ApiError::UnexpectedAnswer {
+                status: status.as_u16(),
+                problem: "the checkpoint is not UTF-8 text".to_string(),
+            })
+    }
+
     /// A signed `GET` of `path_and_query` (e.g. `/v1/chains/authority`), dated now: the
     /// answer's JSON body.
     pub async fn get(&self, path_and_query: &str) -> Result<Value, ApiError> {

@@ -174,6 +174,10 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
             get(get_head).fallback(method_not_allowed("GET,HEAD")),
         )
         .route(
+            "/v1/checkpoint",
+            get(get_checkpoint).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
             "/v1/inbox",
             get(get_inbox).fallback(method_not_allowed("GET,HEAD")),
         )
@@ -867,6 +871,37 @@ async fn get_head(
         "head": {"seq": head.seq, "hash": head.hash.to_hex()},
         "custody": custody,
     })))
+}
+
+/// `GET /v1/checkpoint`: the latest checkpoint the ledger's operator published (`custody
+/// checkpoint --publish`), as its signed note (`text/plain`), or 404 when none was. A
+/// checkpoint holds no personal data (an origin, a size, a root hash, signatures), so no
+/// request signature is asked: monitors, witnesses and field posts read it alike.
+async fn get_checkpoint(State(st): State<AppState>) -> Result<Response, GatewayError> {
+    let published = st
+        .ledger
+        .store()
+        .meta(custody_ledger::META_PUBLISHED_CHECKPOINT)
+        .await?;
+    let Some(published) = published else {
+        return Err(GatewayError::NotFound(
+            "this ledger has published no checkpoint yet (the operator runs `custody checkpoint --publish`)"
+                .to_string(),
+        ));
+    };
+    let Some(note) = published["note"].as_str() else {
+        return Err(GatewayError::Unavailable(
+            "the published checkpoint in the store is damaged (no note)".to_string(),
+        ));
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        note.to_string(),
+    )
+        .into_response())
 }
 
 /// `GET /v1/inbox?agency=A`: the people released to agency A and not yet accepted, oldest

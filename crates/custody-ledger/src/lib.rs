@@ -26,6 +26,11 @@ use tokio::sync::{Mutex, Notify, RwLock};
 /// Metadata key under which the ledger description is stored.
 pub const META_LEDGER: &str = "ledger";
 
+/// Metadata key of the latest checkpoint the ledger's operator published (`custody checkpoint
+/// --publish`): `{"size": N, "note": "<signed checkpoint note>"}`. The gateway serves the note
+/// as `GET /v1/checkpoint`; a field post's sync pulls it.
+pub const META_PUBLISHED_CHECKPOINT: &str = "checkpoint/published";
+
 /// How many records a replay reads per store call.
 const REPLAY_BATCH: usize = 1000;
 

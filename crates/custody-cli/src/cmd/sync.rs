@@ -8,6 +8,9 @@
 //!   `--key`) is appended to the post's ledger through its validator, so that keys enrolled or
 //!   revoked at headquarters count at the post before anything is pushed, and so that the
 //!   post can check the signature of any record the hub answers with.
+//! - **The hub's checkpoint.** Its latest published checkpoint (`GET /v1/checkpoint`) is
+//!   checked against the ledger's checkpoint key and kept in the post's metadata; one that
+//!   contradicts the checkpoint pulled before (same size, other root) stops the sync.
 //! - **Push in bounded batches** (`POST /v1/events` as `application/x-ndjson`, `--batch`
 //!   records each) of the post's records in ledger order, from a cursor kept in the post's
 //!   store metadata (`sync/<hub url>`). The cursor moves only past records the hub has
@@ -30,8 +33,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use custody_client::{ApiError, BatchItemOutcome, Client, ForkReport};
+use custody_core::checkpoint::{verify_checkpoint, NoteVerifier};
 use custody_core::Record;
-use custody_ledger::{AppendError, ForkOutcome, Ledger};
+use custody_ledger::{AppendError, ForkOutcome, Ledger, META_PUBLISHED_CHECKPOINT};
 use custody_store::{AppendOutcome, LedgerScan, LedgerStore, StoredEvent};
 use serde_json::json;
 
@@ -58,7 +62,8 @@ fn cursor_key(hub: &str) -> String {
 }
 
 /// Where the post's records go: the hub's gateway, or (an operator inside the hub) its
-/// JetStream ledger itself.
+/// JetStream ledger itself. One per run: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Hub {
     /// `http(s)://`: the batch endpoint of the gateway, over the client library.
     Gateway(Client),
@@ -95,6 +100,20 @@ impl Hub {
                 .into_iter()
                 .map(|ev| ev.record)
                 .collect()),
+        }
+    }
+
+    /// The hub's latest published checkpoint note, when it publishes one.
+    async fn checkpoint(&self, hub: &str) -> anyhow::Result<Option<String>> {
+        let what = || format!("cannot read the checkpoint of the hub {hub}");
+        match self {
+            Hub::Gateway(client) => client.checkpoint().await.with_context(what),
+            Hub::Ledger(ledger) => Ok(ledger
+                .store()
+                .meta(META_PUBLISHED_CHECKPOINT)
+                .await
+                .with_context(what)?
+                .and_then(|v| v["note"].as_str().map(str::to_string))),
         }
     }
 
@@ -286,6 +305,8 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
         );
     }
 
+    let hub_checkpoint = pull_checkpoint(out, &ledger, &target, &hub).await?;
+
     let key_name = cursor_key(&hub);
     let mut cursor = s
         .meta(&key_name)
@@ -377,6 +398,7 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
         "ok": refused.is_none(),
         "hub": hub,
         "pulled": counts.pulled,
+        "hub_checkpoint": hub_checkpoint,
         "appended": counts.appended,
         "already_at_hub": counts.duplicate,
         "forks": counts.forks,
@@ -416,6 +438,67 @@ fn refuse(refused: &mut Option<String>, ev: &StoredEvent, why: &str) {
     );
     eprintln!("custody: {what}");
     refused.get_or_insert(what);
+}
+
+/// Pulls the hub's published checkpoint, checks it is signed by this ledger's checkpoint key
+/// and does not contradict the one pulled before, and keeps it in the post's metadata
+/// (`hub-checkpoint/<hub>`); returns its size. Two different checkpoints of the same size
+/// signed by the same key (a split view: the hub shows different ledgers to different
+/// readers) stop the sync before anything is sent, and both notes are kept
+/// (`hub-checkpoint-conflict/<hub>`).
+async fn pull_checkpoint(
+    out: Output,
+    ledger: &Ledger,
+    target: &Hub,
+    hub: &str,
+) -> anyhow::Result<Option<u64>> {
+    let Some(note) = target.checkpoint(hub).await? else {
+        progress(out, format!("the hub {hub} publishes no checkpoint yet"));
+        return Ok(None);
+    };
+    let verifier = NoteVerifier::parse(&ledger.meta().ledger_vkey)
+        .map_err(|e| anyhow::anyhow!("this post's ledger verifier key is unusable: {e}"))?;
+    let new = verify_checkpoint(&note, &verifier).map_err(|e| {
+        crate::exit::refused(format!(
+            "the checkpoint the hub {hub} serves is not one of this ledger ({e}): nothing was sent; is it the same ledger?"
+        ))
+    })?;
+    let s = ledger.store();
+    let key = format!("hub-checkpoint/{hub}");
+    if let Some(old_note) = s
+        .meta(&key)
+        .await?
+        .and_then(|v| v["note"].as_str().map(str::to_string))
+    {
+        if let Ok(old) = verify_checkpoint(&old_note, &verifier) {
+            if old.size == new.size && old.root != new.root {
+                s.set_meta(
+                    &format!("hub-checkpoint-conflict/{hub}"),
+                    &json!({"kept": old_note, "new": note}),
+                )
+                .await?;
+                return Err(crate::exit::refused(format!(
+                    "CHECKPOINT CONFLICT: the hub {hub} signed two different ledgers of size {}: the one this post pulled before and the one it serves now (both kept in this post's metadata); nothing was sent: tell the ledger's monitors",
+                    new.size
+                )));
+            }
+            if new.size < old.size {
+                eprintln!(
+                    "custody: the hub {hub} serves a checkpoint of size {}, older than the one of size {} this post holds: kept the newer one",
+                    new.size, old.size
+                );
+                return Ok(Some(old.size));
+            }
+        }
+    }
+    s.set_meta(&key, &json!({"size": new.size, "note": note}))
+        .await
+        .context("cannot keep the hub's checkpoint in the post's store")?;
+    progress(
+        out,
+        format!("pulled the hub's checkpoint of size {}", new.size),
+    );
+    Ok(Some(new.size))
 }
 
 /// Appends the hub's authority chain to the post's ledger; returns how many records were new.
