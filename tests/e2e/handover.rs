@@ -157,19 +157,7 @@ impl Gate {
 
     /// The prison's own store: a replica of the ledger made from its public files.
     fn prison(&self) -> World {
-        let hq = &self.hq;
-        let trust = hq.path("trust.json").display().to_string();
-        if !hq.path("trust.json").exists() {
-            hq.ok(&["trust", "--out", &trust]);
-            hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
-            let authority = hq.path("authority.jsonl").display().to_string();
-            hq.ok(&["export", "--chain", "authority", "--out", &authority]);
-        }
-        let prison = World::sqlite();
-        let vkey = hq.path("ledger.vkey").display().to_string();
-        prison.ok(&["init", "--trust", &trust, "--ledger-vkey", &vkey]);
-        prison.ok(&["submit", &hq.path("authority.jsonl").display().to_string()]);
-        prison
+        common::replica_of(&self.hq)
     }
 }
 

@@ -9,27 +9,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{
-    count_hash, read_key, record_arrest, setup_ledger, signed_arrest, signed_next, Keys, Serve,
-    World,
+    count_hash, read_key, record_arrest, replica_of, setup_ledger, signed_arrest, signed_next,
+    Keys, Serve, World,
 };
 use custody_core::kinds::EventKind;
 use custody_core::Record;
 use serde_json::{json, Value};
 
-/// The public files of the hub a replica is made from.
-fn replica_of(hq: &World) -> World {
-    let trust = hq.path("trust.json").display().to_string();
-    if !hq.path("trust.json").exists() {
-        hq.ok(&["trust", "--out", &trust]);
-        hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
-        let authority = hq.path("authority.jsonl").display().to_string();
-        hq.ok(&["export", "--chain", "authority", "--out", &authority]);
+/// Every one of `records` is in `hub` exactly once.
+fn assert_each_once(hub: &[Record], records: &[Record]) {
+    for r in records {
+        assert_eq!(
+            count_hash(hub, &r.hash),
+            1,
+            "record {} exactly once",
+            r.hash
+        );
     }
-    let post = World::sqlite();
-    let vkey = hq.path("ledger.vkey").display().to_string();
-    post.ok(&["init", "--trust", &trust, "--ledger-vkey", &vkey]);
-    post.ok(&["submit", &hq.path("authority.jsonl").display().to_string()]);
-    post
 }
 
 /// `custody sync` from `post` to `url`, batches of `batch`.
@@ -100,14 +96,7 @@ fn two_posts_sync_offline_records_into_the_hub_exactly_once() {
 
     let hub = hq.export();
     for post in [&post_a, &post_b] {
-        for r in detainee_records(post) {
-            assert_eq!(
-                count_hash(&hub, &r.hash),
-                1,
-                "record {} exactly once",
-                r.hash
-            );
-        }
+        assert_each_once(&hub, &detainee_records(post));
     }
     assert_eq!(
         hub.iter().filter(|r| r.header.chain != "authority").count(),
@@ -210,14 +199,7 @@ fn a_sync_cut_midway_resumes_and_stores_every_record_exactly_once() {
     assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
     serve.kill();
     let hub = hq.export();
-    for r in &records {
-        assert_eq!(
-            count_hash(&hub, &r.hash),
-            1,
-            "record {} exactly once",
-            r.hash
-        );
-    }
+    assert_each_once(&hub, &records);
     hq.ok(&["verify"]);
 }
 
@@ -324,9 +306,7 @@ fn a_post_syncs_into_a_hub_on_jetstream() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     serve.kill();
     let hub = hq.export();
-    for r in detainee_records(&post) {
-        assert_eq!(count_hash(&hub, &r.hash), 1);
-    }
+    assert_each_once(&hub, &detainee_records(&post));
 }
 
 /// An operator inside the hub syncs a post's file straight into the hub's JetStream ledger
@@ -352,14 +332,7 @@ fn an_operator_syncs_a_post_straight_into_the_jetstream_ledger() {
     let again = post_a.ok_json(&["sync", "--to", &url]);
     assert_eq!(again["appended"], 0, "{again}");
     let hub = hq.export();
-    for r in detainee_records(&post_a) {
-        assert_eq!(
-            count_hash(&hub, &r.hash),
-            1,
-            "record {} exactly once",
-            r.hash
-        );
-    }
+    assert_each_once(&hub, &detainee_records(&post_a));
 
     // Post B got the chain on paper and extends it as post A does: a fork.
     let carried = post_a.path("carried.jsonl").display().to_string();
@@ -500,14 +473,7 @@ fn a_sync_killed_by_a_signal_resumes_and_stores_every_record_exactly_once() {
         "the second run appends exactly what the first did not: {done}"
     );
     let hub = hq.export();
-    for r in &arrests {
-        assert_eq!(
-            count_hash(&hub, &r.hash),
-            1,
-            "record {} exactly once",
-            r.hash
-        );
-    }
+    assert_each_once(&hub, &arrests);
     hq.ok(&["verify"]);
 }
 

@@ -453,3 +453,20 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// A new SQLite store that is a replica of `hq`'s ledger, made from its public files
+/// (trust.json, ledger.vkey, the authority chain), as a post or a prison is set up.
+pub fn replica_of(hq: &World) -> World {
+    let trust = hq.path("trust.json").display().to_string();
+    if !hq.path("trust.json").exists() {
+        hq.ok(&["trust", "--out", &trust]);
+        hq.write("ledger.vkey", &hq.ok(&["ledger-key"]));
+        let authority = hq.path("authority.jsonl").display().to_string();
+        hq.ok(&["export", "--chain", "authority", "--out", &authority]);
+    }
+    let post = World::sqlite();
+    let vkey = hq.path("ledger.vkey").display().to_string();
+    post.ok(&["init", "--trust", &trust, "--ledger-vkey", &vkey]);
+    post.ok(&["submit", &hq.path("authority.jsonl").display().to_string()]);
+    post
+}
