@@ -475,12 +475,12 @@ async fn prepared_ledger(
     Ok(Arc::new(ledger))
 }
 
-async fn check_size(store: &dyn LedgerStore, work: &Workload) -> anyhow::Result<()> {
+async fn check_size(store: &dyn LedgerStore, work: &Workload, extra: u64) -> anyhow::Result<()> {
     let size = store.size().await?;
-    if size != work.total() {
+    if size != work.total() + extra {
         bail!(
             "the store holds {size} records after the run, expected {}",
-            work.total()
+            work.total() + extra
         );
     }
     Ok(())
@@ -590,13 +590,16 @@ async fn gateway(work: &Workload, serve: Serve) -> anyhow::Result<Measure> {
     let m = match (&serve, &post) {
         (Serve::Batches, _) => post_batches(work, &url, server.pid()).await?,
         (Serve::SyncCommand, Some(post)) => {
+            post.enroll_reader(&server.url())?;
             let base = url.trim_end_matches("/v1/events");
             sync_command(work, post, base, server.pid()).await?
         }
         _ => post_all(work, &url, server.pid()).await?,
     };
+    // Path (i) enrolled the sync's reader key at the hub: one more authority record.
+    let extra = u64::from(post.is_some());
     drop(post);
-    check_size(store.as_ref(), work).await?;
+    check_size(store.as_ref(), work, extra).await?;
     let _ = stop.send(());
     serving.await??;
     drop(store);
@@ -632,7 +635,7 @@ async fn ledger_nats(work: &Workload) -> anyhow::Result<Measure> {
     let store: Arc<dyn LedgerStore> = Arc::new(JetStreamStore::connect(&server.url()).await?);
     let ledger = prepared_ledger(store.clone(), work).await?;
     let m = ledger_appends(work, ledger, server.pid()).await?;
-    check_size(store.as_ref(), work).await?;
+    check_size(store.as_ref(), work, 0).await?;
     drop(store);
     stop_nats(server).await;
     Ok(m)
@@ -646,7 +649,7 @@ async fn ledger_sqlite(work: &Workload) -> anyhow::Result<Measure> {
     let store: Arc<dyn LedgerStore> = Arc::new(SqliteStore::open(dir.path().join("ledger.db"))?);
     let ledger = prepared_ledger(store.clone(), work).await?;
     let m = ledger_appends(work, ledger, None).await?;
-    check_size(store.as_ref(), work).await?;
+    check_size(store.as_ref(), work, 0).await?;
     Ok(m)
 }
 
@@ -670,7 +673,7 @@ async fn store_nats(work: &Workload) -> anyhow::Result<Measure> {
         }
     })
     .await?;
-    check_size(store.as_ref(), work).await?;
+    check_size(store.as_ref(), work, 0).await?;
     drop(store);
     stop_nats(server).await;
     Ok(m)
@@ -811,6 +814,10 @@ async fn post_batches(work: &Workload, url: &str, server: Option<u32>) -> anyhow
 /// ledger for the sync's signed reads: what path (i) syncs.
 struct PostFile {
     dir: tempfile::TempDir,
+    /// Agency, role and public key of the reader key enrolled at the hub.
+    reader_agency: String,
+    reader_role: String,
+    reader_public: String,
 }
 
 impl PostFile {
@@ -839,22 +846,80 @@ impl PostFile {
                     .with_context(|| format!("post record {} refused", item.record.hash))?;
             }
         }
+        // The scenario's keys expired long ago (its records are signed at their own times), so
+        // the sync's signed reads need a key valid now: the root key enrols one at the hub
+        // before timing ([`PostFile::enroll_reader`]).
         let scenario = data::build_base(0)?;
         let actor = scenario
             .actors
             .first()
             .context("the scenario has no key holder")?;
-        let key = serde_json::json!({
-            "type": "custody-ledger/ed25519-secret-key",
-            "public": actor.key.public().to_string(),
-            "seed": custody_core::encoding::b64url(&actor.key.seed()),
-        });
-        let path = dir.path().join("officer.key");
-        std::fs::write(&path, serde_json::to_string_pretty(&key)?)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        Ok(PostFile { dir })
+        let reader = custody_core::SecretKey::from_seed(
+            <sha2::Sha256 as sha2::Digest>::digest(b"custody-bench/sync-reader").into(),
+        );
+        write_key_file(&dir.path().join("root.key"), &scenario.root_key)?;
+        write_key_file(&dir.path().join("reader.key"), &reader)?;
+        Ok(PostFile {
+            dir,
+            reader_agency: actor.agency.to_string(),
+            reader_role: actor
+                .roles
+                .first()
+                .context("the scenario's first key holder has no role")?
+                .as_str()
+                .to_string(),
+            reader_public: reader.public().to_string(),
+        })
     }
+
+    /// Enrols the sync's reader key at the hub (`custody enroll key`, signed by the root key).
+    fn enroll_reader(&self, hub_nats: &str) -> anyhow::Result<()> {
+        let custody = sys::custody_binary()?;
+        let out = std::process::Command::new(&custody)
+            .arg("--store")
+            .arg(hub_nats)
+            .args([
+                "--quiet",
+                "enroll",
+                "key",
+                "--key",
+                &self.reader_public,
+                "--agency",
+            ])
+            .arg(&self.reader_agency)
+            .args([
+                "--roles",
+                &self.reader_role,
+                "--holder-name",
+                "Benchmark reader",
+                "--badge",
+                "BENCH-1",
+                "--root-key",
+            ])
+            .arg(self.dir.path().join("root.key"))
+            .output()
+            .with_context(|| format!("cannot run {}", custody.display()))?;
+        if !out.status.success() {
+            bail!(
+                "cannot enrol the sync's reader key at the hub: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Writes a key file (`custody keygen`'s format), mode 0600.
+fn write_key_file(path: &std::path::Path, key: &custody_core::SecretKey) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let doc = serde_json::json!({
+        "type": "custody-ledger/ed25519-secret-key",
+        "public": key.public().to_string(),
+        "seed": custody_core::encoding::b64url(&key.seed()),
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
 }
 
 /// (i) `custody --store post.db sync --to URL --key K --batch 200`, the binary beside this
@@ -866,14 +931,7 @@ async fn sync_command(
     url: &str,
     server: Option<u32>,
 ) -> anyhow::Result<Measure> {
-    let exe = std::env::current_exe().context("cannot find this harness's own path")?;
-    let custody = exe.with_file_name("custody");
-    if !custody.is_file() {
-        bail!(
-            "{} is missing: build it beside the harness (cargo build --release -p custody-cli -p custody-bench)",
-            custody.display()
-        );
-    }
+    let custody = sys::custody_binary()?;
     let server_cpu = || {
         server
             .and_then(|pid| sys::cpu_seconds(&pid.to_string()))
@@ -895,7 +953,7 @@ async fn sync_command(
             &BATCH.to_string(),
             "--key",
         ])
-        .arg(post.dir.path().join("officer.key"))
+        .arg(post.dir.path().join("reader.key"))
         .output()
         .await
         .with_context(|| format!("cannot run {}", custody.display()))?;

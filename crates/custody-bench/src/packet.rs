@@ -68,19 +68,6 @@ fn run_custody(custody: &Path, store: &Path, args: &[&str]) -> anyhow::Result<Ti
     Ok(Timed { secs, peak_kib })
 }
 
-/// The `custody` binary next to this harness.
-fn custody_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find this harness's own path")?;
-    let custody = exe.with_file_name("custody");
-    if !custody.is_file() {
-        bail!(
-            "{} is missing: build both binaries first (cargo build --release -p custody-cli -p custody-bench)",
-            custody.display()
-        );
-    }
-    Ok(custody)
-}
-
 /// Builds the ledger of the measured chain in `dir` (a SQLite file, its evidence directory, a
 /// checkpoint over it); returns the store path, the chain id and the checkpoint file.
 async fn build_ledger(
@@ -230,7 +217,7 @@ fn derive_salt(i: u64) -> [u8; 16] {
 
 /// Runs the measurement and prints the table.
 pub fn run(settings: &PacketSettings) -> anyhow::Result<()> {
-    let custody = custody_binary()?;
+    let custody = crate::sys::custody_binary()?;
     let rt = tokio::runtime::Runtime::new()?;
     println!(
         "custody-bench packet: export and offline verify of a {}-event chain (custody binary: {}, {} CPUs, load {:.2})",

@@ -133,6 +133,21 @@ pub fn wait_with_peak(mut child: std::process::Child) -> anyhow::Result<(Ended, 
     ))
 }
 
+/// The `custody` binary beside this harness (`cargo build --release -p custody-cli -p
+/// custody-bench` puts both in `target/release/`).
+pub fn custody_binary() -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let exe = std::env::current_exe().context("cannot find this harness's own path")?;
+    let custody = exe.with_file_name("custody");
+    if !custody.is_file() {
+        anyhow::bail!(
+            "{} is missing: build it beside the harness (cargo build --release -p custody-cli -p custody-bench)",
+            custody.display()
+        );
+    }
+    Ok(custody)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
