@@ -10,12 +10,14 @@
 //!   stream, so memory does not grow with the evidence;
 //! - [`verify`]: the offline verification (records through `custody_verify`'s verifier in
 //!   ledger order, inclusion of every event in the checkpoint, evidence digests);
+//! - [`sealed`]: restricted payloads encrypted (age) to the receiving facility's medical keys;
 //! - [`timeline`]: what the registrar reads at the gate, in French or English.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod build;
 pub mod format;
+pub mod sealed;
 pub mod timeline;
 pub mod tlog;
 pub mod verify;
