@@ -98,17 +98,14 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         failure,
         missing_payloads: missing,
     } = report;
-    let (missing, withheld) = if replica {
-        (Vec::new(), missing.len())
+    // A replica holds what its source sent: a payload it never received (withheld by the
+    // sender: a packet's restricted or unopened sealed payloads, a need-to-know read) is not a
+    // payload it lost, and is reported as not received, not as missing.
+    let (missing, not_received) = if replica {
+        (Vec::new(), missing)
     } else {
-        (missing, 0)
+        (missing, Vec::new())
     };
-    if withheld > 0 {
-        out.info(format!(
-            "{withheld} records without payload: this store is a replica, which holds what its \
-             source sent (payloads withheld or lawfully redacted there)"
-        ));
-    }
     // Nothing verified is not a success: the input was empty (an export that failed?).
     let failure = failure.map(|mut f| {
         if f.rule == custody_core::Rule::Empty {
@@ -133,6 +130,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         checkpoint_problem.as_deref(),
         Findings {
             missing: &missing,
+            not_received: &not_received,
             forks: &forks,
         },
     );
@@ -316,6 +314,8 @@ fn check_checkpoint(cp: &Checkpoint, s: &Summary) -> Result<(), String> {
 pub struct Findings<'a> {
     /// Payloads neither stored nor lawfully redacted.
     pub missing: &'a [MissingPayload],
+    /// On a replica: payloads it never received (withheld by the sender), which are expected.
+    pub not_received: &'a [MissingPayload],
     /// Fork alarms the store keeps.
     pub forks: &'a [ForkAlarm],
 }
@@ -330,7 +330,11 @@ pub fn print_report(
     cp_problem: Option<&str>,
     found: Findings<'_>,
 ) {
-    let Findings { missing, forks } = found;
+    let Findings {
+        missing,
+        not_received,
+        forks,
+    } = found;
     let ok = failure.is_none() && cp_problem.is_none();
     let (proved, not_proved) = if ok {
         proved(s.records, cp)
@@ -345,6 +349,7 @@ pub fn print_report(
             "source": source,
             "ok": ok && missing.is_empty() && forks.is_empty(),
             "missing_payloads": missing.iter().map(missing_json).collect::<Vec<_>>(),
+            "not_received": not_received.iter().map(missing_json).collect::<Vec<_>>(),
             "fork_alarms": forks.iter().map(crate::cmd::forks::alarm_json).collect::<Vec<_>>(),
             "records": s.records,
             "authority_records": s.authority_records,
@@ -414,6 +419,20 @@ pub fn print_report(
     }
     for line in &not_proved {
         out.info(format!("  NOT proved:  {line}"));
+    }
+    if !not_received.is_empty() {
+        out.info(format!(
+            "  not received: {} payloads withheld by the sender (this store is a replica, which \
+             holds what it was sent: restricted or sealed payloads of a packet imported without \
+             the medical key, or payloads its source does not share); not lost by this store",
+            not_received.len()
+        ));
+        for m in not_received {
+            out.info(format!(
+                "    not received: position {}, chain {}, event {}",
+                m.position, m.chain, m.hash
+            ));
+        }
     }
     if !forks.is_empty() {
         for f in forks {
