@@ -1,17 +1,20 @@
 //! `custody packet export | verify | import`: a detainee's transfer packet (docs/SPEC.md
 //! section 18), the one file that travels with the person.
 //!
-//! - `export` writes the chain (restricted payloads withheld and listed), the authority chain up
+//! - `export` writes the chain (restricted payloads sealed to the receiving facility's medical
+//!   keys, or withheld when there is none, and listed), the authority chain up
 //!   to the checkpoint, a checkpoint signed by the ledger key (given, or signed now over a
 //!   ledger that verifies) that covers every event, a C2SP tlog-proof per event, and the
 //!   evidence blobs up to a size (larger ones as manifest entries); it prints the packet
 //!   digest.
 //! - `verify` is offline: the packet alone (or with `--trust` and `--ledger-vkey`), the
-//!   timeline in French or English, exit status 0 only when everything holds.
+//!   timeline in French or English, exit status 0 only when everything holds; with
+//!   `--medical-key` the sealed payloads addressed to that key are opened and checked.
 //! - `import` verifies the packet against the store's own trust anchors and ledger key, refuses
 //!   a fork (the store holds another event at a position of the chain) before changing
 //!   anything, then appends through the ledger's validated path and stores the blobs; a second
-//!   import changes nothing.
+//!   import changes nothing. With `--medical-key` the opened payloads are stored with their
+//!   records.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Write};

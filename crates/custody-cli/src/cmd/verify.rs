@@ -9,7 +9,10 @@
 //!
 //! A store read also reports every record whose payload is missing (neither stored nor
 //! lawfully redacted: [`custody_store::PayloadState::Missing`]), one line each, and then exits
-//! with code 1: the records verify, but the store lost data a monitor must know about.
+//! with code 1: the records verify, but the store lost data a monitor must know about. On a
+//! replica, which holds what it was sent, such payloads are reported as not received (withheld
+//! by the sender: a packet's sealed or restricted payloads imported without the medical key),
+//! one line each, and exit 0.
 //!
 //! The report says what was proved and what was not: the records alone prove every hash,
 //! signature, chain link and signer's authority, but not that nothing was dropped from the end
@@ -422,9 +425,10 @@ pub fn print_report(
     }
     if !not_received.is_empty() {
         out.info(format!(
-            "  not received: {} payloads withheld by the sender (this store is a replica, which \
-             holds what it was sent: restricted or sealed payloads of a packet imported without \
-             the medical key, or payloads its source does not share); not lost by this store",
+            "  not received: {} payloads withheld by the sender, expected on a replica, which \
+             holds what it was sent (restricted or sealed payloads of a packet imported without \
+             the medical key, payloads its source does not share or redacted); not counted as \
+             missing, which only a primary reports",
             not_received.len()
         ));
         for m in not_received {
