@@ -853,15 +853,23 @@ fn medical_notes_travel_sealed_to_the_receiving_facility_s_medical_staff() {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["missing_payloads"], json!([]), "{report}");
     let not_received = report["not_received"].as_array().unwrap();
+    let digest = custody_core::Hash::of(&bytes).to_hex();
     assert!(
-        not_received.iter().any(|m| m["hash"] == hash.as_str()),
-        "{report}"
+        not_received.iter().any(|m| m["hash"] == hash.as_str()
+            && m["reason"] == "sealed"
+            && m["packet"] == digest.as_str()),
+        "the import remembers that the sender withheld it: {report}"
     );
+    assert_eq!(report["replica_without_payload"], json!([]), "{report}");
     let human = c.run(&["verify"]);
     assert_eq!(human.code, 0, "{}{}", human.stdout, human.stderr);
     let all = format!("{}{}", human.stdout, human.stderr);
     assert!(all.contains("not received"), "{all}");
     assert!(all.contains("withheld by the sender"), "{all}");
+    assert!(
+        all.contains(&format!("event {hash}: sealed by the sender")),
+        "{all}"
+    );
     assert!(!all.contains("payload missing"), "{all}");
     // The same import later with the key completes the record.
     c.ok(&["packet", "import", &packet, "--medical-key", &nurse]);

@@ -616,6 +616,53 @@ fn sealed_line(
     })
 }
 
+/// The store's metadata document listing the payloads that packets imported into it withheld:
+/// `{"<event hash>": {"reason": "sealed" | "restricted" | "redacted" | "missing", "packet":
+/// "<packet digest>"}}`.
+pub const WITHHELD_META: &str = "withheld_by_sender";
+
+/// Adds `events` (hash, reason) to [`WITHHELD_META`] (an entry already there is kept).
+async fn note_withheld(
+    s: &dyn LedgerStore,
+    events: &[(String, String)],
+    packet: &str,
+) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut doc = match s.meta(WITHHELD_META).await? {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let before = doc.len();
+    for (event, reason) in events {
+        doc.entry(event.clone())
+            .or_insert_with(|| json!({"reason": reason, "packet": packet}));
+    }
+    if doc.len() != before {
+        s.set_meta(WITHHELD_META, &serde_json::Value::Object(doc))
+            .await
+            .context("cannot keep the list of payloads the packet withheld")?;
+    }
+    Ok(())
+}
+
+/// The payloads packets imported into the store withheld: event hash to (reason, packet digest).
+pub async fn withheld_by_sender(
+    s: &dyn LedgerStore,
+) -> anyhow::Result<HashMap<String, (String, String)>> {
+    let Some(serde_json::Value::Object(doc)) = s.meta(WITHHELD_META).await? else {
+        return Ok(HashMap::new());
+    };
+    Ok(doc
+        .into_iter()
+        .map(|(event, v)| {
+            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string();
+            (event, (field("reason"), field("packet")))
+        })
+        .collect())
+}
+
 /// The one place a fork found by an import is handled: the packet's version is kept whole in
 /// the store's fork alarm log (`Ledger::record_fork` checks it is validly signed first), the
 /// ledger is left as it is, and the import is refused: nothing of the packet is appended.
@@ -743,6 +790,22 @@ async fn import(out: Output, spec: &str, args: &PacketImportArgs) -> anyhow::Res
             Err(e) => return Err(append_error(e)),
         }
     }
+    // What the sender withheld, kept so that this store's `custody verify` tells a payload
+    // never received from one it lost.
+    let mut received_without: Vec<(String, String)> = Vec::new();
+    for w in v
+        .manifest
+        .withheld
+        .iter()
+        .filter(|w| !opened.contains_key(&w.event))
+    {
+        let hash: Hash = w.event.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let stored = s.event(&hash).await?;
+        if stored.is_some_and(|ev| ev.payload == PayloadState::Missing) {
+            received_without.push((w.event.clone(), w.reason.clone()));
+        }
+    }
+    note_withheld(s.as_ref(), &received_without, &hex(&v.digest)).await?;
     let (mut stored, mut held) = (0u64, 0u64);
     for b in &v.blobs {
         let mut file = tokio::fs::File::open(&args.file)
