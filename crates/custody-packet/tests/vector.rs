@@ -156,3 +156,65 @@ fn the_sealed_payloads_of_the_vector_open_with_the_published_medical_key() {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// The vector with its manifest changed by `edit` (written back in canonical form).
+fn with_manifest(edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let bytes = vector("packet.packet");
+    let start = "custody-ledger/packet/v1\n".len();
+    let nl = start + bytes[start..].iter().position(|&b| b == b'\n').unwrap();
+    let len: usize = std::str::from_utf8(&bytes[start + "manifest ".len()..nl])
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&bytes[nl + 1..nl + 1 + len]).unwrap();
+    edit(&mut manifest);
+    let body = custody_core::jcs::canonicalize(&manifest);
+    let mut out = bytes[..start].to_vec();
+    out.extend_from_slice(format!("manifest {}\n", body.len()).as_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&bytes[nl + 1 + len..]);
+    out
+}
+
+#[test]
+fn the_manifest_s_sealed_entries_are_checked() {
+    // Unchanged, it verifies.
+    assert!(verify_packet(&with_manifest(|_| {})[..], &options()).is_ok());
+    let sealed = |m: &mut serde_json::Value| -> usize {
+        m["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|w| w["reason"] == "sealed")
+            .unwrap()
+    };
+    // No recipients on a sealed entry.
+    let b = with_manifest(|m| {
+        let i = sealed(m);
+        m["withheld"][i]["recipients"] = serde_json::json!([]);
+    });
+    assert_eq!(rule_of(&b), "packet/manifest");
+    // A recipient that is not a key.
+    let b = with_manifest(|m| {
+        let i = sealed(m);
+        m["withheld"][i]["recipients"] = serde_json::json!(["ssh-ed25519 AAAA"]);
+    });
+    assert_eq!(rule_of(&b), "packet/manifest");
+    // A sealed entry told restricted: its sealed section then comes where none is expected.
+    let b = with_manifest(|m| {
+        let i = sealed(m);
+        m["withheld"][i]["reason"] = serde_json::json!("restricted");
+        m["withheld"][i]
+            .as_object_mut()
+            .unwrap()
+            .remove("recipients");
+    });
+    assert_eq!(rule_of(&b), "packet/format");
+    // Recipients on an entry that is not sealed.
+    let b = with_manifest(|m| {
+        let i = sealed(m);
+        m["withheld"][i]["reason"] = serde_json::json!("missing");
+    });
+    assert_eq!(rule_of(&b), "packet/manifest");
+}
