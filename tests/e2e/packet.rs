@@ -157,8 +157,8 @@ fn a_packet_of_the_demo_verifies_and_its_timeline_names_custodians_and_the_commi
     assert!(
         withheld
             .iter()
-            .any(|x| x["kind"] == "medical_screening" && x["reason"] == "restricted"),
-        "{v}"
+            .any(|x| x["kind"] == "medical_screening" && x["reason"] == "sealed"),
+        "the demo's receiving prison has medical staff: the note travels sealed to them: {v}"
     );
     assert!(
         !String::from_utf8_lossy(&bytes).contains("\"body\":{\"findings"),
@@ -621,4 +621,320 @@ fn evidence_and_packets_on_sqlite() {
 fn evidence_and_packets_on_jetstream() {
     let server = custody_testkit::NatsServer::start().expect("nats-server");
     evidence_and_packet_round_trip(&World::nats(&server.url()));
+}
+
+/// The facility (or agency) the chain's last handover names, and its agency.
+fn receiving(w: &World, chain: &str) -> (String, String) {
+    let released = w
+        .export()
+        .into_iter()
+        .rev()
+        .find(|r| r.header.chain == chain && r.header.kind == EventKind::CustodyReleased)
+        .expect("a handover in the demo chain");
+    let agency = released.header.facts.str("to_agency").unwrap().to_string();
+    let target = released
+        .header
+        .facts
+        .str("to_facility")
+        .unwrap_or(&agency)
+        .to_string();
+    (target, agency)
+}
+
+/// Enrols a new key with role medical for `agency`; returns its key file and public key.
+fn enrol_medical(w: &World, name: &str, agency: &str) -> (String, String) {
+    let (file, public) = w.keygen(name);
+    w.ok(&[
+        "enroll",
+        "key",
+        "--root-key",
+        "demo-keys/root.key",
+        "--key",
+        &public,
+        "--agency",
+        agency,
+        "--roles",
+        "medical",
+        "--holder-name",
+        "Infirmière A. Diarra",
+        "--badge",
+        "MED-77",
+    ]);
+    (file, public)
+}
+
+/// The chain's medical screening as the sender holds it (with its payload).
+fn medical_record(w: &World, chain: &str) -> Record {
+    w.export()
+        .into_iter()
+        .find(|r| r.header.chain == chain && r.header.kind == EventKind::MedicalScreening)
+        .expect("a medical screening")
+}
+
+/// Every string of a JSON value (to check none is printed).
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.len() >= 6 => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn medical_notes_travel_sealed_to_the_receiving_facility_s_medical_staff() {
+    let (w, chain) = demo();
+    let (_, agency) = receiving(&w, &chain);
+    let (nurse, nurse_public) = enrol_medical(&w, "nurse.key", &agency);
+    let medical = medical_record(&w, &chain);
+    let hash = medical.hash.to_hex();
+    let packet = export(&w, &chain, "transfer.packet");
+    let bytes = std::fs::read(&packet).unwrap();
+
+    // The manifest lists the note sealed to the new key (and the other medical staff there).
+    let v = w.ok_json(&["packet", "verify", &packet]);
+    let entry = v["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["event"] == hash.as_str())
+        .cloned()
+        .expect("the medical screening is listed");
+    assert_eq!(entry["reason"], "sealed", "{entry}");
+    assert_eq!(entry["kind"], "medical_screening");
+    let recipients: Vec<&str> = entry["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(recipients.contains(&nurse_public.as_str()), "{entry}");
+    let sealed_entries = v["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["reason"] == "sealed")
+        .count();
+    let secs = sections(&bytes);
+    assert_eq!(
+        secs.iter().filter(|(k, _)| k == "sealed").count(),
+        sealed_entries,
+        "one sealed section per sealed entry"
+    );
+    let order: Vec<&str> = secs.iter().map(|(k, _)| k.as_str()).collect();
+    let last_proof = order.iter().rposition(|k| *k == "proof").unwrap();
+    let first_sealed = order.iter().position(|k| *k == "sealed").unwrap();
+    assert_eq!(
+        first_sealed,
+        last_proof + 1,
+        "sealed sections follow the proofs"
+    );
+    // Nothing of the medical body is in the packet in clear.
+    let mut secrets = Vec::new();
+    strings(&medical.payload.as_ref().unwrap().body, &mut secrets);
+    assert!(!secrets.is_empty());
+    let text = String::from_utf8_lossy(&bytes);
+    for s in &secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "{s:?} is in the packet in clear"
+        );
+    }
+    assert_eq!(v["sealed"][0]["state"], "not_opened", "{v}");
+
+    // Without a key: verified, the note reported sealed, not opened.
+    let fr = w.ok(&["packet", "verify", &packet]);
+    assert!(fr.contains("PAQUET VÉRIFIÉ"), "{fr}");
+    assert!(fr.contains("scellé, non ouvert"), "{fr}");
+    // With the right key: opened and matching; its content is never printed.
+    let fr = w.ok(&["packet", "verify", &packet, "--medical-key", &nurse]);
+    assert!(
+        fr.contains(
+            "note médicale ouverte avec la clé médicale donnée : conforme à l'en-tête signé"
+        ),
+        "{fr}"
+    );
+    assert!(fr.contains("[contenu scellé, ouvert : conforme]"), "{fr}");
+    let en = w.ok(&[
+        "packet",
+        "verify",
+        &packet,
+        "--medical-key",
+        &nurse,
+        "--lang",
+        "en",
+    ]);
+    assert!(
+        en.contains("medical note opened with the medical key given: matches its signed header"),
+        "{en}"
+    );
+    for out in [&fr, &en] {
+        for s in &secrets {
+            assert!(!out.contains(s.as_str()), "{s:?} printed: {out}");
+        }
+    }
+    let opened = w.ok_json(&["packet", "verify", &packet, "--medical-key", &nurse]);
+    let state = opened["sealed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["event"] == hash.as_str())
+        .unwrap()["state"]
+        .clone();
+    assert_eq!(state, "opened", "{opened}");
+    // With another key: not addressed to it, which is no failure.
+    let (other, _) = w.keygen("other.key");
+    let fr = w.ok(&["packet", "verify", &packet, "--medical-key", &other]);
+    assert!(fr.contains("non adressé à la clé médicale donnée"), "{fr}");
+    let v = w.ok_json(&["packet", "verify", &packet, "--medical-key", &other]);
+    assert!(
+        v["sealed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["state"] == "not_addressed"),
+        "{v}"
+    );
+
+    // A byte of a sealed section changed: refused with packet/sealed when the key is given, the
+    // record named; without a key it is not checked.
+    let mut s = secs.clone();
+    let at = first_sealed;
+    let n = s[at].1.len();
+    s[at].1[n - 5] ^= 0x01;
+    let path = w.path("changed.packet");
+    std::fs::write(&path, assemble(&s)).unwrap();
+    let path = path.display().to_string();
+    let r = w.fails(
+        1,
+        &["--json", "packet", "verify", &path, "--medical-key", &nurse],
+    );
+    let v: Value = serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["rule"], "packet/sealed", "{v}");
+    assert_eq!(v["chain"], chain.as_str(), "{v}");
+    let r = w.fails(1, &["packet", "verify", &path, "--medical-key", &nurse]);
+    assert!(
+        r.stderr.contains("PAQUET REFUSÉ (packet/sealed)"),
+        "{}",
+        r.stderr
+    );
+    w.ok(&["packet", "verify", &path]);
+
+    // Import with the key: the receiving store holds the note with its record.
+    let b = replica(&w, "b");
+    let imported = b.ok_json(&["packet", "import", &packet, "--medical-key", &nurse]);
+    assert!(
+        imported["sealed_opened"].as_u64().unwrap() >= 1,
+        "{imported}"
+    );
+    let stored = b
+        .export()
+        .into_iter()
+        .find(|r| r.hash == medical.hash)
+        .unwrap();
+    assert_eq!(
+        stored.payload, medical.payload,
+        "the note is stored with its record"
+    );
+    let report = b.ok_json(&["verify"]);
+    assert_eq!(report["ok"], true, "{report}");
+
+    // Import without the key: headers only; verify says not received, not missing.
+    let c = replica(&w, "c");
+    let imported = c.ok_json(&["packet", "import", &packet]);
+    assert_eq!(imported["sealed_opened"], 0, "{imported}");
+    let stored = c
+        .export()
+        .into_iter()
+        .find(|r| r.hash == medical.hash)
+        .unwrap();
+    assert!(stored.payload.is_none());
+    let report = c.ok_json(&["verify"]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["missing_payloads"], json!([]), "{report}");
+    let not_received = report["not_received"].as_array().unwrap();
+    let digest = custody_core::Hash::of(&bytes).to_hex();
+    assert!(
+        not_received.iter().any(|m| m["hash"] == hash.as_str()
+            && m["reason"] == "sealed"
+            && m["packet"] == digest.as_str()),
+        "the import remembers that the sender withheld it: {report}"
+    );
+    assert_eq!(report["replica_without_payload"], json!([]), "{report}");
+    let human = c.run(&["verify"]);
+    assert_eq!(human.code, 0, "{}{}", human.stdout, human.stderr);
+    let all = format!("{}{}", human.stdout, human.stderr);
+    assert!(all.contains("not received"), "{all}");
+    assert!(all.contains("withheld by the sender"), "{all}");
+    assert!(
+        all.contains(&format!("event {hash}: sealed by the sender")),
+        "{all}"
+    );
+    assert!(!all.contains("payload missing"), "{all}");
+    // The same import later with the key completes the record.
+    c.ok(&["packet", "import", &packet, "--medical-key", &nurse]);
+    let stored = c
+        .export()
+        .into_iter()
+        .find(|r| r.hash == medical.hash)
+        .unwrap();
+    assert_eq!(stored.payload, medical.payload);
+}
+
+#[test]
+fn without_a_medical_key_for_the_receiver_the_note_stays_withheld_with_a_warning() {
+    let (w, chain) = demo();
+    let out = w.path("t.packet").display().to_string();
+    let r = w.run(&[
+        "packet",
+        "export",
+        "--chain",
+        &chain,
+        "--out",
+        &out,
+        "--ledger-key",
+        "demo-keys/ledger.key",
+        "--medical-to",
+        "ml-cndh",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("no valid key with role medical is enrolled for ml-cndh"),
+        "{}",
+        r.stderr
+    );
+    let v = w.ok_json(&["packet", "verify", &out]);
+    assert!(
+        v["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "medical_screening"
+                && x["reason"] == "restricted"
+                && x.get("recipients").is_none()),
+        "{v}"
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(!sections(&bytes).iter().any(|(k, _)| k == "sealed"));
+    // An explicit recipient must be an enrolled medical key.
+    let (_, stranger) = w.keygen("stranger.key");
+    let r = w.run(&[
+        "packet",
+        "export",
+        "--chain",
+        &chain,
+        "--out",
+        &w.path("u.packet").display().to_string(),
+        "--ledger-key",
+        "demo-keys/ledger.key",
+        "--medical-recipient",
+        &stranger,
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("not a key enrolled with role medical"),
+        "{}",
+        r.stderr
+    );
 }

@@ -225,6 +225,16 @@ pub struct PacketExportArgs {
     /// Evidence blobs larger than this (bytes) travel as their manifest entry only.
     #[arg(long, env = "CUSTODY_PACKET_MAX_BLOB_BYTES", default_value_t = 64 << 20)]
     pub max_blob_bytes: u64,
+    /// Seal the restricted payloads (medical screening, risk assessment) to every valid key
+    /// with role `medical` of this facility (its agency's keys) or agency. Default: the
+    /// `to_facility` or `to_agency` of the chain's last `custody_released`, unless
+    /// --medical-recipient is given. With no such key, they stay withheld (a warning says why).
+    #[arg(long, value_name = "FACILITY_OR_AGENCY")]
+    pub medical_to: Option<String>,
+    /// Also seal them to this key (ed25519:...), enrolled with role `medical` and valid now;
+    /// repeatable.
+    #[arg(long, value_name = "KEY_ID")]
+    pub medical_recipient: Vec<String>,
 }
 
 /// Language of human-facing reports.
@@ -250,6 +260,10 @@ pub struct PacketVerifyArgs {
     /// Language of the timeline.
     #[arg(long, value_enum, default_value = "fr")]
     pub lang: Lang,
+    /// A medical key file: open the sealed payloads addressed to it and check them against
+    /// their signed headers (their content is never printed).
+    #[arg(long, value_name = "KEYFILE")]
+    pub medical_key: Option<PathBuf>,
 }
 
 /// `custody packet receipt`.
@@ -281,6 +295,10 @@ pub struct PacketReceiptArgs {
 pub struct PacketImportArgs {
     /// The packet file.
     pub file: PathBuf,
+    /// A medical key file: open the sealed payloads addressed to it, check them, and store them
+    /// with their records (without it, those records are stored as headers, as withheld).
+    #[arg(long, value_name = "KEYFILE")]
+    pub medical_key: Option<PathBuf>,
     /// Largest evidence blob stored, in bytes.
     #[arg(long, env = "CUSTODY_EVIDENCE_MAX_BYTES", default_value_t = DEFAULT_EVIDENCE_MAX_BYTES)]
     pub max_bytes: u64,

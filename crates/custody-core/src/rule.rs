@@ -174,6 +174,9 @@ code_group! {
         Chain = "chain",
         /// An evidence blob that is not the one its record names.
         Evidence = "evidence",
+        /// A sealed (encrypted) payload addressed to the verifier's medical key that does not
+        /// decrypt with it, or whose plaintext is not the payload its header names.
+        Sealed = "sealed",
     }
 }
 

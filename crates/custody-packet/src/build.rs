@@ -3,9 +3,10 @@
 
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::merkle::{inclusion_proof, Digest, ProofError};
-use custody_core::Record;
+use custody_core::{PublicKeyId, Record};
 
-use crate::format::Withheld;
+use crate::format::{Withheld, RESTRICTED, SEALED};
+use crate::sealed::{seal, SealError};
 use crate::tlog::TlogProof;
 
 /// What the sender's store holds of a record's payload.
@@ -51,6 +52,7 @@ pub fn select(
                     event: record.hash.to_hex(),
                     kind: h.kind.as_str().to_string(),
                     reason: reason.to_string(),
+                    recipients: None,
                 });
                 records.push((position, record.without_payload()));
             }
@@ -73,4 +75,28 @@ pub fn proof(
         hashes: inclusion_proof(leaves, position, size)?,
         checkpoint: note.to_string(),
     })
+}
+
+/// Seals every `restricted` payload of `withheld` to `recipients` (none: nothing changes): each
+/// entry whose payload `payload_of` gives becomes `sealed` with its recipients, and its
+/// `sealed` section body (a binary age file of the payload's canonical bytes) is returned, in
+/// the manifest's order.
+pub fn seal_restricted<'a>(
+    withheld: &mut [Withheld],
+    payload_of: impl Fn(&str) -> Option<&'a custody_core::Payload>,
+    recipients: &[PublicKeyId],
+) -> Result<Vec<Vec<u8>>, SealError> {
+    let mut bodies = Vec::new();
+    if recipients.is_empty() {
+        return Ok(bodies);
+    }
+    for w in withheld.iter_mut().filter(|w| w.reason == RESTRICTED) {
+        let Some(payload) = payload_of(&w.event) else {
+            continue;
+        };
+        bodies.push(seal(&payload.canonical_bytes(), recipients)?);
+        w.reason = SEALED.to_string();
+        w.recipients = Some(recipients.iter().map(|k| k.to_string()).collect());
+    }
+    Ok(bodies)
 }

@@ -7,6 +7,7 @@
 //! record <n>\n<canonical JSON of a record>\n          one per record, in ledger order
 //! checkpoint <n>\n<signed checkpoint note>\n
 //! proof <n>\n<c2sp.org/tlog-proof@v1 text>\n           one per record, in the same order
+//! sealed <n>\n<a binary age file>\n                   one per sealed payload, manifest order
 //! blob <n>\n<the blob's bytes>\n                       one per included evidence blob
 //! end 0\n\n
 //! ```
@@ -38,6 +39,8 @@ pub enum Section {
     Checkpoint,
     /// A tlog-proof.
     Proof,
+    /// A sealed payload: the payload encrypted (age) to the receiver's medical keys.
+    Sealed,
     /// An evidence blob.
     Blob,
     /// The end (last, length 0).
@@ -52,6 +55,7 @@ impl Section {
             Section::Record => "record",
             Section::Checkpoint => "checkpoint",
             Section::Proof => "proof",
+            Section::Sealed => "sealed",
             Section::Blob => "blob",
             Section::End => "end",
         }
@@ -63,6 +67,7 @@ impl Section {
             "record" => Section::Record,
             "checkpoint" => Section::Checkpoint,
             "proof" => Section::Proof,
+            "sealed" => Section::Sealed,
             "blob" => Section::Blob,
             "end" => Section::End,
             _ => return None,
@@ -78,10 +83,26 @@ pub struct Withheld {
     pub event: String,
     /// Its kind.
     pub kind: String,
-    /// `restricted` (medical or risk data, under medical confidentiality), `redacted` (the
+    /// `restricted` (medical or risk data, under medical confidentiality, not in the packet),
+    /// `sealed` (the same, in the packet encrypted to [`Withheld::recipients`]), `redacted` (the
     /// ledger holds no payload: lawfully removed) or `missing` (the sender's store lacks it).
     pub reason: String,
+    /// The keys (`ed25519:...`) a `sealed` payload is encrypted to; present only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipients: Option<Vec<String>>,
 }
+
+impl Withheld {
+    /// Whether the payload travels sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.reason == SEALED
+    }
+}
+
+/// The `reason` of a sealed payload.
+pub const SEALED: &str = "sealed";
+/// The `reason` of a restricted payload that does not travel.
+pub const RESTRICTED: &str = "restricted";
 
 /// One `evidence_added` record whose body the packet carries, and whether its blob is in the
 /// packet.

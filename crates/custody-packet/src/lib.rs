@@ -10,6 +10,7 @@
 //!   stream, so memory does not grow with the evidence;
 //! - [`verify`]: the offline verification (records through `custody_verify`'s verifier in
 //!   ledger order, inclusion of every event in the checkpoint, evidence digests);
+//! - [`sealed`]: restricted payloads encrypted (age) to the receiving facility's medical keys;
 //! - [`timeline`]: what the registrar reads at the gate, in French or English;
 //! - [`receipt`]: the printable handover receipt (one A4 page of HTML) both sides sign.
 #![deny(missing_docs)]
@@ -18,6 +19,7 @@
 pub mod build;
 pub mod format;
 pub mod receipt;
+pub mod sealed;
 pub mod timeline;
 pub mod tlog;
 pub mod verify;

@@ -12,7 +12,81 @@ use custody_core::kinds::EventKind;
 use custody_core::Record;
 use serde_json::Value;
 
-use crate::verify::Verified;
+use crate::format::Withheld;
+use crate::verify::{SealedState, Verified};
+
+/// Why a payload is not in clear, and for a sealed one what the verifier could do with it. The
+/// medical content itself is never shown.
+fn withheld_reason(v: &Verified, wh: &Withheld, lang: Lang) -> String {
+    let medical = wh.kind == "medical_screening";
+    match wh.reason.as_str() {
+        "sealed" => {
+            let n = wh.recipients.as_ref().map_or(0, Vec::len);
+            let head = match lang {
+                Lang::Fr => format!(
+                    "{} : chiffré pour le service médical du destinataire ({n} clé{})",
+                    if medical {
+                        "secret médical"
+                    } else {
+                        "contenu restreint"
+                    },
+                    if n > 1 { "s" } else { "" }
+                ),
+                Lang::En => format!(
+                    "{}: encrypted to the receiver's medical staff ({n} key{})",
+                    if medical {
+                        "medical confidentiality"
+                    } else {
+                        "restricted content"
+                    },
+                    if n > 1 { "s" } else { "" }
+                ),
+            };
+            let state = v
+                .sealed
+                .iter()
+                .find(|s| s.event == wh.event)
+                .map(|s| &s.state);
+            let what = match state {
+                Some(SealedState::Opened(_)) if medical => t(
+                    lang,
+                    "note médicale ouverte avec la clé médicale donnée : conforme à l'en-tête signé",
+                    "medical note opened with the medical key given: matches its signed header",
+                ),
+                Some(SealedState::Opened(_)) => t(
+                    lang,
+                    "ouvert avec la clé médicale donnée : conforme à l'en-tête signé",
+                    "opened with the medical key given: matches its signed header",
+                ),
+                Some(SealedState::NotAddressed) => t(
+                    lang,
+                    "non adressé à la clé médicale donnée, non ouvert",
+                    "not addressed to the medical key given, not opened",
+                ),
+                _ => t(
+                    lang,
+                    "scellé, non ouvert (passez --medical-key)",
+                    "sealed, not opened (pass --medical-key)",
+                ),
+            };
+            format!("{head}{}{what}", t(lang, " ; ", "; "))
+        }
+        "restricted" if medical => t(
+            lang,
+            "secret médical : à demander au service médical de l'expéditeur",
+            "medical confidentiality: ask the sender's medical staff",
+        )
+        .to_string(),
+        "restricted" => t(
+            lang,
+            "contenu restreint : à demander au greffe de l'expéditeur",
+            "restricted content: ask the sender's registrar",
+        )
+        .to_string(),
+        "redacted" => t(lang, "supprimé légalement", "lawfully redacted").to_string(),
+        _ => t(lang, "absent chez l'expéditeur", "missing at the sender").to_string(),
+    }
+}
 
 /// Language of the timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -332,35 +406,22 @@ pub fn render(v: &Verified, lang: Lang) -> String {
     if m.withheld.is_empty() {
         let _ = writeln!(w, "  {}", t(lang, "rien", "nothing"));
     }
-    let mut kinds: Vec<(&str, &str, usize)> = Vec::new();
+    let mut kinds: Vec<(&str, String, usize)> = Vec::new();
     for wh in &m.withheld {
+        let why = withheld_reason(v, wh, lang);
         match kinds
             .iter_mut()
-            .find(|(k, r, _)| *k == wh.kind && *r == wh.reason)
+            .find(|(k, r, _)| *k == wh.kind && *r == why)
         {
             Some(e) => e.2 += 1,
-            None => kinds.push((&wh.kind, &wh.reason, 1)),
+            None => kinds.push((&wh.kind, why, 1)),
         }
     }
-    for (kind, reason, n) in kinds {
+    for (kind, why, n) in kinds {
         let name = kind
             .parse::<EventKind>()
             .map(|k| kind_name(k, lang))
             .unwrap_or(kind);
-        let why = match reason {
-            "restricted" if kind == "medical_screening" => t(
-                lang,
-                "secret médical : à demander au service médical de l'expéditeur",
-                "medical confidentiality: ask the sender's medical staff",
-            ),
-            "restricted" => t(
-                lang,
-                "contenu restreint : à demander au greffe de l'expéditeur",
-                "restricted content: ask the sender's registrar",
-            ),
-            "redacted" => t(lang, "supprimé légalement", "lawfully redacted"),
-            _ => t(lang, "absent chez l'expéditeur", "missing at the sender"),
-        };
         let _ = writeln!(w, "  - {name} x{n} ({why})");
     }
 
@@ -407,7 +468,17 @@ pub fn render(v: &Verified, lang: Lang) -> String {
             h.agency
         );
         if r.payload.is_none() {
-            let _ = write!(w, "  [{}]", t(lang, "contenu retenu", "content withheld"));
+            let hash = r.hash.to_hex();
+            let label = match v.sealed.iter().find(|s| s.event == hash).map(|s| &s.state) {
+                Some(SealedState::Opened(_)) => t(
+                    lang,
+                    "contenu scellé, ouvert : conforme",
+                    "sealed content, opened: matches",
+                ),
+                Some(_) => t(lang, "contenu scellé", "sealed content"),
+                None => t(lang, "contenu retenu", "content withheld"),
+            };
+            let _ = write!(w, "  [{label}]");
         }
         let _ = writeln!(w);
     }

@@ -13,11 +13,12 @@ use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::ids::{is_detainee_chain_id, AUTHORITY_CHAIN};
 use custody_core::kinds::EventKind;
 use custody_core::merkle::{leaf_hash, verify_inclusion};
-use custody_core::{Hash, PacketRule, Record, Rule, Timestamp};
+use custody_core::{Hash, PacketRule, Payload, PublicKeyId, Record, Rule, SecretKey, Timestamp};
 use custody_verify::Verifier;
 use sha2::{Digest as _, Sha256};
 
-use crate::format::{EvidenceEntry, Manifest, PacketReader, Section, MAGIC};
+use crate::format::{EvidenceEntry, Manifest, PacketReader, Section, Withheld, MAGIC};
+use crate::sealed::{self, SealError};
 use crate::tlog::TlogProof;
 
 /// Rule of a packet that is not a well formed container.
@@ -32,6 +33,9 @@ pub const PROOF: Rule = Rule::Packet(PacketRule::Proof);
 pub const CHAIN: Rule = Rule::Packet(PacketRule::Chain);
 /// Rule of an evidence blob that is not the one its record names.
 pub const EVIDENCE: Rule = Rule::Packet(PacketRule::Evidence);
+/// Rule of a sealed payload addressed to the verifier's key that does not open, or is not the
+/// payload its header names.
+pub const SEALED: Rule = Rule::Packet(PacketRule::Sealed);
 
 /// What to trust when verifying.
 #[derive(Clone, Debug, Default)]
@@ -43,6 +47,9 @@ pub struct Options {
     pub ledger_vkey: Option<String>,
     /// The clock of the future-time rule (`None` skips it).
     pub now: Option<Timestamp>,
+    /// A medical key: the sealed payloads addressed to it are opened and checked against their
+    /// headers (`None`: sealed payloads are reported sealed, not checked).
+    pub medical_key: Option<SecretKey>,
 }
 
 /// Why a packet is refused: the first thing found wrong.
@@ -156,6 +163,32 @@ pub struct Verified {
     pub vkey_from_packet: bool,
     /// The included blobs, in order.
     pub blobs: Vec<BlobSection>,
+    /// The sealed payloads, in the manifest's order.
+    pub sealed: Vec<SealedPayload>,
+}
+
+/// What a verifier could do with one sealed payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SealedState {
+    /// No medical key was given: the payload was not checked.
+    NoKey,
+    /// The key given is not among its recipients: the payload was not checked.
+    NotAddressed,
+    /// Opened with the key given: the payload its header names (checked).
+    Opened(Payload),
+}
+
+/// One sealed payload of a verified packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedPayload {
+    /// The record's hash (hex).
+    pub event: String,
+    /// Its kind.
+    pub kind: String,
+    /// The keys it is encrypted to.
+    pub recipients: Vec<String>,
+    /// Whether it was opened.
+    pub state: SealedState,
 }
 
 impl Verified {
@@ -416,6 +449,16 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
     if named != listed {
         return Err(refused(EVIDENCE, "the manifest's evidence list is not exactly the evidence the signed evidence_added records name (digest and size)"));
     }
+    check_withheld_entries(&manifest.withheld)?;
+    let mut sealed = Vec::new();
+    for entry in manifest.withheld.iter().filter(|w| w.is_sealed()) {
+        sealed.push(check_sealed(
+            &mut reader,
+            entry,
+            &records_with_pos,
+            options.medical_key.as_ref(),
+        )?);
+    }
     let mut blobs = Vec::new();
     for entry in manifest.evidence.iter().filter(|e| e.included) {
         blobs.push(check_blob(&mut reader, entry, &records_with_pos)?);
@@ -435,6 +478,77 @@ pub fn verify_packet(input: impl BufRead, options: &Options) -> Result<Verified,
         trust_from_packet,
         vkey_from_packet,
         blobs,
+        sealed,
+    })
+}
+
+/// Each withheld entry's reason is one of the four, and `recipients` is there exactly for a
+/// sealed one (of a restricted kind), a non-empty list of distinct key ids.
+fn check_withheld_entries(withheld: &[Withheld]) -> Result<(), PacketError> {
+    for w in withheld {
+        let restricted = w.kind.parse::<EventKind>().is_ok_and(|k| k.is_restricted());
+        let ok = match (w.reason.as_str(), &w.recipients) {
+            ("sealed", Some(keys)) => {
+                restricted
+                    && !keys.is_empty()
+                    && keys
+                        .iter()
+                        .enumerate()
+                        .all(|(i, k)| k.parse::<PublicKeyId>().is_ok() && !keys[..i].contains(k))
+            }
+            ("restricted", None) => restricted,
+            ("redacted" | "missing", None) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(refused(
+                MANIFEST,
+                format!(
+                    "the manifest's withheld entry of event {} ({}, reason {:?}) is not acceptable: a sealed entry is of a restricted kind and lists its recipients' keys, no other entry has recipients",
+                    w.event, w.kind, w.reason
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_sealed(
+    reader: &mut PacketReader<impl BufRead>,
+    entry: &Withheld,
+    records: &[(u64, Record)],
+    key: Option<&SecretKey>,
+) -> Result<SealedPayload, PacketError> {
+    let (position, record) = records
+        .iter()
+        .find(|(_, r)| r.hash.to_hex() == entry.event)
+        .map(|(p, r)| (*p, r))
+        .ok_or_else(|| refused(MANIFEST, "a withheld entry names no record of the packet"))?;
+    let fail = |e: SealError| {
+        PacketError::Refused(Box::new(
+            PacketFailure::new(SEALED, format!("its sealed payload: {e}"))
+                .at(Some(position), record),
+        ))
+    };
+    let len = expect_section(reader, Section::Sealed, "a sealed payload")?;
+    let body = reader.body(len).map_err(read_error)?;
+    sealed::check_age(&body).map_err(fail)?;
+    let recipients = entry.recipients.clone().unwrap_or_default();
+    let state = match key {
+        None => SealedState::NoKey,
+        Some(k) if !recipients.contains(&k.public().to_string()) => SealedState::NotAddressed,
+        Some(k) => {
+            let plaintext = sealed::open(&body, k).map_err(fail)?;
+            let payload =
+                sealed::payload_of(&plaintext, &record.header.payload_digest).map_err(fail)?;
+            SealedState::Opened(payload)
+        }
+    };
+    Ok(SealedPayload {
+        event: entry.event.clone(),
+        kind: entry.kind.clone(),
+        recipients,
+        state,
     })
 }
 

@@ -79,10 +79,10 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
     };
     let note = signer.sign(&checkpoint.to_body());
     files.insert("checkpoint.txt".into(), note.clone().into_bytes());
-    files.insert(
-        "packet.packet".into(),
-        packet_vector(&s, &signer.verifier_key(), &published, &leaves, &note)?,
-    );
+    let (packet, medical_key) =
+        packet_vector(&s, &signer.verifier_key(), &published, &leaves, &note)?;
+    files.insert("packet.packet".into(), packet);
+    files.insert("medical.key".into(), medical_key);
 
     let mut inclusion = Vec::new();
     for (index, size) in [
@@ -225,15 +225,18 @@ fn note_cases(name: &str, checkpoint: &Checkpoint) -> Result<Value, String> {
 
 /// A transfer packet (docs/SPEC.md section 18) of the first detainee admitted to a prison
 /// whose chain has evidence and a medical screening, against `checkpoint.txt`. The evidence
-/// travels as manifest entries only (the vectors hold no blob), the medical screening and risk
-/// assessment without payload.
+/// travels as manifest entries only (the vectors hold no blob), the restricted payloads (medical
+/// screening, risk assessment) sealed to the medical keys of the admitting prison's agency.
+/// Also the key file (`medical.key`, a demo key: its secret is public) of the first of those
+/// keys, which opens them. Sealing is randomised: the packet regenerates identical except for
+/// its `sealed` sections ([`mask_sealed`]).
 fn packet_vector(
     s: &Scenario,
     vkey: &str,
     published: &[Record],
     leaves: &[Digest],
     note: &str,
-) -> Result<Vec<u8>, String> {
+) -> Result<(Vec<u8>, Vec<u8>), String> {
     use custody_packet::build::{self, Held};
     use custody_packet::{EvidenceEntry, Manifest, PacketWriter, Section, MAGIC};
     let has = |chain: &str, kind: K| {
@@ -259,7 +262,42 @@ fn packet_vector(
         };
         (i as u64, r.clone(), held)
     });
-    let (records, withheld) = build::select(&chain, events);
+    let (records, mut withheld) = build::select(&chain, events);
+    let prison = published
+        .iter()
+        .find(|r| r.header.chain == chain && r.header.kind == K::Admission)
+        .map(|r| r.header.agency.clone())
+        .ok_or("no admission")?;
+    let mut medical: Vec<&crate::Actor> = s
+        .actors
+        .iter()
+        .filter(|a| a.agency == prison && a.roles.contains(&custody_core::Role::Medical))
+        .collect();
+    medical.sort_by_key(|a| a.key.public());
+    let recipients: Vec<PublicKeyId> = medical.iter().map(|a| a.key.public()).collect();
+    let first = medical
+        .first()
+        .ok_or("no medical key at the admitting prison")?;
+    let sealed = build::seal_restricted(
+        &mut withheld,
+        |event| {
+            published
+                .iter()
+                .find(|r| r.hash.to_hex() == event)
+                .and_then(|r| r.payload.as_ref())
+        },
+        &recipients,
+    )
+    .map_err(|e| e.to_string())?;
+    if sealed.is_empty() {
+        return Err("the packet vector seals no payload".into());
+    }
+    let key_file = pretty(&json!({
+        "type": "custody-ledger/ed25519-secret-key",
+        "public": first.key.public().to_string(),
+        "seed": custody_core::encoding::b64url(&first.key.seed()),
+        "demo": true,
+    }));
     let evidence = records
         .iter()
         .filter_map(|(_, r)| {
@@ -298,7 +336,43 @@ fn packet_vector(
         w.section(Section::Proof, proof.to_text().as_bytes())
             .map_err(io)?;
     }
-    Ok(w.finish().map_err(io)?.0)
+    for body in &sealed {
+        w.section(Section::Sealed, body).map_err(io)?;
+    }
+    Ok((w.finish().map_err(io)?.0, key_file))
+}
+
+/// A packet with every `sealed` section (header and body) replaced by the line `sealed`: what
+/// must regenerate byte for byte (age encryption is randomised, and so is the length of the
+/// "grease" stanza age adds to each file's header).
+pub fn mask_sealed(bytes: &[u8]) -> Vec<u8> {
+    let first = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |n| n + 1);
+    let mut out = bytes[..first].to_vec();
+    let mut at = first;
+    while at < bytes.len() {
+        let Some(nl) = bytes[at..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let header = String::from_utf8_lossy(&bytes[at..at + nl]).into_owned();
+        let Some(len) = header
+            .split_once(' ')
+            .and_then(|(_, len)| len.parse::<usize>().ok())
+        else {
+            break;
+        };
+        let end = (at + nl + 1 + len + 1).min(bytes.len());
+        if header.starts_with("sealed ") {
+            out.extend_from_slice(b"sealed\n");
+        } else {
+            out.extend_from_slice(&bytes[at..end]);
+        }
+        at = end;
+    }
+    out.extend_from_slice(&bytes[at.min(bytes.len())..]);
+    out
 }
 
 fn pretty(v: &Value) -> Vec<u8> {
@@ -1576,8 +1650,13 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/v1");
         let files = generate().unwrap();
         for (name, bytes) in &files {
-            let committed = std::fs::read(dir.join(name)).unwrap_or_default();
-            assert!(committed == *bytes, "tests/vectors/v1/{name} differs from its regeneration: run `cargo run -p custody-scenario --bin custody-vectors`");
+            let mut committed = std::fs::read(dir.join(name)).unwrap_or_default();
+            let mut bytes = bytes.clone();
+            if name == "packet.packet" {
+                committed = mask_sealed(&committed);
+                bytes = mask_sealed(&bytes);
+            }
+            assert!(committed == bytes, "tests/vectors/v1/{name} differs from its regeneration: run `cargo run -p custody-scenario --bin custody-vectors`");
         }
         let committed_invalid = std::fs::read_dir(dir.join("invalid")).unwrap().count();
         let generated_invalid = files.keys().filter(|k| k.starts_with("invalid/")).count();

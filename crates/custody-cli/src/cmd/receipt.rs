@@ -16,12 +16,11 @@ use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::kinds::EventKind;
 use custody_packet::receipt::{self, Acceptance, Receipt};
 use custody_packet::timeline::Lang;
-use custody_packet::{verify_packet, Options, PacketError};
+use custody_packet::Options;
 use serde_json::json;
 
 use crate::cli::{self, PacketReceiptArgs};
-use crate::cmd::packet::{open_packet, read_trust, read_vkey, refusal_text};
-use crate::exit::refused_reported;
+use crate::cmd::packet::{read_trust, read_vkey, verified_or_reported};
 use crate::output::Output;
 use crate::{clock, labels, store};
 
@@ -56,30 +55,19 @@ pub async fn run(out: Output, spec: &str, args: &PacketReceiptArgs) -> anyhow::R
         trust,
         ledger_vkey: vkey,
         now: Some(clock::now()?),
+        medical_key: None,
     };
     let name = args.file.display().to_string();
-    let v = match verify_packet(open_packet(&args.file)?, &options) {
-        Ok(v) => v,
-        Err(PacketError::Refused(f)) => {
-            if out.json {
-                println!(
-                    "{}",
-                    json!({"ok": false, "file": name, "rule": f.rule, "position": f.position, "chain": f.chain, "seq": f.seq, "hash": f.hash, "message": f.message})
-                );
-            } else {
-                eprintln!(
-                    "custody: {name}: {} ({})",
-                    refusal_text(&f, lang),
-                    match lang {
-                        Lang::Fr => "aucun reçu n'est écrit",
-                        Lang::En => "no receipt is written",
-                    }
-                );
-            }
-            return Err(refused_reported(format!("{name}: refused ({})", f.rule)));
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot verify {name}"))),
-    };
+    let v = verified_or_reported(
+        out,
+        &args.file,
+        &options,
+        lang,
+        Some(match lang {
+            Lang::Fr => "aucun reçu n'est écrit",
+            Lang::En => "no receipt is written",
+        }),
+    )?;
     let Some(release) = receipt::handover(&v) else {
         anyhow::bail!(
             "{name}: chain {} ({}) records no handover (custody_released): there is nothing to acknowledge; record `custody_released` first, then export the packet again",

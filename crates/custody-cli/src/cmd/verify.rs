@@ -9,7 +9,10 @@
 //!
 //! A store read also reports every record whose payload is missing (neither stored nor
 //! lawfully redacted: [`custody_store::PayloadState::Missing`]), one line each, and then exits
-//! with code 1: the records verify, but the store lost data a monitor must know about.
+//! with code 1: the records verify, but the store lost data a monitor must know about. On a
+//! replica, which holds what it was sent, such payloads are reported as not received (withheld
+//! by the sender: a packet's sealed or restricted payloads imported without the medical key),
+//! one line each, and exit 0.
 //!
 //! The report says what was proved and what was not: the records alone prove every hash,
 //! signature, chain link and signer's authority, but not that nothing was dropped from the end
@@ -60,6 +63,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
     // On a replica, records without payload are what its source sent (withheld or redacted
     // there): expected, reported as such; on a primary they are lost data.
     let mut replica = false;
+    let mut withheld = std::collections::HashMap::new();
     let mut forks = Vec::new();
     let report = match &args.file {
         Some(file) => {
@@ -90,6 +94,7 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
                 None => meta.trust,
             };
             forks = crate::cmd::forks::all(s.as_ref()).await?;
+            withheld = crate::cmd::packet::withheld_by_sender(s.as_ref()).await?;
             verifier(trust)?.verify_store(s.as_ref(), |_| {}).await?
         }
     };
@@ -98,17 +103,31 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         failure,
         missing_payloads: missing,
     } = report;
-    let (missing, withheld) = if replica {
-        (Vec::new(), missing.len())
+    // A replica holds what its source sent: a payload it never received (withheld by the
+    // sender: a packet's restricted or unopened sealed payloads, a need-to-know read) is not a
+    // payload it lost, and is reported as not received, not as missing.
+    // A payload that an imported packet withheld is known never to have been received; any
+    // other record without payload on a replica is what its source sent (a need-to-know read,
+    // a headers-only file), which the replica cannot tell from a payload it lost.
+    let (missing, not_received): (Vec<_>, Vec<_>) = if replica {
+        (Vec::new(), missing)
     } else {
-        (missing, 0)
+        (missing, Vec::new())
     };
-    if withheld > 0 {
-        out.info(format!(
-            "{withheld} records without payload: this store is a replica, which holds what its \
-             source sent (payloads withheld or lawfully redacted there)"
-        ));
-    }
+    let (not_received, unexplained): (Vec<_>, Vec<_>) = not_received
+        .into_iter()
+        .partition(|m| withheld.contains_key(&m.hash.to_hex()));
+    let not_received: Vec<NotReceived> = not_received
+        .into_iter()
+        .map(|m| {
+            let (reason, packet) = withheld.get(&m.hash.to_hex()).cloned().unwrap_or_default();
+            NotReceived {
+                missing: m,
+                reason,
+                packet,
+            }
+        })
+        .collect();
     // Nothing verified is not a success: the input was empty (an export that failed?).
     let failure = failure.map(|mut f| {
         if f.rule == custody_core::Rule::Empty {
@@ -133,6 +152,8 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         checkpoint_problem.as_deref(),
         Findings {
             missing: &missing,
+            not_received: &not_received,
+            unexplained: &unexplained,
             forks: &forks,
         },
     );
@@ -311,11 +332,27 @@ fn check_checkpoint(cp: &Checkpoint, s: &Summary) -> Result<(), String> {
     }
 }
 
+/// A payload an imported packet withheld (docs/SPEC.md section 18.7): never received.
+#[derive(Clone, Debug)]
+pub struct NotReceived {
+    /// The record without payload.
+    pub missing: MissingPayload,
+    /// The manifest's reason (`sealed`, `restricted`, `redacted`, `missing`).
+    pub reason: String,
+    /// The digest of the packet that withheld it.
+    pub packet: String,
+}
+
 /// What a verification of a store found beside the records, that an operator must look at.
 #[derive(Clone, Copy, Debug)]
 pub struct Findings<'a> {
     /// Payloads neither stored nor lawfully redacted.
     pub missing: &'a [MissingPayload],
+    /// On a replica: payloads it never received (an imported packet withheld them).
+    pub not_received: &'a [NotReceived],
+    /// On a replica: other records without payload (what its source sent, or lost: a replica
+    /// cannot tell).
+    pub unexplained: &'a [MissingPayload],
     /// Fork alarms the store keeps.
     pub forks: &'a [ForkAlarm],
 }
@@ -330,7 +367,12 @@ pub fn print_report(
     cp_problem: Option<&str>,
     found: Findings<'_>,
 ) {
-    let Findings { missing, forks } = found;
+    let Findings {
+        missing,
+        not_received,
+        unexplained,
+        forks,
+    } = found;
     let ok = failure.is_none() && cp_problem.is_none();
     let (proved, not_proved) = if ok {
         proved(s.records, cp)
@@ -345,6 +387,13 @@ pub fn print_report(
             "source": source,
             "ok": ok && missing.is_empty() && forks.is_empty(),
             "missing_payloads": missing.iter().map(missing_json).collect::<Vec<_>>(),
+            "not_received": not_received.iter().map(|n| {
+                let mut v = missing_json(&n.missing);
+                v["reason"] = json!(n.reason);
+                v["packet"] = json!(n.packet);
+                v
+            }).collect::<Vec<_>>(),
+            "replica_without_payload": unexplained.iter().map(missing_json).collect::<Vec<_>>(),
             "fork_alarms": forks.iter().map(crate::cmd::forks::alarm_json).collect::<Vec<_>>(),
             "records": s.records,
             "authority_records": s.authority_records,
@@ -414,6 +463,27 @@ pub fn print_report(
     }
     for line in &not_proved {
         out.info(format!("  NOT proved:  {line}"));
+    }
+    if !not_received.is_empty() {
+        out.info(format!(
+            "  not received: {} payloads withheld by the sender of an imported packet (sealed \
+             to medical keys and imported without one, or restricted, redacted or missing at the \
+             sender): never received, not lost by this store",
+            not_received.len()
+        ));
+        for n in not_received {
+            out.info(format!(
+                "    not received: position {}, chain {}, event {}: {} by the sender (packet sha256 {})",
+                n.missing.position, n.missing.chain, n.missing.hash, n.reason, n.packet
+            ));
+        }
+    }
+    if !unexplained.is_empty() {
+        out.info(format!(
+            "  {} other records without payload: this store is a replica, which holds what its \
+             source sent (payloads withheld or lawfully redacted there)",
+            unexplained.len()
+        ));
     }
     if !forks.is_empty() {
         for f in forks {
