@@ -108,6 +108,21 @@ fn two_posts_sync_offline_records_into_the_hub_exactly_once() {
 /// A TCP proxy that forwards to `upstream` and cuts every connection once `budget` bytes in
 /// all went from the client to the server.
 fn cutting_proxy(upstream: String, budget: usize) -> String {
+    proxy(upstream, budget, Cut::Requests)
+}
+
+/// Which direction a [`proxy`] counts and cuts.
+#[derive(Clone, Copy, PartialEq)]
+enum Cut {
+    /// Client to server: the hub never gets the end of a request.
+    Requests,
+    /// Server to client: the hub did the work but its answer is lost on the way.
+    Answers,
+}
+
+/// A TCP proxy to `upstream` that cuts every connection once `budget` bytes in all went in the
+/// direction `cut`.
+fn proxy(upstream: String, budget: usize, cut: Cut) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let sent = Arc::new(AtomicUsize::new(0));
@@ -117,34 +132,40 @@ fn cutting_proxy(upstream: String, budget: usize) -> String {
                 continue;
             };
             let sent = sent.clone();
-            let (mut c_read, mut s_write) = (
+            let (c_read, s_write) = (
                 client.try_clone().expect("clone"),
                 server.try_clone().expect("clone"),
             );
-            let (mut s_read, mut c_write) = (server, client);
+            let (s_read, c_write) = (server, client);
+            let (counted, free) = match cut {
+                Cut::Requests => ((c_read, s_write), (s_read, c_write)),
+                Cut::Answers => ((s_read, c_write), (c_read, s_write)),
+            };
             std::thread::spawn(move || {
+                let (mut from, mut to) = counted;
                 let mut buf = [0u8; 512];
                 loop {
-                    let n = match c_read.read(&mut buf) {
+                    let n = match from.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
                     let before = sent.fetch_add(n, Ordering::SeqCst);
                     if before + n > budget {
                         let keep = budget.saturating_sub(before);
-                        let _ = s_write.write_all(&buf[..keep]);
-                        let _ = s_write.shutdown(std::net::Shutdown::Both);
-                        let _ = c_read.shutdown(std::net::Shutdown::Both);
+                        let _ = to.write_all(&buf[..keep]);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
                         break;
                     }
-                    if s_write.write_all(&buf[..n]).is_err() {
+                    if to.write_all(&buf[..n]).is_err() {
                         break;
                     }
                 }
             });
             std::thread::spawn(move || {
-                let _ = std::io::copy(&mut s_read, &mut c_write);
-                let _ = c_write.shutdown(std::net::Shutdown::Both);
+                let (mut from, mut to) = free;
+                let _ = std::io::copy(&mut from, &mut to);
+                let _ = to.shutdown(std::net::Shutdown::Both);
             });
         }
     });
@@ -553,4 +574,60 @@ fn posts_pull_the_hubs_checkpoint_and_a_split_view_stops_the_sync() {
         split.stderr
     );
     assert_eq!(other.size(), before, "nothing was sent");
+}
+
+/// A link that drops at every kind of place: requests cut after a few hundred bytes to a few
+/// kilobytes, and answers lost after the hub stored a batch (the hub did the work, the post
+/// never heard). Sync after sync resumes, and in the end every record is at the hub exactly
+/// once.
+#[test]
+fn a_link_dropping_at_many_places_in_both_directions_loses_and_duplicates_nothing() {
+    let hq = World::sqlite();
+    let keys = setup_ledger(&hq);
+    let post = replica_of(&hq);
+    let officer = read_key(&keys.officer);
+    let arrests: Vec<Record> = (0..30)
+        .map(|n| signed_arrest(&officer, 7000 + n, 5))
+        .collect();
+    submit(&post, "arrests.jsonl", &arrests);
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start(&hq, port);
+    let upstream = serve.url.trim_start_matches("http://").to_string();
+
+    let mut cut_runs = 0;
+    for (cut, budget) in [
+        (Cut::Requests, 150),
+        (Cut::Answers, 100),
+        (Cut::Requests, 2_500),
+        (Cut::Answers, 3_000),
+        (Cut::Requests, 6_000),
+        (Cut::Answers, 9_000),
+        (Cut::Answers, 20_000),
+    ] {
+        let run = sync(&post, &proxy(upstream.clone(), budget, cut), &keys, "3");
+        if run.code != 0 {
+            cut_runs += 1;
+        }
+    }
+    assert!(cut_runs >= 5, "the link was cut in most runs ({cut_runs})");
+    let partial = hq.export();
+    let before = arrests
+        .iter()
+        .filter(|r| count_hash(&partial, &r.hash) == 1)
+        .count();
+    assert!(
+        before > 0,
+        "some records reached the hub through the bad link"
+    );
+
+    let done = post.ok_json(&["sync", "--to", &serve.url, "--key", &keys.officer]);
+    serve.kill();
+    assert_eq!(
+        done["appended"].as_u64(),
+        Some((arrests.len() - before) as u64),
+        "the good run appends exactly what the bad link did not deliver: {done}"
+    );
+    let hub = hq.export();
+    assert_each_once(&hub, &arrests);
+    hq.ok(&["verify"]);
 }
