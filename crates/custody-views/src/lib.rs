@@ -8,8 +8,15 @@
 //!   detainees and their orders; the custody gaps; the stays at places that are not official
 //!   places of detention.
 //! - [`inbox`]: a registrar's inbox, the people released to an agency and not yet accepted.
+//! - [`policy`]: the legal rule sets of `deploy/policy/` (one per code of criminal procedure),
+//!   chosen by the date of the facts; [`calendar`]: working days and public holidays;
+//!   [`deadlines`]: the deadline engine (police custody, first appearance, detention orders),
+//!   which reports an unlawful duration as a finding, never as an error.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod census;
+pub mod deadlines;
 pub mod inbox;
+pub mod policy;
