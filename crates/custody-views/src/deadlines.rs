@@ -8,8 +8,10 @@
 //! typed [`Finding`], never as an error: the ledger records what happened, lawful or not, and an
 //! unlawful fact is reported, never hidden by a refusal nor taken as normal.
 //!
-//! Pick the rule set with [`crate::policy::PolicySet::in_force`] at the date of the facts (the
-//! arrest's date).
+//! Pick the rule set with [`crate::policy::PolicySet::for_arrest`] (the one in force at the
+//! date of the facts, the arrest's date). The engine does not check that an extension had the
+//! written authorisation the rule asks for (`extension_requires_written_authorisation`): that is
+//! for the views that read the extension records.
 
 use custody_core::kinds::bodies::OffenceClass;
 use custody_core::Timestamp;
@@ -234,8 +236,9 @@ pub struct OrderCheck {
     pub rule: RuleRef,
 }
 
-/// Checks one order of a class running from `start` to `valid_until`. `renewal` is 0 for the
-/// first order, 1 for the first renewal, and so on.
+/// Checks one order of a class running from `start` to `valid_until` (the order's own fields;
+/// the law counts a first order from the first appearance, which is the order's `start` as
+/// recorded). `renewal` is 0 for the first order, 1 for the first renewal, and so on.
 pub fn check_order(
     policy: &Policy,
     class: OffenceClass,

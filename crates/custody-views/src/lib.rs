@@ -2,7 +2,9 @@
 //!
 //! A view takes records that passed validation, in ledger order (with or without their
 //! payloads), and the validator's state of the same records, and returns typed structs. It does
-//! no I/O and names people only by the human code of their chain.
+//! no I/O and names people only by the human code of their chain. The only I/O of the crate is
+//! the loading of the policy files ([`policy::PolicySet::load_dir`],
+//! [`calendar::Calendar::load_dir`]), done once by the caller.
 //!
 //! - [`census`]: who is held where, under which legal status, since when; the pre-trial
 //!   detainees and their orders; the custody gaps; the stays at places that are not official

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use custody_core::kinds::bodies::OffenceClass;
+use custody_core::Timestamp;
 use serde::Deserialize;
 
 use crate::calendar::{toml_date, Date};
@@ -325,6 +326,16 @@ impl PolicySet {
     /// Every rule set, by date of entry into force.
     pub fn policies(&self) -> &[Policy] {
         &self.policies
+    }
+
+    /// The rule set of a jurisdiction in force on the (UTC) date of an arrest: the one that
+    /// governs its police custody and pre-trial detention.
+    pub fn for_arrest(
+        &self,
+        jurisdiction: &str,
+        arrest: &Timestamp,
+    ) -> Result<&Policy, PolicyError> {
+        self.in_force(jurisdiction, Date::of(arrest))
     }
 
     /// The rule set of a jurisdiction in force at the date of the facts (for police custody and

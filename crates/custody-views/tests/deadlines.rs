@@ -131,13 +131,13 @@ fn the_rule_set_is_chosen_by_the_date_of_the_facts() {
         Err(PolicyError::NoneInForce { .. })
     ));
     // The rule set of the arrest's date names itself in every result.
-    let arrest = t("2025-06-12T23:00:00Z");
-    let p = set.in_force("ML", Date::of(&arrest)).unwrap();
+    let arrest = t("2025-06-12T23:59:59Z");
+    let p = set.for_arrest("ML", &arrest).unwrap();
     let r = police_custody_deadline(p, &arrest, 0, CustodyRegime::Ordinary);
     assert_eq!(r.deadline.rule.code, "mali-cpp-2001");
     assert!(r.deadline.rule.confirmed);
     let arrest = t("2025-06-13T00:00:00Z");
-    let p = set.in_force("ML", Date::of(&arrest)).unwrap();
+    let p = set.for_arrest("ML", &arrest).unwrap();
     let r = police_custody_deadline(p, &arrest, 0, CustodyRegime::Ordinary);
     assert_eq!(r.deadline.rule.code, "mali-cpp-2024");
     assert!(r.deadline.rule.unconfirmed());
