@@ -198,6 +198,14 @@ pub enum CalendarError {
     /// working day can be counted there.
     #[error("no calendar file for year {0}: add deploy/policy/calendar/ml-{0}.toml")]
     YearNotCovered(i32),
+    /// The calendar is of another jurisdiction than the rule set it is used with.
+    #[error("the calendar is of jurisdiction {calendar:?}, the rule set of {policy:?}")]
+    OtherJurisdiction {
+        /// The calendar's jurisdiction.
+        calendar: String,
+        /// The rule set's.
+        policy: String,
+    },
 }
 
 #[derive(Deserialize)]

@@ -302,7 +302,8 @@ impl RenewalWindow {
 
 /// The renewal window of an order of a class expiring at `expiry`: it opens N working days
 /// before the expiry date (the expiry date itself not counted), N from the rule; none when the
-/// rule states no window. An error only when the calendar does not cover the days counted.
+/// rule states no window. An error only when the calendar does not cover the days counted, or
+/// is of another jurisdiction.
 pub fn renewal_window(
     policy: &Policy,
     calendar: &Calendar,
@@ -313,6 +314,12 @@ pub fn renewal_window(
     let Some(n) = r.renewal_window_working_days else {
         return Ok(None);
     };
+    if calendar.jurisdiction() != policy.jurisdiction {
+        return Err(CalendarError::OtherJurisdiction {
+            calendar: calendar.jurisdiction().to_string(),
+            policy: policy.jurisdiction.clone(),
+        });
+    }
     let (day, estimated_holidays) = calendar.walk_working_days(Date::of(expiry), -i64::from(n))?;
     Ok(Some(RenewalWindow {
         opens: day.start(),

@@ -336,6 +336,18 @@ fn the_renewal_window_skips_the_martyrs_day_korite_and_weekends() {
         renewal_window(&p, &cal, OffenceClass::MisdemeanourOver2y, &until).unwrap(),
         None
     );
+    // A calendar of another jurisdiction is not used.
+    let mut other = Calendar::default();
+    other
+        .add_year(
+            Path::new("sn-2026.toml"),
+            "jurisdiction = \"SN\"\nyear = 2026\nweekend = [\"saturday\", \"sunday\"]\n",
+        )
+        .unwrap();
+    assert!(matches!(
+        renewal_window(&p, &other, OffenceClass::Crime, &until),
+        Err(CalendarError::OtherJurisdiction { .. })
+    ));
     // A year without a calendar file cannot be counted.
     assert!(matches!(
         renewal_window(&p, &cal, OffenceClass::Crime, &t("2027-06-01T00:00:00Z")),
@@ -353,7 +365,14 @@ fn working_days() {
     assert!(!cal.is_working_day(d("2026-01-20")).unwrap()); // armed forces day
     assert!(!cal.is_working_day(d("2026-04-06")).unwrap()); // Easter Monday (Easter: 5 April)
     assert!(!cal.is_working_day(d("2025-09-22")).unwrap()); // independence, a Monday
-                                                            // Wednesday 25 + 1 working day: Thursday 26 is a holiday -> Friday 27.
+                                                            // Thursday 11 and Friday 12 September 2025, announced days off (Maouloud).
+    assert!(!cal.is_working_day(d("2025-09-11")).unwrap());
+    assert!(!cal.is_working_day(d("2025-09-12")).unwrap());
+    assert!(cal.is_working_day(d("2025-09-10")).unwrap());
+    // Estimated or not, a holiday is not a working day; the calendar says which are estimated.
+    assert!(cal.holiday(d("2026-03-20")).unwrap().unwrap().estimated);
+    assert!(!cal.holiday(d("2026-03-26")).unwrap().unwrap().estimated);
+    // Wednesday 25 + 1 working day: Thursday 26 is a holiday -> Friday 27.
     assert_eq!(
         cal.add_working_days(d("2026-03-25"), 1).unwrap(),
         d("2026-03-27")
