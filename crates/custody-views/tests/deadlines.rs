@@ -177,14 +177,30 @@ fn police_custody_for_terrorism_in_48_hour_blocks() {
     let p = cpp2001();
     let start = t("2026-03-24T10:00:00Z");
     let regime = CustodyRegime::TerrorismOrOrganisedCrime;
-    // Two extensions: 3 x 48 = 144 h = 6 days: Monday 30 March 10:00.
-    let r = police_custody_deadline(&p, &start, 2, regime);
-    assert_eq!(r.deadline.at, t("2026-03-30T10:00:00Z"));
+    // The file's setting: three extensions. 4 x 48 = 192 h = 8 days: Wednesday 1 April 10:00.
+    let r = police_custody_deadline(&p, &start, 3, regime);
+    assert_eq!(r.deadline.at, t("2026-04-01T10:00:00Z"));
     assert_eq!(r.deadline.rule.rule, "police_custody_terrorism");
     // The number of extensions is a setting the sources disagree on: unconfirmed.
     assert!(r.deadline.rule.unconfirmed());
     assert_eq!(r.finding, None);
-    let r = police_custody_deadline(&p, &start, 3, regime);
+    // One extension: 2 x 48 = 96 h: Saturday 28 March 10:00 (hours run on holidays and weekends).
+    let r = police_custody_deadline(&p, &start, 1, regime);
+    assert_eq!(r.deadline.at, t("2026-03-28T10:00:00Z"));
+    let r = police_custody_deadline(&p, &start, 4, regime);
+    assert_eq!(r.deadline.at, t("2026-04-01T10:00:00Z"));
+    assert_eq!(
+        r.finding,
+        Some(Finding::ExtensionsBeyondLaw {
+            recorded: 4,
+            allowed: 3
+        })
+    );
+    // With the setting at two extensions, a third is beyond the law: the deadline stays at
+    // 3 x 48 = 144 h = 6 days, Monday 30 March 10:00.
+    let mut two = p.clone();
+    two.police_custody_terrorism.max_extensions = 2;
+    let r = police_custody_deadline(&two, &start, 3, regime);
     assert_eq!(r.deadline.at, t("2026-03-30T10:00:00Z"));
     assert_eq!(
         r.finding,
@@ -193,12 +209,6 @@ fn police_custody_for_terrorism_in_48_hour_blocks() {
             allowed: 2
         })
     );
-    // With the setting at three extensions, the same record is lawful: 4 x 48 h = 8 days.
-    let mut three = p.clone();
-    three.police_custody_terrorism.max_extensions = 3;
-    let r = police_custody_deadline(&three, &start, 3, regime);
-    assert_eq!(r.deadline.at, t("2026-04-01T10:00:00Z"));
-    assert_eq!(r.finding, None);
 }
 
 #[test]
