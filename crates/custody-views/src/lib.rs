@@ -2,14 +2,23 @@
 //!
 //! A view takes records that passed validation, in ledger order (with or without their
 //! payloads), and the validator's state of the same records, and returns typed structs. It does
-//! no I/O and names people only by the human code of their chain.
+//! no I/O and names people only by the human code of their chain. The only I/O of the crate is
+//! the loading of the policy files ([`policy::PolicySet::load_dir`],
+//! [`calendar::Calendar::load_dir`]), done once by the caller.
 //!
 //! - [`census`]: who is held where, under which legal status, since when; the pre-trial
 //!   detainees and their orders; the custody gaps; the stays at places that are not official
 //!   places of detention.
 //! - [`inbox`]: a registrar's inbox, the people released to an agency and not yet accepted.
+//! - [`policy`]: the legal rule sets of `deploy/policy/` (one per code of criminal procedure),
+//!   chosen by the date of the facts; [`calendar`]: working days and public holidays;
+//!   [`deadlines`]: the deadline engine (police custody, first appearance, detention orders),
+//!   which reports an unlawful duration as a finding, never as an error.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod census;
+pub mod deadlines;
 pub mod inbox;
+pub mod policy;
