@@ -707,6 +707,10 @@ pub struct SyncArgs {
     /// Records per batch (at most the hub's --batch-max-records).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub batch: u64,
+    /// Batches in flight at once, each for its own chains (1: one batch after another, for the
+    /// slowest links).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub lanes: u64,
 }
 
 /// `custody forks`.

@@ -12,7 +12,8 @@
 //!   checked against the ledger's checkpoint key and kept in the post's metadata; one that
 //!   contradicts the checkpoint pulled before (same size, other root) stops the sync.
 //! - **Push in bounded batches** (`POST /v1/events` as `application/x-ndjson`, `--batch`
-//!   records each) of the post's records in ledger order, from a cursor kept in the post's
+//!   records each, `--lanes` batches in flight at once, each lane holding whole chains, authority
+//!   records alone as barriers) of the post's records in ledger order, from a cursor kept in the post's
 //!   store metadata (`sync/<hub url>`). The cursor moves only past records the hub has
 //!   answered for good: stored (appended or already there) or part of a fork, and only once the
 //!   answer arrived. A sync cut off (process killed, connection lost) resends from the cursor;
@@ -322,17 +323,19 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
     let source = format!("sync: the record the hub {hub} holds");
     let their_source = "sync: the record a field post holds".to_string();
     let batch = usize::try_from(args.batch).unwrap_or(1000);
+    let lanes = usize::try_from(args.lanes).unwrap_or(1).max(1);
     let mut refused: Option<String> = None;
-    let mut scan = LedgerScan::new(s.as_ref(), cursor).batch_size(batch);
+    let mut scan = LedgerScan::new(s.as_ref(), cursor).batch_size(batch.saturating_mul(lanes));
     while let Some(events) = scan.next_batch().await? {
-        let records: Vec<Record> = events.iter().map(|e| e.record.clone()).collect();
-        let answers = target.send(&records, &hub).await.map_err(|e| {
-            e.context(format!(
-                "the hub {hub} did not take the batch from position {cursor}; {} records sent \
+        let answers = send_window(&target, &events, batch, lanes, &hub)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "the hub {hub} did not take the batch from position {cursor}; {} records sent \
                  before it are stored there; run the same command again to go on",
-                counts.appended + counts.duplicate
-            ))
-        })?;
+                    counts.appended + counts.duplicate
+                ))
+            })?;
         let mut settled = true;
         for (ev, answer) in events.iter().zip(answers) {
             let done = match answer {
@@ -428,6 +431,80 @@ fn progress(out: Output, line: String) {
     if out.human() {
         eprintln!("{line}");
     }
+}
+
+/// Sends a window of consecutive records of the post and returns one answer per record, in
+/// the window's order. Runs of authority records go one batch after another (they are barriers:
+/// a record may need a key they enrol); the records between them go in `lanes` batches in
+/// flight at once, each lane holding whole chains, so a chain's records stay in order in one
+/// lane (no rule makes one detainee chain depend on another's record). An error means some
+/// batch got no answer: nothing of the window counts as settled, and the next run sends it
+/// again (the hub answers what it already holds as duplicates).
+async fn send_window(
+    target: &Hub,
+    events: &[StoredEvent],
+    batch: usize,
+    lanes: usize,
+    hub: &str,
+) -> anyhow::Result<Vec<Answer>> {
+    let is_authority =
+        |i: usize| events[i].record.header.chain == custody_core::ids::AUTHORITY_CHAIN;
+    let mut answers: Vec<Option<Answer>> = events.iter().map(|_| None).collect();
+    let mut start = 0;
+    while start < events.len() {
+        let authority = is_authority(start);
+        let end = (start..events.len())
+            .find(|&i| is_authority(i) != authority)
+            .unwrap_or(events.len());
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); if authority { 1 } else { lanes }];
+        for (i, ev) in events.iter().enumerate().take(end).skip(start) {
+            let lane = if authority {
+                0
+            } else {
+                lane_of(&ev.record.header.chain, lanes)
+            };
+            groups[lane].push(i);
+        }
+        let sends = groups
+            .iter()
+            .filter(|g| !g.is_empty())
+            .map(|group| async move {
+                let mut got = Vec::with_capacity(group.len());
+                for chunk in group.chunks(batch.max(1)) {
+                    let records: Vec<Record> =
+                        chunk.iter().map(|&i| events[i].record.clone()).collect();
+                    let answers = target.send(&records, hub).await?;
+                    if answers.len() != chunk.len() {
+                        anyhow::bail!(
+                            "the hub answered {} of the {} records of a batch",
+                            answers.len(),
+                            chunk.len()
+                        );
+                    }
+                    got.extend(chunk.iter().copied().zip(answers));
+                }
+                Ok::<_, anyhow::Error>(got)
+            });
+        for got in futures::future::try_join_all(sends).await? {
+            for (i, answer) in got {
+                answers[i] = Some(answer);
+            }
+        }
+        start = end;
+    }
+    answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| anyhow::anyhow!("a record of the batch got no answer")))
+        .collect()
+}
+
+/// The lane of a chain: FNV-1a of its id, modulo `lanes`.
+fn lane_of(chain: &str, lanes: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in chain.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    usize::try_from(h % lanes.max(1) as u64).unwrap_or(0)
 }
 
 /// A refusal by the hub, reported and kept as the first one.
