@@ -129,6 +129,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the people released to an agency and not yet accepted by it, oldest first.
     Inbox(InboxArgs),
+    /// Time-limit alarms of the first hours: arrests recorded late, first judicial appearances
+    /// late or missing, police custody past its end.
+    Alarms(AlarmsArgs),
     /// Store evidence blobs by content and record them; read them back, checked.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -576,6 +579,23 @@ pub struct InboxArgs {
     /// The instant the hours are counted to (RFC 3339 UTC); default: now.
     #[arg(long)]
     pub at: Option<String>,
+}
+
+/// `custody alarms`.
+#[derive(Debug, Args)]
+pub struct AlarmsArgs {
+    /// Language of the listing: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
+    /// The instant the alarms are taken at (RFC 3339 UTC); default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The directory of the legal rule sets (deploy/policy/README.md).
+    #[arg(long, env = "CUSTODY_POLICY_DIR", default_value = "deploy/policy")]
+    pub policy_dir: PathBuf,
+    /// The jurisdiction whose rule sets apply.
+    #[arg(long, default_value = "ML")]
+    pub jurisdiction: String,
 }
 
 /// `custody checkpoint`.

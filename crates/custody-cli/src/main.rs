@@ -84,6 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(a) => cmd::verify::run(out, spec, a).await,
         Command::Checkpoint(a) => cmd::checkpoint::run(out, spec, a).await,
         Command::Inbox(a) => cmd::inbox::run(out, spec, a).await,
+        Command::Alarms(a) => cmd::alarms::run(out, spec, a).await,
         Command::LedgerKey => cmd::ledger_key::run_ledger_key(out, spec).await,
         Command::Trust(a) => cmd::ledger_key::run_trust(out, spec, a).await,
         Command::Prove(a) => cmd::prove::run(out, spec, a).await,

@@ -9,6 +9,9 @@
 //! - [`census`]: who is held where, under which legal status, since when; the pre-trial
 //!   detainees and their orders; the custody gaps; the stays at places that are not official
 //!   places of detention.
+//! - [`alarms`]: the time limits of the first hours (arrest recorded late, first judicial
+//!   appearance late or missing, police custody past its end), from headers and the rule set
+//!   in force at the arrest.
 //! - [`inbox`]: a registrar's inbox, the people released to an agency and not yet accepted.
 //! - [`policy`]: the legal rule sets of `deploy/policy/` (one per code of criminal procedure),
 //!   chosen by the date of the facts; [`calendar`]: working days and public holidays;
@@ -17,6 +20,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alarms;
 pub mod calendar;
 pub mod census;
 pub mod deadlines;

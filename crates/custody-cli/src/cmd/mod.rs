@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alarms;
 pub mod checkpoint;
 pub mod demo;
 pub mod enroll;

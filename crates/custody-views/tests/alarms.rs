@@ -1,0 +1,173 @@
+//! The alarms of the first hours, on chains worked out by hand.
+//!
+//! Day N is 2024-01-01T00:00:00Z + N days (the 2001 code applies: 24 h to record an arrest,
+//! 48 h to a first judicial appearance, police custody 48 h plus one 24 h extension). The
+//! report is taken at day 8, 10:00.
+//!
+//! | chain | story | alarms (by hand) |
+//! |---|---|---|
+//! | A | arrest d0 10:00 recorded d0 11:00; police custody d0 12:00; judge d1 09:00 | none |
+//! | B | arrest d0 10:00 recorded d2 10:00; police custody d0 12:00; judge d3 10:00 | recorded 24 h late (limit d1 10:00); appearance 24 h late (limit d2 10:00); police custody 22 h over (limit d2 12:00, ended d3 10:00) |
+//! | C | arrest d5 10:00; police custody d5 10:00, one extension; no judge | no appearance, current, 24 h past d7 10:00; police custody ends d8 10:00 = the report's instant: in time |
+//! | D | arrest d5 10:00; police custody d5 10:00; released d6 10:00 | none (released within 48 h) |
+//! | E | arrest d1 10:00; police custody d1 10:00, three extensions; released d6 10:00 without a judge | extensions beyond the law (3 > 1); police custody 48 h over (limit d4 10:00, ended d6); no appearance, past, 72 h late (limit d3 10:00) |
+
+use std::path::Path;
+
+use custody_core::ids::detainee_chain_id;
+use custody_core::{Draft, EventKind as K, Hash, Record, SecretKey, Timestamp};
+use custody_views::alarms::{AlarmKind, Alarms};
+use custody_views::policy::PolicySet;
+use serde_json::Value;
+
+const T0: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
+
+fn t(day: i64, hour: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(T0 + day * 86_400 + hour * 3_600)
+}
+
+fn example(kind: &str) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/examples")
+        .join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("valid-"))
+        })
+        .collect();
+    files.sort();
+    serde_json::from_str(&std::fs::read_to_string(&files[0]).expect("read")).expect("json")
+}
+
+struct Chain {
+    id: String,
+    seq: u64,
+    prev: Option<Hash>,
+}
+
+fn record(c: &mut Chain, kind: K, occurred: Timestamp, recorded: Timestamp) -> Record {
+    let key = SecretKey::from_seed([7; 32]);
+    let r = Draft {
+        ledger: "alarms-test.example.ml".to_string(),
+        chain: c.id.clone(),
+        seq: c.seq,
+        prev: c.prev,
+        kind,
+        occurred_at: occurred,
+        recorded_at: recorded,
+        agency: "ml-police-mopti".to_string(),
+        body: example(kind.as_str()),
+    }
+    .sign(&key, &[c.seq as u8; 16]);
+    c.seq += 1;
+    c.prev = Some(r.hash);
+    r
+}
+
+fn at(c: &mut Chain, kind: K, day: i64, hour: i64) -> Record {
+    record(c, kind, t(day, hour), t(day, hour))
+}
+
+fn policies() -> PolicySet {
+    PolicySet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/policy"))
+        .expect("deploy/policy")
+}
+
+#[test]
+fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
+    let mut chains: Vec<Chain> = (1..=5u128)
+        .map(|n| Chain {
+            id: detainee_chain_id((0x018c_c000_0000u128 << 80) | n),
+            seq: 0,
+            prev: None,
+        })
+        .collect();
+    let ids: Vec<String> = chains.iter().map(|c| c.id.clone()).collect();
+    let [a, b, c, d, e] = &mut chains[..] else {
+        unreachable!()
+    };
+    let mut records = vec![
+        record(a, K::Arrest, t(0, 10), t(0, 11)),
+        at(a, K::PoliceCustodyStarted, 0, 12),
+        at(a, K::JudicialAppearance, 1, 9),
+        record(b, K::Arrest, t(0, 10), t(2, 10)),
+        at(b, K::PoliceCustodyStarted, 0, 12),
+        at(b, K::JudicialAppearance, 3, 10),
+        at(c, K::Arrest, 5, 10),
+        at(c, K::PoliceCustodyStarted, 5, 10),
+        at(c, K::PoliceCustodyExtended, 7, 9),
+        at(d, K::Arrest, 5, 10),
+        at(d, K::PoliceCustodyStarted, 5, 10),
+        at(d, K::Release, 6, 10),
+        at(e, K::Arrest, 1, 10),
+        at(e, K::PoliceCustodyStarted, 1, 10),
+    ];
+    for day in 2..5 {
+        records.push(at(e, K::PoliceCustodyExtended, day, 9));
+    }
+    records.push(at(e, K::Release, 6, 10));
+
+    let mut alarms = Alarms::new();
+    for r in &records {
+        alarms.observe(r);
+    }
+    let report = alarms.report(&policies(), "ML", &t(8, 10));
+    assert!(report.uncovered.is_empty(), "{:?}", report.uncovered);
+    let got: Vec<(usize, AlarmKind, i64, bool)> = report
+        .alarms
+        .iter()
+        .map(|al| {
+            let who = ids
+                .iter()
+                .position(|id| *id == al.chain)
+                .expect("a chain of the test");
+            (who, al.kind, al.hours_late, al.current)
+        })
+        .collect();
+    let (b, c, e) = (1, 2, 4);
+    let mut expected = vec![
+        (b, AlarmKind::ArrestRecordedLate, 24, false),
+        (b, AlarmKind::FirstAppearanceLate, 24, false),
+        (b, AlarmKind::PoliceCustodyOverdue, 22, false),
+        (c, AlarmKind::NoFirstAppearance, 24, true),
+        (e, AlarmKind::ExtensionsBeyondLaw, 48, false),
+        (e, AlarmKind::PoliceCustodyOverdue, 48, false),
+        (e, AlarmKind::NoFirstAppearance, 72, false),
+    ];
+    let mut sorted = got.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected);
+    // Current alarms come first.
+    assert_eq!(got[0], (c, AlarmKind::NoFirstAppearance, 24, true));
+    // Every alarm names the 2001 code's rule it comes from.
+    for al in &report.alarms {
+        assert_eq!(al.deadline.rule.code, "mali-cpp-2001", "{al:?}");
+    }
+    // An hour later, C's police custody is past its end too.
+    let later = alarms.report(&policies(), "ML", &t(8, 11));
+    assert!(later.alarms.iter().any(|al| al.chain == ids[c]
+        && al.kind == AlarmKind::PoliceCustodyOverdue
+        && al.current
+        && al.hours_late == 1));
+}
+
+#[test]
+fn an_arrest_before_any_rule_set_is_reported_as_uncovered_not_guessed() {
+    let mut chain = Chain {
+        id: detainee_chain_id((0x018c_c000_0000u128 << 80) | 99),
+        seq: 0,
+        prev: None,
+    };
+    let old = Timestamp::from_unix_seconds(946_684_800); // 2000-01-01, before the 2001 code
+    let mut alarms = Alarms::new();
+    alarms.observe(&record(&mut chain, K::Arrest, old.clone(), old));
+    let report = alarms.report(&policies(), "ML", &t(8, 10));
+    assert!(report.alarms.is_empty());
+    assert_eq!(report.uncovered.len(), 1);
+    assert_eq!(report.uncovered[0].0, chain.id);
+}
