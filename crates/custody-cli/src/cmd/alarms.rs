@@ -4,15 +4,14 @@
 use anyhow::Context;
 use custody_core::Timestamp;
 use custody_store::LedgerScan;
-use custody_verify::Verifier;
 use custody_views::alarms::Alarms;
 use custody_views::policy::PolicySet;
 use serde_json::json;
 
 use crate::cli::AlarmsArgs;
+use crate::clock;
 use crate::cmd::verify;
 use crate::output::Output;
-use crate::{clock, store};
 
 /// Prints the alarms; a ledger that does not verify is an error.
 pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<()> {
@@ -26,22 +25,9 @@ pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<(
             args.policy_dir.display()
         )
     })?;
-    let s = store::open_store(spec, store::Create::No).await?;
-    let meta = store::read_meta(spec, s.as_ref()).await?;
-    let mut v = Verifier::new(meta.trust).with_clock(Some(clock::now()?));
-    let report = v.verify_store(s.as_ref(), |_| {}).await?;
-    if let Some(f) = report
-        .failure
-        .as_ref()
-        .filter(|f| f.rule != custody_core::Rule::Empty)
-    {
-        anyhow::bail!(
-            "the ledger does not verify, so no alarm is computed: {}; run `custody verify`",
-            verify::describe(f)
-        );
-    }
+    let (s, _, _, records) = verify::verified_store(spec, "no alarm is computed").await?;
     let mut alarms = Alarms::new();
-    let mut scan = LedgerScan::new(s.as_ref(), 0).until(report.summary.records);
+    let mut scan = LedgerScan::new(s.as_ref(), 0).until(records);
     while let Some(batch) = scan.next_batch().await? {
         for ev in &batch {
             alarms.observe(&ev.record);

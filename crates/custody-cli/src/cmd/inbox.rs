@@ -4,14 +4,13 @@
 
 use anyhow::Context;
 use custody_core::Timestamp;
-use custody_verify::Verifier;
 use custody_views::inbox::{inbox, inbox_lines};
 use serde_json::json;
 
 use crate::cli::InboxArgs;
+use crate::clock;
 use crate::cmd::verify;
 use crate::output::Output;
-use crate::{clock, store};
 
 /// Prints the inbox; a ledger that does not verify is an error.
 pub async fn run(out: Output, spec: &str, args: &InboxArgs) -> anyhow::Result<()> {
@@ -19,20 +18,7 @@ pub async fn run(out: Output, spec: &str, args: &InboxArgs) -> anyhow::Result<()
         Some(text) => Timestamp::parse(text).with_context(|| format!("--at {text:?}"))?,
         None => clock::now()?,
     };
-    let s = store::open_store(spec, store::Create::No).await?;
-    let meta = store::read_meta(spec, s.as_ref()).await?;
-    let mut v = Verifier::new(meta.trust).with_clock(Some(clock::now()?));
-    let report = v.verify_store(s.as_ref(), |_| {}).await?;
-    if let Some(f) = report
-        .failure
-        .as_ref()
-        .filter(|f| f.rule != custody_core::Rule::Empty)
-    {
-        anyhow::bail!(
-            "the ledger does not verify, so no inbox is shown: {}; run `custody verify`",
-            verify::describe(f)
-        );
-    }
+    let (_, meta, v, _) = verify::verified_store(spec, "no inbox is shown").await?;
     let validator = v.validator();
     if !validator.authority().agencies.contains_key(&args.agency) {
         let known: Vec<&str> = validator

@@ -514,3 +514,34 @@ pub fn print_report(
     }
     out.result("OK");
 }
+
+/// Opens the store `spec` and verifies its whole ledger, for a command that shows a view of it
+/// (`what`: "no inbox is shown"). A ledger that does not verify is an error naming its first
+/// failure; a new, empty ledger is not. Returns the store, its metadata, the verifier (whose
+/// validator holds the ledger's state) and the number of records verified.
+pub(crate) async fn verified_store(
+    spec: &str,
+    what: &str,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn custody_store::LedgerStore>,
+    custody_ledger::LedgerMeta,
+    custody_verify::Verifier,
+    u64,
+)> {
+    let s = crate::store::open_store(spec, crate::store::Create::No).await?;
+    let meta = crate::store::read_meta(spec, s.as_ref()).await?;
+    let mut v =
+        custody_verify::Verifier::new(meta.trust.clone()).with_clock(Some(crate::clock::now()?));
+    let report = v.verify_store(s.as_ref(), |_| {}).await?;
+    if let Some(f) = report
+        .failure
+        .as_ref()
+        .filter(|f| f.rule != custody_core::Rule::Empty)
+    {
+        anyhow::bail!(
+            "the ledger does not verify, so {what}: {}; run `custody verify`",
+            describe(f)
+        );
+    }
+    Ok((s, meta, v, report.summary.records))
+}
