@@ -510,9 +510,12 @@ async fn kill_9_during_appends_keeps_every_acknowledged_event_once() {
             .unwrap();
         all_records.extend(records);
     }
+    // At least one append in flight failed and was retried. Not necessarily one per writer: an
+    // append caught in its payload-entry write retries that write itself (three more tries of
+    // the request time-out) and may outlive the 1.5 s outage, which is correct behaviour.
     assert!(
-        *interrupted.lock().unwrap() >= WRITERS as usize,
-        "the kill did not interrupt every writer: the test did not test anything"
+        *interrupted.lock().unwrap() >= 1,
+        "the kill interrupted no append: the test did not test anything"
     );
 
     let total = WRITERS * EACH as u64;
