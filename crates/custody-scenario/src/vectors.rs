@@ -1330,11 +1330,9 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         release_body("ml-prison-koulikoro", Some("koulikoro")),
     );
     let mut r = release.clone();
-    r.header.facts = Facts::from_value(
-        K::CustodyReleased,
-        &json!({"to_agency": "ml-gendarmerie-camp1"}),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut facts = release.header.facts.to_value();
+    facts["to_agency"] = json!("ml-gendarmerie-camp1");
+    r.header.facts = Facts::from_value(K::CustodyReleased, &facts).map_err(|e| e.to_string())?;
     add(
         "facts",
         Rule::Facts,
