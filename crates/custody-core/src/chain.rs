@@ -7,6 +7,7 @@
 //! the full record does.
 
 use crate::hash::Hash;
+use crate::kinds::bodies::LegalStatus;
 use crate::kinds::EventKind;
 use crate::rule::Rule;
 use crate::time::Timestamp;
@@ -178,6 +179,9 @@ pub struct ChainState {
     pub orders: Vec<CommitmentOrder>,
     /// Whether police custody has been started.
     pub police_custody: bool,
+    /// Whether the latest `judgment` of the chain is a conviction (`outcome` `convicted`); a
+    /// later judgment with another outcome (an acquittal on appeal) ends it.
+    pub convicted: bool,
     /// When the person was first deprived of liberty (`occurred_at` of the arrest).
     pub since: Timestamp,
 }
@@ -191,6 +195,45 @@ impl ChainState {
     /// The commitment order recorded by an event of this chain, if any.
     pub fn order(&self, event: &Hash) -> Option<&CommitmentOrder> {
         self.orders.iter().find(|o| &o.event == event)
+    }
+
+    /// The legal status the chain's legal events support, the furthest along: convicted when the
+    /// latest judgment convicts (reported as [`LegalStatus::ConvictedNotFinal`]: the ledger
+    /// records no finality or appeal, so a conviction supports both convicted statuses), else
+    /// pre-trial detention when a `detention_order` is in the chain, else police custody when a
+    /// `police_custody_started` is, else arrested.
+    pub fn supported_status(&self) -> LegalStatus {
+        if self.convicted {
+            LegalStatus::ConvictedNotFinal
+        } else if self
+            .orders
+            .iter()
+            .any(|o| o.source == OrderSource::DetentionOrder)
+        {
+            LegalStatus::PreTrialDetention
+        } else if self.police_custody {
+            LegalStatus::PoliceCustody
+        } else {
+            LegalStatus::Arrested
+        }
+    }
+
+    /// Whether the chain's legal events support a record stating `status` (rule
+    /// `legal_status`): `arrested` always; `police_custody` after a `police_custody_started`;
+    /// `pre_trial_detention` after a `detention_order`; `convicted_not_final` and
+    /// `convicted_final` only while the latest judgment is a conviction. A status that says
+    /// less than the chain supports (pre-trial detention after a conviction under appeal) is
+    /// accepted: it never labels anyone guilty.
+    pub fn supports(&self, status: LegalStatus) -> bool {
+        match status {
+            LegalStatus::Arrested => true,
+            LegalStatus::PoliceCustody => self.police_custody,
+            LegalStatus::PreTrialDetention => self
+                .orders
+                .iter()
+                .any(|o| o.source == OrderSource::DetentionOrder),
+            LegalStatus::ConvictedNotFinal | LegalStatus::ConvictedFinal => self.convicted,
+        }
     }
 
     /// Kinds allowed in the current custody status, ignoring body-level rules.
@@ -225,6 +268,57 @@ impl ChainState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arrested() -> ChainState {
+        ChainState {
+            head: ChainHead {
+                seq: 0,
+                hash: Hash::of(b"arrest"),
+            },
+            custody: Custody::Held {
+                holder: "ml-gendarmerie-camp1".into(),
+            },
+            events: Vec::new(),
+            orders: Vec::new(),
+            police_custody: false,
+            convicted: false,
+            since: Timestamp::from_unix_seconds(0),
+        }
+    }
+
+    #[test]
+    fn legal_status_follows_the_legal_events_of_the_chain() {
+        use LegalStatus as L;
+        let mut c = arrested();
+        let allowed = |c: &ChainState| -> Vec<L> {
+            L::ALL.iter().copied().filter(|s| c.supports(*s)).collect()
+        };
+        assert_eq!(allowed(&c), [L::Arrested]);
+        assert_eq!(c.supported_status(), L::Arrested);
+        c.police_custody = true;
+        assert_eq!(allowed(&c), [L::Arrested, L::PoliceCustody]);
+        assert_eq!(c.supported_status(), L::PoliceCustody);
+        // A custodial judgment alone is a commitment order, not a detention order.
+        c.orders.push(CommitmentOrder {
+            event: Hash::of(b"judgment"),
+            source: OrderSource::CustodialJudgment,
+            valid_until: None,
+        });
+        assert!(!c.supports(L::PreTrialDetention));
+        c.orders.push(CommitmentOrder {
+            event: Hash::of(b"order"),
+            source: OrderSource::DetentionOrder,
+            valid_until: Some(Timestamp::from_unix_seconds(86_400)),
+        });
+        assert_eq!(
+            allowed(&c),
+            [L::Arrested, L::PoliceCustody, L::PreTrialDetention]
+        );
+        assert_eq!(c.supported_status(), L::PreTrialDetention);
+        c.convicted = true;
+        assert_eq!(allowed(&c), L::ALL);
+        assert_eq!(c.supported_status(), L::ConvictedNotFinal);
+    }
 
     #[test]
     fn a_conflict_names_its_rule_what_did_not_match_and_the_head() {

@@ -1008,6 +1008,7 @@ impl Validator {
                 if let Some(f) = h.facts.str("to_facility") {
                     self.need_facility("/header/facts/to_facility", f, Some(to_agency))?;
                 }
+                check_legal_status(h, chain)?;
             }
             K::PoliceCustodyExtended if !chain.police_custody => {
                 return Err(state(
@@ -1093,6 +1094,7 @@ impl Validator {
                     }
                     Some(_) => {}
                 }
+                check_legal_status(h, chain)?;
             }
             K::Correction => {
                 let target = fact_hash(h, "corrects")?;
@@ -1185,6 +1187,7 @@ impl Validator {
                 events: Vec::new(),
                 orders: Vec::new(),
                 police_custody: false,
+                convicted: false,
                 since: h.occurred_at.clone(),
             });
         chain.head = head;
@@ -1233,19 +1236,47 @@ impl Validator {
                     }
                 }
             }
-            K::Judgment
-                if h.facts.bool("custodial") == Some(true)
-                    && h.facts.str("outcome") == Some("convicted") =>
-            {
-                chain.orders.push(CommitmentOrder {
-                    event: record.hash,
-                    source: OrderSource::CustodialJudgment,
-                    valid_until: None,
-                })
+            K::Judgment => {
+                let convicted = h.facts.str("outcome") == Some("convicted");
+                chain.convicted = convicted;
+                if convicted && h.facts.bool("custodial") == Some(true) {
+                    chain.orders.push(CommitmentOrder {
+                        event: record.hash,
+                        source: OrderSource::CustodialJudgment,
+                        valid_until: None,
+                    })
+                }
             }
             _ => {}
         }
     }
+}
+
+/// Rule `legal_status` (S17): the legal status a record states (`facts.legal_status`) is one
+/// the chain's legal events support ([`ChainState::supports`]).
+fn check_legal_status(
+    h: &crate::record::Header,
+    chain: &ChainState,
+) -> Result<(), ValidationError> {
+    let stated = fact_str(h, "legal_status")?;
+    let Some(status) = crate::kinds::bodies::LegalStatus::from_wire(stated) else {
+        return Err(missing_fact("legal_status"));
+    };
+    if chain.supports(status) {
+        return Ok(());
+    }
+    let needs = match status {
+        crate::kinds::bodies::LegalStatus::PoliceCustody => "a police_custody_started",
+        crate::kinds::bodies::LegalStatus::PreTrialDetention => "a detention_order",
+        _ => "a judgment with outcome convicted (and no later judgment that is not a conviction)",
+    };
+    Err(state(
+        StateRule::LegalStatus,
+        format!(
+            "/header/facts/legal_status is {status} but the chain's legal events support {}: {status} needs {needs} in the chain",
+            chain.supported_status()
+        ),
+    ))
 }
 
 /// Rule `correction_fields`: every corrected field is a top-level field of the corrected

@@ -1150,6 +1150,10 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
     );
     let p_order_record = c.last_of(&pending, K::DetentionOrder);
     let p_order_event = p_order_record.map(|r| r.hash).unwrap_or_default();
+    let in_force = p_order_record
+        .and_then(|r| r.header.facts.timestamp("start"))
+        .unwrap_or_else(|| ts(t))
+        .plus_seconds(86_400);
     let p_order = p_order_record
         .and_then(|r| r.payload.as_ref())
         .map(|p| {
@@ -1182,6 +1186,44 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         "state-commitment-order-expired",
         Rule::State(S::CommitmentOrderExpired),
         "admission on a detention order that has expired",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    // Legal status: a person awaiting trial (a detention order, no judgment) called convicted.
+    let mut convicted_admission = admission(p_fac, p_order_event, &p_order.0);
+    convicted_admission["legal_status"] = json!("convicted_final");
+    let r = c.craft(
+        n,
+        &pending,
+        p_label,
+        K::Admission,
+        in_force.as_str(),
+        in_force.plus_seconds(60).as_str(),
+        convicted_admission,
+    );
+    add(
+        "state-legal-status",
+        Rule::State(S::LegalStatus),
+        "an admission that calls a person awaiting trial convicted_final: no judgment convicts them",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &pending,
+        p_label,
+        K::CustodyReleased,
+        t,
+        t_after,
+        json!({"to_agency": "ml-gendarmerie-camp1", "place": {"description": "prison gate", "region": "Bamako"},
+               "reason": "transfer", "legal_status": "convicted_not_final"}),
+    );
+    add(
+        "state-legal-status-release",
+        Rule::State(S::LegalStatus),
+        "a handover that calls a person awaiting trial convicted_not_final",
         n,
         r.to_json_line(),
         None,
