@@ -7,6 +7,7 @@
 //! the full record does.
 
 use crate::hash::Hash;
+use crate::keys::PublicKeyId;
 use crate::kinds::bodies::LegalStatus;
 use crate::kinds::EventKind;
 use crate::rule::Rule;
@@ -166,6 +167,26 @@ pub struct CommitmentOrder {
     pub valid_until: Option<Timestamp>,
 }
 
+/// A `counsel_appointed` of the chain: the lawyer's key and when the appointment is in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounselAppointment {
+    /// Hash of the `counsel_appointed` event.
+    pub event: Hash,
+    /// The lawyer's enrolled key (`facts.counsel_key`).
+    pub key: PublicKeyId,
+    /// In force from (the record's `occurred_at`, included).
+    pub from: Timestamp,
+    /// In force until (`facts.until`, excluded), if set.
+    pub until: Option<Timestamp>,
+}
+
+impl CounselAppointment {
+    /// Whether the appointment is in force at `at`: from `from` included to `until` excluded.
+    pub fn in_force(&self, at: &Timestamp) -> bool {
+        &self.from <= at && self.until.as_ref().is_none_or(|u| at < u)
+    }
+}
+
 /// Validation state of one detainee chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainState {
@@ -182,6 +203,8 @@ pub struct ChainState {
     /// Whether the latest `judgment` of the chain is a conviction (`outcome` `convicted`); a
     /// later judgment with another outcome (an acquittal on appeal) ends it.
     pub convicted: bool,
+    /// The chain's `counsel_appointed` records, in ledger order.
+    pub counsel: Vec<CounselAppointment>,
     /// When the person was first deprived of liberty (`occurred_at` of the arrest).
     pub since: Timestamp,
 }
@@ -195,6 +218,13 @@ impl ChainState {
     /// The commitment order recorded by an event of this chain, if any.
     pub fn order(&self, event: &Hash) -> Option<&CommitmentOrder> {
         self.orders.iter().find(|o| &o.event == event)
+    }
+
+    /// Whether counsel holding `key` is appointed on this chain at `at`: a `counsel_appointed`
+    /// naming the key is in force then ([`CounselAppointment::in_force`]). The gateway asks it
+    /// before showing counsel a payload ([`crate::roles::may_read_payload_on_chain`]).
+    pub fn counsel_appointed(&self, key: &PublicKeyId, at: &Timestamp) -> bool {
+        self.counsel.iter().any(|a| &a.key == key && a.in_force(at))
     }
 
     /// The legal status the chain's legal events support, the furthest along: convicted when the
@@ -255,11 +285,20 @@ impl ChainState {
                         | K::FamilyNotified
                         | K::DeathInCustody
                         | K::Escape
+                        | K::ComplaintLodged
+                        | K::ComplaintAnswered
+                        | K::CounselAppointed
                 ),
-                Custody::Released | Custody::Dead => matches!(kind, K::Visit),
+                Custody::Released | Custody::Dead => {
+                    matches!(kind, K::Visit | K::ComplaintLodged | K::ComplaintAnswered)
+                }
                 Custody::Escaped => matches!(
                     kind,
-                    K::Arrest | K::IdentityLinked | K::FamilyNotified | K::Judgment
+                    K::Arrest
+                        | K::IdentityLinked
+                        | K::FamilyNotified
+                        | K::Judgment
+                        | K::ComplaintAnswered
                 ),
             }
     }
@@ -282,6 +321,7 @@ mod tests {
             orders: Vec::new(),
             police_custody: false,
             convicted: false,
+            counsel: Vec::new(),
             since: Timestamp::from_unix_seconds(0),
         }
     }
@@ -318,6 +358,28 @@ mod tests {
         c.convicted = true;
         assert_eq!(allowed(&c), L::ALL);
         assert_eq!(c.supported_status(), L::ConvictedNotFinal);
+    }
+
+    #[test]
+    fn counsel_is_appointed_from_occurred_at_until_its_end() {
+        let key = crate::keys::SecretKey::from_seed([7; 32]).public();
+        let other = crate::keys::SecretKey::from_seed([8; 32]).public();
+        let mut c = arrested();
+        let t = Timestamp::from_unix_seconds;
+        assert!(!c.counsel_appointed(&key, &t(100)));
+        c.counsel.push(CounselAppointment {
+            event: Hash::of(b"appointed"),
+            key,
+            from: t(100),
+            until: Some(t(200)),
+        });
+        assert!(!c.counsel_appointed(&key, &t(99)));
+        assert!(c.counsel_appointed(&key, &t(100)));
+        assert!(c.counsel_appointed(&key, &t(199)));
+        assert!(!c.counsel_appointed(&key, &t(200)));
+        assert!(!c.counsel_appointed(&other, &t(150)));
+        c.counsel[0].until = None;
+        assert!(c.counsel_appointed(&key, &t(10_000)));
     }
 
     #[test]

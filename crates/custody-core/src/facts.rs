@@ -43,6 +43,10 @@ pub enum FactType {
     /// A document reference such as a case number (`$defs/ref`: 1 to 100 characters, not only
     /// whitespace).
     Ref,
+    /// A public key id (`ed25519:` and 43 characters of unpadded base64url).
+    PublicKey,
+    /// A whole number of days, 1 to 3650.
+    Days,
 }
 
 /// One fact field of a kind.
@@ -117,6 +121,51 @@ pub const APPEARANCE_OUTCOMES: &[&str] = &[
     "other",
 ];
 
+/// The values of `complaint_lodged.lodged_by`.
+pub const COMPLAINANTS: &[&str] = &["detainee", "counsel", "family", "other"];
+/// The values of `complaint_lodged.addressed_to`.
+pub const COMPLAINT_ADDRESSEES: &[&str] = &[
+    "facility_director",
+    "prison_administration",
+    "prosecutor",
+    "investigating_judge",
+    "inspection_body",
+    "human_rights_commission",
+    "other",
+];
+/// The values of `complaint_lodged.subject`.
+pub const COMPLAINT_SUBJECTS: &[&str] = &[
+    "ill_treatment",
+    "conditions",
+    "health_care",
+    "discipline",
+    "legal_process",
+    "access_to_counsel",
+    "family_contact",
+    "property",
+    "other",
+];
+/// The values of `complaint_answered.outcome`.
+pub const COMPLAINT_OUTCOMES: &[&str] = &[
+    "upheld",
+    "partly_upheld",
+    "rejected",
+    "referred",
+    "investigation_opened",
+];
+/// The values of `disciplinary_sanction.sanction`.
+pub const SANCTIONS: &[&str] = &[
+    "warning",
+    "loss_of_privileges",
+    "restriction_of_contact",
+    "cell_confinement",
+    "solitary_confinement",
+    "transfer",
+    "other",
+];
+/// The values of `injury_recorded.severity`.
+pub const INJURY_SEVERITIES: &[&str] = &["minor", "moderate", "serious", "life_threatening"];
+
 use FactType as T;
 const CUSTODY_RELEASED: &[FactField] = &[
     req("to_agency", T::Slug),
@@ -174,6 +223,34 @@ const ACCESS_RESTRICTED: &[FactField] = &[
     req("until", T::Timestamp),
     opt("reviewing_authority", T::Name),
 ];
+const COMPLAINT_LODGED: &[FactField] = &[
+    req("lodged_by", T::OneOf(COMPLAINANTS)),
+    req("addressed_to", T::OneOf(COMPLAINT_ADDRESSEES)),
+    req("subject", T::OneOf(COMPLAINT_SUBJECTS)),
+    req("lodged_at", T::Timestamp),
+];
+const COMPLAINT_ANSWERED: &[FactField] = &[
+    req("complaint_event", T::Hash),
+    req("answered_at", T::Timestamp),
+    req("outcome", T::OneOf(COMPLAINT_OUTCOMES)),
+];
+const DISCIPLINARY_SANCTION: &[FactField] = &[
+    req("facility", T::Slug),
+    req("sanction", T::OneOf(SANCTIONS)),
+    req("start", T::Timestamp),
+    opt("days", T::Days),
+    req("hearing_held", T::Bool),
+    req("appeal_informed", T::Bool),
+    opt("appeal_lodged_at", T::Timestamp),
+];
+const INJURY_RECORDED: &[FactField] = &[
+    req("observed_at", T::Timestamp),
+    req("severity", T::OneOf(INJURY_SEVERITIES)),
+    req("ill_treatment_alleged", T::Bool),
+    req("reported_to_prosecutor", T::Bool),
+];
+const COUNSEL_APPOINTED: &[FactField] =
+    &[req("counsel_key", T::PublicKey), opt("until", T::Timestamp)];
 const CORRECTION: &[FactField] = &[req("corrects", T::Hash)];
 const REDACTION: &[FactField] = &[req("event", T::Hash)];
 const IDENTITY_LINKED: &[FactField] = &[req("other_chain", T::ChainId)];
@@ -195,6 +272,11 @@ pub fn fact_fields(kind: EventKind) -> &'static [FactField] {
         K::HearingHeld => HEARING_HELD,
         K::Judgment => JUDGMENT,
         K::AccessRestricted => ACCESS_RESTRICTED,
+        K::ComplaintLodged => COMPLAINT_LODGED,
+        K::ComplaintAnswered => COMPLAINT_ANSWERED,
+        K::DisciplinarySanction => DISCIPLINARY_SANCTION,
+        K::InjuryRecorded => INJURY_RECORDED,
+        K::CounselAppointed => COUNSEL_APPOINTED,
         K::Correction => CORRECTION,
         K::Redaction => REDACTION,
         K::IdentityLinked => IDENTITY_LINKED,
@@ -314,6 +396,16 @@ impl Facts {
         Timestamp::parse(self.str(name)?).ok()
     }
 
+    /// A fact that is a public key id.
+    pub fn key(&self, name: &str) -> Option<crate::keys::PublicKeyId> {
+        self.str(name)?.parse().ok()
+    }
+
+    /// A fact that is a whole number (`days`).
+    pub fn u64(&self, name: &str) -> Option<u64> {
+        self.0.get(name)?.as_u64()
+    }
+
     /// A fact that is a boolean.
     pub fn bool(&self, name: &str) -> Option<bool> {
         self.0.get(name)?.as_bool()
@@ -358,6 +450,16 @@ fn check_type(ty: FactType, v: &Value) -> Result<(), String> {
         }
         FactType::Name => bounded_text(text()?, crate::kinds::bodies::NAME_MAX)?,
         FactType::Ref => bounded_text(text()?, crate::kinds::bodies::REF_MAX)?,
+        FactType::PublicKey => {
+            text()?
+                .parse::<crate::keys::PublicKeyId>()
+                .map_err(|e| e.to_string())?;
+        }
+        FactType::Days => {
+            if !v.as_u64().is_some_and(|d| (1..=3650).contains(&d)) {
+                return Err("must be a whole number of days from 1 to 3650".into());
+            }
+        }
     }
     Ok(())
 }
@@ -378,8 +480,9 @@ fn bounded_text(s: &str, max: usize) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::kinds::bodies::{
-        AppearanceOutcome, HearingOutcome, HearingPurpose, JudgmentOutcome, LegalStatus,
-        OffenceClass,
+        AppearanceOutcome, ComplainantType, ComplaintAddressee, ComplaintOutcome, ComplaintSubject,
+        HearingOutcome, HearingPurpose, InjurySeverity, JudgmentOutcome, LegalStatus, OffenceClass,
+        SanctionType,
     };
     use serde_json::json;
 
@@ -407,6 +510,12 @@ mod tests {
         all_parse::<HearingPurpose>(HEARING_PURPOSES);
         all_parse::<HearingOutcome>(HEARING_OUTCOMES);
         all_parse::<AppearanceOutcome>(APPEARANCE_OUTCOMES);
+        all_parse::<ComplainantType>(COMPLAINANTS);
+        all_parse::<ComplaintAddressee>(COMPLAINT_ADDRESSEES);
+        all_parse::<ComplaintSubject>(COMPLAINT_SUBJECTS);
+        all_parse::<ComplaintOutcome>(COMPLAINT_OUTCOMES);
+        all_parse::<SanctionType>(SANCTIONS);
+        all_parse::<InjurySeverity>(INJURY_SEVERITIES);
     }
 
     #[test]

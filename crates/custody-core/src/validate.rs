@@ -330,6 +330,7 @@ pub fn look_back_target(record: &Record) -> Option<Hash> {
     match record.header.kind {
         EventKind::Correction => record.header.facts.hash("corrects"),
         EventKind::Redaction => record.header.facts.hash("event"),
+        EventKind::ComplaintAnswered => record.header.facts.hash("complaint_event"),
         _ => None,
     }
 }
@@ -915,22 +916,24 @@ impl Validator {
         }
 
         // S3: events that only the holding agency records.
-        let holder_only =
-            matches!(
-                h.kind,
-                K::CustodyReleased
-                    | K::PoliceCustodyStarted
-                    | K::Questioning
-                    | K::Admission
-                    | K::RiskAssessment
-                    | K::Release
-            ) || (matches!(h.kind, K::MedicalScreening | K::Escape | K::DeathInCustody)
-                && self
-                    .authority
-                    .agencies
-                    .get(&h.agency)
-                    .map(|a| a.agency_type)
-                    != Some(AgencyType::Hospital));
+        let holder_only = matches!(
+            h.kind,
+            K::CustodyReleased
+                | K::PoliceCustodyStarted
+                | K::Questioning
+                | K::Admission
+                | K::RiskAssessment
+                | K::Release
+                | K::DisciplinarySanction
+        ) || (matches!(
+            h.kind,
+            K::MedicalScreening | K::InjuryRecorded | K::Escape | K::DeathInCustody
+        ) && self
+            .authority
+            .agencies
+            .get(&h.agency)
+            .map(|a| a.agency_type)
+            != Some(AgencyType::Hospital));
         if holder_only {
             match &chain.custody {
                 Custody::Held { holder } if holder != &h.agency => {
@@ -1134,6 +1137,40 @@ impl Validator {
                     ));
                 }
             }
+            K::ComplaintAnswered => {
+                let complaint = fact_hash(h, "complaint_event")?;
+                if chain.kind_of(&complaint) != Some(K::ComplaintLodged) {
+                    return Err(state(
+                        StateRule::UnknownEvent,
+                        format!(
+                            "/header/facts/complaint_event {complaint} is not a complaint_lodged event of chain {}",
+                            h.chain
+                        ),
+                    ));
+                }
+            }
+            K::DisciplinarySanction => {
+                self.need_facility(
+                    "/header/facts/facility",
+                    fact_str(h, "facility")?,
+                    Some(&h.agency),
+                )?;
+            }
+            K::CounselAppointed => {
+                let key = h
+                    .facts
+                    .key("counsel_key")
+                    .ok_or_else(|| missing_fact("counsel_key"))?;
+                let enrolled = self.authority.keys.get(&key);
+                if !enrolled.is_some_and(|k| k.roles.contains(&Role::Counsel)) {
+                    return Err(state(
+                        StateRule::CounselKey,
+                        format!(
+                            "/header/facts/counsel_key {key} is not an enrolled key with role counsel: enrol the lawyer's key (agency of type bar_association, role counsel) first"
+                        ),
+                    ));
+                }
+            }
             K::IdentityLinked if fact_str(h, "other_chain")? == h.chain => {
                 return Err(state(
                     StateRule::SelfLink,
@@ -1188,6 +1225,7 @@ impl Validator {
                 orders: Vec::new(),
                 police_custody: false,
                 convicted: false,
+                counsel: Vec::new(),
                 since: h.occurred_at.clone(),
             });
         chain.head = head;
@@ -1218,6 +1256,16 @@ impl Validator {
                 }
             }
             K::PoliceCustodyStarted => chain.police_custody = true,
+            K::CounselAppointed => {
+                if let Some(key) = h.facts.key("counsel_key") {
+                    chain.counsel.push(crate::chain::CounselAppointment {
+                        event: record.hash,
+                        key,
+                        from: h.occurred_at.clone(),
+                        until: h.facts.timestamp("until"),
+                    });
+                }
+            }
             K::Release => chain.custody = Custody::Released,
             K::DeathInCustody => chain.custody = Custody::Dead,
             K::Escape => chain.custody = Custody::Escaped,

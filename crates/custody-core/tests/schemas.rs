@@ -807,6 +807,8 @@ fn expected_facts_clauses() -> Value {
                 FactType::OneOf(values) => json!({"enum": values}),
                 FactType::Name => json!({"$ref": "#/$defs/name"}),
                 FactType::Ref => json!({"$ref": "#/$defs/ref"}),
+                FactType::PublicKey => json!({"$ref": "#/$defs/public_key"}),
+                FactType::Days => json!({"type": "integer", "minimum": 1, "maximum": 3650}),
             };
             properties.insert(f.name.to_string(), ty);
         }

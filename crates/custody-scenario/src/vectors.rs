@@ -1190,6 +1190,38 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         r.to_json_line(),
         None,
     );
+    // The file of Mandela Rule 8: an answer to no complaint; counsel named by a key that is not
+    // a lawyer's.
+    let r = c.craft(n, &convicted, "pole-prosecutor", K::ComplaintAnswered, t, t_after,
+        json!({"complaint_event": Hash::of(b"no such complaint").to_hex(), "answered_by": "Procureur",
+               "answered_at": t, "outcome": "rejected", "answer": "a"}));
+    add(
+        "state-unknown-complaint",
+        Rule::State(S::UnknownEvent),
+        "an answer to a complaint the chain does not hold",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let not_a_lawyer = c.key("mca-registrar").public().to_string();
+    let r = c.craft(
+        n,
+        &convicted,
+        "pole-judge",
+        K::CounselAppointed,
+        t,
+        t_after,
+        json!({"counsel_key": not_a_lawyer, "counsel_name": "Maître X", "chosen_by_detainee": false,
+               "authority": "Juge d'instruction"}),
+    );
+    add(
+        "state-counsel-key",
+        Rule::State(S::CounselKey),
+        "counsel appointed with a key that is not enrolled with role counsel (a registrar's)",
+        n,
+        r.to_json_line(),
+        None,
+    );
     // Legal status: a person awaiting trial (a detention order, no judgment) called convicted.
     let mut convicted_admission = admission(p_fac, p_order_event, &p_order.0);
     convicted_admission["legal_status"] = json!("convicted_final");
