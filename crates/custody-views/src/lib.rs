@@ -17,12 +17,19 @@
 //!   chosen by the date of the facts; [`calendar`]: working days and public holidays;
 //!   [`deadlines`]: the deadline engine (police custody, first appearance, detention orders),
 //!   which reports an unlawful duration as a finding, never as an error.
+//! - [`i18n`]: the one message catalogue of the reports, French first and English on request,
+//!   with dates and numbers written the French way; [`access`]: the role-by-view read matrix
+//!   every read path applies, and the access-log action of each view.
+//! - [`backlog`]: the pre-trial backlog (ageing buckets of pre-trial detention).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod alarms;
+pub mod backlog;
 pub mod calendar;
 pub mod census;
 pub mod deadlines;
+pub mod i18n;
 pub mod inbox;
 pub mod policy;
