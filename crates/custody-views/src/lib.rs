@@ -23,7 +23,8 @@
 //! - [`i18n`]: the one message catalogue of the reports, French first and English on request,
 //!   with dates and numbers written the French way; [`access`]: the role-by-view read matrix
 //!   every read path applies, and the access-log action of each view.
-//! - [`backlog`]: the pre-trial backlog (ageing buckets of pre-trial detention).
+//! - [`backlog`]: the pre-trial backlog by facility and by court (counts, pre-trial shares,
+//!   ageing buckets, longest waits, expired orders) and the occupancy of each facility.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
