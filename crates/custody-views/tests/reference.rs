@@ -34,6 +34,20 @@
 //! MCA 5 of 6. Ageing of the 6 pre-trial detentions from the start of their first order:
 //! under 1 month 1 (C), 1-6 months 2 (D, H), 6-12 months 1 (B), 1-2 years 1 (A), 2-3 years 0,
 //! over 3 years 1 (I).
+//!
+//! The backlog (`custody_views::backlog`) at AT, by hand:
+//!
+//! - by facility: camp1-gav P (held 1, pre-trial 0); mca-bamako A B D F H I (held 6, pre-trial
+//!   5 = 83.3 %, overdue 1 (B), ageing 0/2/1/1/0/1); se-bamako E (held 1, pre-trial 0); no
+//!   facility: C in the gap (held 1, pre-trial 1, under 1 month);
+//! - by court (the order's issuing authority): "Pôle judiciaire spécialisé de Bamako" A C D F I
+//!   (held 5, pre-trial 4: C under 1 month, D 1-6 months, A 1-2 years, I over 3 years);
+//!   "Tribunal de grande instance de la commune III" B H (held 2, pre-trial 2, overdue 1 (B));
+//!   no order: P E (held 2, pre-trial 0);
+//! - longest waits, in whole days since the start of the first order: I 1344 (2023-01-11 10:00),
+//!   A 721 (2024-09-25 10:00), B 253 (2026-01-06 10:00), D 98, H 40, C 4;
+//! - occupancy: camp1-gav 1 / 10 (10 %), mca-bamako 6 / 5 (120 %), se-bamako 1 / 30, not an
+//!   official place of detention.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,6 +57,7 @@ use custody_core::ids::{detainee_chain_id, AUTHORITY_CHAIN};
 use custody_core::validate::{Validator, ValidatorConfig};
 use custody_core::{Draft, EventKind as K, Hash, Record, SecretKey, Timestamp};
 use custody_views::alarms::{alarms_with_forks, AlarmKind as A, AlarmReport, ForkInfo};
+use custody_views::backlog::{backlog, AgeBucket, BacklogFilter};
 use custody_views::calendar::Calendar;
 use custody_views::census::{CustodyStatus, LegalStatus};
 use custody_views::detainee::Projection;
@@ -55,6 +70,9 @@ const SE: &str = "ml-securite-etat";
 const MCA: &str = "ml-mca-bamako";
 const FAMA: &str = "ml-fama";
 const POLE: &str = "ml-pole-judiciaire";
+/// The two courts whose orders the story holds (fact `issuing_authority`).
+const PJS: &str = "Pôle judiciaire spécialisé de Bamako";
+const TGI: &str = "Tribunal de grande instance de la commune III";
 
 /// `YYYY-MM-DD HH:MM` (UTC) as a timestamp.
 fn t(text: &str) -> Timestamp {
@@ -368,12 +386,23 @@ impl World {
     }
 
     fn order(&mut self, c: &mut Chain, class: &str, when: &str, until: &str) -> Hash {
+        self.order_by(c, PJS, class, when, until)
+    }
+
+    fn order_by(
+        &mut self,
+        c: &mut Chain,
+        court: &str,
+        class: &str,
+        when: &str,
+        until: &str,
+    ) -> Hash {
         self.rec(
             c,
             Who::Pole,
             K::DetentionOrder,
             when,
-            json!({"issuing_authority": "Juge d'instruction", "order_ref": format!("PJS/MD/{}", self.salts),
+            json!({"issuing_authority": court, "order_ref": format!("PJS/MD/{}", self.salts),
                    "offence_class": class, "start": t(when).as_str(), "valid_until": t(until).as_str(),
                    "legal_basis": "code de procédure pénale"}),
         )
@@ -486,8 +515,9 @@ fn story() -> (TrustAnchors, Vec<Record>, BTreeMap<char, String>) {
     );
     w.police_custody(&mut b, "2026-01-05 10:00");
     w.judge(&mut b, "2026-01-06 09:00");
-    let order = w.order(
+    let order = w.order_by(
         &mut b,
+        TGI,
         "misdemeanour_over_2y",
         "2026-01-06 10:00",
         "2026-07-06 10:00",
@@ -643,8 +673,9 @@ fn story() -> (TrustAnchors, Vec<Record>, BTreeMap<char, String>) {
     );
     w.police_custody(&mut h, "2026-08-04 15:00");
     w.judge(&mut h, "2026-08-07 10:00");
-    let order = w.order(
+    let order = w.order_by(
         &mut h,
+        TGI,
         "misdemeanour_up_to_2y",
         "2026-08-07 11:00",
         "2046-08-07 11:00",
@@ -1102,4 +1133,100 @@ fn the_reference_from_headers_only_gives_the_same_alarms() {
     let monitor = Projection::of_records(&headers);
     assert_eq!(monitor, full);
     assert_eq!(report(&monitor, &who, &at()), report(&full, &who, &at()));
+}
+
+#[test]
+fn the_reference_backlog_by_facility_and_court() {
+    let (_, records, who) = story();
+    let p = Projection::of_records(&records);
+    let b = backlog(&p, &at(), &BacklogFilter::default());
+    use AgeBucket as B;
+    let ages = |g: &custody_views::backlog::GroupLine| -> Vec<u64> {
+        [
+            B::Under1Month,
+            B::Months1To6,
+            B::Months6To12,
+            B::Years1To2,
+            B::Years2To3,
+            B::Over3Years,
+        ]
+        .iter()
+        .map(|x| g.ageing.get(*x))
+        .collect()
+    };
+    assert_eq!(
+        (b.total.held, b.total.pre_trial, b.total.overdue),
+        (9, 6, 1)
+    );
+    assert_eq!(ages(&b.total), vec![1, 2, 1, 1, 0, 1]);
+    let share = b.total.pre_trial_percent().expect("a share");
+    assert!((share - 200.0 / 3.0).abs() < 1e-9, "{share}");
+
+    type Line<'a> = (Option<&'a str>, u64, u64, u64, Vec<u64>);
+    let facilities: Vec<Line> = b
+        .by_facility
+        .iter()
+        .map(|g| (g.id.as_deref(), g.held, g.pre_trial, g.overdue, ages(g)))
+        .collect();
+    assert_eq!(
+        facilities,
+        vec![
+            (Some("camp1-gav"), 1, 0, 0, vec![0, 0, 0, 0, 0, 0]),
+            (Some("mca-bamako"), 6, 5, 1, vec![0, 2, 1, 1, 0, 1]),
+            (Some("se-bamako"), 1, 0, 0, vec![0, 0, 0, 0, 0, 0]),
+            (None, 1, 1, 0, vec![1, 0, 0, 0, 0, 0]),
+        ]
+    );
+    let mca = &b.by_facility[1];
+    assert!((mca.pre_trial_percent().expect("a share") - 500.0 / 6.0).abs() < 1e-9);
+
+    let courts: Vec<(Option<&str>, u64, u64, u64)> = b
+        .by_court
+        .iter()
+        .map(|g| (g.id.as_deref(), g.held, g.pre_trial, g.overdue))
+        .collect();
+    assert_eq!(
+        courts,
+        vec![(Some(PJS), 5, 4, 0), (Some(TGI), 2, 2, 1), (None, 2, 0, 0)]
+    );
+
+    let code = |n: char| p.detainee(&who[&n]).expect("folded").code.clone();
+    let waits: Vec<(String, i64)> = b
+        .longest_waits
+        .iter()
+        .map(|w| (w.code.clone(), w.days))
+        .collect();
+    assert_eq!(
+        waits,
+        vec![
+            (code('I'), 1344),
+            (code('A'), 721),
+            (code('B'), 253),
+            (code('D'), 98),
+            (code('H'), 40),
+            (code('C'), 4),
+        ]
+    );
+
+    let occupancy: Vec<(&str, u64, u32, bool)> = b
+        .occupancy
+        .iter()
+        .map(|o| {
+            (
+                o.facility.as_str(),
+                o.population,
+                o.capacity,
+                o.officially_recognised,
+            )
+        })
+        .collect();
+    assert_eq!(
+        occupancy,
+        vec![
+            ("camp1-gav", 1, 10, true),
+            ("mca-bamako", 6, 5, true),
+            ("se-bamako", 1, 30, false),
+        ]
+    );
+    assert_eq!(b.occupancy[1].occupancy_percent(), Some(120.0));
 }
