@@ -45,6 +45,7 @@ use crate::deadlines::{
     police_custody_deadline, renewal_window, CustodyRegime, Finding, RuleRef,
 };
 use crate::detainee::{DetaineeFold, Projection};
+use crate::i18n::{fmt_datetime, fmt_int, Lang};
 use crate::policy::{Policy, PolicySet};
 
 /// What an alarm is about.
@@ -272,6 +273,8 @@ impl Detail {
     /// The detail as words for people, French or English (empty for [`Detail::None`]).
     pub fn text(&self, french: bool) -> String {
         let fr = french;
+        let lang = lang_of(french);
+        let when = |t: &Timestamp| fmt_datetime(lang, t);
         match self {
             Detail::None => String::new(),
             Detail::Extensions { recorded, allowed } => {
@@ -293,15 +296,15 @@ impl Detail {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_else(|| "?".into());
                 let mut s = if fr {
-                    format!("mandat valable jusqu'au {valid_until} ({class})")
+                    format!("mandat valable jusqu'au {} ({class})", when(valid_until))
                 } else {
-                    format!("order valid until {valid_until} ({class})")
+                    format!("order valid until {} ({class})", when(valid_until))
                 };
                 if let Some(l) = lawful_until {
                     s.push_str(&if fr {
-                        format!(", maximum légal {l}")
+                        format!(", maximum légal {}", when(l))
                     } else {
-                        format!(", lawful until {l}")
+                        format!(", lawful until {}", when(l))
                     });
                 }
                 if !estimated_holidays.is_empty() {
@@ -333,8 +336,8 @@ impl Detail {
                     (false, false) => "not a registered place",
                 };
                 match (until, fr) {
-                    (Some(u), true) => format!("{facility} ({what}), jusqu'au {u}"),
-                    (Some(u), false) => format!("{facility} ({what}), until {u}"),
+                    (Some(u), true) => format!("{facility} ({what}), jusqu'au {}", when(u)),
+                    (Some(u), false) => format!("{facility} ({what}), until {}", when(u)),
                     (None, true) => format!("{facility} ({what}), toujours là"),
                     (None, false) => format!("{facility} ({what}), still there"),
                 }
@@ -374,7 +377,7 @@ impl Detail {
                     ("not_time_limited", false) => "not time-limited",
                     (w, _) => w,
                 };
-                let until = until.as_ref().map_or("?".to_string(), |u| u.to_string());
+                let until = until.as_ref().map_or("?".to_string(), when);
                 let by = review_by.as_deref().unwrap_or("?");
                 if fr {
                     format!("{why_text} (jusqu'au {until}, contrôle : {by})")
@@ -485,6 +488,8 @@ impl Alarm {
 
     /// One line for people, French or English, naming the person by code only.
     pub fn line(&self, french: bool) -> String {
+        let lang = lang_of(french);
+        let when = |t: &Timestamp| fmt_datetime(lang, t);
         let colon = if french { " :" } else { ":" };
         let state = match (self.current, french) {
             (true, true) => "EN COURS",
@@ -500,9 +505,17 @@ impl Alarm {
         );
         if let Some(due) = &self.due {
             s.push_str(&if french {
-                format!("{} h de retard (limite {due}", self.hours_late)
+                format!(
+                    "{} h de retard (limite {}",
+                    fmt_int(lang, self.hours_late),
+                    when(due)
+                )
             } else {
-                format!("{} h late (limit {due}", self.hours_late)
+                format!(
+                    "{} h late (limit {}",
+                    fmt_int(lang, self.hours_late),
+                    when(due)
+                )
             });
             if let Some(r) = &self.rule {
                 s.push_str(&format!(", {} {}", r.code, r.rule));
@@ -516,9 +529,9 @@ impl Alarm {
             }
             s.push(')');
         } else if french {
-            s.push_str(&format!("depuis {}", self.since));
+            s.push_str(&format!("depuis le {}", when(&self.since)));
         } else {
-            s.push_str(&format!("since {}", self.since));
+            s.push_str(&format!("since {}", when(&self.since)));
         }
         let detail = self.detail.text(french);
         if !detail.is_empty() {
@@ -567,6 +580,13 @@ impl AlarmReport {
         })
     }
 
+    /// The report as text, in a language (French dates and numbers in French).
+    pub fn render(&self, lang: Lang) -> String {
+        let mut text = self.lines(lang == Lang::Fr).join("\n");
+        text.push('\n');
+        text
+    }
+
     /// The report as text lines, French or English.
     pub fn lines(&self, french: bool) -> Vec<String> {
         let colon = if french { " :" } else { ":" };
@@ -575,7 +595,10 @@ impl AlarmReport {
         } else {
             "TIME-LIMIT ALARMS at"
         };
-        let at = self.at.as_ref().map_or("?", Timestamp::as_str);
+        let at = self
+            .at
+            .as_ref()
+            .map_or("?".to_string(), |t| fmt_datetime(lang_of(french), t));
         let mut out = vec![format!("{title} {at}{colon} {}", self.alarms.len())];
         if self.alarms.is_empty() {
             out.push(
@@ -676,6 +699,14 @@ pub fn alarms_with_forks(
             .then(a.kind.cmp(&b.kind))
     });
     report
+}
+
+fn lang_of(french: bool) -> Lang {
+    if french {
+        Lang::Fr
+    } else {
+        Lang::En
+    }
 }
 
 /// One second after an instant: when a limit is passed.

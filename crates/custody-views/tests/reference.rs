@@ -1017,7 +1017,18 @@ fn every_alarm_of_the_reference_at_its_instant() {
         fr.contains(&p.detainee(&who[&'B']).expect("B").code),
         "{fr}"
     );
+    // Dates the French way in French, numbers with a narrow space for thousands.
+    assert!(
+        fr.starts_with("ALERTES DE DÉLAIS au 16 septembre 2026 à 12 h 00 : 20"),
+        "{fr}"
+    );
+    assert!(fr.contains("limite 6 juillet 2026 à 10 h 00"), "{fr}");
     let en = r.lines(false).join("\n");
+    assert!(
+        en.contains("1,730 h late (limit 6 July 2026 at 10:00"),
+        "{en}"
+    );
+    assert!(fr.contains("1\u{a0}730 h de retard"), "{fr}");
     assert!(en.contains("detention order expired"), "{en}");
     assert!(!fr.contains("Coulibaly") && !en.contains("Coulibaly"));
     let json = r.to_json();
