@@ -534,15 +534,23 @@ const KIND_LABELS: &[(&str, &str, &str)] = &[
         "access restricted",
     ),
     ("redaction", "retrait légal de contenu", "lawful redaction"),
-    ("complaint", "plainte", "complaint"),
-    ("complaint_filed", "plainte déposée", "complaint filed"),
+    ("complaint_lodged", "plainte déposée", "complaint lodged"),
+    (
+        "complaint_answered",
+        "réponse à une plainte",
+        "complaint answered",
+    ),
+    (
+        "counsel_appointed",
+        "désignation d'un avocat",
+        "counsel appointed",
+    ),
     (
         "disciplinary_sanction",
         "sanction disciplinaire",
         "disciplinary sanction",
     ),
     ("injury_recorded", "blessure constatée", "injury recorded"),
-    ("injury", "blessure constatée", "injury recorded"),
 ];
 
 /// The label of an event kind by its wire name (`detention_order` → `mandat de dépôt`); a
