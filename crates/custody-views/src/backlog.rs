@@ -482,8 +482,11 @@ pub fn csv_field(text: &str) -> String {
     }
 }
 
+/// A percentage with one decimal, rounded half away from zero as the text and JSON forms are.
 fn csv_pct(x: Option<f64>) -> String {
-    x.map_or(String::new(), |v| format!("{:.1}", v))
+    x.map_or(String::new(), |v| {
+        format!("{:.1}", (v * 10.0).round() / 10.0)
+    })
 }
 
 impl Backlog {
@@ -762,4 +765,20 @@ pub fn table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::fmt_percent;
+
+    #[test]
+    fn csv_text_and_json_round_a_share_the_same_way() {
+        // 21 of 400 is 5.25 %: half away from zero everywhere (5.3), not half to even (5.2).
+        let p = percent(21, 400);
+        assert_eq!(csv_pct(p), "5.3");
+        assert_eq!(opt_round(p), json!(5.3));
+        assert_eq!(fmt_percent(Lang::En, 5.25), "5.3%");
+        assert_eq!(csv_pct(None), "");
+    }
 }

@@ -541,21 +541,16 @@ const KIND_LABELS: &[(&str, &str, &str)] = &[
         "complaint answered",
     ),
     (
-        "disciplinary_sanction",
-        "sanction disciplinaire",
-        "disciplinary sanction",
+        "counsel_appointed",
+        "désignation d'un avocat",
+        "counsel appointed",
     ),
-    ("injury_recorded", "blessure constatée", "injury recorded"),
-    ("counsel_appointed", "avocat désigné", "counsel appointed"),
-    ("complaint", "plainte", "complaint"),
-    ("complaint_filed", "plainte déposée", "complaint filed"),
     (
         "disciplinary_sanction",
         "sanction disciplinaire",
         "disciplinary sanction",
     ),
     ("injury_recorded", "blessure constatée", "injury recorded"),
-    ("injury", "blessure constatée", "injury recorded"),
 ];
 
 /// The label of an event kind by its wire name (`detention_order` → `mandat de dépôt`); a
