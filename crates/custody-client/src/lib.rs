@@ -494,6 +494,29 @@ impl Client {
             })
     }
 
+    /// `POST /v1/desk/sign-in`, signed with this client's key: a one-time link that opens a
+    /// web desk session for the key in a browser (`custody login`). Returns the whole link
+    /// (this client's base URL followed by the path the gateway answered) and the seconds it
+    /// stays valid.
+    pub async fn desk_sign_in(&self) -> Result<(String, u64), ApiError> {
+        let key = self.key.as_ref().ok_or(ApiError::NoKey)?;
+        let path = "/v1/desk/sign-in";
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        for (name, value) in sign_request(key, "POST", path, &system_now(), b"") {
+            request = request.header(name, value);
+        }
+        let value = body_of(request.send().await?).await?;
+        match (value["path"].as_str(), value["expires_in"].as_u64()) {
+            (Some(p), Some(secs)) if p.starts_with("/desk/sign-in?code=") => {
+                Ok((format!("{}{p}", self.base), secs))
+            }
+            _ => Err(ApiError::UnexpectedAnswer {
+                status: 201,
+                problem: "a sign-in answer without \"path\" and \"expires_in\"".to_string(),
+            }),
+        }
+    }
+
     /// A signed `GET` of `path_and_query` (e.g. `/v1/chains/authority`), dated now: the
     /// answer's JSON body.
     pub async fn get(&self, path_and_query: &str) -> Result<Value, ApiError> {

@@ -63,6 +63,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod desk;
 mod error;
 mod metrics;
 pub mod reads;
@@ -129,6 +130,8 @@ struct AppState {
     batch_max_records: usize,
     /// Most bytes of one batch append.
     batch_max_bytes: usize,
+    /// The web desk's sessions and settings ([`desk`]).
+    desk: Arc<desk::Desk>,
 }
 
 /// The gateway's routes over a ledger (see the crate documentation), with the default
@@ -151,6 +154,7 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
         request_timeout: config.request_timeout,
         batch_max_records: config.batch_max_records,
         batch_max_bytes: config.batch_max_bytes,
+        desk: Arc::new(desk::Desk::new(config.desk.clone())),
     };
     Router::new()
         .route(
@@ -191,6 +195,8 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
         )
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
+        // The web desk's errors are pages, not JSON: merged after the JSON error layer.
+        .merge(desk::router())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

@@ -67,6 +67,8 @@ pub struct ServeConfig {
     /// Most bytes of one batch append's body (default [`crate::BATCH_MAX_BYTES`]). Over it the
     /// answer is 413 and nothing is stored.
     pub batch_max_bytes: usize,
+    /// The web desk's session limits and rule sets ([`crate::desk`]).
+    pub desk: crate::desk::DeskConfig,
 }
 
 impl Default for ServeConfig {
@@ -78,6 +80,7 @@ impl Default for ServeConfig {
             idle_timeout: Duration::from_secs(60),
             batch_max_records: crate::BATCH_MAX_RECORDS,
             batch_max_bytes: crate::BATCH_MAX_BYTES,
+            desk: crate::desk::DeskConfig::default(),
         }
     }
 }
@@ -125,6 +128,8 @@ impl ServeConfig {
             ("header_read_timeout", self.header_read_timeout),
             ("request_timeout", self.request_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("desk.session_idle", self.desk.session_idle),
+            ("desk.session_max", self.desk.session_max),
         ] {
             if given.is_zero() || given > MAX_TIMEOUT {
                 return Err(ConfigError::Timeout { name, given });
