@@ -17,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use custody_views::backlog::{backlog, BacklogFilter};
+use custody_views::detainee::Projection;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -144,6 +146,32 @@ fn login(w: &World, url: &str, key: &str) -> String {
     link
 }
 
+/// The number shown by the element matching `css` (French digit groups removed).
+async fn figure(c: &Client, css: &str) -> u64 {
+    let text = c
+        .find(Locator::Css(css))
+        .await
+        .expect("figure")
+        .text()
+        .await
+        .expect("text");
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{css}: {text:?}"))
+}
+
+/// Waits until the current URL contains `part` (a navigation after a click or a submit).
+async fn wait_for(c: &Client, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = c.current_url().await.expect("url").to_string();
+        if url.contains(part) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never reached {part}: at {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The texts of the elements matching `css`.
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -203,6 +231,51 @@ async fn desk_in_headless_chromium() {
     let url = c.current_url().await.expect("url");
     assert_eq!(url.path(), "/desk/backlog", "{url}");
     assert!(source(&c).await.contains("ml-pole-judiciaire"));
+
+    // The backlog, filtered on the facility holding the most people: the figures on screen
+    // are those of custody_views::backlog over the same ledger.
+    let records = w.export();
+    let p = Projection::of_records(records.iter());
+    let all = backlog(&p, &now(), &BacklogFilter::default());
+    assert_eq!(
+        figure(&c, "[data-total=held]").await,
+        all.total.held,
+        "unfiltered total"
+    );
+    let facility = all
+        .by_facility
+        .iter()
+        .filter(|g| g.id.is_some())
+        .max_by_key(|g| g.held)
+        .and_then(|g| g.id.clone())
+        .expect("a facility holds people");
+    c.find(Locator::Css("select#facility"))
+        .await
+        .expect("facility field")
+        .select_by_value(&facility)
+        .await
+        .expect("choose the facility");
+    c.form(Locator::Css("form[action=\"/desk/backlog\"]"))
+        .await
+        .expect("the filter form")
+        .submit()
+        .await
+        .expect("submit");
+    wait_for(&c, &format!("facility={facility}")).await;
+    let filter = BacklogFilter {
+        facility: Some(facility.clone()),
+        ..BacklogFilter::default()
+    };
+    let expected = backlog(&p, &now(), &filter);
+    assert!(expected.total.held > 0);
+    for (css, value) in [
+        ("[data-total=held]", expected.total.held),
+        ("[data-total=pre_trial]", expected.total.pre_trial),
+        ("[data-total=overdue]", expected.total.overdue),
+    ] {
+        assert_eq!(figure(&c, css).await, value, "{css} for {facility}");
+    }
+    assert!(source(&c).await.contains("<svg"), "the ageing chart");
     shot(&c, &shots, "backlog").await;
     // The link works once.
     let c2 = browser(&driver, &w.path("profile-2")).await;
@@ -254,6 +327,7 @@ async fn desk_in_headless_chromium() {
     let href = first.attr("href").await.expect("href").expect("href");
     let chain = href.trim_start_matches("/desk/chains/").to_string();
     first.click().await.expect("open the timeline");
+    wait_for(&c, "/desk/chains/").await;
     let html = source(&c).await;
     let marks = c
         .find_all(Locator::Css("td[data-check]"))
@@ -278,6 +352,7 @@ async fn desk_in_headless_chromium() {
         .click()
         .await
         .expect("English");
+    wait_for(&c, "lang=en").await;
     let html = source(&c).await;
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("✓ verified"));
@@ -290,6 +365,7 @@ async fn desk_in_headless_chromium() {
         .click()
         .await
         .expect("sign out");
+    wait_for(&c, "/desk/sign-out").await;
     let html = source(&c).await;
     assert!(html.contains("You are signed out."), "{html}");
     c.goto(&format!("{}/desk/chains/{chain}", serve.url))

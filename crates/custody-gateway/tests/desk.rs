@@ -124,6 +124,48 @@ async fn sign_in_sessions_matrix_timeline_and_access_log() {
         .collect();
     assert_eq!(decisions, vec![true, true, true, false]);
 
+    // The backlog and its CSV; a filter that cannot be is refused, naming it.
+    let (status, html) = page(&gw, Some(&prosecutor), "/desk/backlog").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("data-total=\"held\">1</td>"), "{html}");
+    assert!(html.contains("<svg") && html.contains("<select name=\"facility\""));
+    let resp = no_redirects()
+        .get(format!("{}/desk/backlog.csv?facility={MCA}", gw.base))
+        .header("cookie", &prosecutor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with(custody_views::backlog::CSV_HEADER), "{csv}");
+    let (status, html) = page(&gw, Some(&prosecutor), "/desk/backlog?status=guilty").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("Filtre invalide") && html.contains("guilty"),
+        "{html}"
+    );
+    let log = gw.ledger.store().access_log(0, 1000).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.reader == p && e.action == "desk_backlog")
+            .count(),
+        2,
+        "the page and the CSV, not the refused filter"
+    );
+
+    // The registrar of the prison holding the person reads the whole file, medical screening
+    // included; another prison's registrar may not open it.
+    let registrar = sign_in(&gw, &keys.registrar).await;
+    let (status, html) = page(&gw, Some(&registrar), &timeline).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<details>").count(), chain.records.len());
+    let other = sign_in(&gw, &keys.other_registrar).await;
+    assert_eq!(
+        page(&gw, Some(&other), &timeline).await.0,
+        StatusCode::FORBIDDEN
+    );
+
     // English on request.
     let (_, html) = page(&gw, Some(&prosecutor), &format!("{timeline}?lang=en")).await;
     assert!(html.starts_with("<!doctype html><html lang=\"en\">"));

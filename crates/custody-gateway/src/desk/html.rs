@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 
 use custody_core::Timestamp;
 
-use super::text::{t, Lang, Msg};
+use custody_views::i18n;
+
+use super::text::{other, t, Lang, Msg};
 
 /// The stylesheet of every page: readable without it, visible focus, and a print version
 /// without navigation, black on white.
@@ -74,7 +76,7 @@ pub struct Nav<'a> {
 
 /// A whole page: `<html lang>`, skip link, header (navigation when signed in), `main`.
 pub fn page(lang: Lang, title: &str, nav: Option<&Nav<'_>>, main: &str) -> String {
-    let l = lang.code();
+    let l = lang.as_str();
     let mut out = String::with_capacity(main.len() + STYLE.len() + 1500);
     let _ = write!(
         out,
@@ -87,7 +89,7 @@ pub fn page(lang: Lang, title: &str, nav: Option<&Nav<'_>>, main: &str) -> Strin
         esc(t(lang, Msg::Skip)),
         esc(t(lang, Msg::Desk)),
     );
-    let other = lang.other();
+    let other = other(lang);
     match nav {
         Some(nav) => {
             let q = if lang == Lang::En { "?lang=en" } else { "" };
@@ -101,8 +103,8 @@ pub fn page(lang: Lang, title: &str, nav: Option<&Nav<'_>>, main: &str) -> Strin
                 esc(t(lang, Msg::NavBacklog)),
                 esc(t(lang, Msg::NavAlarms)),
                 esc(&with_lang(nav.here, other)),
-                other.code(),
-                other.code(),
+                other.as_str(),
+                other.as_str(),
                 esc(t(lang, Msg::OtherLanguage)),
                 esc(t(lang, Msg::SignedInAs)),
                 esc(nav.agency),
@@ -113,9 +115,9 @@ pub fn page(lang: Lang, title: &str, nav: Option<&Nav<'_>>, main: &str) -> Strin
             let _ = write!(
                 out,
                 "<nav aria-label=\"menu\"><a href=\"/desk/sign-in?lang={}\" hreflang=\"{}\" lang=\"{}\">{}</a></nav>",
-                other.code(),
-                other.code(),
-                other.code(),
+                other.as_str(),
+                other.as_str(),
+                other.as_str(),
                 esc(t(lang, Msg::OtherLanguage)),
             );
         }
@@ -145,82 +147,16 @@ pub fn with_lang(here: &str, lang: Lang) -> String {
     }
 }
 
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// A wire timestamp (UTC, Mali's time) written for people: `1 décembre 2026 à 14 h 05`, or
-/// `1 December 2026, 14:05` in English. A text that is not of the wire form is shown as it is.
+/// A wire timestamp (UTC, Mali's time) written for people, as the reports write it
+/// (`custody_views::i18n::fmt_datetime`: `1 décembre 2026 à 14 h 05`), the time kept on one
+/// line.
 pub fn datetime(ts: &Timestamp, lang: Lang) -> String {
-    let s = ts.as_str();
-    let part = |a: usize, b: usize| s.get(a..b).and_then(|x| x.parse::<u32>().ok());
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi)) = (
-        part(0, 4),
-        part(5, 7),
-        part(8, 10),
-        part(11, 13),
-        part(14, 16),
-    ) else {
-        return s.to_string();
-    };
-    let Some(idx) = (mo as usize).checked_sub(1).filter(|i| *i < 12) else {
-        return s.to_string();
-    };
-    match lang {
-        Lang::Fr => format!("{d} {} {y} à {h} h {mi:02}", MONTHS_FR[idx]),
-        Lang::En => format!("{d} {} {y}, {h:02}:{mi:02}", MONTHS_EN[idx]),
-    }
+    i18n::fmt_datetime(lang, ts).replace(" h ", "\u{a0}h\u{a0}")
 }
 
-/// A count written the French way (`1 234`, narrow no-break space) or the English way (`1,234`).
+/// A count written the French way (`1 234`) or the English way (`1,234`).
 pub fn number(n: u64, lang: Lang) -> String {
-    let digits = n.to_string();
-    let sep = match lang {
-        Lang::Fr => "\u{202f}",
-        Lang::En => ",",
-    };
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push_str(sep);
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A share written `12,5 %` (French) or `12.5%` (English), one decimal.
-pub fn percent(share: f64, lang: Lang) -> String {
-    let v = format!("{:.1}", share * 100.0);
-    match lang {
-        Lang::Fr => format!("{} %", v.replace('.', ",")),
-        Lang::En => format!("{v}%"),
-    }
+    i18n::fmt_int(lang, i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// Horizontal bars, one per (label, count), as inline SVG with a title and the counts written
@@ -269,13 +205,14 @@ mod tests {
     #[test]
     fn french_dates_numbers_and_escaping() {
         let ts = Timestamp::parse("2026-12-01T14:05:00Z").unwrap();
-        assert_eq!(datetime(&ts, Lang::Fr), "1 décembre 2026 à 14 h 05");
-        assert_eq!(datetime(&ts, Lang::En), "1 December 2026, 14:05");
-        assert_eq!(number(1234, Lang::Fr), "1\u{202f}234");
+        assert_eq!(
+            datetime(&ts, Lang::Fr),
+            "1 décembre 2026 à 14\u{a0}h\u{a0}05"
+        );
+        assert_eq!(datetime(&ts, Lang::En), "1 December 2026 at 14:05");
+        assert_eq!(number(1234, Lang::Fr), "1\u{a0}234");
         assert_eq!(number(1_234_567, Lang::En), "1,234,567");
         assert_eq!(number(12, Lang::Fr), "12");
-        assert_eq!(percent(0.125, Lang::Fr), "12,5 %");
-        assert_eq!(percent(0.125, Lang::En), "12.5%");
         assert_eq!(
             esc("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;'"

@@ -16,7 +16,8 @@
 //! # Pages
 //!
 //! French by default, English with `?lang=en`; no script; one inline stylesheet with a print
-//! version. Every page checks the role-by-view matrix ([`may_view`]); every page that shows
+//! version. Every page checks the role-by-view matrix (`custody_views::access::may_view`; a
+//! monitor reads timelines from headers only, `timeline_headers_only`); every page that shows
 //! personal data writes its access-log entry before answering, and answers 503 if it cannot.
 //!
 //! | page | shows |
@@ -45,7 +46,7 @@ use custody_core::authority::AuthorityState;
 use custody_core::humancode::code_for_chain;
 use custody_core::ids::{is_valid_chain_id, AUTHORITY_CHAIN};
 use custody_core::record::signed_message;
-use custody_core::{PublicKeyId, Record, Role, Timestamp};
+use custody_core::{PublicKeyId, Record, Timestamp};
 use custody_store::{AccessEntry, PayloadState};
 use serde_json::json;
 
@@ -54,6 +55,10 @@ use self::session::{Closed, Holder, Session, Sessions, CODE_LIFETIME_SECS};
 use self::text::{t, Lang, Msg};
 use crate::auth::{self, Reader};
 use crate::{AppState, GatewayError};
+use custody_views::access::{may_view, timeline_headers_only, AccessContext, View};
+use custody_views::backlog::{backlog, parse_status, AgeBucket, Backlog, BacklogFilter, STATUSES};
+use custody_views::detainee::Projection;
+use custody_views::i18n::{self, MessageId};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "custody_session";
@@ -109,26 +114,6 @@ impl Desk {
     }
 }
 
-/// The pages of the desk, for [`may_view`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    /// The backlog and its CSV.
-    Backlog,
-    /// The alarms.
-    Alarms,
-    /// A detainee's timeline.
-    Timeline,
-}
-
-/// The role-by-view matrix of the desk: the roles of the justice chain and the monitors see
-/// the backlog, the alarms and timelines (what a timeline shows of each payload is
-/// [`custody_core::roles::may_read_payload`]'s decision); a key without a role (a trust
-/// root) sees none.
-pub fn may_view(roles: &[Role], view: View) -> bool {
-    let _ = view;
-    !roles.is_empty()
-}
-
 /// The desk's routes (merged into the gateway's router after its JSON error layer: the
 /// desk's errors are pages).
 pub(crate) fn router() -> Router<AppState> {
@@ -147,7 +132,7 @@ pub(crate) fn router() -> Router<AppState> {
 type Params = Query<HashMap<String, String>>;
 
 fn lang_of(q: &HashMap<String, String>) -> Lang {
-    Lang::from_query(q.get("lang").map(String::as_str))
+    text::parse_lang(q.get("lang").map(String::as_str))
 }
 
 /// An HTML answer with the desk's headers: no caching (pages hold personal data), no script
@@ -463,9 +448,9 @@ async fn home(Query(q): Params) -> Response {
     redirect(&html::with_lang("/desk/backlog", lang_of(&q)), None)
 }
 
-/// The human-facing name of an event kind (its wire name, words apart).
-fn kind_words(record: &Record) -> String {
-    record.header.kind.as_str().replace('_', " ")
+/// The human-facing name of an event kind, from the reports' catalogue.
+fn kind_words(record: &Record, lang: Lang) -> String {
+    i18n::kind_label(lang, record.header.kind.as_str())
 }
 
 /// What the timeline's mark says of one stored record: hash recomputed from the header,
@@ -504,16 +489,6 @@ async fn timeline_page(
     };
     let here = here_of(&uri);
     let holder = &session.holder;
-    if !may_view(&holder.roles, View::Timeline) {
-        return message_page(
-            lang,
-            StatusCode::FORBIDDEN,
-            Msg::Forbidden,
-            Msg::ForbiddenText,
-            &holder.agency,
-            &here,
-        );
-    }
     let not_found = || {
         message_page(
             lang,
@@ -548,6 +523,21 @@ async fn timeline_page(
         .ledger
         .with_state(|v| crate::reads::holders(v, &chain))
         .await;
+    let ctx = AccessContext {
+        holds_person: holders.iter().any(|a| a == &holder.agency),
+        counsel_for_chain: false,
+    };
+    let full = may_view(View::Timeline, &holder.roles, &ctx);
+    if !full && !timeline_headers_only(&holder.roles, &ctx) {
+        return message_page(
+            lang,
+            StatusCode::FORBIDDEN,
+            Msg::Forbidden,
+            Msg::ForbiddenText,
+            &holder.agency,
+            &here,
+        );
+    }
     let reader = reader_of(holder, false);
     let mut log = vec![entry(holder, &now, &chain, ACTION_TIMELINE)];
     let code = code_for_chain(&chain);
@@ -558,7 +548,7 @@ async fn timeline_page(
         let class = if mark == Msg::Verified { "ok" } else { "bad" };
         let content = match (&r.payload, ev.payload) {
             (Some(p), _) => {
-                let allowed = crate::reads::payload_allowed(&reader, &holders, ev);
+                let allowed = full && crate::reads::payload_allowed(&reader, &holders, ev);
                 log.push(AccessEntry {
                     allowed,
                     ..entry(
@@ -587,7 +577,7 @@ async fn timeline_page(
             "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"{class}\" data-check=\"{}\">{}</td><td>{content}</td></tr>",
             r.header.seq,
-            esc(&kind_words(r)),
+            esc(&kind_words(r, lang)),
             esc(&datetime(&r.header.occurred_at, lang)),
             esc(&datetime(&r.header.recorded_at, lang)),
             esc(&r.header.agency),
@@ -600,12 +590,11 @@ async fn timeline_page(
     }
     let title = format!("{} {code}", t(lang, Msg::TimelineTitle));
     let main = format!(
-        "<p>{}</p><table><caption class=\"noprint\">{}</caption><thead><tr><th scope=\"col\">{}</th>\
+        "<p>{}</p><table><thead><tr><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\
          <tbody>{rows}</tbody></table>",
         esc(t(lang, Msg::TimelineIntro)),
-        esc(&code),
         esc(t(lang, Msg::ColSeq)),
         esc(t(lang, Msg::ColEvent)),
         esc(t(lang, Msg::ColOccurred)),
@@ -635,7 +624,7 @@ async fn alarms_page(
     };
     let here = here_of(&uri);
     let holder = &session.holder;
-    if !may_view(&holder.roles, View::Alarms) {
+    if !may_view(View::Alarms, &holder.roles, &AccessContext::none()) {
         return message_page(
             lang,
             StatusCode::FORBIDDEN,
@@ -750,74 +739,419 @@ async fn alarms_page(
     html_response(StatusCode::OK, html::page(lang, title, Some(&nav), &main))
 }
 
-/// `GET /desk/backlog`: the pre-trial backlog.
+/// The read model the backlog is computed from.
+async fn projection(st: &AppState) -> Result<Projection, custody_store::StoreError> {
+    let mut p = Projection::new();
+    let mut scan = custody_store::LedgerScan::new(st.ledger.store().as_ref(), 0);
+    while let Some(batch) = scan.next_batch().await? {
+        for ev in &batch {
+            if p.observe(ev.position, &ev.record).is_err() {
+                tracing::warn!(position = ev.position, "desk: a gap in the ledger scan");
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// The backlog filter of a query: `facility`, `court` (ids), `status` (a legal status code),
+/// `overdue` (`1` or `on`); an empty value is no filter. A value that cannot be one is an
+/// error naming the field and the value.
+fn filter_of(q: &HashMap<String, String>) -> Result<BacklogFilter, String> {
+    let id = |name: &str| -> Result<Option<String>, String> {
+        match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) if custody_core::ids::is_valid_slug(v) => Ok(Some(v.to_string())),
+            Some(v) => Err(format!(
+                "{name} = {:?}: 2-64 characters of a-z, 0-9 and -",
+                custody_core::encoding::excerpt(v)
+            )),
+        }
+    };
+    let status = match q.get("status").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(parse_status(v).map_err(|e| e.to_string())?),
+    };
+    Ok(BacklogFilter {
+        facility: id("facility")?,
+        court: id("court")?,
+        status,
+        overdue_only: q
+            .get("overdue")
+            .is_some_and(|v| v == "1" || v == "on" || v == "true"),
+    })
+}
+
+/// The query string of a filter (and language), for the CSV link and the page's own links.
+fn filter_query(f: &BacklogFilter, lang: Lang) -> String {
+    let mut pairs = Vec::new();
+    if let Some(v) = &f.facility {
+        pairs.push(format!("facility={}", html::query_escape(v)));
+    }
+    if let Some(v) = &f.court {
+        pairs.push(format!("court={}", html::query_escape(v)));
+    }
+    if let Some(v) = f.status {
+        pairs.push(format!("status={}", v.code()));
+    }
+    if f.overdue_only {
+        pairs.push("overdue=1".to_string());
+    }
+    if lang == Lang::En {
+        pairs.push("lang=en".to_string());
+    }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+fn pct(x: Option<f64>, lang: Lang) -> String {
+    x.map_or_else(|| "–".to_string(), |v| i18n::fmt_percent(lang, v))
+}
+
+/// One `<option>` of a select.
+fn option(value: &str, label: &str, selected: bool) -> String {
+    format!(
+        "<option value=\"{}\"{}>{}</option>",
+        esc(value),
+        if selected { " selected" } else { "" },
+        esc(label)
+    )
+}
+
+/// The backlog page's main part: the filter form, the totals, the ageing chart, the tables by
+/// facility and by court, the occupancy and the longest waits.
+fn backlog_main(lang: Lang, b: &Backlog, all: &Backlog, p: &Projection) -> String {
+    let m = |id: MessageId| esc(i18n::t(lang, id));
+    let f = &b.filter;
+    let mut out = String::new();
+    // The form: a GET, every field labelled.
+    let mut facilities = option("", t(lang, Msg::Any), f.facility.is_none());
+    for (id, entry) in &p.directory.facilities {
+        facilities.push_str(&option(
+            id,
+            &format!("{} ({id})", entry.name),
+            f.facility.as_deref() == Some(id),
+        ));
+    }
+    let mut courts = option("", t(lang, Msg::Any), f.court.is_none());
+    for line in &all.by_court {
+        if let Some(id) = &line.id {
+            let label = line
+                .name
+                .as_deref()
+                .map_or(id.clone(), |n| format!("{n} ({id})"));
+            courts.push_str(&option(id, &label, f.court.as_deref() == Some(id)));
+        }
+    }
+    let mut statuses = option("", t(lang, Msg::Any), f.status.is_none());
+    for s in STATUSES {
+        statuses.push_str(&option(
+            s.code(),
+            i18n::legal_status_label(lang, s),
+            f.status == Some(s),
+        ));
+    }
+    let _ = write!(
+        out,
+        "<form method=\"get\" action=\"/desk/backlog\" class=\"noprint\"><fieldset><legend>{}</legend>\
+         <label>{} <select name=\"facility\" id=\"facility\">{facilities}</select></label>\
+         <label>{} <select name=\"court\" id=\"court\">{courts}</select></label>\
+         <label>{} <select name=\"status\" id=\"status\">{statuses}</select></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"overdue\" value=\"1\"{}> {}</label>\
+         {}<button type=\"submit\">{}</button></fieldset></form>",
+        m(MessageId::Filters),
+        m(MessageId::Facility),
+        m(MessageId::Court),
+        m(MessageId::Status),
+        if f.overdue_only { " checked" } else { "" },
+        m(MessageId::OverdueOnly),
+        if lang == Lang::En {
+            "<input type=\"hidden\" name=\"lang\" value=\"en\">"
+        } else {
+            ""
+        },
+        esc(t(lang, Msg::Apply)),
+    );
+    // Totals.
+    let _ = write!(
+        out,
+        "<p>{} {} ({} {}) · <a href=\"/desk/backlog.csv{}\">{}</a></p>\
+         <table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\
+         <tbody><tr><td class=\"n\" data-total=\"held\">{}</td><td class=\"n\" data-total=\"pre_trial\">{}</td>\
+         <td class=\"n\" data-total=\"pre_trial_percent\">{}</td><td class=\"n\" data-total=\"overdue\">{}</td></tr></tbody></table>",
+        m(MessageId::AsOf),
+        esc(&datetime(&b.at, lang)),
+        esc(t(lang, Msg::Position)),
+        b.position.map_or_else(|| "–".to_string(), |n| number(n, lang)),
+        esc(&filter_query(f, lang)),
+        esc(t(lang, Msg::ExportCsv)),
+        m(MessageId::Held),
+        m(MessageId::PreTrial),
+        m(MessageId::PreTrialShare),
+        m(MessageId::Overdue),
+        number(b.total.held, lang),
+        number(b.total.pre_trial, lang),
+        pct(b.total.pre_trial_percent(), lang),
+        number(b.total.overdue, lang),
+    );
+    // The ageing chart, and the same figures as a table.
+    let bars: Vec<(String, u64)> = AgeBucket::ALL
+        .iter()
+        .map(|k| {
+            (
+                i18n::t(lang, k.message()).to_string(),
+                b.total.ageing.get(*k),
+            )
+        })
+        .collect();
+    let _ = write!(
+        out,
+        "<h2>{}</h2>{}",
+        esc(t(lang, Msg::AgeingChart)),
+        html::bar_chart(t(lang, Msg::AgeingChart), &bars, lang)
+    );
+    // By facility and by court.
+    let head = |first: MessageId| {
+        let mut h = format!(
+            "<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>",
+            m(first),
+            m(MessageId::Held),
+            m(MessageId::PreTrial),
+            m(MessageId::PreTrialShare),
+            m(MessageId::Overdue)
+        );
+        for k in AgeBucket::ALL {
+            let _ = write!(h, "<th scope=\"col\">{}</th>", m(k.message()));
+        }
+        h.push_str("</tr></thead>");
+        h
+    };
+    let rows = |lines: &[custody_views::backlog::GroupLine], kind: &str| {
+        let mut r = String::new();
+        for g in lines {
+            let name = match (&g.name, &g.id) {
+                (Some(n), Some(id)) => format!("{n} ({id})"),
+                (None, Some(id)) => id.clone(),
+                _ => i18n::t(lang, MessageId::NotRecorded).to_string(),
+            };
+            let _ = write!(
+                r,
+                "<tr data-{kind}=\"{}\"><th scope=\"row\">{}</th><td class=\"n\" data-figure=\"held\">{}</td>\
+                 <td class=\"n\" data-figure=\"pre_trial\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-figure=\"overdue\">{}</td>",
+                esc(g.id.as_deref().unwrap_or("")),
+                esc(&name),
+                number(g.held, lang),
+                number(g.pre_trial, lang),
+                pct(g.pre_trial_percent(), lang),
+                number(g.overdue, lang),
+            );
+            for k in AgeBucket::ALL {
+                let _ = write!(r, "<td class=\"n\">{}</td>", number(g.ageing.get(k), lang));
+            }
+            r.push_str("</tr>");
+        }
+        r
+    };
+    let _ = write!(
+        out,
+        "<h2>{}</h2><table>{}<tbody>{}</tbody></table><h2>{}</h2><table>{}<tbody>{}</tbody></table>",
+        m(MessageId::ByFacility),
+        head(MessageId::Facility),
+        rows(&b.by_facility, "facility"),
+        m(MessageId::ByCourt),
+        head(MessageId::Court),
+        rows(&b.by_court, "court"),
+    );
+    // Occupancy.
+    let _ = write!(
+        out,
+        "<h2>{}</h2><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        m(MessageId::OccupancyTitle),
+        m(MessageId::Facility),
+        m(MessageId::Capacity),
+        m(MessageId::Held),
+        m(MessageId::Occupancy),
+    );
+    for o in &b.occupancy {
+        let name = o
+            .name
+            .as_deref()
+            .map_or(o.facility.clone(), |n| format!("{n} ({})", o.facility));
+        let capacity = if o.capacity == 0 {
+            i18n::t(lang, MessageId::CapacityUnknown).to_string()
+        } else {
+            number(u64::from(o.capacity), lang)
+        };
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&name),
+            esc(&capacity),
+            number(o.population, lang),
+            pct(o.occupancy_percent(), lang),
+        );
+    }
+    out.push_str("</tbody></table>");
+    // Longest waits.
+    let q = if lang == Lang::En { "?lang=en" } else { "" };
+    let _ = write!(
+        out,
+        "<h2>{}</h2><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+         <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        m(MessageId::LongestWaits),
+        m(MessageId::Code),
+        m(MessageId::Facility),
+        m(MessageId::Court),
+        m(MessageId::PreTrialSince),
+        m(MessageId::Duration),
+        m(MessageId::OrderValidUntil),
+    );
+    for w in &b.longest_waits {
+        let until = w.valid_until.as_ref().map_or_else(
+            || i18n::t(lang, MessageId::Unknown).to_string(),
+            |u| datetime(u, lang),
+        );
+        let overdue = if w.overdue {
+            format!(" <strong>({})</strong>", i18n::t(lang, MessageId::Overdue))
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"/desk/chains/{}{q}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}{}</td></tr>",
+            esc(&w.chain),
+            esc(&w.code),
+            esc(w.facility.as_deref().unwrap_or("–")),
+            esc(w.court.as_deref().unwrap_or("–")),
+            esc(&i18n::fmt_day_of(lang, &w.since)),
+            esc(&i18n::fmt_days(lang, w.days)),
+            esc(&until),
+            overdue,
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// What the backlog routes share: the session, the matrix, the filter, the figures and the
+/// access-log entry; the answer to send instead when one fails.
+async fn backlog_of(
+    st: &AppState,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<(Lang, Holder, String, Backlog, Backlog, Projection), Response> {
+    let lang = lang_of(q);
+    let (_, session, now) = signed_in(st, headers, lang).await?;
+    let here = here_of(uri);
+    let holder = session.holder;
+    if !may_view(View::Backlog, &holder.roles, &AccessContext::none()) {
+        return Err(message_page(
+            lang,
+            StatusCode::FORBIDDEN,
+            Msg::Forbidden,
+            Msg::ForbiddenText,
+            &holder.agency,
+            &here,
+        ));
+    }
+    let filter = match filter_of(q) {
+        Ok(f) => f,
+        Err(why) => {
+            let main = format!(
+                "<p role=\"alert\">{} : {}</p><p><a href=\"/desk/backlog\">{}</a></p>",
+                esc(t(lang, Msg::BadFilter)),
+                esc(&why),
+                esc(t(lang, Msg::NavBacklog))
+            );
+            let nav = Nav {
+                agency: &holder.agency,
+                here: &here,
+            };
+            return Err(html_response(
+                StatusCode::BAD_REQUEST,
+                html::page(lang, t(lang, Msg::BadFilter), Some(&nav), &main),
+            ));
+        }
+    };
+    let p = match projection(st).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "desk backlog: store unavailable");
+            return Err(message_page(
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Msg::Unavailable,
+                Msg::StoreDown,
+                &holder.agency,
+                &here,
+            ));
+        }
+    };
+    let b = backlog(&p, &now, &filter);
+    let all = backlog(&p, &now, &BacklogFilter::default());
+    log_or_503(
+        st,
+        &[entry(&holder, &now, "backlog", ACTION_BACKLOG)],
+        lang,
+        &holder.agency,
+        &here,
+    )
+    .await?;
+    Ok((lang, holder, here, b, all, p))
+}
+
+/// `GET /desk/backlog`: the pre-trial backlog with its filters and ageing chart.
 async fn backlog_page(
     State(st): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let lang = lang_of(&q);
-    let (_, session, _) = match signed_in(&st, &headers, lang).await {
-        Ok(s) => s,
+    let (lang, holder, here, b, all, p) = match backlog_of(&st, &uri, &headers, &q).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let here = here_of(&uri);
-    let holder = &session.holder;
-    if !may_view(&holder.roles, View::Backlog) {
-        return message_page(
-            lang,
-            StatusCode::FORBIDDEN,
-            Msg::Forbidden,
-            Msg::ForbiddenText,
-            &holder.agency,
-            &here,
-        );
-    }
-    let main = format!(
-        "<p class=\"note\">{}</p>",
-        esc(t(lang, Msg::BacklogMissing))
-    );
+    let main = backlog_main(lang, &b, &all, &p);
     let nav = Nav {
         agency: &holder.agency,
         here: &here,
     };
     html_response(
         StatusCode::OK,
-        html::page(lang, t(lang, Msg::BacklogTitle), Some(&nav), &main),
+        html::page(
+            lang,
+            i18n::t(lang, MessageId::BacklogTitle),
+            Some(&nav),
+            &main,
+        ),
     )
 }
 
-/// `GET /desk/backlog.csv`: the backlog's figures as CSV.
+/// `GET /desk/backlog.csv`: the backlog's figures as CSV (`custody_views::backlog`'s columns),
+/// same filters as the page.
 async fn backlog_csv(
     State(st): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let lang = lang_of(&q);
-    let (_, session, _) = match signed_in(&st, &headers, lang).await {
-        Ok(s) => s,
+    let (_, _, _, b, _, _) = match backlog_of(&st, &uri, &headers, &q).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let here = here_of(&uri);
-    let holder = &session.holder;
-    if !may_view(&holder.roles, View::Backlog) {
-        return message_page(
-            lang,
-            StatusCode::FORBIDDEN,
-            Msg::Forbidden,
-            Msg::ForbiddenText,
-            &holder.agency,
-            &here,
-        );
-    }
-    message_page(
-        lang,
-        StatusCode::SERVICE_UNAVAILABLE,
-        Msg::Unavailable,
-        Msg::BacklogMissing,
-        &holder.agency,
-        &here,
-    )
+    let mut r = (StatusCode::OK, b.to_csv()).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"backlog.csv\""),
+    );
+    security_headers(h);
+    r
 }

@@ -1,40 +1,24 @@
 //! The words of the web desk's own pages (navigation, sign-in, verification marks), French
 //! first and English on request, in one table: every message has both languages by
-//! construction (one `match` arm holds both), and a test checks none is empty.
+//! construction (one `match` arm holds both), and a test checks none is empty. The words of
+//! the reports themselves (backlog, ageing buckets, legal statuses, event kinds) and the French
+//! dates and numbers are those of `custody_views::i18n`, the one catalogue of the reports.
 
-/// The language of a page: French by default, English with `?lang=en`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Lang {
-    /// French (default).
-    #[default]
-    Fr,
-    /// English.
-    En,
+pub use custody_views::i18n::Lang;
+
+/// The language of a `lang` query value: `en` is English, anything else French (the default).
+pub fn parse_lang(value: Option<&str>) -> Lang {
+    match value {
+        Some("en") => Lang::En,
+        _ => Lang::Fr,
+    }
 }
 
-impl Lang {
-    /// From a `lang` query value: `en` is English, anything else French.
-    pub fn from_query(value: Option<&str>) -> Lang {
-        match value {
-            Some("en") => Lang::En,
-            _ => Lang::Fr,
-        }
-    }
-
-    /// The `lang` attribute and query value.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-
-    /// The other language.
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Fr => Lang::En,
-            Lang::En => Lang::Fr,
-        }
+/// The other language (for the language link).
+pub fn other(lang: Lang) -> Lang {
+    match lang {
+        Lang::Fr => Lang::En,
+        Lang::En => Lang::Fr,
     }
 }
 
@@ -179,14 +163,18 @@ messages! {
     Status => "Statut", "Status";
     /// Filter: overdue only.
     OverdueOnly => "En retard seulement", "Overdue only";
-    /// Any value of a filter.
-    All => "Tous", "All";
     /// Apply filters.
     Apply => "Filtrer", "Filter";
     /// CSV export link.
     ExportCsv => "Exporter en CSV", "Export as CSV";
-    /// The backlog is not available in this build.
-    BacklogMissing => "Le stock de la détention provisoire n'est pas encore calculé par ce serveur.", "The pre-trial backlog is not computed by this server yet.";
+    /// A filter value that is not valid.
+    BadFilter => "Filtre invalide", "Invalid filter";
+    /// Any facility, court or status.
+    Any => "(tous)", "(any)";
+    /// The ageing chart's title.
+    AgeingChart => "Ancienneté de la détention provisoire", "Age of pre-trial detention";
+    /// Figures are from the ledger position.
+    Position => "registre lu jusqu'à la position", "ledger read up to position";
 }
 
 #[cfg(test)]
@@ -199,8 +187,9 @@ mod tests {
             let (fr, en) = (t(Lang::Fr, m), t(Lang::En, m));
             assert!(!fr.trim().is_empty() && !en.trim().is_empty(), "{m:?}");
         }
-        assert_eq!(Lang::from_query(Some("en")), Lang::En);
-        assert_eq!(Lang::from_query(Some("xx")), Lang::Fr);
-        assert_eq!(Lang::from_query(None), Lang::Fr);
+        assert_eq!(parse_lang(Some("en")), Lang::En);
+        assert_eq!(parse_lang(Some("xx")), Lang::Fr);
+        assert_eq!(parse_lang(None), Lang::Fr);
+        assert_eq!(other(Lang::Fr), Lang::En);
     }
 }
