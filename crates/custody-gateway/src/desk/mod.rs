@@ -720,7 +720,7 @@ async fn alarms_page(
             };
             let _ = write!(
                 main,
-                "<tr><td><a href=\"/desk/chains/{}{q}\">{}</a></td><td data-kind=\"{}\">{}</td><td>{}</td>\
+                "<tr><td class=\"code\"><a href=\"/desk/chains/{}{q}\">{}</a></td><td data-kind=\"{}\">{}</td><td>{}</td>\
                  <td class=\"n\">{}</td><td>{}</td><td>{} {}{}</td></tr>",
                 esc(&a.chain),
                 esc(&a.code),
@@ -1020,7 +1020,7 @@ fn backlog_main(lang: Lang, b: &Backlog, all: &Backlog, p: &Projection) -> Strin
         };
         let _ = write!(
             out,
-            "<tr><td><a href=\"/desk/chains/{}{q}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}{}</td></tr>",
+            "<tr><td class=\"code\"><a href=\"/desk/chains/{}{q}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}{}</td></tr>",
             esc(&w.chain),
             esc(&w.code),
             esc(w.facility.as_deref().unwrap_or("–")),
