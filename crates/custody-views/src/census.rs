@@ -22,12 +22,17 @@ use custody_core::humancode::code_for_chain;
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::validate::{ValidationError, ValidatorConfig};
 use custody_core::{EventKind, Hash, Record, Timestamp, Validator};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// Legal status, as the chain's legal events establish it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum LegalStatus {
     /// Deprived of liberty, no legal event yet (no police custody, no order, no judgment).
+    #[default]
     Arrested,
     /// In police custody (garde à vue): `police_custody_started`, no order or judgment since.
     PoliceCustody,
@@ -84,7 +89,7 @@ impl LegalStatus {
     }
 
     /// The status a judgment's `outcome` fact gives.
-    fn of_outcome(outcome: &str) -> Option<LegalStatus> {
+    pub(crate) fn of_outcome(outcome: &str) -> Option<LegalStatus> {
         match outcome {
             "convicted" => Some(LegalStatus::Convicted),
             "acquitted" => Some(LegalStatus::Acquitted),
@@ -96,7 +101,8 @@ impl LegalStatus {
 }
 
 /// Custody status of a chain, as the validator keeps it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CustodyStatus {
     /// An agency holds the person.
     Held,

@@ -9,6 +9,9 @@
 //! - [`census`]: who is held where, under which legal status, since when; the pre-trial
 //!   detainees and their orders; the custody gaps; the stays at places that are not official
 //!   places of detention.
+//! - [`detainee`]: the per-detainee fold, the shared read model ([`detainee::Projection`]:
+//!   the directory of agencies and facilities and every detainee's fold, idempotent by ledger
+//!   position), which the reports and alarms read.
 //! - [`alarms`]: the time limits of the first hours (arrest recorded late, first judicial
 //!   appearance late or missing, police custody past its end), from headers and the rule set
 //!   in force at the arrest.
@@ -24,5 +27,6 @@ pub mod alarms;
 pub mod calendar;
 pub mod census;
 pub mod deadlines;
+pub mod detainee;
 pub mod inbox;
 pub mod policy;
