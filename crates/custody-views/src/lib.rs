@@ -20,13 +20,30 @@
 //!   chosen by the date of the facts; [`calendar`]: working days and public holidays;
 //!   [`deadlines`]: the deadline engine (police custody, first appearance, detention orders),
 //!   which reports an unlawful duration as a finding, never as an error.
+//! - [`i18n`]: the one message catalogue of the reports, French first and English on request,
+//!   with dates and numbers written the French way; [`access`]: the role-by-view read matrix
+//!   every read path applies, and the access-log action of each view.
+//! - [`backlog`]: the pre-trial backlog by facility and by court (counts, pre-trial shares,
+//!   ageing buckets, longest waits, expired orders) and the occupancy of each facility.
+//! - [`hearings`]: the hearing calendar (by court and day, who to produce from which facility;
+//!   after the day, who was not produced and why); [`whereabouts`]: the official whereabouts
+//!   and the relatives' and counsel's view (Disappearance Convention art. 18, 20);
+//!   [`timeline`]: a detainee's events with verification marks; [`own_file`]: the person's own
+//!   file (Nelson Mandela Rule 8), medical notes withheld.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod alarms;
+pub mod backlog;
 pub mod calendar;
 pub mod census;
 pub mod deadlines;
 pub mod detainee;
+pub mod hearings;
+pub mod i18n;
 pub mod inbox;
+pub mod own_file;
 pub mod policy;
+pub mod timeline;
+pub mod whereabouts;
