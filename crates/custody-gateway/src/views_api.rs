@@ -203,13 +203,14 @@ impl Views {
                 let mut db = db.lock().unwrap_or_else(PoisonError::into_inner);
                 match db.commit(&pending) {
                     Ok(()) => Ok(()),
-                    Err(e) => Err((e, pending)),
+                    Err(e) => Err(Box::new((e, pending))),
                 }
             })
             .await;
             match written {
                 Ok(Ok(())) => {}
-                Ok(Err((e, pending))) => {
+                Ok(Err(failed)) => {
+                    let (e, pending) = *failed;
                     persist.pending = pending;
                     return Err(e);
                 }

@@ -26,8 +26,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod stub;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +33,7 @@ use custody_core::Timestamp;
 use custody_store::{LedgerScan, LedgerStore, StoreError, StoredEvent, SCAN_BATCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-pub use crate::stub::{DetaineeFold, Directory, Projection, ProjectionGap, Touched};
+pub use custody_views::detainee::{DetaineeFold, Directory, Projection, ProjectionGap, Touched};
 
 /// The schema version of the file (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -211,9 +209,24 @@ pub struct Index {
     pub court: Option<String>,
 }
 
-/// The indexed columns of a fold.
-pub fn index_of(_fold: &DetaineeFold) -> Index {
-    Index::default()
+/// The indexed columns of a fold: its custody status, legal status, current facility and the
+/// court of its current order (else of its latest hearing).
+pub fn index_of(fold: &DetaineeFold) -> Index {
+    let court = fold
+        .current_order()
+        .and_then(|o| o.court.clone())
+        .or_else(|| {
+            fold.hearings
+                .iter()
+                .rev()
+                .find_map(|h| h.court().map(str::to_owned))
+        });
+    Index {
+        custody_state: fold.custody_status().map(|s| s.code().to_owned()),
+        legal_status: Some(fold.legal.code().to_owned()),
+        facility: fold.current_facility().map(str::to_owned),
+        court,
+    }
 }
 
 /// The rows a batch of records changed, written in one transaction by

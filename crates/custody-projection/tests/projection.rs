@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use custody_projection::Projection;
 use custody_projection::{fold_events, ProjectionDb, ProjectionError};
 use custody_scenario::{build, Scenario, ScenarioConfig};
 use custody_store::{LedgerScan, LedgerStore};
 use custody_store_nats::{JetStreamStore, StoreOptions};
 use custody_store_sqlite::SqliteStore;
 use custody_testkit::NatsServer;
+use custody_views::detainee::Projection;
 use tempfile::TempDir;
 
 fn world(seed: u64, detainees: usize) -> Scenario {
