@@ -722,6 +722,19 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=24)
     )]
     pub session_max: u64,
+    /// The views file: the read model of the view endpoints, persisted and caught up from its
+    /// cursor at start [default for a SQLite ledger: LEDGER.views.sqlite beside it; for a
+    /// JetStream ledger: none, the read model is rebuilt in memory at each start].
+    #[arg(long, value_name = "FILE")]
+    pub views: Option<PathBuf>,
+    /// The directory of the legal rule sets and calendar of the alarms and deadlines
+    /// (deploy/policy/README.md) [default: deploy/policy, served without alarms if it does not
+    /// exist].
+    #[arg(long, env = "CUSTODY_POLICY_DIR", value_name = "DIR")]
+    pub policy_dir: Option<PathBuf>,
+    /// The jurisdiction whose rule sets apply.
+    #[arg(long, default_value = "ML")]
+    pub jurisdiction: String,
 }
 
 impl ServeArgs {
@@ -737,7 +750,6 @@ impl ServeArgs {
             desk: custody_gateway::desk::DeskConfig {
                 session_idle: Duration::from_secs(self.session_idle * 60),
                 session_max: Duration::from_secs(self.session_max * 3600),
-                ..custody_gateway::desk::DeskConfig::default()
             },
         }
     }

@@ -24,8 +24,20 @@ pub const ALL: &[(&str, &str)] = &[
         include_str!("../../../schemas/charged.schema.json"),
     ),
     (
+        "complaint_answered",
+        include_str!("../../../schemas/complaint_answered.schema.json"),
+    ),
+    (
+        "complaint_lodged",
+        include_str!("../../../schemas/complaint_lodged.schema.json"),
+    ),
+    (
         "correction",
         include_str!("../../../schemas/correction.schema.json"),
+    ),
+    (
+        "counsel_appointed",
+        include_str!("../../../schemas/counsel_appointed.schema.json"),
     ),
     (
         "custody_accepted",
@@ -46,6 +58,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         "detention_order",
         include_str!("../../../schemas/detention_order.schema.json"),
+    ),
+    (
+        "disciplinary_sanction",
+        include_str!("../../../schemas/disciplinary_sanction.schema.json"),
     ),
     (
         "escape",
@@ -74,6 +90,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         "identity_linked",
         include_str!("../../../schemas/identity_linked.schema.json"),
+    ),
+    (
+        "injury_recorded",
+        include_str!("../../../schemas/injury_recorded.schema.json"),
     ),
     (
         "judgment",
@@ -123,7 +143,6 @@ pub const ALL: &[(&str, &str)] = &[
         "risk_assessment",
         include_str!("../../../schemas/risk_assessment.schema.json"),
     ),
-    ("visit", include_str!("../../../schemas/visit.schema.json")),
 ];
 
 /// The body schema of the kind `kind` (its wire name), if there is one.

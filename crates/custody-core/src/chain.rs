@@ -7,6 +7,8 @@
 //! the full record does.
 
 use crate::hash::Hash;
+use crate::keys::PublicKeyId;
+use crate::kinds::bodies::LegalStatus;
 use crate::kinds::EventKind;
 use crate::rule::Rule;
 use crate::time::Timestamp;
@@ -165,6 +167,26 @@ pub struct CommitmentOrder {
     pub valid_until: Option<Timestamp>,
 }
 
+/// A `counsel_appointed` of the chain: the lawyer's key and when the appointment is in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounselAppointment {
+    /// Hash of the `counsel_appointed` event.
+    pub event: Hash,
+    /// The lawyer's enrolled key (`facts.counsel_key`).
+    pub key: PublicKeyId,
+    /// In force from (the record's `occurred_at`, included).
+    pub from: Timestamp,
+    /// In force until (`facts.until`, excluded), if set.
+    pub until: Option<Timestamp>,
+}
+
+impl CounselAppointment {
+    /// Whether the appointment is in force at `at`: from `from` included to `until` excluded.
+    pub fn in_force(&self, at: &Timestamp) -> bool {
+        &self.from <= at && self.until.as_ref().is_none_or(|u| at < u)
+    }
+}
+
 /// Validation state of one detainee chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainState {
@@ -178,6 +200,11 @@ pub struct ChainState {
     pub orders: Vec<CommitmentOrder>,
     /// Whether police custody has been started.
     pub police_custody: bool,
+    /// Whether the latest `judgment` of the chain is a conviction (`outcome` `convicted`); a
+    /// later judgment with another outcome (an acquittal on appeal) ends it.
+    pub convicted: bool,
+    /// The chain's `counsel_appointed` records, in ledger order.
+    pub counsel: Vec<CounselAppointment>,
     /// When the person was first deprived of liberty (`occurred_at` of the arrest).
     pub since: Timestamp,
 }
@@ -191,6 +218,52 @@ impl ChainState {
     /// The commitment order recorded by an event of this chain, if any.
     pub fn order(&self, event: &Hash) -> Option<&CommitmentOrder> {
         self.orders.iter().find(|o| &o.event == event)
+    }
+
+    /// Whether counsel holding `key` is appointed on this chain at `at`: a `counsel_appointed`
+    /// naming the key is in force then ([`CounselAppointment::in_force`]). The gateway asks it
+    /// before showing counsel a payload ([`crate::roles::may_read_payload_on_chain`]).
+    pub fn counsel_appointed(&self, key: &PublicKeyId, at: &Timestamp) -> bool {
+        self.counsel.iter().any(|a| &a.key == key && a.in_force(at))
+    }
+
+    /// The legal status the chain's legal events support, the furthest along: convicted when the
+    /// latest judgment convicts (reported as [`LegalStatus::ConvictedNotFinal`]: the ledger
+    /// records no finality or appeal, so a conviction supports both convicted statuses), else
+    /// pre-trial detention when a `detention_order` is in the chain, else police custody when a
+    /// `police_custody_started` is, else arrested.
+    pub fn supported_status(&self) -> LegalStatus {
+        if self.convicted {
+            LegalStatus::ConvictedNotFinal
+        } else if self
+            .orders
+            .iter()
+            .any(|o| o.source == OrderSource::DetentionOrder)
+        {
+            LegalStatus::PreTrialDetention
+        } else if self.police_custody {
+            LegalStatus::PoliceCustody
+        } else {
+            LegalStatus::Arrested
+        }
+    }
+
+    /// Whether the chain's legal events support a record stating `status` (rule
+    /// `legal_status`): `arrested` always; `police_custody` after a `police_custody_started`;
+    /// `pre_trial_detention` after a `detention_order`; `convicted_not_final` and
+    /// `convicted_final` only while the latest judgment is a conviction. A status that says
+    /// less than the chain supports (pre-trial detention after a conviction under appeal) is
+    /// accepted: it never labels anyone guilty.
+    pub fn supports(&self, status: LegalStatus) -> bool {
+        match status {
+            LegalStatus::Arrested => true,
+            LegalStatus::PoliceCustody => self.police_custody,
+            LegalStatus::PreTrialDetention => self
+                .orders
+                .iter()
+                .any(|o| o.source == OrderSource::DetentionOrder),
+            LegalStatus::ConvictedNotFinal | LegalStatus::ConvictedFinal => self.convicted,
+        }
     }
 
     /// Kinds allowed in the current custody status, ignoring body-level rules.
@@ -212,11 +285,20 @@ impl ChainState {
                         | K::FamilyNotified
                         | K::DeathInCustody
                         | K::Escape
+                        | K::ComplaintLodged
+                        | K::ComplaintAnswered
+                        | K::CounselAppointed
                 ),
-                Custody::Released | Custody::Dead => matches!(kind, K::Visit),
+                Custody::Released | Custody::Dead => {
+                    matches!(kind, K::Visit | K::ComplaintLodged | K::ComplaintAnswered)
+                }
                 Custody::Escaped => matches!(
                     kind,
-                    K::Arrest | K::IdentityLinked | K::FamilyNotified | K::Judgment
+                    K::Arrest
+                        | K::IdentityLinked
+                        | K::FamilyNotified
+                        | K::Judgment
+                        | K::ComplaintAnswered
                 ),
             }
     }
@@ -225,6 +307,80 @@ impl ChainState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arrested() -> ChainState {
+        ChainState {
+            head: ChainHead {
+                seq: 0,
+                hash: Hash::of(b"arrest"),
+            },
+            custody: Custody::Held {
+                holder: "ml-gendarmerie-camp1".into(),
+            },
+            events: Vec::new(),
+            orders: Vec::new(),
+            police_custody: false,
+            convicted: false,
+            counsel: Vec::new(),
+            since: Timestamp::from_unix_seconds(0),
+        }
+    }
+
+    #[test]
+    fn legal_status_follows_the_legal_events_of_the_chain() {
+        use LegalStatus as L;
+        let mut c = arrested();
+        let allowed = |c: &ChainState| -> Vec<L> {
+            L::ALL.iter().copied().filter(|s| c.supports(*s)).collect()
+        };
+        assert_eq!(allowed(&c), [L::Arrested]);
+        assert_eq!(c.supported_status(), L::Arrested);
+        c.police_custody = true;
+        assert_eq!(allowed(&c), [L::Arrested, L::PoliceCustody]);
+        assert_eq!(c.supported_status(), L::PoliceCustody);
+        // A custodial judgment alone is a commitment order, not a detention order.
+        c.orders.push(CommitmentOrder {
+            event: Hash::of(b"judgment"),
+            source: OrderSource::CustodialJudgment,
+            valid_until: None,
+        });
+        assert!(!c.supports(L::PreTrialDetention));
+        c.orders.push(CommitmentOrder {
+            event: Hash::of(b"order"),
+            source: OrderSource::DetentionOrder,
+            valid_until: Some(Timestamp::from_unix_seconds(86_400)),
+        });
+        assert_eq!(
+            allowed(&c),
+            [L::Arrested, L::PoliceCustody, L::PreTrialDetention]
+        );
+        assert_eq!(c.supported_status(), L::PreTrialDetention);
+        c.convicted = true;
+        assert_eq!(allowed(&c), L::ALL);
+        assert_eq!(c.supported_status(), L::ConvictedNotFinal);
+    }
+
+    #[test]
+    fn counsel_is_appointed_from_occurred_at_until_its_end() {
+        let key = crate::keys::SecretKey::from_seed([7; 32]).public();
+        let other = crate::keys::SecretKey::from_seed([8; 32]).public();
+        let mut c = arrested();
+        let t = Timestamp::from_unix_seconds;
+        assert!(!c.counsel_appointed(&key, &t(100)));
+        c.counsel.push(CounselAppointment {
+            event: Hash::of(b"appointed"),
+            key,
+            from: t(100),
+            until: Some(t(200)),
+        });
+        assert!(!c.counsel_appointed(&key, &t(99)));
+        assert!(c.counsel_appointed(&key, &t(100)));
+        assert!(c.counsel_appointed(&key, &t(199)));
+        assert!(!c.counsel_appointed(&key, &t(200)));
+        assert!(!c.counsel_appointed(&other, &t(150)));
+        c.counsel[0].until = None;
+        assert!(c.counsel_appointed(&key, &t(10_000)));
+    }
 
     #[test]
     fn a_conflict_names_its_rule_what_did_not_match_and_the_head() {

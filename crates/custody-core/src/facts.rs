@@ -37,6 +37,16 @@ pub enum FactType {
     Bool,
     /// One of a fixed list of strings.
     OneOf(&'static [&'static str]),
+    /// The name of an authority or court as documents write it (`$defs/name`: 1 to 200
+    /// characters, not only whitespace).
+    Name,
+    /// A document reference such as a case number (`$defs/ref`: 1 to 100 characters, not only
+    /// whitespace).
+    Ref,
+    /// A public key id (`ed25519:` and 43 characters of unpadded base64url).
+    PublicKey,
+    /// A whole number of days, 1 to 3650.
+    Days,
 }
 
 /// One fact field of a kind.
@@ -76,15 +86,108 @@ pub const JUDGMENT_OUTCOMES: &[&str] = &[
     "released_pending_trial",
 ];
 
+/// The values of `legal_status` (`admission`, `custody_released`).
+pub const LEGAL_STATUSES: &[&str] = &[
+    "arrested",
+    "police_custody",
+    "pre_trial_detention",
+    "convicted_not_final",
+    "convicted_final",
+];
+/// The values of `hearing_scheduled.purpose`.
+pub const HEARING_PURPOSES: &[&str] = &[
+    "investigation",
+    "detention_review",
+    "trial",
+    "appeal",
+    "judgment",
+    "other",
+];
+/// The values of `hearing_held.outcome`.
+pub const HEARING_OUTCOMES: &[&str] = &[
+    "adjourned",
+    "detention_maintained",
+    "released",
+    "judgment_reserved",
+    "judgment_delivered",
+    "other",
+];
+/// The values of `judicial_appearance.outcome`.
+pub const APPEARANCE_OUTCOMES: &[&str] = &[
+    "remanded_in_custody",
+    "returned_to_police_custody",
+    "judicial_supervision",
+    "released",
+    "other",
+];
+
+/// The values of `complaint_lodged.lodged_by`.
+pub const COMPLAINANTS: &[&str] = &["detainee", "counsel", "family", "other"];
+/// The values of `complaint_lodged.addressed_to`.
+pub const COMPLAINT_ADDRESSEES: &[&str] = &[
+    "facility_director",
+    "prison_administration",
+    "prosecutor",
+    "investigating_judge",
+    "inspection_body",
+    "human_rights_commission",
+    "other",
+];
+/// The values of `complaint_lodged.subject`.
+pub const COMPLAINT_SUBJECTS: &[&str] = &[
+    "ill_treatment",
+    "conditions",
+    "health_care",
+    "discipline",
+    "legal_process",
+    "access_to_counsel",
+    "family_contact",
+    "property",
+    "other",
+];
+/// The values of `complaint_answered.outcome`.
+pub const COMPLAINT_OUTCOMES: &[&str] = &[
+    "upheld",
+    "partly_upheld",
+    "rejected",
+    "referred",
+    "investigation_opened",
+];
+/// The values of `disciplinary_sanction.sanction`.
+pub const SANCTIONS: &[&str] = &[
+    "warning",
+    "loss_of_privileges",
+    "restriction_of_contact",
+    "cell_confinement",
+    "solitary_confinement",
+    "transfer",
+    "other",
+];
+/// The values of `injury_recorded.severity`.
+pub const INJURY_SEVERITIES: &[&str] = &["minor", "moderate", "serious", "life_threatening"];
+
 use FactType as T;
-const CUSTODY_RELEASED: &[FactField] = &[req("to_agency", T::Slug), opt("to_facility", T::Slug)];
+const CUSTODY_RELEASED: &[FactField] = &[
+    req("to_agency", T::Slug),
+    opt("to_facility", T::Slug),
+    req("legal_status", T::OneOf(LEGAL_STATUSES)),
+];
 const CUSTODY_ACCEPTED: &[FactField] = &[req("release_event", T::Hash), opt("facility", T::Slug)];
 const POLICE_CUSTODY_STARTED: &[FactField] = &[req("facility", T::Slug)];
 const PLACEMENT_DECISION: &[FactField] = &[req("destination_facility", T::Slug)];
+const JUDICIAL_APPEARANCE: &[FactField] = &[
+    req("authority", T::Name),
+    req("appeared_at", T::Timestamp),
+    req("outcome", T::OneOf(APPEARANCE_OUTCOMES)),
+];
+const CHARGED: &[FactField] = &[req("authority", T::Name), req("case_ref", T::Ref)];
 const DETENTION_ORDER: &[FactField] = &[
+    req("issuing_authority", T::Name),
     req("offence_class", T::OneOf(OFFENCE_CLASSES)),
     req("start", T::Timestamp),
     req("valid_until", T::Timestamp),
+    opt("case_ref", T::Ref),
+    opt("facility", T::Slug),
 ];
 const DETENTION_EXTENDED: &[FactField] = &[
     req("order_event", T::Hash),
@@ -93,11 +196,61 @@ const DETENTION_EXTENDED: &[FactField] = &[
 const ADMISSION: &[FactField] = &[
     req("facility", T::Slug),
     req("commitment_order_event", T::Hash),
+    req("legal_status", T::OneOf(LEGAL_STATUSES)),
+];
+const HEARING_SCHEDULED: &[FactField] = &[
+    req("court", T::Name),
+    req("hearing_at", T::Timestamp),
+    req("case_ref", T::Ref),
+    req("purpose", T::OneOf(HEARING_PURPOSES)),
+];
+const HEARING_HELD: &[FactField] = &[
+    req("court", T::Name),
+    req("hearing_at", T::Timestamp),
+    req("case_ref", T::Ref),
+    req("produced", T::Bool),
+    req("outcome", T::OneOf(HEARING_OUTCOMES)),
+    opt("next_hearing_at", T::Timestamp),
+    opt("scheduled_event", T::Hash),
 ];
 const JUDGMENT: &[FactField] = &[
+    req("court", T::Name),
     req("outcome", T::OneOf(JUDGMENT_OUTCOMES)),
     req("custodial", T::Bool),
 ];
+const ACCESS_RESTRICTED: &[FactField] = &[
+    req("authority", T::Name),
+    req("until", T::Timestamp),
+    opt("reviewing_authority", T::Name),
+];
+const COMPLAINT_LODGED: &[FactField] = &[
+    req("lodged_by", T::OneOf(COMPLAINANTS)),
+    req("addressed_to", T::OneOf(COMPLAINT_ADDRESSEES)),
+    req("subject", T::OneOf(COMPLAINT_SUBJECTS)),
+    req("lodged_at", T::Timestamp),
+];
+const COMPLAINT_ANSWERED: &[FactField] = &[
+    req("complaint_event", T::Hash),
+    req("answered_at", T::Timestamp),
+    req("outcome", T::OneOf(COMPLAINT_OUTCOMES)),
+];
+const DISCIPLINARY_SANCTION: &[FactField] = &[
+    req("facility", T::Slug),
+    req("sanction", T::OneOf(SANCTIONS)),
+    req("start", T::Timestamp),
+    opt("days", T::Days),
+    req("hearing_held", T::Bool),
+    req("appeal_informed", T::Bool),
+    opt("appeal_lodged_at", T::Timestamp),
+];
+const INJURY_RECORDED: &[FactField] = &[
+    req("observed_at", T::Timestamp),
+    req("severity", T::OneOf(INJURY_SEVERITIES)),
+    req("ill_treatment_alleged", T::Bool),
+    req("reported_to_prosecutor", T::Bool),
+];
+const COUNSEL_APPOINTED: &[FactField] =
+    &[req("counsel_key", T::PublicKey), opt("until", T::Timestamp)];
 const CORRECTION: &[FactField] = &[req("corrects", T::Hash)];
 const REDACTION: &[FactField] = &[req("event", T::Hash)];
 const IDENTITY_LINKED: &[FactField] = &[req("other_chain", T::ChainId)];
@@ -110,10 +263,20 @@ pub fn fact_fields(kind: EventKind) -> &'static [FactField] {
         K::CustodyAccepted => CUSTODY_ACCEPTED,
         K::PoliceCustodyStarted => POLICE_CUSTODY_STARTED,
         K::PlacementDecision => PLACEMENT_DECISION,
+        K::JudicialAppearance => JUDICIAL_APPEARANCE,
+        K::Charged => CHARGED,
         K::DetentionOrder => DETENTION_ORDER,
         K::DetentionExtended => DETENTION_EXTENDED,
         K::Admission => ADMISSION,
+        K::HearingScheduled => HEARING_SCHEDULED,
+        K::HearingHeld => HEARING_HELD,
         K::Judgment => JUDGMENT,
+        K::AccessRestricted => ACCESS_RESTRICTED,
+        K::ComplaintLodged => COMPLAINT_LODGED,
+        K::ComplaintAnswered => COMPLAINT_ANSWERED,
+        K::DisciplinarySanction => DISCIPLINARY_SANCTION,
+        K::InjuryRecorded => INJURY_RECORDED,
+        K::CounselAppointed => COUNSEL_APPOINTED,
         K::Correction => CORRECTION,
         K::Redaction => REDACTION,
         K::IdentityLinked => IDENTITY_LINKED,
@@ -233,6 +396,16 @@ impl Facts {
         Timestamp::parse(self.str(name)?).ok()
     }
 
+    /// A fact that is a public key id.
+    pub fn key(&self, name: &str) -> Option<crate::keys::PublicKeyId> {
+        self.str(name)?.parse().ok()
+    }
+
+    /// A fact that is a whole number (`days`).
+    pub fn u64(&self, name: &str) -> Option<u64> {
+        self.0.get(name)?.as_u64()
+    }
+
     /// A fact that is a boolean.
     pub fn bool(&self, name: &str) -> Option<bool> {
         self.0.get(name)?.as_bool()
@@ -275,6 +448,30 @@ fn check_type(ty: FactType, v: &Value) -> Result<(), String> {
                 return Err(format!("{s:?} is not one of {}", values.join(", ")));
             }
         }
+        FactType::Name => bounded_text(text()?, crate::kinds::bodies::NAME_MAX)?,
+        FactType::Ref => bounded_text(text()?, crate::kinds::bodies::REF_MAX)?,
+        FactType::PublicKey => {
+            text()?
+                .parse::<crate::keys::PublicKeyId>()
+                .map_err(|e| e.to_string())?;
+        }
+        FactType::Days => {
+            if !v.as_u64().is_some_and(|d| (1..=3650).contains(&d)) {
+                return Err("must be a whole number of days from 1 to 3650".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Text of 1 to `max` characters, not only whitespace (the bodies' rule for names and references).
+fn bounded_text(s: &str, max: usize) -> Result<(), String> {
+    if s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        return Err("must not be empty nor only whitespace".into());
+    }
+    let n = s.chars().count();
+    if n > max {
+        return Err(format!("is {n} characters long; the maximum is {max}"));
     }
     Ok(())
 }
@@ -282,7 +479,11 @@ fn check_type(ty: FactType, v: &Value) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::bodies::{JudgmentOutcome, OffenceClass};
+    use crate::kinds::bodies::{
+        AppearanceOutcome, ComplainantType, ComplaintAddressee, ComplaintOutcome, ComplaintSubject,
+        HearingOutcome, HearingPurpose, InjurySeverity, JudgmentOutcome, LegalStatus, OffenceClass,
+        SanctionType,
+    };
     use serde_json::json;
 
     #[test]
@@ -300,13 +501,51 @@ mod tests {
             );
         }
         assert!(serde_json::from_value::<OffenceClass>(json!("other")).is_err());
+        fn all_parse<T: serde::de::DeserializeOwned>(values: &[&str]) {
+            for v in values {
+                assert!(serde_json::from_value::<T>(json!(v)).is_ok(), "{v}");
+            }
+        }
+        all_parse::<LegalStatus>(LEGAL_STATUSES);
+        all_parse::<HearingPurpose>(HEARING_PURPOSES);
+        all_parse::<HearingOutcome>(HEARING_OUTCOMES);
+        all_parse::<AppearanceOutcome>(APPEARANCE_OUTCOMES);
+        all_parse::<ComplainantType>(COMPLAINANTS);
+        all_parse::<ComplaintAddressee>(COMPLAINT_ADDRESSEES);
+        all_parse::<ComplaintSubject>(COMPLAINT_SUBJECTS);
+        all_parse::<ComplaintOutcome>(COMPLAINT_OUTCOMES);
+        all_parse::<SanctionType>(SANCTIONS);
+        all_parse::<InjurySeverity>(INJURY_SEVERITIES);
+    }
+
+    #[test]
+    fn names_and_references_are_bounded_non_blank_text() {
+        let k = EventKind::Charged;
+        let ok = json!({"authority": "Pôle judiciaire spécialisé", "case_ref": "PJS/2026/001"});
+        assert!(Facts::from_value(k, &ok).is_ok());
+        for (authority, case_ref) in [
+            (json!(" \t"), json!("x")),
+            (json!(""), json!("x")),
+            (json!("é".repeat(201)), json!("x")),
+            (json!("a"), json!("r".repeat(101))),
+            (json!(1), json!("x")),
+        ] {
+            let v = json!({"authority": authority, "case_ref": case_ref});
+            assert!(Facts::from_value(k, &v).is_err(), "{v}");
+        }
+        let at_limits = json!({"authority": "é".repeat(200), "case_ref": "r".repeat(100)});
+        assert!(Facts::from_value(k, &at_limits).is_ok());
     }
 
     #[test]
     fn projection_keeps_fact_fields_only() {
-        let body = json!({"to_agency": "ml-prison", "place": {"x": 1}, "reason": "r"});
+        let body = json!({"to_agency": "ml-prison", "place": {"x": 1}, "reason": "r",
+                          "legal_status": "arrested"});
         let f = Facts::project(EventKind::CustodyReleased, &body);
-        assert_eq!(f.to_value(), json!({"to_agency": "ml-prison"}));
+        assert_eq!(
+            f.to_value(),
+            json!({"to_agency": "ml-prison", "legal_status": "arrested"})
+        );
         assert!(f.check(EventKind::CustodyReleased).is_ok());
         assert_eq!(
             Facts::project(EventKind::Arrest, &json!({"facility": "x"})).to_value(),

@@ -49,6 +49,9 @@ roles! {
     Medical = "medical",
     /// Independent monitor (human rights commission, ICRC, UN).
     Monitor = "monitor",
+    /// Defence counsel (avocat): writes nothing; reads the open payloads of the chains for
+    /// which a `counsel_appointed` naming the key is in force.
+    Counsel = "counsel",
 }
 
 /// A role name that wire format v1 does not define.
@@ -98,12 +101,14 @@ mod tests {
 
 /// Who may read a payload, beyond its header (which every enrolled key may read).
 ///
-/// - Restricted kinds (`medical_screening`, `risk_assessment`): medical staff, and the
-///   registrar of the agency holding the person (`reader_is_holder`).
+/// - Restricted kinds (`medical_screening`, `risk_assessment`, `injury_recorded`): medical
+///   staff, and the registrar of the agency holding the person (`reader_is_holder`).
 /// - Monitors read headers only: they check that nobody disappears without reading personal
 ///   data. A monitor may read the payload of a `visit` recorded by its own agency.
 /// - Every other payload: the roles of the justice chain (arresting officer, judicial police
 ///   officer, prosecutor, investigating judge, court clerk, registrar, medical).
+/// - Counsel reads no payload by role alone: see [`may_read_payload_as_counsel`], which needs
+///   the chain's appointment ([`crate::chain::ChainState::counsel_appointed`]).
 pub fn may_read_payload(
     kind: EventKind,
     reader_roles: &[Role],
@@ -118,7 +123,35 @@ pub fn may_read_payload(
     {
         return true;
     }
-    reader_roles.iter().any(|r| *r != Role::Monitor)
+    reader_roles
+        .iter()
+        .any(|r| !matches!(r, Role::Monitor | Role::Counsel))
+}
+
+/// Whether counsel may read a payload of a chain: only while a `counsel_appointed` naming
+/// counsel's key is in force on that chain (`appointed`), and never a restricted (medical or
+/// risk) payload: the person's own file (Mandela Rule 8) is open to their lawyer, their medical
+/// file stays with medical staff.
+pub fn may_read_payload_as_counsel(kind: EventKind, appointed: bool) -> bool {
+    appointed && !kind.is_restricted()
+}
+
+/// [`may_read_payload`] for a reader who may also be appointed counsel on the chain
+/// (`counsel_appointed`: whether a `counsel_appointed` naming the reader's key is in force).
+pub fn may_read_payload_on_chain(
+    kind: EventKind,
+    reader_roles: &[Role],
+    reader_is_holder: bool,
+    reader_is_author_agency: bool,
+    counsel_appointed: bool,
+) -> bool {
+    may_read_payload(
+        kind,
+        reader_roles,
+        reader_is_holder,
+        reader_is_author_agency,
+    ) || (reader_roles.contains(&Role::Counsel)
+        && may_read_payload_as_counsel(kind, counsel_appointed))
 }
 
 #[cfg(test)]
@@ -137,6 +170,46 @@ mod read_tests {
             true,
             true
         ));
+    }
+
+    #[test]
+    fn counsel_reads_open_payloads_of_appointed_chains_only() {
+        let c = [Role::Counsel];
+        assert!(!may_read_payload(EventKind::Arrest, &c, false, false));
+        assert!(!may_read_payload_on_chain(
+            EventKind::Arrest,
+            &c,
+            false,
+            false,
+            false
+        ));
+        assert!(may_read_payload_on_chain(
+            EventKind::Arrest,
+            &c,
+            false,
+            false,
+            true
+        ));
+        for k in [
+            EventKind::MedicalScreening,
+            EventKind::RiskAssessment,
+            EventKind::InjuryRecorded,
+        ] {
+            assert!(!may_read_payload_as_counsel(k, true), "{k}");
+            assert!(!may_read_payload_on_chain(k, &c, true, true, true), "{k}");
+        }
+        assert!(may_read_payload_as_counsel(
+            EventKind::ComplaintLodged,
+            true
+        ));
+        assert!(may_read_payload_as_counsel(
+            EventKind::DisciplinarySanction,
+            true
+        ));
+        // Counsel writes nothing.
+        for k in EventKind::ALL {
+            assert!(!roles_for(*k).contains(&Role::Counsel), "{k}");
+        }
     }
 
     #[test]

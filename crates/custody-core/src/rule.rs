@@ -129,6 +129,12 @@ code_group! {
         CorrectionFields = "correction_fields",
         /// A link of a chain to itself.
         SelfLink = "self_link",
+        /// A record states a legal status that the chain's legal events do not support (a
+        /// person called convicted without a convicting judgment).
+        LegalStatus = "legal_status",
+        /// A `counsel_appointed` whose `counsel_key` is not an enrolled key with role
+        /// `counsel`.
+        CounselKey = "counsel_key",
         /// Times inside a body out of order (an order that ends before it starts...).
         TimeOrder = "time_order",
     }

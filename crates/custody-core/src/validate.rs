@@ -330,6 +330,7 @@ pub fn look_back_target(record: &Record) -> Option<Hash> {
     match record.header.kind {
         EventKind::Correction => record.header.facts.hash("corrects"),
         EventKind::Redaction => record.header.facts.hash("event"),
+        EventKind::ComplaintAnswered => record.header.facts.hash("complaint_event"),
         _ => None,
     }
 }
@@ -915,22 +916,24 @@ impl Validator {
         }
 
         // S3: events that only the holding agency records.
-        let holder_only =
-            matches!(
-                h.kind,
-                K::CustodyReleased
-                    | K::PoliceCustodyStarted
-                    | K::Questioning
-                    | K::Admission
-                    | K::RiskAssessment
-                    | K::Release
-            ) || (matches!(h.kind, K::MedicalScreening | K::Escape | K::DeathInCustody)
-                && self
-                    .authority
-                    .agencies
-                    .get(&h.agency)
-                    .map(|a| a.agency_type)
-                    != Some(AgencyType::Hospital));
+        let holder_only = matches!(
+            h.kind,
+            K::CustodyReleased
+                | K::PoliceCustodyStarted
+                | K::Questioning
+                | K::Admission
+                | K::RiskAssessment
+                | K::Release
+                | K::DisciplinarySanction
+        ) || (matches!(
+            h.kind,
+            K::MedicalScreening | K::InjuryRecorded | K::Escape | K::DeathInCustody
+        ) && self
+            .authority
+            .agencies
+            .get(&h.agency)
+            .map(|a| a.agency_type)
+            != Some(AgencyType::Hospital));
         if holder_only {
             match &chain.custody {
                 Custody::Held { holder } if holder != &h.agency => {
@@ -1008,6 +1011,7 @@ impl Validator {
                 if let Some(f) = h.facts.str("to_facility") {
                     self.need_facility("/header/facts/to_facility", f, Some(to_agency))?;
                 }
+                check_legal_status(h, chain)?;
             }
             K::PoliceCustodyExtended if !chain.police_custody => {
                 return Err(state(
@@ -1093,6 +1097,7 @@ impl Validator {
                     }
                     Some(_) => {}
                 }
+                check_legal_status(h, chain)?;
             }
             K::Correction => {
                 let target = fact_hash(h, "corrects")?;
@@ -1128,6 +1133,40 @@ impl Validator {
                         format!(
                             "/header/facts/event {target} is not an event of chain {}",
                             h.chain
+                        ),
+                    ));
+                }
+            }
+            K::ComplaintAnswered => {
+                let complaint = fact_hash(h, "complaint_event")?;
+                if chain.kind_of(&complaint) != Some(K::ComplaintLodged) {
+                    return Err(state(
+                        StateRule::UnknownEvent,
+                        format!(
+                            "/header/facts/complaint_event {complaint} is not a complaint_lodged event of chain {}",
+                            h.chain
+                        ),
+                    ));
+                }
+            }
+            K::DisciplinarySanction => {
+                self.need_facility(
+                    "/header/facts/facility",
+                    fact_str(h, "facility")?,
+                    Some(&h.agency),
+                )?;
+            }
+            K::CounselAppointed => {
+                let key = h
+                    .facts
+                    .key("counsel_key")
+                    .ok_or_else(|| missing_fact("counsel_key"))?;
+                let enrolled = self.authority.keys.get(&key);
+                if !enrolled.is_some_and(|k| k.roles.contains(&Role::Counsel)) {
+                    return Err(state(
+                        StateRule::CounselKey,
+                        format!(
+                            "/header/facts/counsel_key {key} is not an enrolled key with role counsel: enrol the lawyer's key (agency of type bar_association, role counsel) first"
                         ),
                     ));
                 }
@@ -1185,6 +1224,8 @@ impl Validator {
                 events: Vec::new(),
                 orders: Vec::new(),
                 police_custody: false,
+                convicted: false,
+                counsel: Vec::new(),
                 since: h.occurred_at.clone(),
             });
         chain.head = head;
@@ -1215,6 +1256,16 @@ impl Validator {
                 }
             }
             K::PoliceCustodyStarted => chain.police_custody = true,
+            K::CounselAppointed => {
+                if let Some(key) = h.facts.key("counsel_key") {
+                    chain.counsel.push(crate::chain::CounselAppointment {
+                        event: record.hash,
+                        key,
+                        from: h.occurred_at.clone(),
+                        until: h.facts.timestamp("until"),
+                    });
+                }
+            }
             K::Release => chain.custody = Custody::Released,
             K::DeathInCustody => chain.custody = Custody::Dead,
             K::Escape => chain.custody = Custody::Escaped,
@@ -1233,19 +1284,47 @@ impl Validator {
                     }
                 }
             }
-            K::Judgment
-                if h.facts.bool("custodial") == Some(true)
-                    && h.facts.str("outcome") == Some("convicted") =>
-            {
-                chain.orders.push(CommitmentOrder {
-                    event: record.hash,
-                    source: OrderSource::CustodialJudgment,
-                    valid_until: None,
-                })
+            K::Judgment => {
+                let convicted = h.facts.str("outcome") == Some("convicted");
+                chain.convicted = convicted;
+                if convicted && h.facts.bool("custodial") == Some(true) {
+                    chain.orders.push(CommitmentOrder {
+                        event: record.hash,
+                        source: OrderSource::CustodialJudgment,
+                        valid_until: None,
+                    })
+                }
             }
             _ => {}
         }
     }
+}
+
+/// Rule `legal_status` (S17): the legal status a record states (`facts.legal_status`) is one
+/// the chain's legal events support ([`ChainState::supports`]).
+fn check_legal_status(
+    h: &crate::record::Header,
+    chain: &ChainState,
+) -> Result<(), ValidationError> {
+    let stated = fact_str(h, "legal_status")?;
+    let Some(status) = crate::kinds::bodies::LegalStatus::from_wire(stated) else {
+        return Err(missing_fact("legal_status"));
+    };
+    if chain.supports(status) {
+        return Ok(());
+    }
+    let needs = match status {
+        crate::kinds::bodies::LegalStatus::PoliceCustody => "a police_custody_started",
+        crate::kinds::bodies::LegalStatus::PreTrialDetention => "a detention_order",
+        _ => "a judgment with outcome convicted (and no later judgment that is not a conviction)",
+    };
+    Err(state(
+        StateRule::LegalStatus,
+        format!(
+            "/header/facts/legal_status is {status} but the chain's legal events support {}: {status} needs {needs} in the chain",
+            chain.supported_status()
+        ),
+    ))
 }
 
 /// Rule `correction_fields`: every corrected field is a top-level field of the corrected

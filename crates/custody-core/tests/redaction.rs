@@ -113,6 +113,8 @@ fn a_ledger_without_any_detainee_payload_replays_to_the_same_state() {
             "state/commitment_order_expired",
         ),
         ("state-unknown-order", "state/unknown_order"),
+        ("state-legal-status", "state/legal_status"),
+        ("state-legal-status-release", "state/legal_status"),
         ("state-wrong-receiver", "state/wrong_receiver"),
         ("state-release-mismatch", "state/release_mismatch"),
         (

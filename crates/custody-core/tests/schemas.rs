@@ -781,3 +781,76 @@ fn parse_body_costs_microseconds() {
     let per = start.elapsed() / n;
     println!("parse_body(arrest, rich example): {per:?} per call");
 }
+
+/// The facts of `record.schema.json`, as `fact_fields` gives them: one `if kind = K then facts`
+/// clause per kind with facts, in the order of `EventKind::ALL`, then `{}` for every other kind.
+fn expected_facts_clauses() -> Value {
+    use custody_core::facts::{fact_fields, FactType};
+    let mut clauses = Vec::new();
+    let mut with_facts = Vec::new();
+    for kind in EventKind::ALL {
+        let fields = fact_fields(*kind);
+        if fields.is_empty() {
+            continue;
+        }
+        with_facts.push(json!(kind.as_str()));
+        let mut properties = serde_json::Map::new();
+        for f in fields {
+            let ty = match f.ty {
+                FactType::Slug => json!({"$ref": "#/$defs/slug"}),
+                FactType::Hash => json!({"$ref": "#/$defs/hash"}),
+                FactType::Timestamp => json!({"$ref": "#/$defs/timestamp"}),
+                FactType::ChainId => {
+                    json!({"type": "string", "pattern": "^d-[0-7][0-9a-hjkmnp-tv-z]{25}$"})
+                }
+                FactType::Bool => json!({"type": "boolean"}),
+                FactType::OneOf(values) => json!({"enum": values}),
+                FactType::Name => json!({"$ref": "#/$defs/name"}),
+                FactType::Ref => json!({"$ref": "#/$defs/ref"}),
+                FactType::PublicKey => json!({"$ref": "#/$defs/public_key"}),
+                FactType::Days => json!({"type": "integer", "minimum": 1, "maximum": 3650}),
+            };
+            properties.insert(f.name.to_string(), ty);
+        }
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        clauses.push(json!({
+            "if": {"properties": {"kind": {"const": kind.as_str()}}, "required": ["kind"]},
+            "then": {"properties": {"facts": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": required,
+                "properties": properties,
+            }}}
+        }));
+    }
+    clauses.push(json!({
+        "if": {"properties": {"kind": {"enum": with_facts}}, "required": ["kind"]},
+        "else": {"properties": {"facts": {"maxProperties": 0}}}
+    }));
+    Value::Array(clauses)
+}
+
+/// `record.schema.json` states every kind's facts exactly as `custody_core::facts::fact_fields`
+/// (docs/SPEC.md section 8): a fact added in Rust and not in the schema fails here.
+#[test]
+fn record_schema_facts_are_the_fact_fields() {
+    let record = read_json(&schemas_dir().join("record.schema.json"));
+    let expected = expected_facts_clauses();
+    let actual = &record["properties"]["header"]["allOf"];
+    assert!(
+        *actual == expected,
+        "record.schema.json header.allOf differs from fact_fields; expected:\n{}",
+        serde_json::to_string_pretty(&expected).unwrap()
+    );
+    for (name, ty) in [("name", "name"), ("ref", "ref")] {
+        assert_eq!(
+            record["$defs"][name],
+            schema(EventKind::HearingScheduled)["$defs"][ty],
+            "record.schema.json $defs/{name} is the bodies' one"
+        );
+    }
+}

@@ -34,6 +34,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::metrics::Metrics;
+use crate::views_api::{follow_views, Views};
 use crate::{follow, router_with_metrics, FOLLOW_POLL};
 
 /// The largest [`ServeConfig::max_connections`] accepted.
@@ -173,11 +174,32 @@ pub async fn serve_with(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_views(
+        ledger,
+        Arc::new(Views::in_memory()),
+        listener,
+        config,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_with`] over a read model ([`Views`]: in memory, or persisted in a views file),
+/// which the server keeps current with the ledger ([`follow_views`]) next to the ledger's own
+/// follower.
+pub async fn serve_with_views(
+    ledger: Arc<Ledger>,
+    views: Arc<Views>,
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     config
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let metrics = Arc::new(Metrics::default());
-    let app = router_with_metrics(ledger.clone(), &config, metrics.clone());
+    let app = router_with_metrics(ledger.clone(), views.clone(), &config, metrics.clone());
+    let views_follower = tokio::spawn(follow_views(views, ledger.clone(), FOLLOW_POLL));
     let follower = tokio::spawn(follow(ledger, FOLLOW_POLL));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(
@@ -191,6 +213,7 @@ pub async fn serve_with(
     }
     accept_loop(listener, app, config, metrics, shutdown).await;
     follower.abort();
+    views_follower.abort();
     Ok(())
 }
 

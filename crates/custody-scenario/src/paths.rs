@@ -154,6 +154,10 @@ struct Extras {
     not_produced: bool,
     detour: bool,
     legal: bool,
+    /// The file of Mandela Rule 8: counsel appointed, a complaint and its answer, an injury, a
+    /// solitary confinement of 20 days (beyond the 15 days Rule 43 allows: recorded as it
+    /// happened). Draws nothing from the generator, so the rest of the world is unchanged.
+    rule8: bool,
 }
 
 impl Extras {
@@ -167,6 +171,7 @@ impl Extras {
             icrc_visit: true,
             second_extension: true,
             not_produced: true,
+            rule8: true,
             ..Extras::default()
         }
     }
@@ -606,6 +611,9 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
             json!({"visitor_type": "icrc"}),
         );
     }
+    if extras.rule8 {
+        rule8_file(w, &mut chain, prison_registrar, prison_medical, facility, t);
+    }
     match ending {
         Ending::Death => {
             w.record(
@@ -732,6 +740,69 @@ fn common(w: &mut World, i: usize, path: &'static str, ending: Ending, extras: E
         }
         _ => {}
     }
+}
+
+/// Counsel appointed, a complaint of ill-treatment, the injury the nurse observes, a sanction
+/// of 20 days' solitary confinement decided without hearing the person, and the prosecutor's
+/// answer to the complaint (Mandela Rule 8).
+fn rule8_file(
+    w: &mut World,
+    chain: &mut ChainWriter,
+    registrar: &str,
+    medical: &str,
+    facility: &str,
+    t: i64,
+) {
+    let counsel_key = w.public_key(crate::world::COUNSEL_ACTOR);
+    w.record(
+        chain,
+        "pole-judge",
+        K::CounselAppointed,
+        t + 21 * DAY,
+        HOUR,
+        json!({"counsel_key": counsel_key, "counsel_name": "Maître A. Touré", "bar_number": "BM-0412",
+               "chosen_by_detainee": true, "authority": "Juge d'instruction du pôle judiciaire spécialisé"}),
+    );
+    w.record(
+        chain,
+        registrar,
+        K::DisciplinarySanction,
+        t + 22 * DAY,
+        HOUR,
+        json!({"facility": facility, "offence_found": "fight in the courtyard of quartier B",
+               "sanction": "solitary_confinement", "start": at(t + 22 * DAY), "days": 20,
+               "decided_by": "commission de discipline", "hearing_held": false, "appeal_informed": false}),
+    );
+    let complaint = w.record(
+        chain,
+        registrar,
+        K::ComplaintLodged,
+        t + 23 * DAY,
+        HOUR,
+        json!({"lodged_by": "counsel", "addressed_to": "prosecutor", "subject": "ill_treatment",
+               "lodged_at": at(t + 23 * DAY),
+               "complaint": "says he was beaten by guards when taken to the disciplinary block"}),
+    );
+    w.record(
+        chain,
+        medical,
+        K::InjuryRecorded,
+        t + 23 * DAY + 2 * HOUR,
+        HOUR,
+        json!({"observed_at": at(t + 23 * DAY + 2 * HOUR), "observed_by": "prison medical service",
+               "description": "bruising of both forearms and the back, a few days old", "severity": "moderate",
+               "cause_stated": "beaten by guards", "ill_treatment_alleged": true, "reported_to_prosecutor": true}),
+    );
+    w.record(
+        chain,
+        "pole-prosecutor",
+        K::ComplaintAnswered,
+        t + 30 * DAY,
+        HOUR,
+        json!({"complaint_event": complaint.to_hex(), "answered_by": "Procureur du pôle judiciaire spécialisé",
+               "answered_at": at(t + 30 * DAY), "outcome": "investigation_opened",
+               "answer": "a forensic examination is ordered and an investigation opened"}),
+    );
 }
 
 fn release_from_prison(

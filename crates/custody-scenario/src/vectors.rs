@@ -1150,6 +1150,10 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
     );
     let p_order_record = c.last_of(&pending, K::DetentionOrder);
     let p_order_event = p_order_record.map(|r| r.hash).unwrap_or_default();
+    let in_force = p_order_record
+        .and_then(|r| r.header.facts.timestamp("start"))
+        .unwrap_or_else(|| ts(t))
+        .plus_seconds(86_400);
     let p_order = p_order_record
         .and_then(|r| r.payload.as_ref())
         .map(|p| {
@@ -1182,6 +1186,76 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         "state-commitment-order-expired",
         Rule::State(S::CommitmentOrderExpired),
         "admission on a detention order that has expired",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    // The file of Mandela Rule 8: an answer to no complaint; counsel named by a key that is not
+    // a lawyer's.
+    let r = c.craft(n, &convicted, "pole-prosecutor", K::ComplaintAnswered, t, t_after,
+        json!({"complaint_event": Hash::of(b"no such complaint").to_hex(), "answered_by": "Procureur",
+               "answered_at": t, "outcome": "rejected", "answer": "a"}));
+    add(
+        "state-unknown-complaint",
+        Rule::State(S::UnknownEvent),
+        "an answer to a complaint the chain does not hold",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let not_a_lawyer = c.key("mca-registrar").public().to_string();
+    let r = c.craft(
+        n,
+        &convicted,
+        "pole-judge",
+        K::CounselAppointed,
+        t,
+        t_after,
+        json!({"counsel_key": not_a_lawyer, "counsel_name": "Maître X", "chosen_by_detainee": false,
+               "authority": "Juge d'instruction"}),
+    );
+    add(
+        "state-counsel-key",
+        Rule::State(S::CounselKey),
+        "counsel appointed with a key that is not enrolled with role counsel (a registrar's)",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    // Legal status: a person awaiting trial (a detention order, no judgment) called convicted.
+    let mut convicted_admission = admission(p_fac, p_order_event, &p_order.0);
+    convicted_admission["legal_status"] = json!("convicted_final");
+    let r = c.craft(
+        n,
+        &pending,
+        p_label,
+        K::Admission,
+        in_force.as_str(),
+        in_force.plus_seconds(60).as_str(),
+        convicted_admission,
+    );
+    add(
+        "state-legal-status",
+        Rule::State(S::LegalStatus),
+        "an admission that calls a person awaiting trial convicted_final: no judgment convicts them",
+        n,
+        r.to_json_line(),
+        None,
+    );
+    let r = c.craft(
+        n,
+        &pending,
+        p_label,
+        K::CustodyReleased,
+        t,
+        t_after,
+        json!({"to_agency": "ml-gendarmerie-camp1", "place": {"description": "prison gate", "region": "Bamako"},
+               "reason": "transfer", "legal_status": "convicted_not_final"}),
+    );
+    add(
+        "state-legal-status-release",
+        Rule::State(S::LegalStatus),
+        "a handover that calls a person awaiting trial convicted_not_final",
         n,
         r.to_json_line(),
         None,
@@ -1330,11 +1404,9 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         release_body("ml-prison-koulikoro", Some("koulikoro")),
     );
     let mut r = release.clone();
-    r.header.facts = Facts::from_value(
-        K::CustodyReleased,
-        &json!({"to_agency": "ml-gendarmerie-camp1"}),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut facts = release.header.facts.to_value();
+    facts["to_agency"] = json!("ml-gendarmerie-camp1");
+    r.header.facts = Facts::from_value(K::CustodyReleased, &facts).map_err(|e| e.to_string())?;
     add(
         "facts",
         Rule::Facts,

@@ -89,6 +89,12 @@ pub const AGENCIES: &[(&str, &str, &str, &str)] = &[
         "monitor",
         "CH",
     ),
+    (
+        "ml-barreau",
+        "Ordre des avocats du Mali",
+        "bar_association",
+        "ML",
+    ),
 ];
 
 /// Facilities: id, agency, name, kind, capacity, officially recognised, region.
@@ -263,7 +269,17 @@ const ACTORS: &[(&str, &str, &[Role], &str, &str)] = &[
         "Délégué détention",
         "ICRC-BKO-4",
     ),
+    (
+        COUNSEL_ACTOR,
+        "ml-barreau",
+        &[Role::Counsel],
+        "Maître A. Touré",
+        "BM-0412",
+    ),
 ];
+
+/// The lawyer of the demo: a key with role `counsel`, appointed on the first detainee's chain.
+pub const COUNSEL_ACTOR: &str = "counsel-toure";
 
 /// A splitmix64 generator: tiny, deterministic, good enough for a demo world.
 #[derive(Clone, Debug)]
@@ -419,6 +435,11 @@ impl World {
     /// Latest `recorded_at` of the world so far (where it ends, once every path is walked).
     pub fn latest(&self) -> i64 {
         self.latest
+    }
+
+    /// The public key id of an actor, as written on the wire.
+    pub fn public_key(&self, label: &str) -> String {
+        self.actor(label).key.public().to_string()
     }
 
     /// The agency of an actor.

@@ -223,6 +223,20 @@ kinds! {
     /// A visit by family, counsel, ICRC or clergy.
     Visit = "visit", bodies::Visit,
         Detainee, Open, &[Registrar, Monitor];
+    /// A complaint is lodged by or for the person held (Mandela Rules 8(c), 56-57).
+    ComplaintLodged = "complaint_lodged", bodies::ComplaintLodged,
+        Detainee, Open, &[JudicialPoliceOfficer, Prosecutor, InvestigatingJudge, Registrar];
+    /// A complaint is answered (Mandela Rule 57).
+    ComplaintAnswered = "complaint_answered", bodies::ComplaintAnswered,
+        Detainee, Open, &[
+            JudicialPoliceOfficer, Prosecutor, InvestigatingJudge, CourtClerk, Registrar,
+        ];
+    /// A disciplinary sanction is decided (Mandela Rules 8(b), 36-46).
+    DisciplinarySanction = "disciplinary_sanction", bodies::DisciplinarySanction,
+        Detainee, Open, &[Registrar];
+    /// Restricted: an injury observed during detention (Mandela Rules 8(d), 30, 34).
+    InjuryRecorded = "injury_recorded", bodies::InjuryRecorded,
+        Detainee, Restricted, &[Medical, Registrar];
     /// Evidence is attached by digest.
     EvidenceAdded = "evidence_added", bodies::EvidenceAdded,
         Detainee, Open, &[
@@ -236,13 +250,19 @@ kinds! {
         Detainee, Open, &[ArrestingOfficer, JudicialPoliceOfficer, Registrar];
     /// A previous event is corrected (events are never edited).
     Correction = "correction", bodies::Correction,
-        Detainee, Open, Role::ALL;
+        Detainee, Open, &[
+            ArrestingOfficer, JudicialPoliceOfficer, Prosecutor, InvestigatingJudge, CourtClerk,
+            Registrar, Medical, Monitor,
+        ];
     /// Two detainee chains are the same person.
     IdentityLinked = "identity_linked", bodies::IdentityLinked,
         Detainee, Open, &[JudicialPoliceOfficer, Registrar, CourtClerk];
     /// A reasoned, time-limited restriction of relatives' access (ICPPED art. 20).
     AccessRestricted = "access_restricted", bodies::AccessRestricted,
         Detainee, Open, &[Prosecutor, InvestigatingJudge];
+    /// Counsel is appointed or chosen: the lawyer's key may read the chain's open payloads.
+    CounselAppointed = "counsel_appointed", bodies::CounselAppointed,
+        Detainee, Open, &[Prosecutor, InvestigatingJudge, CourtClerk];
     /// A payload was lawfully removed.
     Redaction = "redaction", bodies::Redaction,
         Detainee, Open, &[InvestigatingJudge, CourtClerk];
@@ -281,7 +301,7 @@ mod tests {
         for k in EventKind::ALL {
             assert_eq!(k.as_str().parse::<EventKind>().unwrap(), *k);
         }
-        assert_eq!(EventKind::ALL.len(), 31);
+        assert_eq!(EventKind::ALL.len(), 36);
         assert!("Arrest".parse::<EventKind>().is_err());
     }
 }

@@ -33,7 +33,6 @@ pub mod text;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -72,18 +71,14 @@ pub const ACTION_BACKLOG: &str = "desk_backlog";
 /// Access-log action of a sign-in (a code traded for a session).
 pub const ACTION_SIGN_IN: &str = "desk_sign_in";
 
-/// The desk's settings: session limits and where the legal rule sets are.
+/// The desk's settings: the session limits. (The read model and the legal rule sets are the
+/// gateway's [`crate::Views`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeskConfig {
     /// A session without a request for this long ends (default 30 min).
     pub session_idle: Duration,
     /// A session ends this long after sign-in, whatever its activity (default 8 h).
     pub session_max: Duration,
-    /// The directory of the legal rule sets and calendars (`deploy/policy`), read by the
-    /// alarms page at each request; `None`: no alarm is computed, and the page says so.
-    pub policy_dir: Option<PathBuf>,
-    /// The jurisdiction whose rule sets apply (default `ML`).
-    pub jurisdiction: String,
 }
 
 impl Default for DeskConfig {
@@ -91,8 +86,6 @@ impl Default for DeskConfig {
         DeskConfig {
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(8 * 3600),
-            policy_dir: Some(PathBuf::from("deploy/policy")),
-            jurisdiction: "ML".to_string(),
         }
     }
 }
@@ -634,21 +627,13 @@ async fn alarms_page(
             &here,
         );
     }
-    let policies = st.desk.config.policy_dir.as_deref().and_then(|dir| {
-        match custody_views::policy::PolicySet::load_dir(dir) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!(error = %e, "desk alarms: the rule sets cannot be read");
-                None
-            }
-        }
-    });
+    let policy = st.views.policy();
     let title = t(lang, Msg::AlarmsTitle);
     let nav = Nav {
         agency: &holder.agency,
         here: &here,
     };
-    let Some(policies) = policies else {
+    let Some(policy) = policy else {
         let main = format!(
             "<p class=\"note\" role=\"alert\">{}</p>",
             esc(t(lang, Msg::NoPolicies))
@@ -678,7 +663,7 @@ async fn alarms_page(
             }
         }
     }
-    let report = alarms.report(&policies, &st.desk.config.jurisdiction, &now);
+    let report = alarms.report(&policy.policies, &policy.jurisdiction, &now);
     if let Err(r) = log_or_503(
         &st,
         &[entry(holder, &now, "alarms", ACTION_ALARMS)],
@@ -737,20 +722,6 @@ async fn alarms_page(
         main.push_str("</tbody></table>");
     }
     html_response(StatusCode::OK, html::page(lang, title, Some(&nav), &main))
-}
-
-/// The read model the backlog is computed from.
-async fn projection(st: &AppState) -> Result<Projection, custody_store::StoreError> {
-    let mut p = Projection::new();
-    let mut scan = custody_store::LedgerScan::new(st.ledger.store().as_ref(), 0);
-    while let Some(batch) = scan.next_batch().await? {
-        for ev in &batch {
-            if p.observe(ev.position, &ev.record).is_err() {
-                tracing::warn!(position = ev.position, "desk: a gap in the ledger scan");
-            }
-        }
-    }
-    Ok(p)
 }
 
 /// The backlog filter of a query: `facility`, `court` (ids), `status` (a legal status code),
@@ -1042,7 +1013,7 @@ async fn backlog_of(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
-) -> Result<(Lang, Holder, String, Backlog, Backlog, Projection), Response> {
+) -> Result<(Lang, Holder, String, Backlog, String), Response> {
     let lang = lang_of(q);
     let (_, session, now) = signed_in(st, headers, lang).await?;
     let here = here_of(uri);
@@ -1076,22 +1047,19 @@ async fn backlog_of(
             ));
         }
     };
-    let p = match projection(st).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "desk backlog: store unavailable");
-            return Err(message_page(
-                lang,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Msg::Unavailable,
-                Msg::StoreDown,
-                &holder.agency,
-                &here,
-            ));
-        }
-    };
-    let b = backlog(&p, &now, &filter);
-    let all = backlog(&p, &now, &BacklogFilter::default());
+    // The live read model, first caught up with what the ledger validated.
+    if let Err(e) = st.views.catch_up(&st.ledger).await {
+        tracing::warn!(error = %e, "desk backlog: the read model could not catch up");
+    }
+    let (b, main) = st
+        .views
+        .read(|p| {
+            let b = backlog(p, &now, &filter);
+            let all = backlog(p, &now, &BacklogFilter::default());
+            let main = backlog_main(lang, &b, &all, p);
+            (b, main)
+        })
+        .await;
     log_or_503(
         st,
         &[entry(&holder, &now, "backlog", ACTION_BACKLOG)],
@@ -1100,7 +1068,7 @@ async fn backlog_of(
         &here,
     )
     .await?;
-    Ok((lang, holder, here, b, all, p))
+    Ok((lang, holder, here, b, main))
 }
 
 /// `GET /desk/backlog`: the pre-trial backlog with its filters and ageing chart.
@@ -1110,11 +1078,10 @@ async fn backlog_page(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let (lang, holder, here, b, all, p) = match backlog_of(&st, &uri, &headers, &q).await {
+    let (lang, holder, here, _, main) = match backlog_of(&st, &uri, &headers, &q).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let main = backlog_main(lang, &b, &all, &p);
     let nav = Nav {
         agency: &holder.agency,
         here: &here,
@@ -1138,7 +1105,7 @@ async fn backlog_csv(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let (_, _, _, b, _, _) = match backlog_of(&st, &uri, &headers, &q).await {
+    let (_, _, _, b, _) = match backlog_of(&st, &uri, &headers, &q).await {
         Ok(x) => x,
         Err(r) => return r,
     };

@@ -29,6 +29,8 @@ pub enum AgencyType {
     Monitor,
     /// Hospital.
     Hospital,
+    /// Bar association (ordre des avocats): the agency of counsel's keys.
+    BarAssociation,
 }
 
 /// An agency is registered.

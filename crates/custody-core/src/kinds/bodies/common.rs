@@ -241,6 +241,47 @@ pub enum LegalStatus {
     ConvictedFinal,
 }
 
+impl LegalStatus {
+    /// Every status, from the first (arrested) to the last (convicted by a final judgment).
+    pub const ALL: &'static [LegalStatus] = &[
+        LegalStatus::Arrested,
+        LegalStatus::PoliceCustody,
+        LegalStatus::PreTrialDetention,
+        LegalStatus::ConvictedNotFinal,
+        LegalStatus::ConvictedFinal,
+    ];
+
+    /// The wire name (`pre_trial_detention`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LegalStatus::Arrested => "arrested",
+            LegalStatus::PoliceCustody => "police_custody",
+            LegalStatus::PreTrialDetention => "pre_trial_detention",
+            LegalStatus::ConvictedNotFinal => "convicted_not_final",
+            LegalStatus::ConvictedFinal => "convicted_final",
+        }
+    }
+
+    /// The status of a wire name, if it is one.
+    pub fn from_wire(s: &str) -> Option<LegalStatus> {
+        LegalStatus::ALL.iter().copied().find(|l| l.as_str() == s)
+    }
+
+    /// Whether the status says the person was convicted.
+    pub const fn is_conviction(self) -> bool {
+        matches!(
+            self,
+            LegalStatus::ConvictedNotFinal | LegalStatus::ConvictedFinal
+        )
+    }
+}
+
+impl std::fmt::Display for LegalStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A security classification or risk level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

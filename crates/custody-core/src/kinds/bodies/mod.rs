@@ -25,7 +25,8 @@
 //!
 //! Layout: one module per group of kinds holds each kind's type and its checks (`authority`,
 //! `arrest`, `handover`, `police_custody`, `judicial`, `prison`, `hearings`, `family`,
-//! `evidence`, `closing`, `corrections`); the field types several kinds share are in `common`,
+//! `evidence`, `closing`, `corrections`, `rule8` for the file of Mandela Rule 8: complaints,
+//! sanctions, injuries, counsel); the field types several kinds share are in `common`,
 //! the check helpers in `check`, the deserializer that knows where it is in `de`, and the
 //! registrar hints for missing and unknown fields in `hints` (keyed by field name, whatever the
 //! kind). Everything public is re-exported here, so every type is `bodies::Name`. The kind list
@@ -57,6 +58,7 @@ mod hearings;
 mod judicial;
 mod police_custody;
 mod prison;
+mod rule8;
 
 pub use arrest::*;
 pub use authority::*;
@@ -70,6 +72,7 @@ pub use hearings::*;
 pub use judicial::*;
 pub use police_custody::*;
 pub use prison::*;
+pub use rule8::*;
 
 // Generated from the kind table in `kinds/mod.rs`; documented here too, where they were first.
 #[doc(inline)]
