@@ -224,7 +224,6 @@ mod tests {
         Sessions::new(&DeskConfig {
             session_idle: Duration::from_secs(1800),
             session_max: Duration::from_secs(8 * 3600),
-            ..DeskConfig::default()
         })
     }
 
