@@ -201,6 +201,22 @@ fn router_with_metrics(
             get(get_inbox).fallback(method_not_allowed("GET,HEAD")),
         )
         .route(
+            "/v1/backlog",
+            get(views_api::get_backlog).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/alarms",
+            get(views_api::get_alarms).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/whereabouts/:chain",
+            get(views_api::get_whereabouts).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/hearings",
+            get(views_api::get_hearings).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
             "/healthz",
             get(healthz).fallback(method_not_allowed("GET,HEAD")),
         )

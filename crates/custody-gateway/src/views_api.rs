@@ -243,3 +243,379 @@ pub async fn follow_views(views: Arc<Views>, ledger: Arc<Ledger>, poll: Duration
         }
     }
 }
+
+// ---- The view endpoints ----
+
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use custody_core::chain::Custody;
+use custody_core::Timestamp;
+use custody_store::AccessEntry;
+use custody_views::access::{access_action, may_view, AccessContext, View};
+use custody_views::alarms::Alarms;
+use custody_views::backlog::{backlog, parse_status, BacklogFilter};
+use custody_views::calendar::Date;
+use custody_views::hearings::{hearings, HearingFilter};
+use custody_views::whereabouts::{relatives_view, whereabouts};
+use serde_json::{json, Value};
+
+use crate::auth::Reader;
+use crate::{authenticate, log_reads, AppState, GatewayError};
+
+/// The query parameters of a view request, each named at most once; an unknown one is refused.
+struct ViewQuery {
+    pairs: Vec<(String, String)>,
+}
+
+impl ViewQuery {
+    fn parse(uri: &axum::http::Uri, known: &[&str]) -> Result<ViewQuery, GatewayError> {
+        let pairs: Vec<(String, String)> =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+                .map_err(|e| GatewayError::BadRequest(format!("the query string: {e}")))?
+                .0;
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !known.contains(&name.as_str()) {
+                return Err(GatewayError::BadRequest(format!(
+                    "unknown parameter {:?}: this view takes {}",
+                    custody_core::encoding::excerpt(name),
+                    known.join(", ")
+                )));
+            }
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Err(GatewayError::BadRequest(format!(
+                    "parameter {name} is given twice"
+                )));
+            }
+        }
+        Ok(ViewQuery { pairs })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn slug(&self, name: &str) -> Result<Option<String>, GatewayError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) if custody_core::ids::is_valid_slug(v) => Ok(Some(v.to_string())),
+            Some(v) => Err(GatewayError::BadRequest(format!(
+                "parameter {name}: {:?} is not an id (2-64 characters of a-z, 0-9 and -)",
+                custody_core::encoding::excerpt(v)
+            ))),
+        }
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, GatewayError> {
+        match self.get(name) {
+            None | Some("false" | "0" | "no") => Ok(false),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some(v) => Err(GatewayError::BadRequest(format!(
+                "parameter {name}: {:?} is not true or false",
+                custody_core::encoding::excerpt(v)
+            ))),
+        }
+    }
+
+    /// `at=` (RFC 3339 UTC), default the server clock.
+    fn at(&self, now: &Timestamp) -> Result<Timestamp, GatewayError> {
+        match self.get("at") {
+            None => Ok(now.clone()),
+            Some(v) => Timestamp::parse(v).map_err(|_| {
+                GatewayError::BadRequest(format!(
+                    "parameter at: {:?} is not an RFC 3339 UTC instant (2026-12-01T08:00:00Z)",
+                    custody_core::encoding::excerpt(v)
+                ))
+            }),
+        }
+    }
+
+    /// `format=json|csv`, default json.
+    fn csv(&self) -> Result<bool, GatewayError> {
+        match self.get("format") {
+            None | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(v) => Err(GatewayError::BadRequest(format!(
+                "parameter format: {:?} is not json or csv",
+                custody_core::encoding::excerpt(v)
+            ))),
+        }
+    }
+}
+
+/// The access-log entry of a view read.
+fn entry(reader: &Reader, now: &Timestamp, view: View, target: &str, allowed: bool) -> AccessEntry {
+    AccessEntry {
+        at: now.as_str().to_string(),
+        reader: reader.key.to_string(),
+        agency: reader.agency.clone(),
+        target: target.to_string(),
+        action: access_action(view).to_string(),
+        allowed,
+    }
+}
+
+/// Applies the role-by-view matrix: the decision is written to the access log first (503 if
+/// it cannot be), then a refusal is 403.
+async fn check_view(
+    st: &AppState,
+    reader: &Reader,
+    now: &Timestamp,
+    view: View,
+    target: &str,
+    ctx: &AccessContext,
+) -> Result<(), GatewayError> {
+    let allowed = may_view(view, &reader.roles, ctx);
+    log_reads(st, &[entry(reader, now, view, target, allowed)]).await?;
+    if allowed {
+        Ok(())
+    } else {
+        tracing::info!(
+            action = access_action(view),
+            "view refused by the read matrix"
+        );
+        Err(GatewayError::Forbidden(format!(
+            "the roles of key {} do not allow the view {} (see docs/API.md, \"Views\")",
+            reader.key,
+            access_action(view)
+        )))
+    }
+}
+
+fn csv_response(text: String) -> Response {
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    response
+}
+
+/// `GET /v1/backlog?facility=&court=&status=&overdue=&at=&format=json|csv`: the pre-trial
+/// backlog by facility and by court (`custody_views::backlog`) from the live read model.
+pub(crate) async fn get_backlog(
+    State(st): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let (reader, now) = authenticate(&st, &method, &uri, &headers, body).await?;
+    let q = ViewQuery::parse(
+        &uri,
+        &["facility", "court", "status", "overdue", "at", "format"],
+    )?;
+    let status = match q.get("status") {
+        None => None,
+        Some(v) => Some(
+            parse_status(v)
+                .map_err(|e| GatewayError::BadRequest(format!("parameter status: {e}")))?,
+        ),
+    };
+    let filter = BacklogFilter {
+        facility: q.slug("facility")?,
+        court: q.slug("court")?,
+        status,
+        overdue_only: q.flag("overdue")?,
+    };
+    let at = q.at(&now)?;
+    let csv = q.csv()?;
+    check_view(
+        &st,
+        &reader,
+        &now,
+        View::Backlog,
+        "backlog",
+        &AccessContext::none(),
+    )
+    .await?;
+    let report = st.views.read(|p| backlog(p, &at, &filter)).await;
+    if csv {
+        return Ok(csv_response(report.to_csv()));
+    }
+    Ok(Json(report.to_json()).into_response())
+}
+
+/// `GET /v1/alarms?at=`: the time-limit alarms (`custody_views::alarms`) under the rule sets
+/// of `custody serve --policy-dir`, over the records the ledger validated.
+pub(crate) async fn get_alarms(
+    State(st): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, GatewayError> {
+    let (reader, now) = authenticate(&st, &method, &uri, &headers, body).await?;
+    let q = ViewQuery::parse(&uri, &["at"])?;
+    let at = q.at(&now)?;
+    let Some(policy) = st.views.policy() else {
+        return Err(GatewayError::Unavailable(
+            "this gateway has no legal rule sets (custody serve --policy-dir DIR), so it computes no alarm".to_string(),
+        ));
+    };
+    check_view(
+        &st,
+        &reader,
+        &now,
+        View::Alarms,
+        "alarms",
+        &AccessContext::none(),
+    )
+    .await?;
+    let end = st.ledger.with_state(|v| v.size()).await;
+    let mut alarms = Alarms::new();
+    let mut scan = LedgerScan::new(st.ledger.store().as_ref(), 0).until(end);
+    while let Some(batch) = scan.next_batch().await? {
+        for ev in &batch {
+            alarms.observe(&ev.record);
+        }
+    }
+    let found = alarms.report(&policy.policies, &policy.jurisdiction, &at);
+    Ok(Json(json!({
+        "at": at.as_str(),
+        "count": found.alarms.len(),
+        "alarms": found.alarms.iter().map(|a| json!({
+            "kind": a.kind.code(),
+            "label_fr": a.kind.label(true),
+            "label_en": a.kind.label(false),
+            "chain": a.chain,
+            "code": a.code,
+            "deadline": a.deadline.at.as_str(),
+            "rule_set": a.deadline.rule.code,
+            "rule": a.deadline.rule.rule,
+            "rule_confirmed": a.deadline.rule.confirmed,
+            "happened_at": a.happened_at.as_ref().map(Timestamp::as_str),
+            "hours_late": a.hours_late,
+            "current": a.current,
+        })).collect::<Vec<_>>(),
+        "uncovered": found.uncovered.iter().map(|(chain, why)| json!({"chain": chain, "why": why})).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /v1/whereabouts/{chain}?at=&relatives=`: where the person of a chain (id or human
+/// code) is held, since when, every stay (`custody_views::whereabouts`); with `relatives=true`
+/// the relatives' and counsel's view (art. 18 fields, art. 20 restrictions applied).
+pub(crate) async fn get_whereabouts(
+    State(st): State<AppState>,
+    UrlPath(chain): UrlPath<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, GatewayError> {
+    let (reader, now) = authenticate(&st, &method, &uri, &headers, body).await?;
+    let q = ViewQuery::parse(&uri, &["at", "relatives"])?;
+    let at = q.at(&now)?;
+    let relatives = q.flag("relatives")?;
+    let view = if relatives {
+        View::RelativesView
+    } else {
+        View::Whereabouts
+    };
+    let Some(chain) = st
+        .views
+        .read(|p| p.find(&chain).map(|f| f.chain.clone()))
+        .await
+    else {
+        return Err(GatewayError::NotFound(format!(
+            "no detainee chain {:?} in this ledger (a chain id d-... or a human code XXXX-XXXX-C)",
+            custody_core::encoding::excerpt(&chain)
+        )));
+    };
+    let holds = st
+        .ledger
+        .with_state(|v| match v.chain(&chain).map(|c| &c.custody) {
+            Some(Custody::Held { holder }) => holder == &reader.agency,
+            Some(Custody::Gap { from, to, .. }) => {
+                from == &reader.agency || to.as_deref() == Some(reader.agency.as_str())
+            }
+            _ => false,
+        })
+        .await;
+    let ctx = AccessContext {
+        holds_person: holds,
+        counsel_for_chain: false,
+    };
+    check_view(&st, &reader, &now, view, &chain, &ctx).await?;
+    let records: Vec<custody_core::Record> = st
+        .ledger
+        .store()
+        .chain(&chain)
+        .await?
+        .into_iter()
+        .map(|ev| ev.record)
+        .collect();
+    let found = st
+        .views
+        .read(|p| {
+            if relatives {
+                relatives_view(p, &chain, &records, &at)
+            } else {
+                whereabouts(p, &chain, &records, &at)
+            }
+        })
+        .await
+        .ok_or_else(|| GatewayError::NotFound(format!("no detainee chain {chain}")))?;
+    Ok(Json(found.to_json()))
+}
+
+/// `GET /v1/hearings?day=&court=&at=&format=json|csv`: the hearing calendar
+/// (`custody_views::hearings`): upcoming hearings by court and day, who to produce from which
+/// facility, and the past hearings where the person was not produced, with the reason.
+pub(crate) async fn get_hearings(
+    State(st): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let (reader, now) = authenticate(&st, &method, &uri, &headers, body).await?;
+    let q = ViewQuery::parse(&uri, &["day", "court", "at", "format"])?;
+    let day = match q.get("day") {
+        None => None,
+        Some(v) => Some(Date::parse(v).ok_or_else(|| {
+            GatewayError::BadRequest(format!(
+                "parameter day: {:?} is not a date (YYYY-MM-DD)",
+                custody_core::encoding::excerpt(v)
+            ))
+        })?),
+    };
+    let filter = HearingFilter {
+        day,
+        court: q.slug("court")?,
+    };
+    let at = q.at(&now)?;
+    let csv = q.csv()?;
+    check_view(
+        &st,
+        &reader,
+        &now,
+        View::HearingCalendar,
+        "hearings",
+        &AccessContext::none(),
+    )
+    .await?;
+    let mut calendar = st.views.read(|p| hearings(p, &at, &filter)).await;
+    // The reasons a person was not produced are in the payloads of the hearing_held records.
+    let mut chains: Vec<String> = calendar
+        .not_produced
+        .iter()
+        .map(|l| l.hearing.chain.clone())
+        .collect();
+    chains.sort_unstable();
+    chains.dedup();
+    for chain in chains {
+        let events = st.ledger.store().chain(&chain).await?;
+        calendar.fill_reasons(events.iter().map(|ev| &ev.record));
+    }
+    if csv {
+        return Ok(csv_response(calendar.to_csv()));
+    }
+    Ok(Json(calendar.to_json()).into_response())
+}
