@@ -17,8 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use custody_views::backlog::{backlog, BacklogFilter};
-use custody_views::detainee::Projection;
+use custody_client::BacklogQuery;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -233,22 +232,27 @@ async fn desk_in_headless_chromium() {
     assert!(source(&c).await.contains("ml-pole-judiciaire"));
 
     // The backlog, filtered on the facility holding the most people: the figures on screen
-    // are those of custody_views::backlog over the same ledger.
-    let records = w.export();
-    let p = Projection::of_records(records.iter());
-    let all = backlog(&p, &now(), &BacklogFilter::default());
+    // are the API's (GET /v1/backlog, signed with the same key).
+    let api = custody_client::Client::new(&serve.url)
+        .with_key(read_key(&w.path(clerk).display().to_string()));
+    let all = api
+        .backlog(&BacklogQuery::default())
+        .await
+        .expect("GET /v1/backlog");
     assert_eq!(
         figure(&c, "[data-total=held]").await,
-        all.total.held,
+        all["total"]["held"].as_u64().expect("held"),
         "unfiltered total"
     );
-    let facility = all
-        .by_facility
+    let facility = all["by_facility"]
+        .as_array()
+        .expect("by_facility")
         .iter()
-        .filter(|g| g.id.is_some())
-        .max_by_key(|g| g.held)
-        .and_then(|g| g.id.clone())
-        .expect("a facility holds people");
+        .filter(|g| g["id"].is_string())
+        .max_by_key(|g| g["held"].as_u64())
+        .and_then(|g| g["id"].as_str())
+        .expect("a facility holds people")
+        .to_string();
     c.find(Locator::Css("select#facility"))
         .await
         .expect("facility field")
@@ -262,19 +266,26 @@ async fn desk_in_headless_chromium() {
         .await
         .expect("submit");
     wait_for(&c, &format!("facility={facility}")).await;
-    let filter = BacklogFilter {
-        facility: Some(facility.clone()),
-        ..BacklogFilter::default()
-    };
-    let expected = backlog(&p, &now(), &filter);
-    assert!(expected.total.held > 0);
-    for (css, value) in [
-        ("[data-total=held]", expected.total.held),
-        ("[data-total=pre_trial]", expected.total.pre_trial),
-        ("[data-total=overdue]", expected.total.overdue),
-    ] {
-        assert_eq!(figure(&c, css).await, value, "{css} for {facility}");
+    let expected = api
+        .backlog(&BacklogQuery {
+            facility: Some(facility.clone()),
+            ..BacklogQuery::default()
+        })
+        .await
+        .expect("GET /v1/backlog?facility=");
+    assert!(expected["total"]["held"].as_u64() > Some(0), "{expected}");
+    for field in ["held", "pre_trial", "overdue"] {
+        assert_eq!(
+            Some(figure(&c, &format!("[data-total={field}]")).await),
+            expected["total"][field].as_u64(),
+            "{field} for {facility}"
+        );
     }
+    let rows = c
+        .find_all(Locator::Css("tr[data-facility]"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1, "one facility row when filtered on it");
     assert!(source(&c).await.contains("<svg"), "the ageing chart");
     shot(&c, &shots, "backlog").await;
     // The link works once.
@@ -312,6 +323,12 @@ async fn desk_in_headless_chromium() {
         .collect();
     assert!(!expected.is_empty(), "the demo has alarms");
     assert_eq!(codes, expected, "the rows are the CLI's alarms, in order");
+    let from_api = api.alarms(None).await.expect("GET /v1/alarms");
+    assert_eq!(
+        from_api["count"].as_u64(),
+        Some(expected.len() as u64),
+        "the API's count"
+    );
     let count = expected.len().to_string();
     assert!(
         html.contains(&format!("<strong>{count}</strong>")),
