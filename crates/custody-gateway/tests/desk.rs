@@ -110,6 +110,9 @@ async fn sign_in_sessions_matrix_timeline_and_access_log() {
     );
     assert_eq!(html.matches("<details>").count(), chain.records.len() - 1);
     assert_eq!(html.matches("réservé").count(), 1);
+    // The situation from the live read model: no judicial decision yet, held by the prison.
+    assert!(html.contains("data-legal=\"arrested\""), "{html}");
+    assert!(html.contains(MCA), "{html}");
     let log = gw.ledger.store().access_log(0, 1000).await.unwrap();
     let p = keys.prosecutor.public().to_string();
     let mine: Vec<_> = log.iter().filter(|e| e.reader == p).collect();

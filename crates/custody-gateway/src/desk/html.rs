@@ -26,7 +26,7 @@ main{padding:16px;max-width:1200px}\
 h1{font-size:1.5em;margin:0 0 12px}h2{font-size:1.2em;margin:20px 0 8px}\
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#eee}td.n{text-align:right}\
-.code{white-space:nowrap;font-family:ui-monospace,monospace}.ok{color:#064}.bad{color:#a00;font-weight:bold}\
+.code{white-space:nowrap;font-family:ui-monospace,monospace}td[data-check]{white-space:nowrap}.ok{color:#064}.bad{color:#a00;font-weight:bold}\
 fieldset{border:1px solid #999;display:flex;flex-wrap:wrap;gap:12px;align-items:end}\
 label{display:flex;flex-direction:column;font-size:.9em}\
 label.check{flex-direction:row;gap:6px;align-items:center}\

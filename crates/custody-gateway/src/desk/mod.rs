@@ -582,8 +582,9 @@ async fn timeline_page(
         return r;
     }
     let title = format!("{} {code}", t(lang, Msg::TimelineTitle));
+    let summary = situation(&st, &chain, lang).await;
     let main = format!(
-        "<p>{}</p><table><thead><tr><th scope=\"col\">{}</th>\
+        "{summary}<p>{}</p><table><thead><tr><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\
          <tbody>{rows}</tbody></table>",
@@ -601,6 +602,57 @@ async fn timeline_page(
         here: &here,
     };
     html_response(StatusCode::OK, html::page(lang, &title, Some(&nav), &main))
+}
+
+/// The person's situation now, from the live read model: legal status (from the chain's legal
+/// events alone: a suspect is never shown as convicted without a judgment), custody status,
+/// holder and facility, current order's end. Empty when the read model does not know the chain.
+async fn situation(st: &AppState, chain: &str, lang: Lang) -> String {
+    if let Err(e) = st.views.catch_up(&st.ledger).await {
+        tracing::warn!(error = %e, "desk timeline: the read model could not catch up");
+    }
+    st.views
+        .read(|p| {
+            let Some(f) = p.detainee(chain) else {
+                return String::new();
+            };
+            let m = |id: MessageId| esc(i18n::t(lang, id));
+            let colon = if lang == Lang::Fr { " :" } else { ":" };
+            let mut out = format!(
+                "<ul class=\"situation\"><li>{}{colon} <strong data-legal=\"{}\">{}</strong></li>",
+                m(MessageId::Status),
+                f.legal.code(),
+                esc(i18n::legal_status_label(lang, f.legal)),
+            );
+            if let Some(cs) = f.custody_status() {
+                let _ = write!(
+                    out,
+                    "<li>{}{}</li>",
+                    esc(i18n::custody_status_label(lang, cs)),
+                    f.holder().map_or(String::new(), |h| format!(
+                        " — {}{colon} {}{}",
+                        m(MessageId::Agency),
+                        esc(h),
+                        f.current_facility().map_or(String::new(), |fa| format!(
+                            ", {}{colon} {}",
+                            m(MessageId::Facility),
+                            esc(fa)
+                        ))
+                    )),
+                );
+            }
+            if let Some(o) = f.current_order() {
+                let _ = write!(
+                    out,
+                    "<li>{}{colon} {}</li>",
+                    m(MessageId::OrderValidUntil),
+                    esc(&datetime(&o.valid_until, lang)),
+                );
+            }
+            out.push_str("</ul>");
+            out
+        })
+        .await
 }
 
 /// `GET /desk/alarms`: the time-limit alarms now, under the rule sets of the policy directory.
