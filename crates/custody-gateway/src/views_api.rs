@@ -476,24 +476,16 @@ pub(crate) async fn get_alarms(
             alarms.observe(&ev.record);
         }
     }
-    let found = alarms.report(&policy.policies, &policy.jurisdiction, &at);
+    let found = alarms.report(
+        &policy.policies,
+        &policy.calendar,
+        &policy.jurisdiction,
+        &at,
+    );
     Ok(Json(json!({
         "at": at.as_str(),
         "count": found.alarms.len(),
-        "alarms": found.alarms.iter().map(|a| json!({
-            "kind": a.kind.code(),
-            "label_fr": a.kind.label(true),
-            "label_en": a.kind.label(false),
-            "chain": a.chain,
-            "code": a.code,
-            "deadline": a.deadline.at.as_str(),
-            "rule_set": a.deadline.rule.code,
-            "rule": a.deadline.rule.rule,
-            "rule_confirmed": a.deadline.rule.confirmed,
-            "happened_at": a.happened_at.as_ref().map(Timestamp::as_str),
-            "hours_late": a.hours_late,
-            "current": a.current,
-        })).collect::<Vec<_>>(),
+        "alarms": found.alarms.iter().map(|a| a.to_json()).collect::<Vec<_>>(),
         "uncovered": found.uncovered.iter().map(|(chain, why)| json!({"chain": chain, "why": why})).collect::<Vec<_>>(),
     })))
 }

@@ -55,6 +55,7 @@ use self::text::{t, Lang, Msg};
 use crate::auth::{self, Reader};
 use crate::{AppState, GatewayError};
 use custody_views::access::{may_view, timeline_headers_only, AccessContext, View};
+use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, AgeBucket, Backlog, BacklogFilter, STATUSES};
 use custody_views::detainee::Projection;
 use custody_views::i18n::{self, MessageId};
@@ -692,16 +693,23 @@ async fn alarms_page(
         );
         return html_response(StatusCode::OK, html::page(lang, title, Some(&nav), &main));
     };
-    let mut alarms = custody_views::alarms::Alarms::new();
-    let mut scan = custody_store::LedgerScan::new(st.ledger.store().as_ref(), 0);
+    // The forks the store recorded are alarms too.
+    let mut forks = Vec::new();
     loop {
-        match scan.next_batch().await {
-            Ok(Some(batch)) => {
-                for ev in &batch {
-                    alarms.observe(&ev.record);
+        match st.ledger.store().forks(forks.len() as u64, 1000).await {
+            Ok(page) => {
+                let n = page.len();
+                forks.extend(page.into_iter().map(|f| ForkInfo {
+                    chain: f.chain,
+                    seq: f.seq,
+                    stored: f.stored,
+                    other: f.other.hash,
+                    seen_at: f.seen_at,
+                }));
+                if n < 1000 {
+                    break;
                 }
             }
-            Ok(None) => break,
             Err(e) => {
                 tracing::warn!(error = %e, "desk alarms: store unavailable");
                 return message_page(
@@ -715,7 +723,22 @@ async fn alarms_page(
             }
         }
     }
-    let report = alarms.report(&policy.policies, &policy.jurisdiction, &now);
+    if let Err(e) = st.views.catch_up(&st.ledger).await {
+        tracing::warn!(error = %e, "desk alarms: the read model could not catch up");
+    }
+    let report = st
+        .views
+        .read(|p| {
+            alarms_with_forks(
+                p,
+                &policy.policies,
+                &policy.calendar,
+                &policy.jurisdiction,
+                &now,
+                &forks,
+            )
+        })
+        .await;
     if let Err(r) = log_or_503(
         &st,
         &[entry(holder, &now, "alarms", ACTION_ALARMS)],
@@ -750,25 +773,32 @@ async fn alarms_page(
             esc(t(lang, Msg::ColRule)),
         );
         for a in &report.alarms {
-            let unconfirmed = if a.deadline.rule.confirmed {
-                String::new()
-            } else {
-                format!(" ({})", t(lang, Msg::Unconfirmed))
-            };
+            let rule = a.rule.as_ref().map_or(String::new(), |r| {
+                let unconfirmed = if r.confirmed {
+                    String::new()
+                } else {
+                    format!(" ({})", t(lang, Msg::Unconfirmed))
+                };
+                format!("{} {}{unconfirmed}", r.code, r.rule)
+            });
+            let detail = a.detail.text(french);
             let _ = write!(
                 main,
-                "<tr><td class=\"code\"><a href=\"/desk/chains/{}{q}\">{}</a></td><td data-kind=\"{}\">{}</td><td>{}</td>\
-                 <td class=\"n\">{}</td><td>{}</td><td>{} {}{}</td></tr>",
+                "<tr><td class=\"code\"><a href=\"/desk/chains/{}{q}\">{}</a></td><td data-kind=\"{}\">{}{}</td><td>{}</td>\
+                 <td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&a.chain),
                 esc(&a.code),
                 a.kind.code(),
                 esc(a.kind.label(french)),
-                esc(&datetime(&a.deadline.at, lang)),
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!("<br><small>{}</small>", esc(&detail))
+                },
+                esc(&datetime(a.due.as_ref().unwrap_or(&a.since), lang)),
                 number(u64::try_from(a.hours_late).unwrap_or(0), lang),
                 esc(t(lang, if a.current { Msg::Current } else { Msg::Past })),
-                esc(&a.deadline.rule.code),
-                esc(&a.deadline.rule.rule),
-                esc(&unconfirmed),
+                esc(&rule),
             );
         }
         main.push_str("</tbody></table>");
