@@ -124,8 +124,30 @@ impl Views {
     /// the fold is rebuilt; a file of another ledger is refused).
     pub async fn open(path: &Path, ledger: &Ledger) -> Result<Views, ProjectionError> {
         let end = ledger.with_state(|v| v.size()).await;
-        let (db, projection) =
-            ProjectionDb::open_current(path, ledger.store().as_ref(), Some(end)).await?;
+        let store = ledger.store().as_ref();
+        let mut db = ProjectionDb::open(path)?;
+        let loaded = match db.bind(store).await {
+            Ok(()) => db.load(),
+            Err(e) => Err(e),
+        };
+        let mut projection = match loaded {
+            Ok(p) => p,
+            Err(e) if e.is_rebuildable() => {
+                tracing::warn!(error = %e, "views file unreadable by this version: rebuilt");
+                let mut fresh = ProjectionDb::open(path)?;
+                let (p, _) = fresh.rebuild_until(store, Some(end)).await?;
+                db = fresh;
+                p
+            }
+            Err(e) => return Err(e),
+        };
+        let resumed_from = projection.next_position();
+        let done = db.catch_up_until(store, &mut projection, Some(end)).await?;
+        tracing::info!(
+            resumed_from,
+            folded = done.folded,
+            "views file loaded and caught up"
+        );
         Ok(Views::with(projection, Some(db), Some(path.to_path_buf())))
     }
 
