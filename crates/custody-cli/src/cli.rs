@@ -129,8 +129,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the people released to an agency and not yet accepted by it, oldest first.
     Inbox(InboxArgs),
-    /// Time-limit alarms of the first hours: arrests recorded late, first judicial appearances
-    /// late or missing, police custody past its end.
+    /// Alarms: first hours (arrest recorded late, first appearance late or missing, police
+    /// custody past its end), detention orders (expired, expiring, beyond the law), custody
+    /// gaps, unofficial places, hearings without the person, access restrictions, forks.
     Alarms(AlarmsArgs),
     /// Store evidence blobs by content and record them; read them back, checked.
     #[command(subcommand)]
@@ -593,6 +594,10 @@ pub struct AlarmsArgs {
     /// The directory of the legal rule sets (deploy/policy/README.md).
     #[arg(long, env = "CUSTODY_POLICY_DIR", default_value = "deploy/policy")]
     pub policy_dir: PathBuf,
+    /// The directory of the working-day calendars (one file per year); default: the
+    /// `calendar` directory of `--policy-dir`.
+    #[arg(long, env = "CUSTODY_CALENDAR_DIR")]
+    pub calendar_dir: Option<PathBuf>,
     /// The jurisdiction whose rule sets apply.
     #[arg(long, default_value = "ML")]
     pub jurisdiction: String,

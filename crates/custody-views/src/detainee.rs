@@ -152,8 +152,11 @@ pub struct DetentionOrder {
     pub valid_until: Timestamp,
     /// The offence class (fact `offence_class`), which sets the lawful maximum.
     pub offence_class: Option<OffenceClass>,
-    /// The issuing court or authority (fact `court`, when the record carries it).
+    /// The issuing court or authority (fact `issuing_authority`, or `court`, when the record
+    /// carries it).
     pub court: Option<String>,
+    /// The case reference (fact `case_ref`, when the record carries it).
+    pub case_ref: Option<String>,
     /// Its extensions, in chain order.
     pub extensions: Vec<OrderExtension>,
 }
@@ -245,6 +248,25 @@ pub struct Stay {
     pub until: Option<Timestamp>,
 }
 
+/// A handover between agencies: `custody_released`, then (once recorded) `custody_accepted`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    /// Hash of the `custody_released` event.
+    pub release: Hash,
+    /// The releasing agency.
+    pub from: String,
+    /// The agency named to receive the person (fact `to_agency`).
+    pub to: Option<String>,
+    /// When the release happened.
+    pub released_at: Timestamp,
+    /// When the acceptance happened; `None` while nobody has accepted the person.
+    pub accepted_at: Option<Timestamp>,
+    /// The accepting agency.
+    pub accepted_by: Option<String>,
+    /// When the person left the gap otherwise (death or escape before any acceptance).
+    pub ended_at: Option<Timestamp>,
+}
+
 /// A restriction of relatives' access (`access_restricted`, Disappearance Convention art. 20).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRestriction {
@@ -254,9 +276,11 @@ pub struct AccessRestriction {
     pub decided_at: Timestamp,
     /// The agency that recorded it.
     pub agency: String,
+    /// The authority that decided it (fact `authority`).
+    pub authority: Option<String>,
     /// Its end (fact `until`).
     pub until: Option<Timestamp>,
-    /// The judicial authority that reviews it (fact `review_by`).
+    /// The judicial authority that reviews it (fact `reviewing_authority`).
     pub review_by: Option<String>,
     /// When it is to be reviewed (fact `review_at`, when the record carries it).
     pub review_at: Option<Timestamp>,
@@ -275,6 +299,8 @@ pub struct JudgmentFold {
     pub outcome: Option<LegalStatus>,
     /// Whether it is custodial (fact `custodial`).
     pub custodial: Option<bool>,
+    /// The court (fact `court`).
+    pub court: Option<String>,
 }
 
 /// An admission to a facility (`admission`).
@@ -288,8 +314,8 @@ pub struct Admission {
     pub agency: String,
 }
 
-/// A Mandela Rule 8 event of the person's file: a complaint, a disciplinary sanction, an
-/// injury during detention.
+/// A Mandela Rule 8 event of the person's file: a complaint lodged or answered, a
+/// disciplinary sanction, an injury during detention.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule8Event {
     /// The kind.
@@ -338,6 +364,8 @@ pub struct DetaineeFold {
     /// Every stay at a facility, past and present, in chain order (the present one last, with
     /// no `until`).
     pub stays: Vec<Stay>,
+    /// Every handover (release by one agency, acceptance by the next), in chain order.
+    pub handovers: Vec<Handover>,
     /// Every restriction of relatives' access, in chain order.
     pub restrictions: Vec<AccessRestriction>,
     /// Every judgment, in chain order.
@@ -431,6 +459,15 @@ impl DetaineeFold {
             }
             EventKind::CustodyReleased => {
                 self.leave(at);
+                self.handovers.push(Handover {
+                    release: record.hash,
+                    from: agency.clone(),
+                    to: facts.str("to_agency").map(str::to_string),
+                    released_at: at.clone(),
+                    accepted_at: None,
+                    accepted_by: None,
+                    ended_at: None,
+                });
                 self.custody = CustodyState::Gap {
                     release: record.hash,
                     from: agency,
@@ -440,6 +477,16 @@ impl DetaineeFold {
                 };
             }
             EventKind::CustodyAccepted => {
+                let release = facts.hash("release_event");
+                if let Some(hd) = self
+                    .handovers
+                    .iter_mut()
+                    .rev()
+                    .find(|hd| Some(hd.release) == release && hd.accepted_at.is_none())
+                {
+                    hd.accepted_at = Some(at.clone());
+                    hd.accepted_by = Some(agency.clone());
+                }
                 self.move_to(facts.str("facility"), &agency, at);
                 self.custody = CustodyState::Held {
                     agency,
@@ -469,7 +516,11 @@ impl DetaineeFold {
                         stated_until: valid_until.clone(),
                         valid_until,
                         offence_class: facts.str("offence_class").and_then(offence_class),
-                        court: facts.str("court").map(str::to_string),
+                        court: facts
+                            .str("issuing_authority")
+                            .or_else(|| facts.str("court"))
+                            .map(str::to_string),
+                        case_ref: facts.str("case_ref").map(str::to_string),
                         extensions: Vec::new(),
                     });
                 }
@@ -540,16 +591,18 @@ impl DetaineeFold {
                     at: at.clone(),
                     outcome,
                     custodial: facts.bool("custodial"),
+                    court: facts.str("court").map(str::to_string),
                 });
             }
             EventKind::AccessRestricted => self.restrictions.push(AccessRestriction {
                 event: record.hash,
                 decided_at: at.clone(),
                 agency,
+                authority: facts.str("authority").map(str::to_string),
                 until: facts.timestamp("until"),
                 review_by: facts
-                    .str("review_by")
-                    .or_else(|| facts.str("reviewing_authority"))
+                    .str("reviewing_authority")
+                    .or_else(|| facts.str("review_by"))
                     .map(str::to_string),
                 review_at: facts.timestamp("review_at"),
                 reasoned: facts.bool("reasoned"),
@@ -612,6 +665,13 @@ impl DetaineeFold {
 
     /// Release, death or escape at `at`.
     fn end(&mut self, at: &Timestamp) {
+        if let Some(hd) = self
+            .handovers
+            .last_mut()
+            .filter(|hd| hd.accepted_at.is_none() && hd.ended_at.is_none())
+        {
+            hd.ended_at = Some(at.clone());
+        }
         self.leave(at);
         self.end_police_custody(at);
     }
@@ -752,16 +812,15 @@ fn offence_class(text: &str) -> Option<OffenceClass> {
     serde_json::from_value(serde_json::Value::from(text)).ok()
 }
 
-/// Whether a kind is a Mandela Rule 8 event of the person's file.
+/// Whether a kind is a Mandela Rule 8 event of the person's file (complaints and their
+/// answers, disciplinary sanctions, injuries during detention).
 fn is_rule8(kind: EventKind) -> bool {
     matches!(
-        kind.as_str(),
-        "complaint_filed"
-            | "complaint"
-            | "disciplinary_sanction"
-            | "sanction"
-            | "injury_recorded"
-            | "injury"
+        kind,
+        EventKind::ComplaintLodged
+            | EventKind::ComplaintAnswered
+            | EventKind::DisciplinarySanction
+            | EventKind::InjuryRecorded
     )
 }
 

@@ -534,6 +534,19 @@ const KIND_LABELS: &[(&str, &str, &str)] = &[
         "access restricted",
     ),
     ("redaction", "retrait légal de contenu", "lawful redaction"),
+    ("complaint_lodged", "plainte déposée", "complaint lodged"),
+    (
+        "complaint_answered",
+        "réponse à une plainte",
+        "complaint answered",
+    ),
+    (
+        "disciplinary_sanction",
+        "sanction disciplinaire",
+        "disciplinary sanction",
+    ),
+    ("injury_recorded", "blessure constatée", "injury recorded"),
+    ("counsel_appointed", "avocat désigné", "counsel appointed"),
     ("complaint", "plainte", "complaint"),
     ("complaint_filed", "plainte déposée", "complaint filed"),
     (

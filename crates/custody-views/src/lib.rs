@@ -12,9 +12,12 @@
 //! - [`detainee`]: the per-detainee fold, the shared read model ([`detainee::Projection`]:
 //!   the directory of agencies and facilities and every detainee's fold, idempotent by ledger
 //!   position), which the reports and alarms read.
-//! - [`alarms`]: the time limits of the first hours (arrest recorded late, first judicial
-//!   appearance late or missing, police custody past its end), from headers and the rule set
-//!   in force at the arrest.
+//! - [`alarms`]: every alarm at an instant, from the read model, the rule set in force at the
+//!   arrest and the calendar: the first hours (arrest recorded late, first judicial appearance
+//!   late or missing, police custody past its end), detention orders (expired while held,
+//!   expiring in the renewal window, longer than the law, pre-trial beyond the legal total),
+//!   custody gaps, unofficial places, hearings without the person, forks, art. 20
+//!   restrictions.
 //! - [`inbox`]: a registrar's inbox, the people released to an agency and not yet accepted.
 //! - [`policy`]: the legal rule sets of `deploy/policy/` (one per code of criminal procedure),
 //!   chosen by the date of the facts; [`calendar`]: working days and public holidays;

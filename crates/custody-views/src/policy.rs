@@ -122,6 +122,23 @@ pub struct HoursRule {
     pub source: String,
 }
 
+/// Settings of the alarms that are not figures of the law: set by the project, per rule set.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmSettings {
+    /// Hours after a release (`custody_released`) within which the receiving agency is to
+    /// record accepting the person; past them, the custody gap is an alarm.
+    pub custody_gap_hours: u32,
+    /// Working days before the expiry of a detention order from which its coming expiry is an
+    /// alarm, for an offence class whose rule states no renewal window (a class with a window,
+    /// `renewal_window_working_days`, uses its window).
+    pub order_expiry_notice_working_days: u32,
+    /// Whether the values were checked against their source.
+    pub confirmed: bool,
+    /// Where the values come from.
+    pub source: String,
+}
+
 /// Pre-trial detention by offence class (the classes of `detention_order.offence_class`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,6 +166,7 @@ struct PolicyFile {
     pre_trial: PreTrialRules,
     first_appearance: HoursRule,
     late_arrest_recording: HoursRule,
+    alarms: AlarmSettings,
 }
 
 /// One rule set: a code of criminal procedure of a jurisdiction, with the dates it applies.
@@ -176,6 +194,8 @@ pub struct Policy {
     pub first_appearance: HoursRule,
     /// Limit for recording an arrest, from the arrest.
     pub late_arrest_recording: HoursRule,
+    /// Settings of the alarms (custody gap hours, notice before an order expires).
+    pub alarms: AlarmSettings,
 }
 
 impl Policy {
@@ -213,6 +233,11 @@ impl Policy {
             "late_arrest_recording.max_hours",
             f.late_arrest_recording.max_hours,
         )?;
+        positive("alarms.custody_gap_hours", f.alarms.custody_gap_hours)?;
+        positive(
+            "alarms.order_expiry_notice_working_days",
+            f.alarms.order_expiry_notice_working_days,
+        )?;
         for (name, r) in [
             ("misdemeanour_up_to_2y", &f.pre_trial.misdemeanour_up_to_2y),
             ("misdemeanour_over_2y", &f.pre_trial.misdemeanour_over_2y),
@@ -246,6 +271,7 @@ impl Policy {
             pre_trial: f.pre_trial,
             first_appearance: f.first_appearance,
             late_arrest_recording: f.late_arrest_recording,
+            alarms: f.alarms,
         })
     }
 

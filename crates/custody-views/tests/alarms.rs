@@ -17,6 +17,7 @@ use std::path::Path;
 use custody_core::ids::detainee_chain_id;
 use custody_core::{Draft, EventKind as K, Hash, Record, SecretKey, Timestamp};
 use custody_views::alarms::{AlarmKind, Alarms};
+use custody_views::calendar::Calendar;
 use custody_views::policy::PolicySet;
 use serde_json::Value;
 
@@ -77,6 +78,11 @@ fn policies() -> PolicySet {
         .expect("deploy/policy")
 }
 
+fn calendar() -> Calendar {
+    Calendar::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/policy/calendar"))
+        .expect("deploy/policy/calendar")
+}
+
 #[test]
 fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
     let mut chains: Vec<Chain> = (1..=5u128)
@@ -115,11 +121,25 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
     for r in &records {
         alarms.observe(r);
     }
-    let report = alarms.report(&policies(), "ML", &t(8, 10));
+    let report = alarms.report(&policies(), &calendar(), "ML", &t(8, 10));
     assert!(report.uncovered.is_empty(), "{:?}", report.uncovered);
+    // The places of the example bodies are not registered in this ledger (it has no
+    // authority chain): they are alarms of their own, not the subject here.
+    let first_hours = [
+        AlarmKind::ArrestRecordedLate,
+        AlarmKind::FirstAppearanceLate,
+        AlarmKind::NoFirstAppearance,
+        AlarmKind::PoliceCustodyOverdue,
+        AlarmKind::ExtensionsBeyondLaw,
+    ];
+    assert!(report
+        .alarms
+        .iter()
+        .all(|al| first_hours.contains(&al.kind) || al.rule.is_none()));
     let got: Vec<(usize, AlarmKind, i64, bool)> = report
         .alarms
         .iter()
+        .filter(|al| first_hours.contains(&al.kind))
         .map(|al| {
             let who = ids
                 .iter()
@@ -134,7 +154,8 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
         (b, AlarmKind::FirstAppearanceLate, 24, false),
         (b, AlarmKind::PoliceCustodyOverdue, 22, false),
         (c, AlarmKind::NoFirstAppearance, 24, true),
-        (e, AlarmKind::ExtensionsBeyondLaw, 48, false),
+        // A fact, not a limit: no hours late.
+        (e, AlarmKind::ExtensionsBeyondLaw, 0, false),
         (e, AlarmKind::PoliceCustodyOverdue, 48, false),
         (e, AlarmKind::NoFirstAppearance, 72, false),
     ];
@@ -145,15 +166,71 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
     // Current alarms come first.
     assert_eq!(got[0], (c, AlarmKind::NoFirstAppearance, 24, true));
     // Every alarm names the 2001 code's rule it comes from.
-    for al in &report.alarms {
-        assert_eq!(al.deadline.rule.code, "mali-cpp-2001", "{al:?}");
+    for al in report
+        .alarms
+        .iter()
+        .filter(|al| first_hours.contains(&al.kind))
+    {
+        let rule = al.rule.as_ref().expect("a time limit names its rule");
+        assert_eq!(rule.code, "mali-cpp-2001", "{al:?}");
     }
     // An hour later, C's police custody is past its end too.
-    let later = alarms.report(&policies(), "ML", &t(8, 11));
+    let later = alarms.report(&policies(), &calendar(), "ML", &t(8, 11));
     assert!(later.alarms.iter().any(|al| al.chain == ids[c]
         && al.kind == AlarmKind::PoliceCustodyOverdue
         && al.current
         && al.hours_late == 1));
+
+    // Each fires one second past its limit, not at it; an alarm at an earlier instant reads
+    // only what had happened by then.
+    let kinds_at = |t: &Timestamp, who: usize| -> Vec<(AlarmKind, bool)> {
+        let mut v: Vec<_> = alarms
+            .report(&policies(), &calendar(), "ML", t)
+            .alarms
+            .iter()
+            .filter(|al| al.chain == ids[who])
+            .map(|al| (al.kind, al.current))
+            .collect();
+        v.sort();
+        v
+    };
+    let second = |t: Timestamp, s: i64| t.plus_seconds(s);
+    // B: recorded late at d2 10:00 (limit d1 10:00): the alarm appears with the recording.
+    assert!(!kinds_at(&second(t(2, 10), -1), b).contains(&(AlarmKind::ArrestRecordedLate, false)));
+    assert!(kinds_at(&t(2, 10), b).contains(&(AlarmKind::ArrestRecordedLate, false)));
+    // B: first appearance due d2 10:00; from d2 10:00:01 none yet (current), from d3 10:00 late.
+    assert!(!kinds_at(&t(2, 10), b).contains(&(AlarmKind::NoFirstAppearance, true)));
+    assert!(kinds_at(&second(t(2, 10), 1), b).contains(&(AlarmKind::NoFirstAppearance, true)));
+    assert!(kinds_at(&second(t(3, 10), -1), b).contains(&(AlarmKind::NoFirstAppearance, true)));
+    assert_eq!(
+        kinds_at(&t(3, 10), b)
+            .into_iter()
+            .filter(|k| matches!(
+                k.0,
+                AlarmKind::NoFirstAppearance | AlarmKind::FirstAppearanceLate
+            ))
+            .collect::<Vec<_>>(),
+        vec![(AlarmKind::FirstAppearanceLate, false)]
+    );
+    // B: police custody ends d2 12:00 (48 h from d0 12:00).
+    assert!(!kinds_at(&t(2, 12), b)
+        .iter()
+        .any(|k| k.0 == AlarmKind::PoliceCustodyOverdue));
+    assert!(kinds_at(&second(t(2, 12), 1), b).contains(&(AlarmKind::PoliceCustodyOverdue, true)));
+    // C: one extension, police custody ends d8 10:00: in time at it, overdue one second later.
+    assert!(!kinds_at(&t(8, 10), c)
+        .iter()
+        .any(|k| k.0 == AlarmKind::PoliceCustodyOverdue));
+    assert!(kinds_at(&second(t(8, 10), 1), c).contains(&(AlarmKind::PoliceCustodyOverdue, true)));
+    // C: with its extension of d7 09:00 counted, police custody is in time at d7 10:00 + 1 s.
+    assert!(kinds_at(&second(t(7, 10), 1), c)
+        .iter()
+        .all(|k| k.0 != AlarmKind::PoliceCustodyOverdue));
+    // E: the second extension (d3 09:00) is the one beyond the law.
+    assert!(!kinds_at(&second(t(3, 9), -1), e)
+        .iter()
+        .any(|k| k.0 == AlarmKind::ExtensionsBeyondLaw));
+    assert!(kinds_at(&t(3, 9), e).contains(&(AlarmKind::ExtensionsBeyondLaw, true)));
 }
 
 #[test]
@@ -166,8 +243,41 @@ fn an_arrest_before_any_rule_set_is_reported_as_uncovered_not_guessed() {
     let old = Timestamp::from_unix_seconds(946_684_800); // 2000-01-01, before the 2001 code
     let mut alarms = Alarms::new();
     alarms.observe(&record(&mut chain, K::Arrest, old.clone(), old));
-    let report = alarms.report(&policies(), "ML", &t(8, 10));
+    let report = alarms.report(&policies(), &calendar(), "ML", &t(8, 10));
     assert!(report.alarms.is_empty());
     assert_eq!(report.uncovered.len(), 1);
     assert_eq!(report.uncovered[0].0, chain.id);
+}
+
+/// The `[alarms]` settings of a rule set are read strictly: the table is required, its hours
+/// must be more than 0, and the real files set the figures.
+#[test]
+fn the_alarm_settings_of_a_rule_set_are_strict() {
+    use custody_views::policy::Policy;
+    let set = policies();
+    for p in set.policies() {
+        assert_eq!(p.alarms.custody_gap_hours, 24, "{}", p.code);
+        assert_eq!(p.alarms.order_expiry_notice_working_days, 8, "{}", p.code);
+    }
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/policy/mali-cpp-2001.toml");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let start = text.find("[alarms]").expect("an [alarms] table");
+    let without: String = text[..start].to_string();
+    let e = Policy::parse(Path::new("x.toml"), &without)
+        .expect_err("no [alarms]")
+        .to_string();
+    assert!(e.contains("x.toml") && e.contains("alarms"), "{e}");
+    let zero = text.replace("custody_gap_hours = 24", "custody_gap_hours = 0");
+    let e = Policy::parse(Path::new("x.toml"), &zero)
+        .expect_err("0 hours")
+        .to_string();
+    assert!(e.contains("alarms.custody_gap_hours"), "{e}");
+    let unknown = text.replace(
+        "custody_gap_hours = 24",
+        "custody_gap_hours = 24\ngap_days = 1",
+    );
+    let e = Policy::parse(Path::new("x.toml"), &unknown)
+        .expect_err("unknown key")
+        .to_string();
+    assert!(e.contains("gap_days"), "{e}");
 }

@@ -174,6 +174,7 @@ mod report {
                 valid_until: ts(until),
                 offence_class: None,
                 court: p.court.map(str::to_string),
+                case_ref: None,
                 extensions: vec![],
             });
         }

@@ -177,6 +177,7 @@ fn restriction(
         event: custody_core::Hash([9; 32]),
         decided_at: ts("2026-03-10T00:00:00Z"),
         agency: "ml-pjs-bamako".into(),
+        authority: None,
         until: Some(ts(until)),
         review_by: review_by.map(str::to_string),
         review_at: review_at.map(ts),

@@ -1,16 +1,26 @@
-//! `custody alarms`: the time limits of the first hours (`custody_views::alarms`) over a ledger
-//! verified first, under the rule sets of `--policy-dir` in force at each arrest.
+//! `custody alarms`: every alarm of `custody_views::alarms` (time limits of the first hours,
+//! detention orders, custody gaps, places, hearings, access restrictions, forks) over a ledger
+//! verified first, folded into the read model (`custody_views::detainee::Projection`), under
+//! the rule sets of `--policy-dir` in force at each arrest and the working-day calendar of
+//! `--policy-dir`/calendar. The forks come from the store's fork log.
+//!
+//! French by default, English with `--lang en`; people are named by the human code of their
+//! chain only. Output goes through a locked standard output, and a closed pipe
+//! (`custody alarms | head`) ends the listing quietly instead of panicking.
+
+use std::io::Write;
 
 use anyhow::Context;
 use custody_core::Timestamp;
 use custody_store::LedgerScan;
-use custody_views::alarms::Alarms;
+use custody_views::alarms::{alarms_with_forks, ForkInfo};
+use custody_views::calendar::Calendar;
+use custody_views::detainee::Projection;
 use custody_views::policy::PolicySet;
-use serde_json::json;
 
 use crate::cli::AlarmsArgs;
 use crate::clock;
-use crate::cmd::verify;
+use crate::cmd::{forks, verify};
 use crate::output::Output;
 
 /// Prints the alarms; a ledger that does not verify is an error.
@@ -25,81 +35,65 @@ pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<(
             args.policy_dir.display()
         )
     })?;
+    let calendar_dir = args
+        .calendar_dir
+        .clone()
+        .unwrap_or_else(|| args.policy_dir.join("calendar"));
+    let calendar = Calendar::load_dir(&calendar_dir).with_context(|| {
+        format!(
+            "cannot load the working-day calendar of {} (pass --calendar-dir)",
+            calendar_dir.display()
+        )
+    })?;
     let (s, _, _, records) = verify::verified_store(spec, "no alarm is computed").await?;
-    let mut alarms = Alarms::new();
+    let mut projection = Projection::new();
     let mut scan = LedgerScan::new(s.as_ref(), 0).until(records);
     while let Some(batch) = scan.next_batch().await? {
         for ev in &batch {
-            alarms.observe(&ev.record);
+            projection
+                .observe(ev.position, &ev.record)
+                .context("the store skipped ledger positions")?;
         }
     }
-    let found = alarms.report(&policies, &args.jurisdiction, &at);
+    let fork_log: Vec<ForkInfo> = forks::all(s.as_ref())
+        .await?
+        .iter()
+        .map(|f| ForkInfo {
+            chain: f.chain.clone(),
+            seq: f.seq,
+            stored: f.stored,
+            other: f.other.hash,
+            seen_at: f.seen_at.clone(),
+        })
+        .collect();
+    let found = alarms_with_forks(
+        &projection,
+        &policies,
+        &calendar,
+        &args.jurisdiction,
+        &at,
+        &fork_log,
+    );
     let french = args.lang == "fr";
-    if out.json {
-        out.json(&json!({
-            "at": at.as_str(),
-            "count": found.alarms.len(),
-            "alarms": found.alarms.iter().map(|a| json!({
-                "kind": a.kind.code(),
-                "chain": a.chain,
-                "code": a.code,
-                "deadline": a.deadline.at.as_str(),
-                "rule_set": a.deadline.rule.code,
-                "rule": a.deadline.rule.rule,
-                "rule_confirmed": a.deadline.rule.confirmed,
-                "happened_at": a.happened_at.as_ref().map(Timestamp::as_str),
-                "hours_late": a.hours_late,
-                "current": a.current,
-            })).collect::<Vec<_>>(),
-            "uncovered": found.uncovered.iter().map(|(chain, why)| json!({"chain": chain, "why": why})).collect::<Vec<_>>(),
-        }));
-        return Ok(());
-    }
-    let (title, none, late, current_word, past_word, limit, unconfirmed) = if french {
-        (
-            "ALERTES DE DÉLAIS au",
-            "aucune alerte",
-            "h de retard",
-            "EN COURS",
-            "passée",
-            "limite",
-            "règle non confirmée",
-        )
+    let text = if out.json {
+        vec![found.to_json().to_string()]
     } else {
-        (
-            "TIME-LIMIT ALARMS at",
-            "no alarm",
-            "h late",
-            "CURRENT",
-            "past",
-            "limit",
-            "unconfirmed rule",
-        )
+        found.lines(french)
     };
-    let colon = if french { " :" } else { ":" };
-    println!("{title} {}{colon} {}", at.as_str(), found.alarms.len());
-    if found.alarms.is_empty() {
-        println!("  {none}");
-    }
-    for a in &found.alarms {
-        let confirmed = if a.deadline.rule.confirmed {
-            String::new()
-        } else {
-            format!(", {unconfirmed}")
-        };
-        println!(
-            "  {}  {:<9} {}{colon} {} {late} ({limit} {}, {} {}{confirmed})",
-            a.code,
-            if a.current { current_word } else { past_word },
-            a.kind.label(french),
-            a.hours_late,
-            a.deadline.at.as_str(),
-            a.deadline.rule.code,
-            a.deadline.rule.rule,
-        );
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let written = text
+        .iter()
+        .try_for_each(|line| writeln!(w, "{line}"))
+        .and_then(|()| w.flush());
+    match written {
+        Ok(()) => {}
+        // The reader went away (`custody alarms | head`): a normal end.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(e).context("cannot write the alarms to standard output"),
     }
     for (chain, why) in &found.uncovered {
-        eprintln!("custody: chain {chain}: no rule set applies ({why})");
+        eprintln!("custody: chain {chain}: a rule could not be applied ({why})");
     }
     Ok(())
 }
