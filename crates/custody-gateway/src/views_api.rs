@@ -277,12 +277,12 @@ use custody_core::chain::Custody;
 use custody_core::Timestamp;
 use custody_store::AccessEntry;
 use custody_views::access::{access_action, may_view, AccessContext, View};
-use custody_views::alarms::Alarms;
+use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, BacklogFilter};
 use custody_views::calendar::Date;
 use custody_views::hearings::{hearings, HearingFilter};
 use custody_views::whereabouts::{relatives_view, whereabouts};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::Reader;
 use crate::{authenticate, log_reads, AppState, GatewayError};
@@ -464,8 +464,10 @@ pub(crate) async fn get_backlog(
     Ok(Json(report.to_json()).into_response())
 }
 
-/// `GET /v1/alarms?at=`: the time-limit alarms (`custody_views::alarms`) under the rule sets
-/// of `custody serve --policy-dir`, over the records the ledger validated.
+/// `GET /v1/alarms?at=`: every alarm of the read model at an instant
+/// (`custody_views::alarms::alarms_with_forks`: time limits, orders, custody gaps, places,
+/// hearings, restrictions, and the store's fork alarms), under the rule sets and calendar of
+/// `custody serve --policy-dir`.
 pub(crate) async fn get_alarms(
     State(st): State<AppState>,
     method: Method,
@@ -490,34 +492,36 @@ pub(crate) async fn get_alarms(
         &AccessContext::none(),
     )
     .await?;
-    let end = st.ledger.with_state(|v| v.size()).await;
-    let mut alarms = Alarms::new();
-    let mut scan = LedgerScan::new(st.ledger.store().as_ref(), 0).until(end);
-    while let Some(batch) = scan.next_batch().await? {
-        for ev in &batch {
-            alarms.observe(&ev.record);
+    // The store's fork alarms, read in pages.
+    let store = st.ledger.store();
+    let mut forks = Vec::new();
+    loop {
+        let page = store.forks(forks.len() as u64, 1000).await?;
+        if page.is_empty() {
+            break;
         }
+        forks.extend(page.into_iter().map(|f| ForkInfo {
+            chain: f.chain,
+            seq: f.seq,
+            stored: f.stored,
+            other: f.other.hash,
+            seen_at: f.seen_at,
+        }));
     }
-    let found = alarms.report(&policy.policies, &policy.jurisdiction, &at);
-    Ok(Json(json!({
-        "at": at.as_str(),
-        "count": found.alarms.len(),
-        "alarms": found.alarms.iter().map(|a| json!({
-            "kind": a.kind.code(),
-            "label_fr": a.kind.label(true),
-            "label_en": a.kind.label(false),
-            "chain": a.chain,
-            "code": a.code,
-            "deadline": a.deadline.at.as_str(),
-            "rule_set": a.deadline.rule.code,
-            "rule": a.deadline.rule.rule,
-            "rule_confirmed": a.deadline.rule.confirmed,
-            "happened_at": a.happened_at.as_ref().map(Timestamp::as_str),
-            "hours_late": a.hours_late,
-            "current": a.current,
-        })).collect::<Vec<_>>(),
-        "uncovered": found.uncovered.iter().map(|(chain, why)| json!({"chain": chain, "why": why})).collect::<Vec<_>>(),
-    })))
+    let report = st
+        .views
+        .read(|p| {
+            alarms_with_forks(
+                p,
+                &policy.policies,
+                &policy.calendar,
+                &policy.jurisdiction,
+                &at,
+                &forks,
+            )
+        })
+        .await;
+    Ok(Json(report.to_json()))
 }
 
 /// `GET /v1/whereabouts/{chain}?at=&relatives=`: where the person of a chain (id or human
