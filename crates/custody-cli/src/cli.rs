@@ -135,6 +135,18 @@ pub enum Command {
     /// custody past its end), detention orders (expired, expiring, beyond the law), custody
     /// gaps, unofficial places, hearings without the person, access restrictions, forks.
     Alarms(AlarmsArgs),
+    /// The pre-trial backlog by facility and by court: counts, pre-trial shares, ageing,
+    /// longest waits, expired orders, occupancy against capacity (French; --lang en).
+    Backlog(BacklogArgs),
+    /// The hearing calendar: upcoming hearings by court and day, who to produce from which
+    /// facility; after the day, who was not produced and why.
+    Hearings(HearingsArgs),
+    /// Where one person is held, or the relatives' view (Disappearance Convention art. 18),
+    /// read with an enrolled key (--as), checked and written to the access log.
+    Whereabouts(WhereaboutsArgs),
+    /// One person's events in order with their verification marks, or the person's own file
+    /// (--own-file), read with an enrolled key (--as), checked and written to the access log.
+    Timeline(TimelineArgs),
     /// Store evidence blobs by content and record them; read them back, checked.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -603,6 +615,93 @@ pub struct AlarmsArgs {
     /// The jurisdiction whose rule sets apply.
     #[arg(long, default_value = "ML")]
     pub jurisdiction: String,
+}
+
+/// `custody backlog`.
+#[derive(Debug, Args)]
+pub struct BacklogArgs {
+    /// Output: a text table (default), json, or csv (RFC 4180, one row per facility and court).
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    pub format: String,
+    /// The instant of the report: a date YYYY-MM-DD (00:00 UTC) or an RFC 3339 UTC instant;
+    /// default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Language of the table: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
+    /// Only the people at this facility (id).
+    #[arg(long)]
+    pub facility: Option<String>,
+    /// Only the people whose current order names this court (id).
+    #[arg(long)]
+    pub court: Option<String>,
+    /// Only this legal status (pre_trial_detention, police_custody, convicted, ...).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only the people in pre-trial detention whose order has expired while they are held.
+    #[arg(long)]
+    pub overdue: bool,
+}
+
+/// `custody hearings`.
+#[derive(Debug, Args)]
+pub struct HearingsArgs {
+    /// Only this day (YYYY-MM-DD); default: every day from today, and the days past whose
+    /// person was not produced.
+    #[arg(long)]
+    pub day: Option<String>,
+    /// Only this court (id).
+    #[arg(long)]
+    pub court: Option<String>,
+    /// The instant of the calendar (date or RFC 3339 UTC instant); default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Output: a text table (default), json, or csv.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    pub format: String,
+    /// Language: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
+}
+
+/// `custody whereabouts`.
+#[derive(Debug, Args)]
+pub struct WhereaboutsArgs {
+    /// The person: a chain id (d-...) or the human code of the chain (XXXX-XXXX-C).
+    pub chain: String,
+    /// The reader's key file (an enrolled key; its roles decide, and the read is logged).
+    #[arg(long = "as", value_name = "KEYFILE", env = "CUSTODY_KEY")]
+    pub as_key: PathBuf,
+    /// The relatives' and counsel's view: art. 18 fields only, under any art. 20 restriction.
+    #[arg(long)]
+    pub relatives: bool,
+    /// The instant of the view (date or RFC 3339 UTC instant); default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Language: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
+}
+
+/// `custody timeline`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// The person: a chain id (d-...) or the human code of the chain (XXXX-XXXX-C).
+    pub chain: String,
+    /// The reader's key file (an enrolled key; its roles decide, and the read is logged).
+    #[arg(long = "as", value_name = "KEYFILE", env = "CUSTODY_KEY")]
+    pub as_key: PathBuf,
+    /// Headers only (kinds, instants, agencies, facts, marks): what a monitor may read.
+    #[arg(long, conflicts_with = "own_file")]
+    pub headers_only: bool,
+    /// The person's own file (Nelson Mandela Rule 8): every record with its payload but the
+    /// notes for medical staff.
+    #[arg(long)]
+    pub own_file: bool,
+    /// Language: `fr` (default) or `en`.
+    #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+    pub lang: String,
 }
 
 /// `custody checkpoint`.

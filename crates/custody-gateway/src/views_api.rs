@@ -124,8 +124,30 @@ impl Views {
     /// the fold is rebuilt; a file of another ledger is refused).
     pub async fn open(path: &Path, ledger: &Ledger) -> Result<Views, ProjectionError> {
         let end = ledger.with_state(|v| v.size()).await;
-        let (db, projection) =
-            ProjectionDb::open_current(path, ledger.store().as_ref(), Some(end)).await?;
+        let store = ledger.store().as_ref();
+        let mut db = ProjectionDb::open(path)?;
+        let loaded = match db.bind(store).await {
+            Ok(()) => db.load(),
+            Err(e) => Err(e),
+        };
+        let mut projection = match loaded {
+            Ok(p) => p,
+            Err(e) if e.is_rebuildable() => {
+                tracing::warn!(error = %e, "views file unreadable by this version: rebuilt");
+                let mut fresh = ProjectionDb::open(path)?;
+                let (p, _) = fresh.rebuild_until(store, Some(end)).await?;
+                db = fresh;
+                p
+            }
+            Err(e) => return Err(e),
+        };
+        let resumed_from = projection.next_position();
+        let done = db.catch_up_until(store, &mut projection, Some(end)).await?;
+        tracing::info!(
+            resumed_from,
+            folded = done.folded,
+            "views file loaded and caught up"
+        );
         Ok(Views::with(projection, Some(db), Some(path.to_path_buf())))
     }
 
@@ -255,12 +277,12 @@ use custody_core::chain::Custody;
 use custody_core::Timestamp;
 use custody_store::AccessEntry;
 use custody_views::access::{access_action, may_view, AccessContext, View};
-use custody_views::alarms::Alarms;
+use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, BacklogFilter};
 use custody_views::calendar::Date;
 use custody_views::hearings::{hearings, HearingFilter};
 use custody_views::whereabouts::{relatives_view, whereabouts};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::Reader;
 use crate::{authenticate, log_reads, AppState, GatewayError};
@@ -442,8 +464,10 @@ pub(crate) async fn get_backlog(
     Ok(Json(report.to_json()).into_response())
 }
 
-/// `GET /v1/alarms?at=`: the time-limit alarms (`custody_views::alarms`) under the rule sets
-/// of `custody serve --policy-dir`, over the records the ledger validated.
+/// `GET /v1/alarms?at=`: every alarm of the read model at an instant
+/// (`custody_views::alarms::alarms_with_forks`: time limits, orders, custody gaps, places,
+/// hearings, restrictions, and the store's fork alarms), under the rule sets and calendar of
+/// `custody serve --policy-dir`.
 pub(crate) async fn get_alarms(
     State(st): State<AppState>,
     method: Method,
@@ -468,26 +492,36 @@ pub(crate) async fn get_alarms(
         &AccessContext::none(),
     )
     .await?;
-    let end = st.ledger.with_state(|v| v.size()).await;
-    let mut alarms = Alarms::new();
-    let mut scan = LedgerScan::new(st.ledger.store().as_ref(), 0).until(end);
-    while let Some(batch) = scan.next_batch().await? {
-        for ev in &batch {
-            alarms.observe(&ev.record);
+    // The store's fork alarms, read in pages.
+    let store = st.ledger.store();
+    let mut forks = Vec::new();
+    loop {
+        let page = store.forks(forks.len() as u64, 1000).await?;
+        if page.is_empty() {
+            break;
         }
+        forks.extend(page.into_iter().map(|f| ForkInfo {
+            chain: f.chain,
+            seq: f.seq,
+            stored: f.stored,
+            other: f.other.hash,
+            seen_at: f.seen_at,
+        }));
     }
-    let found = alarms.report(
-        &policy.policies,
-        &policy.calendar,
-        &policy.jurisdiction,
-        &at,
-    );
-    Ok(Json(json!({
-        "at": at.as_str(),
-        "count": found.alarms.len(),
-        "alarms": found.alarms.iter().map(|a| a.to_json()).collect::<Vec<_>>(),
-        "uncovered": found.uncovered.iter().map(|(chain, why)| json!({"chain": chain, "why": why})).collect::<Vec<_>>(),
-    })))
+    let report = st
+        .views
+        .read(|p| {
+            alarms_with_forks(
+                p,
+                &policy.policies,
+                &policy.calendar,
+                &policy.jurisdiction,
+                &at,
+                &forks,
+            )
+        })
+        .await;
+    Ok(Json(report.to_json()))
 }
 
 /// `GET /v1/whereabouts/{chain}?at=&relatives=`: where the person of a chain (id or human

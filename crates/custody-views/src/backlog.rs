@@ -482,8 +482,11 @@ pub fn csv_field(text: &str) -> String {
     }
 }
 
+/// A percentage with one decimal, rounded half away from zero as the text and JSON forms are.
 fn csv_pct(x: Option<f64>) -> String {
-    x.map_or(String::new(), |v| format!("{:.1}", v))
+    x.map_or(String::new(), |v| {
+        format!("{:.1}", (v * 10.0).round() / 10.0)
+    })
 }
 
 impl Backlog {

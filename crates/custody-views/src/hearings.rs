@@ -42,11 +42,13 @@ pub struct HearingLine {
     /// The case reference, when recorded.
     pub case_ref: Option<String>,
     /// The facility the person must be produced from: where the records place the person at
-    /// the instant (`None`: at no recorded facility, or not held).
+    /// the instant for a hearing to come, at the hearing's time for a past one (`None`: at no
+    /// recorded facility, or not held).
     pub produce_from: Option<String>,
     /// Its registered name.
     pub facility_name: Option<String>,
-    /// The agency holding the person at the instant (`None`: in a custody gap, or not held).
+    /// The agency holding the person (at the instant; at the hearing's time for a past one);
+    /// `None`: in a custody gap, or not held.
     pub holder: Option<String>,
     /// The hash of the `hearing_scheduled` event.
     pub scheduled_event: Option<Hash>,
@@ -100,8 +102,36 @@ pub struct HearingCalendar {
     pub not_produced: Vec<NotProducedLine>,
 }
 
-fn line(p: &Projection, fold: &DetaineeFold, h: &Hearing, at_time: &Timestamp) -> HearingLine {
-    let facility = fold.is_open().then(|| fold.current_facility()).flatten();
+/// Where the person was at `when`: the stay that covers it (its facility and agency).
+fn stay_at<'a>(fold: &'a DetaineeFold, when: &Timestamp) -> Option<(&'a str, &'a str)> {
+    fold.stays
+        .iter()
+        .rev()
+        .find(|s| s.from <= *when && s.until.as_ref().is_none_or(|u| u > when))
+        .map(|s| (s.facility.as_str(), s.agency.as_str()))
+}
+
+/// A line for an upcoming hearing (`past` false: the facility and holder at the instant) or a
+/// past one (`past` true: the facility and agency where the records placed the person at the
+/// hearing's time, the ones that had to produce the person).
+fn line(
+    p: &Projection,
+    fold: &DetaineeFold,
+    h: &Hearing,
+    at_time: &Timestamp,
+    past: bool,
+) -> HearingLine {
+    let (facility, holder) = if past {
+        match stay_at(fold, at_time) {
+            Some((f, a)) => (Some(f), Some(a)),
+            None => (None, None),
+        }
+    } else {
+        (
+            fold.is_open().then(|| fold.current_facility()).flatten(),
+            fold.holder(),
+        )
+    };
     HearingLine {
         chain: fold.chain.clone(),
         code: fold.code.clone(),
@@ -111,7 +141,7 @@ fn line(p: &Projection, fold: &DetaineeFold, h: &Hearing, at_time: &Timestamp) -
         facility_name: facility
             .and_then(|f| p.directory.facility(f))
             .map(|f| f.name.clone()),
-        holder: fold.holder().map(str::to_string),
+        holder: holder.map(str::to_string),
         scheduled_event: h.scheduled.as_ref().map(|s| s.event),
     }
 }
@@ -141,17 +171,17 @@ pub fn hearings(p: &Projection, at: &Timestamp, filter: &HearingFilter) -> Heari
                         upcoming
                             .entry((h.court().map(str::to_string), day))
                             .or_default()
-                            .push(line(p, fold, h, when));
+                            .push(line(p, fold, h, when, false));
                     }
                 }
                 (None, true) => not_produced.push(NotProducedLine {
-                    hearing: line(p, fold, h, when),
+                    hearing: line(p, fold, h, when, true),
                     reason: NotProducedReason::NoRecord,
                     held_event: None,
                 }),
                 (Some(held), _) if held.produced == Some(false) => {
                     not_produced.push(NotProducedLine {
-                        hearing: line(p, fold, h, when),
+                        hearing: line(p, fold, h, when, true),
                         reason: NotProducedReason::Recorded(None),
                         held_event: Some(held.event),
                     })

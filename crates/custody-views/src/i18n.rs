@@ -541,12 +541,10 @@ const KIND_LABELS: &[(&str, &str, &str)] = &[
         "complaint answered",
     ),
     (
-        "disciplinary_sanction",
-        "sanction disciplinaire",
-        "disciplinary sanction",
+        "counsel_appointed",
+        "désignation d'un avocat",
+        "counsel appointed",
     ),
-    ("injury_recorded", "blessure constatée", "injury recorded"),
-    ("counsel_appointed", "avocat désigné", "counsel appointed"),
     ("complaint", "plainte", "complaint"),
     ("complaint_filed", "plainte déposée", "complaint filed"),
     (
@@ -555,7 +553,6 @@ const KIND_LABELS: &[(&str, &str, &str)] = &[
         "disciplinary sanction",
     ),
     ("injury_recorded", "blessure constatée", "injury recorded"),
-    ("injury", "blessure constatée", "injury recorded"),
 ];
 
 /// The label of an event kind by its wire name (`detention_order` → `mandat de dépôt`); a

@@ -10,14 +10,12 @@ use serde_json::{json, Value};
 use crate::i18n::{t, Lang, MessageId};
 use crate::timeline::{timeline, Detail, Entry, Mark, Timeline};
 
-/// The wire names of the Mandela Rule 8 kinds (complaints, disciplinary sanctions, injuries),
-/// under the names the wire format may give them.
+/// The wire names of the Mandela Rule 8 kinds (complaints and their answers, disciplinary
+/// sanctions, injuries).
 pub const RULE8_KINDS: &[&str] = &[
-    "complaint",
-    "complaint_filed",
+    "complaint_lodged",
+    "complaint_answered",
     "disciplinary_sanction",
-    "sanction",
-    "injury",
     "injury_recorded",
 ];
 

@@ -28,7 +28,9 @@ use crate::i18n::{fmt_date, fmt_datetime, t, Lang, MessageId};
 
 /// The art. 20 restriction in force for a person at `at`, if any: the latest
 /// `access_restricted` that is reasoned, not expired, names its judicial review, and whose
-/// review date (when recorded) has not passed.
+/// review date (when recorded) has not passed. The schema of `access_restricted` requires its
+/// `reasons`, so a record that passed validation is reasoned unless a fact says otherwise
+/// (`reasoned: false`).
 pub fn restriction_in_force<'a>(
     fold: &'a DetaineeFold,
     at: &Timestamp,
@@ -36,7 +38,7 @@ pub fn restriction_in_force<'a>(
     fold.restrictions
         .iter()
         .filter(|r| {
-            r.reasoned == Some(true)
+            r.reasoned != Some(false)
                 && r.until.as_ref().is_some_and(|u| u > at)
                 && r.review_by.as_deref().is_some_and(|s| !s.is_empty())
                 && r.review_at.as_ref().is_none_or(|d| d > at)

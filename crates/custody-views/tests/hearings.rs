@@ -10,6 +10,7 @@
 //! | H6 | held at f-a | c-1, 9 June 11:00, RP-6 | held, produced | nowhere |
 //! | H7 | released | c-1, 11 June 09:00 | no | nowhere (not deprived of liberty) |
 //! | H8 | held at f-a | c-1, 10 June 07:00 (earlier today) | no | upcoming: the day is not over |
+//! | H9 | f-b until 9 June 12:00, then f-a | c-1, 9 June 09:00, RP-9 | no | not produced, from f-b (where the person was then) |
 
 mod common;
 
@@ -170,6 +171,25 @@ fn calendar_projection() -> (Projection, Chain) {
         let f = fold(h, (h.n == 4).then_some(held4));
         p.detainees.insert(f.chain.clone(), f);
     }
+    // H9: at f-b until 9 June 12:00, then at f-a; its hearing of 9 June 09:00 has no record:
+    // f-b had to produce the person.
+    let h9 = H {
+        n: 9,
+        held_at: Some("f-b"),
+        court: "c-1",
+        when: "2026-06-09T09:00:00Z",
+        case_ref: "RP-9",
+        produced: None,
+    };
+    let mut f = fold(&h9, None);
+    f.stays[0].until = Some(ts("2026-06-09T12:00:00Z"));
+    f.stays.push(Stay {
+        facility: "f-a".into(),
+        agency: "ml-dnap".into(),
+        from: ts("2026-06-09T12:00:00Z"),
+        until: None,
+    });
+    p.detainees.insert(f.chain.clone(), f);
     (p, c)
 }
 
@@ -220,12 +240,19 @@ fn after_the_day_who_was_not_produced_and_why() {
         got,
         [
             ("RP-5".to_string(), NotProducedReason::NoRecord),
+            // RP-4 and RP-9 at the same time: by human code.
+            ("RP-9".to_string(), NotProducedReason::NoRecord),
             ("RP-4".to_string(), NotProducedReason::Recorded(None)),
         ]
     );
+    // A past hearing names the facility that held the person at its time, not the current one.
+    assert_eq!(
+        cal.not_produced[1].hearing.produce_from.as_deref(),
+        Some("f-b")
+    );
     cal.fill_reasons(c.records.iter());
     assert_eq!(
-        cal.not_produced[1].reason,
+        cal.not_produced[2].reason,
         NotProducedReason::Recorded(Some("pas de véhicule de transfert".into()))
     );
     let fr = cal.render(Lang::Fr);
@@ -241,11 +268,11 @@ fn after_the_day_who_was_not_produced_and_why() {
     let j = cal.to_json();
     assert_eq!(j["not_produced"][0]["reason"], "no_record");
     assert_eq!(
-        j["not_produced"][1]["reason_text"],
+        j["not_produced"][2]["reason_text"],
         "pas de véhicule de transfert"
     );
     let csv = cal.to_csv();
-    assert_eq!(csv.lines().count(), 1 + 4 + 2);
+    assert_eq!(csv.lines().count(), 1 + 4 + 3);
 }
 
 #[test]
@@ -257,7 +284,7 @@ fn filters_by_day_and_court() {
     };
     let cal = hearings(&p, &ts(AT), &day("2026-06-09", None));
     assert!(cal.upcoming.is_empty());
-    assert_eq!(cal.not_produced.len(), 1);
+    assert_eq!(cal.not_produced.len(), 2);
     let cal = hearings(&p, &ts(AT), &day("2026-06-12", Some("c-1")));
     assert!(cal.upcoming.is_empty() && cal.not_produced.is_empty());
     let cal = hearings(

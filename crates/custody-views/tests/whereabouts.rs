@@ -238,6 +238,15 @@ fn art20_restrictions_apply_only_when_reasoned_time_limited_and_reviewed() {
             true,
         ),
     ];
+    // No `reasoned` fact: the schema requires the reasons, so the record is reasoned.
+    let mut unstated = restriction(
+        "2026-05-01T00:00:00Z",
+        Some("Chambre d'accusation"),
+        true,
+        None,
+    );
+    unstated.reasoned = None;
+    let cases: Vec<_> = cases.into_iter().chain([(unstated, true)]).collect();
     for (r, applies) in cases {
         fold.restrictions = vec![r.clone()];
         assert_eq!(restriction_in_force(fold, &at).is_some(), applies, "{r:?}");

@@ -1,12 +1,14 @@
 //! One module per command.
 
 pub mod alarms;
+pub mod backlog;
 pub mod checkpoint;
 pub mod demo;
 pub mod enroll;
 pub mod evidence;
 pub mod export;
 pub mod forks;
+pub mod hearings;
 pub mod inbox;
 pub mod init;
 pub mod keygen;
@@ -20,3 +22,4 @@ pub mod serve;
 pub mod submit;
 pub mod sync;
 pub mod verify;
+pub mod whereabouts;
