@@ -224,3 +224,148 @@ async fn sign_in_sessions_matrix_timeline_and_access_log() {
     assert_eq!(page(&gw, Some(&monitor), &timeline).await.0, StatusCode::OK);
     gw.stop().await;
 }
+
+/// A SQLite store whose access log can be made to fail.
+#[derive(Debug)]
+struct LogDown {
+    inner: custody_store_sqlite::SqliteStore,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl custody_store::LedgerStore for LogDown {
+    async fn append(
+        &self,
+        record: &custody_core::Record,
+    ) -> Result<custody_store::AppendOutcome, custody_store::StoreError> {
+        self.inner.append(record).await
+    }
+    async fn chain(
+        &self,
+        chain: &str,
+    ) -> Result<Vec<custody_store::StoredEvent>, custody_store::StoreError> {
+        self.inner.chain(chain).await
+    }
+    async fn read_from(
+        &self,
+        position: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::StoredEvent>, custody_store::StoreError> {
+        self.inner.read_from(position, limit).await
+    }
+    async fn subscribe(
+        &self,
+        position: u64,
+    ) -> Result<custody_store::EventStream, custody_store::StoreError> {
+        self.inner.subscribe(position).await
+    }
+    async fn head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<custody_core::chain::ChainHead>, custody_store::StoreError> {
+        self.inner.head(chain).await
+    }
+    async fn size(&self) -> Result<u64, custody_store::StoreError> {
+        self.inner.size().await
+    }
+    async fn event(
+        &self,
+        hash: &custody_core::Hash,
+    ) -> Result<Option<custody_store::StoredEvent>, custody_store::StoreError> {
+        self.inner.event(hash).await
+    }
+    async fn remove_payload(
+        &self,
+        hash: &custody_core::Hash,
+    ) -> Result<(), custody_store::StoreError> {
+        self.inner.remove_payload(hash).await
+    }
+    async fn meta(
+        &self,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, custody_store::StoreError> {
+        self.inner.meta(key).await
+    }
+    async fn set_meta(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), custody_store::StoreError> {
+        self.inner.set_meta(key, value).await
+    }
+    async fn log_access(
+        &self,
+        entry: &custody_store::AccessEntry,
+    ) -> Result<(), custody_store::StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(custody_store::StoreError::Unavailable(
+                "test: the access log is down".to_string(),
+            ));
+        }
+        self.inner.log_access(entry).await
+    }
+    async fn access_log(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::AccessEntry>, custody_store::StoreError> {
+        self.inner.access_log(from, limit).await
+    }
+    async fn record_fork(
+        &self,
+        alarm: &custody_store::ForkAlarm,
+    ) -> Result<bool, custody_store::StoreError> {
+        self.inner.record_fork(alarm).await
+    }
+    async fn forks(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::ForkAlarm>, custody_store::StoreError> {
+        self.inner.forks(from, limit).await
+    }
+}
+
+/// A page with personal data is never sent when its access-log entry cannot be written: 503,
+/// nothing of the person shown; the same page answers again once the log is back.
+#[tokio::test]
+async fn no_access_log_no_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keys::new();
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = LogDown {
+        inner: custody_store_sqlite::SqliteStore::open(dir.path().join("ledger.db")).unwrap(),
+        down: down.clone(),
+    };
+    let ledger = ledger_with_authority(std::sync::Arc::new(store), &keys).await;
+    let gw = Gateway::start(ledger).await;
+    let chain = detainee_in_prison(&keys, chain_id(13));
+    for r in &chain.records {
+        gw.append_ok(r).await;
+    }
+    let timeline = format!("/desk/chains/{}", chain.records[0].header.chain);
+    let prosecutor = sign_in(&gw, &keys.prosecutor).await;
+    assert_eq!(
+        page(&gw, Some(&prosecutor), &timeline).await.0,
+        StatusCode::OK
+    );
+
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let code = custody_core::humancode::code_for_chain(&chain.records[0].header.chain);
+    for path in [timeline.as_str(), "/desk/backlog"] {
+        let (status, html) = page(&gw, Some(&prosecutor), path).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(html.contains("journal des accès"), "{html}");
+        assert!(!html.contains("data-check=\"") && !html.contains("<details>"));
+        assert!(!html.contains(&code), "{path}");
+    }
+    let (status, _) = page(&gw, Some(&prosecutor), "/desk/backlog.csv").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        page(&gw, Some(&prosecutor), &timeline).await.0,
+        StatusCode::OK
+    );
+    gw.stop().await;
+}
