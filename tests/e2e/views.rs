@@ -338,6 +338,58 @@ fn whereabouts_of_a_demo_person_in_french_and_english_logged_and_the_matrix_enfo
         tl.contains("✓ vérifié") && tl.contains("arrestation"),
         "{tl}"
     );
+    // The own file: not for the clerk; for the registrar of the prison holding the person,
+    // who prints it for the detainee (Mandela Rule 8), medical notes withheld.
+    let r = w.fails(
+        1,
+        &[
+            "timeline",
+            code,
+            "--own-file",
+            "--as",
+            "demo-keys/pole-clerk.key",
+        ],
+    );
+    assert!(r.stderr.contains("own file"), "{}", r.stderr);
+    let at_mca = census["pre_trial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["custody_status"] == "held" && p["facility"] == "mca-bamako")
+        .expect("someone held at MCA Bamako");
+    let mca = at_mca["code"].as_str().unwrap();
+    let own = w.ok(&[
+        "timeline",
+        mca,
+        "--own-file",
+        "--as",
+        "demo-keys/mca-registrar.key",
+    ]);
+    assert!(
+        own.starts_with("Dossier personnel (règle Nelson Mandela 8)"),
+        "{own}"
+    );
+    assert!(
+        own.contains("note médicale réservée au personnel soignant"),
+        "{own}"
+    );
+    assert_eq!(access_log(&w).last().unwrap()["action"], "view_own_file");
+    // Another prison's registrar does not hold the person: refused, and logged.
+    w.fails(
+        1,
+        &[
+            "whereabouts",
+            mca,
+            "--as",
+            "demo-keys/koulikoro-registrar.key",
+        ],
+    );
+    let last = access_log(&w).last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["allowed"].as_bool()),
+        (Some("view_whereabouts"), Some(false))
+    );
+    w.ok(&["whereabouts", mca, "--as", "demo-keys/mca-registrar.key"]);
     // A key of no ledger reads nothing.
     let (stranger, _) = w.keygen("stranger.key");
     let r = w.fails(1, &["whereabouts", code, "--as", &stranger]);

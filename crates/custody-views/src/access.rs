@@ -23,9 +23,10 @@
 //! at most that a medical screening took place on a date; the medical role reads medical
 //! payloads through the payload read path, not through views.
 //!
-//! Counsel: the role `counsel` is not in wire format v1 yet. Until it is, the caller sets
-//! [`AccessContext::counsel_for_chain`] only from an appointment it verified, which no caller
-//! can do, so counsel is absent from every decision in practice.
+//! Counsel reads by appointment, not by role: the caller sets
+//! [`AccessContext::counsel_for_chain`] only from an appointment of the reader's key for the
+//! chain that it verified itself. No caller does so yet (the `custody` commands set it to
+//! false), so counsel is absent from every decision in practice.
 
 use custody_core::Role;
 

@@ -766,3 +766,19 @@ pub fn table(rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::fmt_percent;
+
+    #[test]
+    fn csv_text_and_json_round_a_share_the_same_way() {
+        // 21 of 400 is 5.25 %: half away from zero everywhere (5.3), not half to even (5.2).
+        let p = percent(21, 400);
+        assert_eq!(csv_pct(p), "5.3");
+        assert_eq!(opt_round(p), json!(5.3));
+        assert_eq!(fmt_percent(Lang::En, 5.25), "5.3%");
+        assert_eq!(csv_pct(None), "");
+    }
+}
