@@ -5,7 +5,9 @@
 # Set-up: a C compiler (apt-get install gcc, for the build scripts of dependencies) when
 # there is none; headless Chromium (apt-get install chromium) when /usr/bin/chromium is missing
 # and CUSTODY_CHROMIUM names no other, for the test that prints the handover receipt on one A4
-# page (tests/e2e/handover.rs); and nats-server 2.10 or newer for the JetStream tests, found or
+# page (tests/e2e/handover.rs); chromedriver (apt-get install chromium-driver) when
+# /usr/bin/chromedriver is missing and CUSTODY_CHROMEDRIVER names no other, for the web desk's
+# browser test (tests/e2e/desk.rs); and nats-server 2.10 or newer for the JetStream tests, found or
 # unpacked from Debian 13 into .tools/nats-server/ by scripts/install-nats-server.sh (the system
 # package is left alone); CUSTODY_NATS_SERVER is set to it for the tests. A second run installs
 # nothing.
@@ -28,11 +30,18 @@ if ! command -v cc >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq gcc >/dev/null
 fi
+missing=()
 if [ -z "${CUSTODY_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
-  echo "installing: chromium"
+  missing+=(chromium)
+fi
+if [ -z "${CUSTODY_CHROMEDRIVER:-}" ] && [ ! -x /usr/bin/chromedriver ]; then
+  missing+=(chromium-driver)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 CUSTODY_NATS_SERVER=$(scripts/install-nats-server.sh)
 export CUSTODY_NATS_SERVER

@@ -125,6 +125,8 @@ pub enum Command {
     Prove(ProveArgs),
     /// Run the HTTP append gateway until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+    /// Print a one-time link that signs this browser in to the web desk of a gateway.
+    Login(LoginArgs),
     /// Build a deterministic demo ledger and print a summary of it.
     Demo(DemoArgs),
     /// List the people released to an agency and not yet accepted by it, oldest first.
@@ -743,6 +745,17 @@ pub struct ProveArgs {
     pub tree_size: Option<u64>,
 }
 
+/// `custody login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The gateway (`custody serve`): http://host:port or https://host/.
+    #[arg(long)]
+    pub url: String,
+    /// Your enrolled key file: the sign-in request is signed with it.
+    #[arg(long, env = "CUSTODY_KEY")]
+    pub key: PathBuf,
+}
+
 /// `custody serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -797,6 +810,35 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=(1 << 30))
     )]
     pub batch_max_bytes: u64,
+    /// Minutes a web desk session may stay without a request before it ends.
+    #[arg(
+        long,
+        value_name = "MINUTES",
+        default_value_t = ServeConfig::default().desk.session_idle.as_secs() / 60,
+        value_parser = clap::value_parser!(u64).range(1..=1440)
+    )]
+    pub session_idle: u64,
+    /// Hours after sign-in when a web desk session ends, whatever its activity.
+    #[arg(
+        long,
+        value_name = "HOURS",
+        default_value_t = ServeConfig::default().desk.session_max.as_secs() / 3600,
+        value_parser = clap::value_parser!(u64).range(1..=24)
+    )]
+    pub session_max: u64,
+    /// The views file: the read model of the view endpoints, persisted and caught up from its
+    /// cursor at start [default for a SQLite ledger: LEDGER.views.sqlite beside it; for a
+    /// JetStream ledger: none, the read model is rebuilt in memory at each start].
+    #[arg(long, value_name = "FILE")]
+    pub views: Option<PathBuf>,
+    /// The directory of the legal rule sets and calendar of the alarms and deadlines
+    /// (deploy/policy/README.md) [default: deploy/policy, served without alarms if it does not
+    /// exist].
+    #[arg(long, env = "CUSTODY_POLICY_DIR", value_name = "DIR")]
+    pub policy_dir: Option<PathBuf>,
+    /// The jurisdiction whose rule sets apply.
+    #[arg(long, default_value = "ML")]
+    pub jurisdiction: String,
 }
 
 impl ServeArgs {
@@ -809,6 +851,10 @@ impl ServeArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout),
             batch_max_records: usize::try_from(self.batch_max_records).unwrap_or(usize::MAX),
             batch_max_bytes: usize::try_from(self.batch_max_bytes).unwrap_or(usize::MAX),
+            desk: custody_gateway::desk::DeskConfig {
+                session_idle: Duration::from_secs(self.session_idle * 60),
+                session_max: Duration::from_secs(self.session_max * 3600),
+            },
         }
     }
 }

@@ -93,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trust(a) => cmd::ledger_key::run_trust(out, spec, a).await,
         Command::Prove(a) => cmd::prove::run(out, spec, a).await,
         Command::Serve(a) => cmd::serve::run(out, spec, a).await,
+        Command::Login(a) => cmd::login::run(out, a).await,
         Command::Demo(a) => cmd::demo::run(out, spec, a).await,
         Command::Evidence(c) => cmd::evidence::run(out, spec, c).await,
         Command::Packet(c) => cmd::packet::run(out, spec, c).await,

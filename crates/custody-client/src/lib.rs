@@ -194,6 +194,12 @@ pub enum ApiError {
         /// The gateway's message.
         message: String,
     },
+    /// 403: the reader's roles do not allow this view (the gateway's role-by-view matrix).
+    #[error("refused by the read matrix: {message}")]
+    Forbidden {
+        /// The gateway's message.
+        message: String,
+    },
     /// 404: no such chain, event or route.
     #[error("not found: {message}")]
     NotFound {
@@ -245,6 +251,7 @@ impl ApiError {
             | ApiError::Unauthorized { rule, .. }
             | ApiError::Other { rule, .. } => rule.known(),
             ApiError::Unavailable { .. } => Some(Rule::Unavailable),
+            ApiError::Forbidden { .. } => Some(Rule::Forbidden),
             ApiError::NotFound { .. } => Some(Rule::NotFound),
             ApiError::UnsupportedMediaType { .. } => Some(Rule::MediaType),
             ApiError::UnexpectedAnswer { .. } | ApiError::Transport(_) | ApiError::NoKey => None,
@@ -296,6 +303,7 @@ impl ApiError {
             },
             422 => ApiError::Refused { rule, message },
             401 => ApiError::Unauthorized { rule, message },
+            403 => ApiError::Forbidden { message },
             404 => ApiError::NotFound { message },
             415 => ApiError::UnsupportedMediaType { message },
             _ => ApiError::Other {
@@ -494,6 +502,29 @@ impl Client {
             })
     }
 
+    /// `POST /v1/desk/sign-in`, signed with this client's key: a one-time link that opens a
+    /// web desk session for the key in a browser (`custody login`). Returns the whole link
+    /// (this client's base URL followed by the path the gateway answered) and the seconds it
+    /// stays valid.
+    pub async fn desk_sign_in(&self) -> Result<(String, u64), ApiError> {
+        let key = self.key.as_ref().ok_or(ApiError::NoKey)?;
+        let path = "/v1/desk/sign-in";
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        for (name, value) in sign_request(key, "POST", path, &system_now(), b"") {
+            request = request.header(name, value);
+        }
+        let value = body_of(request.send().await?).await?;
+        match (value["path"].as_str(), value["expires_in"].as_u64()) {
+            (Some(p), Some(secs)) if p.starts_with("/desk/sign-in?code=") => {
+                Ok((format!("{}{p}", self.base), secs))
+            }
+            _ => Err(ApiError::UnexpectedAnswer {
+                status: 201,
+                problem: "a sign-in answer without \"path\" and \"expires_in\"".to_string(),
+            }),
+        }
+    }
+
     /// A signed `GET` of `path_and_query` (e.g. `/v1/chains/authority`), dated now: the
     /// answer's JSON body.
     pub async fn get(&self, path_and_query: &str) -> Result<Value, ApiError> {
@@ -533,6 +564,137 @@ impl Client {
     }
 }
 
+/// The filters of [`Client::backlog`] (`GET /v1/backlog`); every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BacklogQuery {
+    /// Only people at this facility (id).
+    pub facility: Option<String>,
+    /// Only people whose current order names this court (id).
+    pub court: Option<String>,
+    /// Only people of this legal status (code: `pre_trial_detention`...).
+    pub status: Option<String>,
+    /// Only people held on an expired order.
+    pub overdue: bool,
+    /// The instant (default: the gateway's clock).
+    pub at: Option<Timestamp>,
+}
+
+impl BacklogQuery {
+    /// The path and query of the request, in `format` (`json` or `csv`).
+    pub fn path(&self, format: &str) -> String {
+        let mut q = Query::default();
+        q.add("facility", self.facility.as_deref());
+        q.add("court", self.court.as_deref());
+        q.add("status", self.status.as_deref());
+        q.add("overdue", self.overdue.then_some("true"));
+        q.add("at", self.at.as_ref().map(Timestamp::as_str));
+        q.add("format", (format != "json").then_some(format));
+        q.path("/v1/backlog")
+    }
+}
+
+/// The filters of [`Client::hearings`] (`GET /v1/hearings`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HearingsQuery {
+    /// Only this day (`YYYY-MM-DD`).
+    pub day: Option<String>,
+    /// Only this court (id).
+    pub court: Option<String>,
+    /// The instant (default: the gateway's clock).
+    pub at: Option<Timestamp>,
+}
+
+impl HearingsQuery {
+    /// The path and query of the request.
+    pub fn path(&self) -> String {
+        let mut q = Query::default();
+        q.add("day", self.day.as_deref());
+        q.add("court", self.court.as_deref());
+        q.add("at", self.at.as_ref().map(Timestamp::as_str));
+        q.path("/v1/hearings")
+    }
+}
+
+/// A query string, percent-encoded.
+#[derive(Default)]
+struct Query(String);
+
+impl Query {
+    fn add(&mut self, name: &str, value: Option<&str>) {
+        let Some(value) = value else { return };
+        self.0.push(if self.0.is_empty() { '?' } else { '&' });
+        self.0.push_str(name);
+        self.0.push('=');
+        for b in value.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+                self.0.push(char::from(b));
+            } else {
+                self.0.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+
+    fn path(self, base: &str) -> String {
+        format!("{base}{}", self.0)
+    }
+}
+
+impl Client {
+    /// `GET /v1/backlog`: the pre-trial backlog by facility and by court, as JSON.
+    pub async fn backlog(&self, query: &BacklogQuery) -> Result<Value, ApiError> {
+        self.get(&query.path("json")).await
+    }
+
+    /// `GET /v1/backlog?format=csv`: the backlog's lines as CSV.
+    pub async fn backlog_csv(&self, query: &BacklogQuery) -> Result<String, ApiError> {
+        self.get_text(&query.path("csv")).await
+    }
+
+    /// `GET /v1/alarms`: the time-limit alarms at `at` (default: the gateway's clock).
+    pub async fn alarms(&self, at: Option<&Timestamp>) -> Result<Value, ApiError> {
+        let mut q = Query::default();
+        q.add("at", at.map(Timestamp::as_str));
+        self.get(&q.path("/v1/alarms")).await
+    }
+
+    /// `GET /v1/whereabouts/{chain}`: where the person of a chain (id or human code) is held;
+    /// with `relatives`, the relatives' and counsel's view (art. 18, 20).
+    pub async fn whereabouts(
+        &self,
+        chain: &str,
+        relatives: bool,
+        at: Option<&Timestamp>,
+    ) -> Result<Value, ApiError> {
+        let mut q = Query::default();
+        q.add("at", at.map(Timestamp::as_str));
+        q.add("relatives", relatives.then_some("true"));
+        let mut base = String::from("/v1/whereabouts/");
+        let mut segment = Query::default();
+        segment.add("x", Some(chain));
+        base.push_str(segment.0.trim_start_matches("?x="));
+        self.get(&q.path(&base)).await
+    }
+
+    /// `GET /v1/hearings`: the hearing calendar, as JSON.
+    pub async fn hearings(&self, query: &HearingsQuery) -> Result<Value, ApiError> {
+        self.get(&query.path()).await
+    }
+
+    /// A signed `GET` whose answer is text (CSV), dated now.
+    pub async fn get_text(&self, path_and_query: &str) -> Result<String, ApiError> {
+        let key = self.key.as_ref().ok_or(ApiError::NoKey)?;
+        let mut request = self.http.get(format!("{}{path_and_query}", self.base));
+        for (name, value) in sign_request(key, "GET", path_and_query, &system_now(), b"") {
+            request = request.header(name, value);
+        }
+        let (status, body) = success_bytes(request.send().await?).await?;
+        String::from_utf8(body).map_err(|e| ApiError::UnexpectedAnswer {
+            status: status.as_u16(),
+            problem: format!("the body is not UTF-8 text ({e})"),
+        })
+    }
+}
+
 /// The status and bytes of a success (2xx), or the typed error of any other answer.
 async fn success_bytes(
     answer: reqwest::Response,
@@ -569,6 +731,35 @@ mod tests {
 
     fn answer(status: u16, retry_after: Option<&str>, body: &str) -> ApiError {
         ApiError::from_answer(status, retry_after, body.as_bytes())
+    }
+
+    #[test]
+    fn view_queries_are_encoded() {
+        let q = BacklogQuery {
+            facility: Some("mca-bamako".into()),
+            status: Some("pre_trial_detention".into()),
+            overdue: true,
+            at: Some(Timestamp::parse("2026-12-01T08:00:00Z").expect("ts")),
+            ..BacklogQuery::default()
+        };
+        assert_eq!(
+            q.path("csv"),
+            "/v1/backlog?facility=mca-bamako&status=pre_trial_detention&overdue=true&at=2026-12-01T08:00:00Z&format=csv"
+        );
+        assert_eq!(BacklogQuery::default().path("json"), "/v1/backlog");
+        let h = HearingsQuery {
+            court: Some("a b&c".into()),
+            ..HearingsQuery::default()
+        };
+        assert_eq!(h.path(), "/v1/hearings?court=a%20b%26c");
+        assert!(matches!(
+            answer(
+                403,
+                None,
+                r#"{"error": {"rule": "forbidden", "message": "no"}}"#
+            ),
+            ApiError::Forbidden { .. }
+        ));
     }
 
     #[test]

@@ -317,6 +317,9 @@ rules! {
             Json = "json",
             /// A malformed id in the path, an unreadable body (400).
             BadRequest = "bad_request",
+            /// The reader's roles do not allow this view (403): the role-by-view matrix of
+            /// `custody_views::access`.
+            Forbidden = "forbidden",
             /// No such chain, event or route (404).
             NotFound = "not_found",
             /// The route exists but not for this method (405).

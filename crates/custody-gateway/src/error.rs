@@ -58,6 +58,10 @@ pub enum GatewayError {
     /// A read is not authenticated (401).
     #[error(transparent)]
     Unauthorized(#[from] AuthError),
+    /// The reader's roles do not allow this view (403, rule `forbidden`): the role-by-view
+    /// matrix of `custody_views::access`. The refusal is written to the access log.
+    #[error("{0}")]
+    Forbidden(String),
     /// The resource does not exist (404).
     #[error("{0}")]
     NotFound(String),
@@ -105,6 +109,7 @@ impl GatewayError {
             GatewayError::Conflict(_) => StatusCode::CONFLICT,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -116,7 +121,7 @@ impl GatewayError {
     /// The rule that refused the request, whose stable code is the `rule` of the answer: a
     /// validation rule (`signature`, `state/custody_gap`, ...), a conflict (`seq`, `prev`,
     /// `conflict`), an authentication check ([`Rule::Auth`], `auth/...`), or one of
-    /// [`Rule::REQUEST`] (`json`, `body_size`, `not_found`, `bad_request`, `media_type`,
+    /// [`Rule::REQUEST`] (`json`, `body_size`, `forbidden`, `not_found`, `bad_request`, `media_type`,
     /// `method_not_allowed`, `request_timeout`, `unavailable`, `internal`).
     pub fn rule(&self) -> Rule {
         match self {
@@ -127,6 +132,7 @@ impl GatewayError {
             GatewayError::Conflict(conflict) => conflict.rule(),
             GatewayError::Unauthorized(e) => e.rule(),
             GatewayError::NotFound(_) => Rule::NotFound,
+            GatewayError::Forbidden(_) => Rule::Forbidden,
             GatewayError::BadRequest(_) => Rule::BadRequest,
             GatewayError::UnsupportedMediaType(_) => Rule::MediaType,
             GatewayError::MethodNotAllowed { .. } => Rule::MethodNotAllowed,
@@ -149,6 +155,7 @@ impl GatewayError {
             GatewayError::Unavailable(_) => "unavailable",
             GatewayError::Unauthorized(_)
             | GatewayError::NotFound(_)
+            | GatewayError::Forbidden(_)
             | GatewayError::MethodNotAllowed { .. }
             | GatewayError::Internal(_) => "error",
         }

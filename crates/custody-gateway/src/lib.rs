@@ -63,10 +63,12 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod desk;
 mod error;
 mod metrics;
 pub mod reads;
 mod server;
+pub mod views_api;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -89,7 +91,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 pub use error::{GatewayError, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, RETRY_AFTER_SECS};
-pub use server::{serve_with, ConfigError, ServeConfig};
+pub use server::{serve_with, serve_with_views, ConfigError, ServeConfig};
+pub use views_api::{follow_views, ViewPolicy, ViewPolicyError, Views};
 
 use crate::auth::Reader;
 use crate::metrics::{LedgerGauges, Metrics};
@@ -123,12 +126,16 @@ pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 struct AppState {
     ledger: Arc<Ledger>,
     metrics: Arc<Metrics>,
+    /// The live read model (`views_api`).
+    views: Arc<Views>,
     /// How long a request's body may take to arrive ([`ServeConfig::request_timeout`]).
     request_timeout: Duration,
     /// Most records of one batch append.
     batch_max_records: usize,
     /// Most bytes of one batch append.
     batch_max_bytes: usize,
+    /// The web desk's sessions and settings ([`desk`]).
+    desk: Arc<desk::Desk>,
 }
 
 /// The gateway's routes over a ledger (see the crate documentation), with the default
@@ -141,16 +148,28 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
 /// [`router`] with the request time-out of `config` (the connection limits and the other
 /// time-outs are the server's: see [`serve_with`]).
 pub fn router_with(ledger: Arc<Ledger>, config: &ServeConfig) -> Router {
-    router_with_metrics(ledger, config, Arc::new(Metrics::default()))
+    router_with_views(ledger, Arc::new(Views::in_memory()), config)
 }
 
-fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<Metrics>) -> Router {
+/// [`router_with`] over a read model the caller keeps current ([`follow_views`]).
+pub fn router_with_views(ledger: Arc<Ledger>, views: Arc<Views>, config: &ServeConfig) -> Router {
+    router_with_metrics(ledger, views, config, Arc::new(Metrics::default()))
+}
+
+fn router_with_metrics(
+    ledger: Arc<Ledger>,
+    views: Arc<Views>,
+    config: &ServeConfig,
+    metrics: Arc<Metrics>,
+) -> Router {
     let state = AppState {
         ledger,
         metrics,
+        views,
         request_timeout: config.request_timeout,
         batch_max_records: config.batch_max_records,
         batch_max_bytes: config.batch_max_bytes,
+        desk: Arc::new(desk::Desk::new(config.desk.clone())),
     };
     Router::new()
         .route(
@@ -182,6 +201,22 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
             get(get_inbox).fallback(method_not_allowed("GET,HEAD")),
         )
         .route(
+            "/v1/backlog",
+            get(views_api::get_backlog).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/alarms",
+            get(views_api::get_alarms).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/whereabouts/:chain",
+            get(views_api::get_whereabouts).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/hearings",
+            get(views_api::get_hearings).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
             "/healthz",
             get(healthz).fallback(method_not_allowed("GET,HEAD")),
         )
@@ -191,6 +226,8 @@ fn router_with_metrics(ledger: Arc<Ledger>, config: &ServeConfig, metrics: Arc<M
         )
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
+        // The web desk's errors are pages, not JSON: merged after the JSON error layer.
+        .merge(desk::router())
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
@@ -491,6 +528,7 @@ async fn append_inner(
     let bytes = read_body(st, headers, body).await?;
     let record = Record::from_json(&bytes).map_err(|e| GatewayError::from_format(e, &bytes))?;
     let outcome = st.ledger.append(&record, now).await?;
+    st.views.poke();
     Ok((outcome, record.hash))
 }
 
@@ -561,6 +599,7 @@ async fn append_batch(st: &AppState, headers: &HeaderMap, body: Body, now: &Time
         })
         .collect();
     let answers = append_lines(st, &batch, now).await;
+    st.views.poke();
     let mut out = String::new();
     let (mut appended, mut refused) = (0usize, 0usize);
     for (entry, answer) in batch.iter().zip(answers) {
@@ -1013,6 +1052,14 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
             None
         }
     };
+    let projection_position = st.views.folded();
+    let projection_lag = match st.ledger.store().size().await {
+        Ok(size) => Some(size.saturating_sub(projection_position)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the ledger size for the views lag");
+            None
+        }
+    };
     let gauges = st
         .ledger
         .with_state(|v| {
@@ -1030,6 +1077,8 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
                 chains_in_gap: gaps,
                 payloads_missing,
                 fork_alarms,
+                projection_position,
+                projection_lag,
             }
         })
         .await;

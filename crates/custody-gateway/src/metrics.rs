@@ -38,6 +38,11 @@ pub(crate) struct LedgerGauges {
     pub payloads_missing: u64,
     /// Fork alarms in the store's alarm log (`None`: the store did not answer).
     pub fork_alarms: Option<u64>,
+    /// Records folded into the read model (the next ledger position it folds).
+    pub projection_position: u64,
+    /// Records of the ledger not yet folded into the read model (`None`: the store did not
+    /// answer).
+    pub projection_lag: Option<u64>,
 }
 
 fn escape(label: &str) -> String {
@@ -161,6 +166,21 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP custody_projection_position Records folded into the read model of the views (the next ledger position it folds).\n\
+             # TYPE custody_projection_position gauge\n\
+             custody_projection_position {}",
+            gauges.projection_position
+        );
+        if let Some(lag) = gauges.projection_lag {
+            let _ = writeln!(
+                out,
+                "# HELP custody_projection_lag_events Records of the ledger not yet folded into the read model of the views (ledger size minus custody_projection_position).\n\
+                 # TYPE custody_projection_lag_events gauge\n\
+                 custody_projection_lag_events {lag}"
+            );
+        }
         if let Some(n) = forks {
             let _ = writeln!(
                 out,
@@ -191,7 +211,11 @@ mod tests {
             chains_in_gap: 1,
             payloads_missing: 3,
             fork_alarms: Some(2),
+            projection_position: 5,
+            projection_lag: Some(2),
         });
+        assert!(text.contains("custody_projection_position 5\n"));
+        assert!(text.contains("custody_projection_lag_events 2\n"));
         assert!(text.contains("custody_ledger_fork_alarms 2\n"));
         assert!(text.contains("custody_gateway_appends_total{outcome=\"appended\"} 2\n"));
         assert!(text.contains(
@@ -210,6 +234,8 @@ mod tests {
                 chains_in_gap: 1,
                 payloads_missing: 3,
                 fork_alarms: None,
+                projection_position: 0,
+                projection_lag: None,
             })
             .contains("custody_gateway_connections_open 0\n"));
         assert!(text.contains("custody_ledger_chains_in_custody_gap 1\n"));

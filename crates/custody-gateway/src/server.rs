@@ -34,6 +34,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::metrics::Metrics;
+use crate::views_api::{follow_views, Views};
 use crate::{follow, router_with_metrics, FOLLOW_POLL};
 
 /// The largest [`ServeConfig::max_connections`] accepted.
@@ -67,6 +68,8 @@ pub struct ServeConfig {
     /// Most bytes of one batch append's body (default [`crate::BATCH_MAX_BYTES`]). Over it the
     /// answer is 413 and nothing is stored.
     pub batch_max_bytes: usize,
+    /// The web desk's session limits and rule sets ([`crate::desk`]).
+    pub desk: crate::desk::DeskConfig,
 }
 
 impl Default for ServeConfig {
@@ -78,6 +81,7 @@ impl Default for ServeConfig {
             idle_timeout: Duration::from_secs(60),
             batch_max_records: crate::BATCH_MAX_RECORDS,
             batch_max_bytes: crate::BATCH_MAX_BYTES,
+            desk: crate::desk::DeskConfig::default(),
         }
     }
 }
@@ -125,6 +129,8 @@ impl ServeConfig {
             ("header_read_timeout", self.header_read_timeout),
             ("request_timeout", self.request_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("desk.session_idle", self.desk.session_idle),
+            ("desk.session_max", self.desk.session_max),
         ] {
             if given.is_zero() || given > MAX_TIMEOUT {
                 return Err(ConfigError::Timeout { name, given });
@@ -168,11 +174,32 @@ pub async fn serve_with(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_views(
+        ledger,
+        Arc::new(Views::in_memory()),
+        listener,
+        config,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_with`] over a read model ([`Views`]: in memory, or persisted in a views file),
+/// which the server keeps current with the ledger ([`follow_views`]) next to the ledger's own
+/// follower.
+pub async fn serve_with_views(
+    ledger: Arc<Ledger>,
+    views: Arc<Views>,
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     config
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let metrics = Arc::new(Metrics::default());
-    let app = router_with_metrics(ledger.clone(), &config, metrics.clone());
+    let app = router_with_metrics(ledger.clone(), views.clone(), &config, metrics.clone());
+    let views_follower = tokio::spawn(follow_views(views, ledger.clone(), FOLLOW_POLL));
     let follower = tokio::spawn(follow(ledger, FOLLOW_POLL));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(
@@ -186,6 +213,7 @@ pub async fn serve_with(
     }
     accept_loop(listener, app, config, metrics, shutdown).await;
     follower.abort();
+    views_follower.abort();
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod init;
 pub mod keygen;
 pub mod ledger_key;
+pub mod login;
 pub mod packet;
 pub mod prove;
 pub mod receipt;

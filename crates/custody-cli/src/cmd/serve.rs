@@ -1,15 +1,20 @@
 //! `custody serve`: the HTTP append gateway over the store's ledger, until Ctrl-C or SIGTERM.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use custody_core::validate::ValidatorConfig;
+use custody_gateway::{ViewPolicy, Views};
 use custody_ledger::Ledger;
 use serde_json::json;
 
 use crate::cli::ServeArgs;
 use crate::output::Output;
 use crate::store;
+
+/// The rule sets' directory when `--policy-dir` and `CUSTODY_POLICY_DIR` are not given.
+pub const DEFAULT_POLICY_DIR: &str = "deploy/policy";
 
 /// Opens the ledger and serves it. The append policy (whether new detainee records must carry
 /// their payload) is the ledger's own, the same for every path (`custody_ledger::LedgerRole`):
@@ -29,6 +34,8 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
             )
         })?;
     let addr = listener.local_addr()?;
+    let ledger = Arc::new(ledger);
+    let views = open_views(&out, spec, args, &ledger).await?;
     let name = ledger.meta().name.clone();
     out.json(&json!({"listening": addr.to_string(), "ledger": name}));
     out.info(format!(
@@ -44,11 +51,85 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         limits.idle_timeout.as_secs()
     ));
     out.info("stop with Ctrl-C");
-    custody_gateway::serve_with(Arc::new(ledger), listener, limits, shutdown_signal())
+    custody_gateway::serve_with_views(ledger, views, listener, limits, shutdown_signal())
         .await
         .context("the gateway stopped")?;
     out.info("stopped");
     Ok(())
+}
+
+/// The default views file of a SQLite ledger: `LEDGER.views.sqlite` beside it.
+pub fn default_views_file(spec: &str) -> Option<PathBuf> {
+    if store::is_nats(spec) {
+        return None;
+    }
+    let mut name = Path::new(spec).as_os_str().to_os_string();
+    name.push(".views.sqlite");
+    Some(PathBuf::from(name))
+}
+
+/// The read model of the view endpoints: the views file (`--views`, or beside a SQLite
+/// ledger) loaded and caught up, or for a JetStream ledger without `--views` one rebuilt in
+/// memory; with the rule sets of `--policy-dir`.
+async fn open_views(
+    out: &Output,
+    spec: &str,
+    args: &ServeArgs,
+    ledger: &Ledger,
+) -> anyhow::Result<Arc<Views>> {
+    let policy = match &args.policy_dir {
+        Some(dir) => Some(
+            ViewPolicy::load_dir(dir, &args.jurisdiction).with_context(|| {
+                format!(
+                    "cannot load the legal rule sets of {} (--policy-dir or CUSTODY_POLICY_DIR)",
+                    dir.display()
+                )
+            })?,
+        ),
+        None => {
+            let dir = Path::new(DEFAULT_POLICY_DIR);
+            if dir.is_dir() {
+                Some(
+                    ViewPolicy::load_dir(dir, &args.jurisdiction).with_context(|| {
+                        format!("cannot load the legal rule sets of {}", dir.display())
+                    })?,
+                )
+            } else {
+                out.info(format!(
+                    "no rule sets: {DEFAULT_POLICY_DIR} does not exist here, so /v1/alarms answers 503 (pass --policy-dir)"
+                ));
+                None
+            }
+        }
+    };
+    let file = args.views.clone().or_else(|| default_views_file(spec));
+    let views = match &file {
+        Some(path) => {
+            let views = Views::open(path, ledger)
+                .await
+                .with_context(|| format!("cannot open the views file {}", path.display()))?;
+            out.info(format!(
+                "views: {} records folded, kept in {}",
+                views.folded(),
+                path.display()
+            ));
+            views
+        }
+        None => {
+            let views = Views::rebuilt(ledger)
+                .await
+                .context("cannot fold the ledger into the views")?;
+            out.info(format!(
+                "views: {} records folded in memory (pass --views FILE to keep them)",
+                views.folded()
+            ));
+            views
+        }
+    };
+    Ok(Arc::new(match policy {
+        Some(p) => views.with_policy(p),
+        None => views,
+    }))
 }
 
 /// Completes on Ctrl-C or SIGTERM.
