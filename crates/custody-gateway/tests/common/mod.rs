@@ -260,7 +260,7 @@ pub fn released_body(to_agency: &str, to_facility: &str) -> Value {
         "to_facility": to_facility,
         "place": place("Camp I gate"),
         "reason": "placement decision",
-        "legal_status": "pre_trial_detention"
+        "legal_status": "arrested"
     })
 }
 
