@@ -120,7 +120,7 @@ fn readme_demo_commands_run_as_written_after_the_demo() {
         }
         count += 1;
     }
-    assert_eq!(count, 18, "root, ledger and the 16 enrolled keys");
+    assert_eq!(count, 19, "root, ledger and the 17 enrolled keys");
 
     // The commands the demo prints to try run too.
     let tried: Vec<&str> = demo_output

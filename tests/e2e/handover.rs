@@ -114,7 +114,7 @@ impl Gate {
                 "to_facility": "ml-mca-bamako-main",
                 "place": {"description": "Camp I, main gate", "region": "Bamako District", "locality": "Bamako"},
                 "reason": "placement decided by the prosecutor of the judicial pole",
-                "legal_status": "police_custody",
+                "legal_status": "arrested",
                 "transport": "gendarmerie pick-up, escort of two",
                 "items_handed_over": [{"label": "mobile phone", "quantity": 1}],
                 "documents_handed_over": [{"title": "procès-verbal d'audition", "reference": "PV-2026-117"}],

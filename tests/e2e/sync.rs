@@ -61,7 +61,7 @@ fn released_body(reason: &str) -> Value {
         "to_facility": "ml-mca-bamako-main",
         "place": {"description": "Mopti police station yard", "region": "Mopti"},
         "reason": reason,
-        "legal_status": "police_custody"
+        "legal_status": "arrested"
     })
 }
 

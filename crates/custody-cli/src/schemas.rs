@@ -143,6 +143,7 @@ pub const ALL: &[(&str, &str)] = &[
         "risk_assessment",
         include_str!("../../../schemas/risk_assessment.schema.json"),
     ),
+    ("visit", include_str!("../../../schemas/visit.schema.json")),
 ];
 
 /// The body schema of the kind `kind` (its wire name), if there is one.

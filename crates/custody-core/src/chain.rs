@@ -205,6 +205,9 @@ pub struct ChainState {
     pub convicted: bool,
     /// The chain's `counsel_appointed` records, in ledger order.
     pub counsel: Vec<CounselAppointment>,
+    /// Hashes of the chain's `complaint_lodged` events (kept whatever
+    /// [`crate::Validator::remember_only`] keeps: an answer names its complaint).
+    pub complaints: Vec<Hash>,
     /// When the person was first deprived of liberty (`occurred_at` of the arrest).
     pub since: Timestamp,
 }
@@ -322,6 +325,7 @@ mod tests {
             police_custody: false,
             convicted: false,
             counsel: Vec::new(),
+            complaints: Vec::new(),
             since: Timestamp::from_unix_seconds(0),
         }
     }

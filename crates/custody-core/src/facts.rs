@@ -538,6 +538,39 @@ mod tests {
     }
 
     #[test]
+    fn days_and_keys_are_checked() {
+        let k = EventKind::DisciplinarySanction;
+        let sanction = |days: Value| {
+            json!({"facility": "mca-bamako", "sanction": "solitary_confinement",
+                   "start": "2020-02-01T08:00:00Z", "days": days, "hearing_held": false,
+                   "appeal_informed": false})
+        };
+        for ok in [json!(1), json!(20), json!(3650)] {
+            assert!(Facts::from_value(k, &sanction(ok.clone())).is_ok(), "{ok}");
+        }
+        for bad in [json!(0), json!(3651), json!(-1), json!("20"), json!(true)] {
+            assert!(
+                Facts::from_value(k, &sanction(bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
+        let f = Facts::from_value(k, &sanction(json!(20))).expect("facts");
+        assert_eq!(f.u64("days"), Some(20));
+
+        let k = EventKind::CounselAppointed;
+        let key = crate::keys::SecretKey::from_seed([3; 32]).public();
+        let f = Facts::from_value(k, &json!({"counsel_key": key.to_string()})).expect("facts");
+        assert_eq!(f.key("counsel_key"), Some(key));
+        for bad in [json!("ed25519:abc"), json!(1), json!("")] {
+            assert!(
+                Facts::from_value(k, &json!({"counsel_key": bad})).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Facts::from_value(k, &json!({"until": "2030-01-01T00:00:00Z"})).is_err());
+    }
+
+    #[test]
     fn projection_keeps_fact_fields_only() {
         let body = json!({"to_agency": "ml-prison", "place": {"x": 1}, "reason": "r",
                           "legal_status": "arrested"});

@@ -330,7 +330,6 @@ pub fn look_back_target(record: &Record) -> Option<Hash> {
     match record.header.kind {
         EventKind::Correction => record.header.facts.hash("corrects"),
         EventKind::Redaction => record.header.facts.hash("event"),
-        EventKind::ComplaintAnswered => record.header.facts.hash("complaint_event"),
         _ => None,
     }
 }
@@ -1139,7 +1138,7 @@ impl Validator {
             }
             K::ComplaintAnswered => {
                 let complaint = fact_hash(h, "complaint_event")?;
-                if chain.kind_of(&complaint) != Some(K::ComplaintLodged) {
+                if !chain.complaints.contains(&complaint) {
                     return Err(state(
                         StateRule::UnknownEvent,
                         format!(
@@ -1226,6 +1225,7 @@ impl Validator {
                 police_custody: false,
                 convicted: false,
                 counsel: Vec::new(),
+                complaints: Vec::new(),
                 since: h.occurred_at.clone(),
             });
         chain.head = head;
@@ -1256,6 +1256,7 @@ impl Validator {
                 }
             }
             K::PoliceCustodyStarted => chain.police_custody = true,
+            K::ComplaintLodged => chain.complaints.push(record.hash),
             K::CounselAppointed => {
                 if let Some(key) = h.facts.key("counsel_key") {
                     chain.counsel.push(crate::chain::CounselAppointment {

@@ -1196,7 +1196,7 @@ fn invalid_cases(s: &Scenario) -> Result<Vec<Case>, String> {
         json!({"complaint_event": Hash::of(b"no such complaint").to_hex(), "answered_by": "Procureur",
                "answered_at": t, "outcome": "rejected", "answer": "a"}));
     add(
-        "state-unknown-complaint",
+        "state-unknown-event-complaint",
         Rule::State(S::UnknownEvent),
         "an answer to a complaint the chain does not hold",
         n,

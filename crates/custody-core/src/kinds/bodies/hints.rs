@@ -5,6 +5,9 @@ use super::EventKind;
 /// What a registrar should know about a missing required field.
 pub(super) fn missing_hint(kind: EventKind, field: &str, nested: bool) -> String {
     let why = match field {
+        "description" if kind == EventKind::InjuryRecorded => {
+            "document the injury as observed (Istanbul Protocol: site, size, colour, shape)"
+        }
         "commitment_order_ref" => {
             "an admission needs the reference of the commitment order (Mandela Rule 7: no admission without a valid commitment order)"
         }
@@ -48,6 +51,19 @@ pub(super) fn missing_hint(kind: EventKind, field: &str, nested: bool) -> String
         "officers" => "name at least one officer, or give a service number",
         "counsel_present" => "record whether counsel was present",
         "produced" => "record whether the person was brought before the court",
+        "complaint" => "record the complaint as the person made it (Mandela Rule 56)",
+        "lodged_by" => "say who lodged it: detainee, counsel, family or other",
+        "addressed_to" => "say to whom the complaint is addressed",
+        "complaint_event" => "an answer names the hash of the complaint_lodged event it answers",
+        "sanction" => "state the sanction from the closed list (warning, loss_of_privileges, restriction_of_contact, cell_confinement, solitary_confinement, transfer, other)",
+        "offence_found" => "record the disciplinary offence found (Mandela Rule 37)",
+        "decided_by" => "record who decided the sanction (Mandela Rule 37(d))",
+        "hearing_held" => "record whether the person was heard before the decision (Mandela Rule 39(1)): false is recorded too",
+        "appeal_informed" => "record whether the person was told how to appeal (Mandela Rule 41(4))",
+        "severity" => "grade the injury: minor, moderate, serious or life_threatening",
+        "ill_treatment_alleged" => "record whether the person alleges ill-treatment",
+        "reported_to_prosecutor" => "record whether the injury was reported to a prosecutor (Mandela Rule 34): false is recorded too",
+        "counsel_key" => "name the lawyer's enrolled key (role counsel), ed25519:...",
         _ => "",
     };
     if why.is_empty() && nested {

@@ -269,3 +269,34 @@ impl Check for CounselAppointed {
         field("authority", name(&self.authority))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::kinds::{parse_body, EventKind};
+    use serde_json::json;
+
+    #[test]
+    fn missing_fields_of_the_rule_8_file_are_explained() {
+        let injury = json!({"observed_at": "2019-06-02T08:15:00Z", "observed_by": "infirmier",
+                            "severity": "minor", "ill_treatment_alleged": false,
+                            "reported_to_prosecutor": false});
+        let e = parse_body(EventKind::InjuryRecorded, &injury).expect_err("no description");
+        assert_eq!(e.path, "/description");
+        assert!(e.message.contains("document the injury"), "{}", e.message);
+        let sanction = json!({"facility": "mca-bamako", "offence_found": "o", "sanction": "warning",
+                              "start": "2020-02-01T08:00:00Z", "decided_by": "d",
+                              "appeal_informed": true});
+        let e = parse_body(EventKind::DisciplinarySanction, &sanction).expect_err("no hearing");
+        assert_eq!(e.path, "/hearing_held");
+        assert!(e.message.contains("Mandela Rule 39"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_solitary_confinement_beyond_15_days_is_a_valid_body() {
+        let sanction = json!({"facility": "mca-bamako", "offence_found": "fight",
+                              "sanction": "solitary_confinement", "start": "2020-02-01T08:00:00Z",
+                              "days": 45, "decided_by": "commission de discipline",
+                              "hearing_held": false, "appeal_informed": false});
+        assert!(parse_body(EventKind::DisciplinarySanction, &sanction).is_ok());
+    }
+}
