@@ -122,6 +122,10 @@ struct ProjectionArgs {
     /// Backlog queries measured.
     #[arg(long, default_value_t = 1000)]
     queries: usize,
+    /// Records per transaction of the rebuild (each touched detainee row is written once per
+    /// transaction).
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
 }
 
 /// `custody-bench packet`.
@@ -248,6 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 events: args.events,
                 detainees: args.detainees,
                 queries: args.queries,
+                batch: args.batch,
                 cache,
             })),
         Cmd::All => {
