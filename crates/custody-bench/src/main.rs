@@ -18,6 +18,10 @@
 //!   chain with 20 MiB (and 200 MiB) of evidence, each process's time and exact peak memory,
 //!   beside the same chain's packet without blobs (aim: verify under 1 s, memory independent
 //!   of the evidence). Needs `target/release/custody` beside the harness.
+//! - `projection`: the rebuild rate of the persisted read model (`custody-projection`) in
+//!   events per second beside a plain read of the same ledger in the same run (aim: at least
+//!   0.5x), backlog query latency (median, p99 over 1,000 queries with varying filters; aim:
+//!   p99 under 50 ms), peak memory. `--events N` (default 1,000,000).
 //! - `all`: `append` and `verify`, with their defaults.
 //!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
@@ -56,6 +60,7 @@
 mod append;
 mod data;
 mod packet;
+mod projection;
 mod sys;
 mod verify;
 
@@ -89,6 +94,9 @@ enum Cmd {
     /// `custody packet export` and offline `custody packet verify` of a 200-event chain with
     /// evidence: time and peak memory of each process, beside a packet without blobs.
     Packet(PacketArgs),
+    /// The persisted read model: rebuild rate beside a plain read of the same ledger, backlog
+    /// query latency over the folded detainees, peak memory.
+    Projection(ProjectionArgs),
     /// `append` and `verify` with their defaults.
     All,
     /// Internal: verifies one file in this process and prints a JSON report.
@@ -100,6 +108,24 @@ enum Cmd {
         /// The JSONL ledger.
         file: PathBuf,
     },
+}
+
+/// `custody-bench projection`.
+#[derive(Debug, Args)]
+struct ProjectionArgs {
+    /// Events in the ledger.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Detainees asked for (the generator gives about one per 20 events; reported beside).
+    #[arg(long)]
+    detainees: Option<usize>,
+    /// Backlog queries measured.
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
+    /// Records per transaction of the rebuild (each touched detainee row is written once per
+    /// transaction).
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
 }
 
 /// `custody-bench packet`.
@@ -218,6 +244,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             events: args.events,
             evidence_mib: args.evidence_mib,
         }),
+        Cmd::Projection(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(projection::run(&projection::ProjectionSettings {
+                events: args.events,
+                detainees: args.detainees,
+                queries: args.queries,
+                batch: args.batch,
+                cache,
+            })),
         Cmd::All => {
             run_append(cache.clone(), &AppendArgs::default())?;
             println!();

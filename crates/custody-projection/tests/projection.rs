@@ -300,3 +300,82 @@ async fn the_same_on_jetstream() {
     assert_eq!(rebuilt, full);
     assert_eq!(db.load().expect("load"), full);
 }
+
+/// The child of [`killed_mid_rebuild_the_file_is_at_a_batch_boundary`]: rebuilds the views file
+/// of the ledger in `dir`, one record per batch, again and again until killed.
+fn rebuild_forever(dir: &std::path::Path) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(dir.join("ledger.sqlite")).expect("open ledger");
+        let mut db = ProjectionDb::open(dir.join("views.sqlite"))
+            .expect("open views")
+            .batch_size(1);
+        loop {
+            db.rebuild(&store).await.expect("rebuild");
+        }
+    });
+}
+
+#[test]
+fn killed_mid_rebuild_the_file_is_at_a_batch_boundary() {
+    if let Some(dir) = std::env::var_os("CUSTODY_PROJECTION_TEST_CHILD") {
+        rebuild_forever(std::path::Path::new(&dir));
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = TempDir::new().expect("tempdir");
+    let w = world(17, 5);
+    let store = runtime.block_on(sqlite_ledger(&dir, "ledger.sqlite", &w));
+    let size = runtime.block_on(store.size()).expect("size");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "killed_mid_rebuild_the_file_is_at_a_batch_boundary",
+            "--nocapture",
+        ])
+        .env("CUSTODY_PROJECTION_TEST_CHILD", dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child");
+    // Wait (a bounded number of looks) until the child has written some batches, then kill it.
+    let views = dir.path().join("views.sqlite");
+    let mut seen = false;
+    for _ in 0..2000 {
+        let position: Option<i64> = rusqlite::Connection::open(&views)
+            .ok()
+            .and_then(|c| {
+                c.query_row("SELECT position FROM cursor WHERE id = 0", [], |r| r.get(0))
+                    .ok()
+            })
+            .flatten();
+        if position.is_some_and(|p| p >= 5) {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert!(seen, "the child never wrote 6 batches");
+    let mut db = ProjectionDb::open(&views).expect("reopen");
+    let position = db.position().expect("position");
+    let mut p = db.load().expect("load");
+    let folded = position.map_or(0, |p| p + 1);
+    assert_eq!(
+        p,
+        runtime.block_on(fold_in_memory(store.as_ref(), folded)),
+        "the file holds exactly the first {folded} records"
+    );
+    let done = runtime
+        .block_on(db.catch_up(store.as_ref(), &mut p))
+        .expect("catch up");
+    assert_eq!(done.folded, size - folded);
+    assert_eq!(p, runtime.block_on(fold_in_memory(store.as_ref(), size)));
+    assert_eq!(db.load().expect("load"), p);
+}
