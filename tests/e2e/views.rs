@@ -419,3 +419,45 @@ fn the_hearing_calendar_of_the_demo_runs_in_both_languages() {
         bad.stderr
     );
 }
+
+/// Defence counsel reads by appointment, not by role: the demo's lawyer, appointed on one chain
+/// by a `counsel_appointed` record, reads that person's own file and whereabouts, and nothing of
+/// any other person; every decision is in the access log.
+#[test]
+fn counsel_reads_the_file_of_the_chain_it_is_appointed_on_and_no_other() {
+    let (w, census, records) = demo();
+    let appointed = records
+        .iter()
+        .find(|r| r.header.kind == EventKind::CounselAppointed)
+        .expect("the demo appoints counsel on one chain");
+    let client = code_for_chain(&appointed.header.chain);
+    let key = "demo-keys/counsel-toure.key";
+    let own = w.ok(&["timeline", &client, "--own-file", "--as", key]);
+    assert!(
+        own.starts_with("Dossier personnel (règle Nelson Mandela 8)"),
+        "{own}"
+    );
+    let last = access_log(&w).last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["allowed"].as_bool()),
+        (Some("view_own_file"), Some(true))
+    );
+    w.ok(&["whereabouts", &client, "--as", key]);
+    // Counsel is no clerk: the full timeline is not its view, even on its client's chain.
+    w.fails(1, &["timeline", &client, "--as", key]);
+    // Another person's file: refused and logged.
+    let other = census["pre_trial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap().to_string())
+        .find(|c| *c != client)
+        .expect("another detainee");
+    let r = w.fails(1, &["timeline", &other, "--own-file", "--as", key]);
+    assert!(r.stderr.contains("access refused"), "{}", r.stderr);
+    let last = access_log(&w).last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["allowed"].as_bool()),
+        (Some("view_own_file"), Some(false))
+    );
+}

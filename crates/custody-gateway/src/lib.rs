@@ -859,11 +859,14 @@ async fn get_chain(
             "chain {chain} has no record in this ledger"
         )));
     }
-    let holders = st.ledger.with_state(|v| reads::holders(v, &chain)).await;
+    let access = st
+        .ledger
+        .with_state(|v| reads::ChainAccess::of(v, &chain, &reader.key, &now))
+        .await;
     let mut log = Vec::new();
     let records: Vec<Value> = events
         .into_iter()
-        .map(|ev| reads::present(&reader, &holders, ev, &now, &mut log))
+        .map(|ev| reads::present(&reader, &access, ev, &now, &mut log))
         .collect();
     log_reads(&st, &log).await?;
     tracing::debug!(%chain, records = records.len(), "chain read");
@@ -1008,9 +1011,12 @@ async fn get_event(
         )));
     };
     let chain = event.record.header.chain.clone();
-    let holders = st.ledger.with_state(|v| reads::holders(v, &chain)).await;
+    let access = st
+        .ledger
+        .with_state(|v| reads::ChainAccess::of(v, &chain, &reader.key, &now))
+        .await;
     let mut log = Vec::new();
-    let value = reads::present(&reader, &holders, event, &now, &mut log);
+    let value = reads::present(&reader, &access, event, &now, &mut log);
     log_reads(&st, &log).await?;
     Ok(Json(value))
 }

@@ -16,10 +16,11 @@
 //! answers, and answers 503 if it cannot.
 
 use custody_core::chain::Custody;
-use custody_core::roles::may_read_payload;
+use custody_core::roles::may_read_payload_on_chain;
 use custody_core::validate::Validator;
-use custody_core::Timestamp;
+use custody_core::{PublicKeyId, Timestamp};
 use custody_store::{AccessEntry, StoredEvent};
+use custody_views::access::AccessContext;
 use serde_json::{json, Value};
 
 use crate::auth::Reader;
@@ -27,31 +28,66 @@ use crate::auth::Reader;
 /// Action recorded in the access log for a payload read.
 pub const ACTION_READ_PAYLOAD: &str = "read_payload";
 
-/// The agencies that count as holding the person of a chain (empty for the authority chain and
-/// for closed chains).
-pub(crate) fn holders(state: &Validator, chain: &str) -> Vec<String> {
-    match state.chain(chain).map(|c| &c.custody) {
-        Some(Custody::Held { holder }) => vec![holder.clone()],
-        Some(Custody::Gap { from, to, .. }) => {
-            let mut v = vec![from.clone()];
-            v.extend(to.iter().cloned());
-            v
+/// A reader's ties to one chain, from the validation state: the agencies that count as holding
+/// the person (empty for the authority chain and for closed chains), and whether a
+/// `counsel_appointed` naming the reader's key is in force on the chain at the instant of the
+/// read (defence counsel reads by appointment, not by role: `docs/SPEC.md`, role `counsel`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChainAccess {
+    /// The holding agencies.
+    pub(crate) holders: Vec<String>,
+    /// Whether the reader is counsel appointed on the chain now.
+    pub(crate) counsel: bool,
+}
+
+impl ChainAccess {
+    /// The ties of the reader with key `key` to `chain` at `at`.
+    pub(crate) fn of(state: &Validator, chain: &str, key: &PublicKeyId, at: &Timestamp) -> Self {
+        let Some(c) = state.chain(chain) else {
+            return ChainAccess::default();
+        };
+        let holders = match &c.custody {
+            Custody::Held { holder } => vec![holder.clone()],
+            Custody::Gap { from, to, .. } => {
+                let mut v = vec![from.clone()];
+                v.extend(to.iter().cloned());
+                v
+            }
+            _ => Vec::new(),
+        };
+        ChainAccess {
+            holders,
+            counsel: c.counsel_appointed(key, at),
         }
-        _ => Vec::new(),
+    }
+
+    /// Whether `agency` counts as holding the person.
+    pub(crate) fn holds(&self, agency: &str) -> bool {
+        self.holders.iter().any(|a| a == agency)
+    }
+
+    /// The context of the role-by-view matrix (`custody_views::access::may_view`) for a reader
+    /// of `agency`.
+    pub(crate) fn context(&self, agency: &str) -> AccessContext {
+        AccessContext {
+            holds_person: self.holds(agency),
+            counsel_for_chain: self.counsel,
+        }
     }
 }
 
 /// Whether `reader` may read the payload of `event`.
-pub(crate) fn payload_allowed(reader: &Reader, holders: &[String], event: &StoredEvent) -> bool {
+pub(crate) fn payload_allowed(reader: &Reader, access: &ChainAccess, event: &StoredEvent) -> bool {
     let h = &event.record.header;
     if h.kind.is_authority() {
         return true;
     }
-    may_read_payload(
+    may_read_payload_on_chain(
         h.kind,
         &reader.roles,
-        holders.iter().any(|a| a == &reader.agency),
+        access.holds(&reader.agency),
         h.agency == reader.agency,
+        access.counsel,
     )
 }
 
@@ -62,13 +98,13 @@ pub(crate) fn payload_allowed(reader: &Reader, holders: &[String], event: &Store
 /// record has a payload.
 pub(crate) fn present(
     reader: &Reader,
-    holders: &[String],
+    access: &ChainAccess,
     event: StoredEvent,
     now: &Timestamp,
     log: &mut Vec<AccessEntry>,
 ) -> Value {
     let has_payload = event.record.payload.is_some();
-    let allowed = has_payload && payload_allowed(reader, holders, &event);
+    let allowed = has_payload && payload_allowed(reader, access, &event);
     if has_payload {
         log.push(AccessEntry {
             at: now.as_str().to_string(),

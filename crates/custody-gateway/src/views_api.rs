@@ -273,7 +273,6 @@ use axum::extract::{OriginalUri, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use custody_core::chain::Custody;
 use custody_core::Timestamp;
 use custody_store::AccessEntry;
 use custody_views::access::{access_action, may_view, AccessContext, View};
@@ -554,20 +553,12 @@ pub(crate) async fn get_whereabouts(
             custody_core::encoding::excerpt(&chain)
         )));
     };
-    let holds = st
+    let ctx = st
         .ledger
-        .with_state(|v| match v.chain(&chain).map(|c| &c.custody) {
-            Some(Custody::Held { holder }) => holder == &reader.agency,
-            Some(Custody::Gap { from, to, .. }) => {
-                from == &reader.agency || to.as_deref() == Some(reader.agency.as_str())
-            }
-            _ => false,
+        .with_state(|v| {
+            crate::reads::ChainAccess::of(v, &chain, &reader.key, &now).context(&reader.agency)
         })
         .await;
-    let ctx = AccessContext {
-        holds_person: holds,
-        counsel_for_chain: false,
-    };
     check_view(&st, &reader, &now, view, &chain, &ctx).await?;
     let records: Vec<custody_core::Record> = st
         .ledger

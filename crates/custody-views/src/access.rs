@@ -25,8 +25,9 @@
 //!
 //! Counsel reads by appointment, not by role: the caller sets
 //! [`AccessContext::counsel_for_chain`] only from an appointment of the reader's key for the
-//! chain that it verified itself. No caller does so yet (the `custody` commands set it to
-//! false), so counsel is absent from every decision in practice.
+//! chain that it verified itself: the gateway, the web desk and the `custody` commands take it
+//! from `custody_core::chain::ChainState::counsel_appointed` (an appointment naming the reader's
+//! key, in force at the instant of the read).
 
 use custody_core::Role;
 

@@ -28,7 +28,7 @@ use custody_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::calendar::{plus_months, Date};
+use crate::calendar::{plus_months_unix, Date};
 use crate::census::LegalStatus;
 use crate::detainee::{DetaineeFold, Projection};
 use crate::i18n::{
@@ -104,13 +104,12 @@ impl AgeBucket {
     /// The bucket of a detention that started at `start`, at the instant `at` (a start after
     /// `at` counts as under one month).
     pub fn of(start: &Timestamp, at: &Timestamp) -> AgeBucket {
-        let mut bucket = AgeBucket::Under1Month;
-        for b in AgeBucket::ALL {
-            if b.from_months() == 0 || plus_months(start, b.from_months()) <= *at {
-                bucket = b;
-            }
-        }
-        bucket
+        let at = at.unix_seconds();
+        AgeBucket::ALL
+            .into_iter()
+            .rev()
+            .find(|b| b.from_months() == 0 || plus_months_unix(start, b.from_months()) <= at)
+            .unwrap_or(AgeBucket::Under1Month)
     }
 }
 
@@ -382,26 +381,35 @@ pub fn backlog(p: &Projection, at: &Timestamp, filter: &BacklogFilter) -> Backlo
         group(&mut facilities, person.facility).add(&person);
         group(&mut courts, person.court).add(&person);
         if let (Some(bucket), Some(since)) = (person.bucket, person.fold.pre_trial_since()) {
-            waits.push(WaitLine {
-                chain: fold.chain.clone(),
-                code: fold.code.clone(),
-                facility: person.facility.map(str::to_string),
-                court: person.court.map(str::to_string),
-                since: since.clone(),
-                days: days_between(since, at),
-                bucket,
-                valid_until: fold.current_order().map(|o| o.valid_until.clone()),
-                overdue: person.overdue,
-            });
+            waits.push((days_between(since, at), since, bucket, person));
         }
     }
-    waits.sort_by(|a, b| {
-        b.days
-            .cmp(&a.days)
-            .then_with(|| a.since.cmp(&b.since))
-            .then_with(|| a.code.cmp(&b.code))
-    });
-    waits.truncate(LONGEST_WAITS);
+    // Longest first; only the lines listed are copied out of the projection.
+    let longest = |a: &(i64, &Timestamp, AgeBucket, Person),
+                   b: &(i64, &Timestamp, AgeBucket, Person)| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.cmp(b.1))
+            .then_with(|| a.3.fold.code.cmp(&b.3.fold.code))
+    };
+    if waits.len() > LONGEST_WAITS {
+        waits.select_nth_unstable_by(LONGEST_WAITS, longest);
+        waits.truncate(LONGEST_WAITS);
+    }
+    waits.sort_by(longest);
+    let waits: Vec<WaitLine> = waits
+        .into_iter()
+        .map(|(days, since, bucket, person)| WaitLine {
+            chain: person.fold.chain.clone(),
+            code: person.fold.code.clone(),
+            facility: person.facility.map(str::to_string),
+            court: person.court.map(str::to_string),
+            since: since.clone(),
+            days,
+            bucket,
+            valid_until: person.fold.current_order().map(|o| o.valid_until.clone()),
+            overdue: person.overdue,
+        })
+        .collect();
 
     let dir = &p.directory;
     let mut by_facility: Vec<GroupLine> = facilities.into_values().collect();

@@ -157,6 +157,12 @@ impl fmt::Display for Date {
 /// the month, or the last day of the target month when it is shorter (31 January plus one month
 /// is 28 or 29 February).
 pub fn plus_months(at: &Timestamp, months: u32) -> Timestamp {
+    Timestamp::from_unix_seconds(plus_months_unix(at, months))
+}
+
+/// [`plus_months`] as Unix seconds, without building a timestamp (the backlog takes it for
+/// every detainee of every query).
+pub fn plus_months_unix(at: &Timestamp, months: u32) -> i64 {
     let date = Date::of(at);
     let secs_of_day = at.unix_seconds().rem_euclid(86_400);
     let index = i64::from(date.year) * 12 + i64::from(date.month) - 1 + i64::from(months);
@@ -164,7 +170,7 @@ pub fn plus_months(at: &Timestamp, months: u32) -> Timestamp {
     let month = (index.rem_euclid(12) + 1) as u8;
     let day = date.day.min(days_in_month(year, month));
     let target = Date { year, month, day };
-    Timestamp::from_unix_seconds(target.days_since_epoch() * 86_400 + secs_of_day)
+    target.days_since_epoch() * 86_400 + secs_of_day
 }
 
 /// Why a calendar could not be loaded or used.

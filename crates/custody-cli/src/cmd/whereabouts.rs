@@ -26,6 +26,7 @@ use crate::output::Output;
 /// The reader of `--as`: its key, agency and roles, as the verified ledger enrols them.
 struct Reader {
     key: String,
+    id: custody_core::PublicKeyId,
     agency: String,
     roles: Vec<Role>,
 }
@@ -47,9 +48,19 @@ fn reader(v: &custody_verify::Verifier, path: &Path, at: &Timestamp) -> anyhow::
     }
     Ok(Reader {
         key: id.to_string(),
+        id,
         agency: info.agency.clone(),
         roles: info.roles.clone(),
     })
+}
+
+/// Whether a `counsel_appointed` naming the reader's key is in force on the chain now
+/// (defence counsel reads a chain's file by appointment, not by role).
+fn counsel_now(v: &custody_verify::Verifier, chain: &str, r: &Reader) -> anyhow::Result<bool> {
+    let now = crate::clock::now()?;
+    Ok(v.validator()
+        .chain(chain)
+        .is_some_and(|c| c.counsel_appointed(&r.id, &now)))
 }
 
 /// Writes the access-log entry of a read; a log that cannot be written stops the read.
@@ -124,7 +135,7 @@ pub async fn run(out: Output, spec: &str, args: &WhereaboutsArgs) -> anyhow::Res
     };
     let ctx = AccessContext {
         holds_person: p.detainee(&chain).and_then(|d| d.holder()) == Some(r.agency.as_str()),
-        counsel_for_chain: false,
+        counsel_for_chain: counsel_now(&v, &chain, &r)?,
     };
     let allowed = may_view(view, &r.roles, &ctx);
     log(s.as_ref(), &r, &chain, access_action(view), allowed).await?;
@@ -165,7 +176,7 @@ pub async fn run_timeline(out: Output, spec: &str, args: &TimelineArgs) -> anyho
     let chain = resolve(s.as_ref(), spec, &args.chain, &p).await?;
     let ctx = AccessContext {
         holds_person: p.detainee(&chain).and_then(|d| d.holder()) == Some(r.agency.as_str()),
-        counsel_for_chain: false,
+        counsel_for_chain: counsel_now(&v, &chain, &r)?,
     };
     let (view, allowed, action) = if args.own_file {
         let ok = may_view(View::OwnFile, &r.roles, &ctx);

@@ -513,14 +513,11 @@ async fn timeline_page(
     if events.is_empty() {
         return not_found();
     }
-    let holders = st
+    let access = st
         .ledger
-        .with_state(|v| crate::reads::holders(v, &chain))
+        .with_state(|v| crate::reads::ChainAccess::of(v, &chain, &holder.key, &now))
         .await;
-    let ctx = AccessContext {
-        holds_person: holders.iter().any(|a| a == &holder.agency),
-        counsel_for_chain: false,
-    };
+    let ctx = access.context(&holder.agency);
     let full = may_view(View::Timeline, &holder.roles, &ctx);
     if !full && !timeline_headers_only(&holder.roles, &ctx) {
         return message_page(
@@ -542,7 +539,7 @@ async fn timeline_page(
         let class = if mark == Msg::Verified { "ok" } else { "bad" };
         let content = match (&r.payload, ev.payload) {
             (Some(p), _) => {
-                let allowed = full && crate::reads::payload_allowed(&reader, &holders, ev);
+                let allowed = full && crate::reads::payload_allowed(&reader, &access, ev);
                 log.push(AccessEntry {
                     allowed,
                     ..entry(
