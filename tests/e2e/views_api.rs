@@ -188,6 +188,25 @@ async fn views_api_over_the_demo() {
     let alarms = clerk.alarms(Some(&at)).await.expect("alarms");
     assert!(alarms["count"].as_u64().expect("count") > 0, "{alarms}");
 
+    // A prison's registrar sees its own agency's people only (need to know): the backlog the
+    // library gives for that agency, a part of the clerk's.
+    let registrar = client(&serve, &w, "mca-registrar");
+    let own = registrar.backlog(&query).await.expect("registrar backlog");
+    let narrowed = backlog(
+        &fold,
+        &at,
+        &BacklogFilter {
+            agency: Some("ml-mca-bamako".to_string()),
+            ..BacklogFilter::default()
+        },
+    );
+    assert_eq!(own, narrowed.to_json());
+    assert!(
+        narrowed.total.held > 0 && narrowed.total.held < expected.total.held,
+        "the registrar's {} of the clerk's {}",
+        narrowed.total.held,
+        expected.total.held
+    );
     // A monitor reads the backlog and alarms, not a person's whereabouts nor the calendar.
     let monitor = client(&serve, &w, "cndh-monitor");
     monitor.backlog(&query).await.expect("monitor backlog");

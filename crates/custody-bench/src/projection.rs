@@ -280,6 +280,7 @@ pub async fn run(settings: &ProjectionSettings) -> anyhow::Result<()> {
             court: None,
             status: statuses[i % statuses.len()],
             overdue_only: i % 5 == 0,
+            agency: None,
         };
         let at = Timestamp::from_unix_seconds(base.unix_seconds() - (i as i64 % 30) * 86_400);
         let started = Instant::now();

@@ -275,7 +275,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use custody_core::Timestamp;
 use custody_store::AccessEntry;
-use custody_views::access::{access_action, may_view, AccessContext, View};
+use custody_views::access::{access_action, may_view, narrowed_to_own_agency, AccessContext, View};
 use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, BacklogFilter};
 use custody_views::calendar::Date;
@@ -444,6 +444,8 @@ pub(crate) async fn get_backlog(
         court: q.slug("court")?,
         status,
         overdue_only: q.flag("overdue")?,
+        // A registrar or a judicial police officer sees its own agency's people only.
+        agency: narrowed_to_own_agency(&reader.roles).then(|| reader.agency.clone()),
     };
     let at = q.at(&now)?;
     let csv = q.csv()?;

@@ -139,6 +139,23 @@ pub fn may_view(view: View, roles: &[Role], ctx: &AccessContext) -> bool {
     counsel || roles.iter().any(|r| role_may_view(view, *r, ctx))
 }
 
+/// Whether the list views (backlog, occupancy, alarms, hearing calendar) of a reader holding
+/// `roles` are narrowed to the people of the reader's own agency (note ¹ of the matrix): a
+/// registrar or a judicial police officer sees the people its agency holds or has at its
+/// facilities; a clerk, prosecutor, judge or monitor sees every facility.
+pub fn narrowed_to_own_agency(roles: &[Role]) -> bool {
+    let wide = roles.iter().any(|r| {
+        matches!(
+            r,
+            Role::CourtClerk | Role::Prosecutor | Role::InvestigatingJudge | Role::Monitor
+        )
+    });
+    !wide
+        && roles
+            .iter()
+            .any(|r| matches!(r, Role::Registrar | Role::JudicialPoliceOfficer))
+}
+
 /// Whether a reader who may not read the full timeline may read it from headers only (kinds,
 /// instants, agencies, verification: no payload). Monitors may.
 pub fn timeline_headers_only(roles: &[Role], ctx: &AccessContext) -> bool {

@@ -187,12 +187,28 @@ pub struct BacklogFilter {
     pub status: Option<LegalStatus>,
     /// Only people in pre-trial detention whose order has expired while they are held.
     pub overdue_only: bool,
+    /// Only people held by this agency or at one of its facilities, and only its facilities'
+    /// occupancy: the narrowing of a registrar's or a judicial police officer's backlog to
+    /// their own people ([`crate::access::narrowed_to_own_agency`]).
+    pub agency: Option<String>,
 }
 
 impl BacklogFilter {
     /// Whether no filter is set.
     pub fn is_empty(&self) -> bool {
         *self == BacklogFilter::default()
+    }
+
+    /// Whether the person is held by the filter's agency or at one of its facilities.
+    fn keeps_agency(&self, person: &Person<'_>, dir: &crate::detainee::Directory) -> bool {
+        let Some(agency) = self.agency.as_deref() else {
+            return true;
+        };
+        person.fold.holder() == Some(agency)
+            || person
+                .facility
+                .and_then(|f| dir.facility(f))
+                .is_some_and(|e| e.agency == agency)
     }
 
     fn keeps(&self, person: &Person<'_>) -> bool {
@@ -374,7 +390,7 @@ pub fn backlog(p: &Projection, at: &Timestamp, filter: &BacklogFilter) -> Backlo
         if let (Some(f), true) = (person.facility, fold.holder().is_some()) {
             *population.entry(f).or_default() += 1;
         }
-        if !filter.keeps(&person) {
+        if !filter.keeps(&person) || !filter.keeps_agency(&person, &p.directory) {
             continue;
         }
         total.add(&person);
@@ -436,6 +452,12 @@ pub fn backlog(p: &Projection, at: &Timestamp, filter: &BacklogFilter) -> Backlo
     let occupancy = ids
         .into_iter()
         .filter(|id| filter.facility.as_deref().is_none_or(|f| f == *id))
+        .filter(|id| {
+            filter
+                .agency
+                .as_deref()
+                .is_none_or(|a| dir.facility(id).is_some_and(|e| e.agency == a))
+        })
         .map(|id| {
             let entry = dir.facility(id);
             OccupancyLine {

@@ -384,6 +384,7 @@ mod report {
             court: court.map(str::to_string),
             status,
             overdue_only,
+            agency: None,
         };
         let b = run(f(Some("f-a"), None, None, false));
         assert_eq!((b.total.held, b.total.pre_trial), (3, 2));
@@ -407,6 +408,20 @@ mod report {
         let b = run(f(Some("nowhere"), None, None, false));
         assert_eq!(b.total.held, 0);
         assert!(b.by_facility.is_empty() && b.occupancy.is_empty());
+        // A registrar's backlog, narrowed to its agency (ml-dnap holds P1-P5; P6 is in a gap,
+        // held by nobody; f-x is registered to nobody): P1-P5, three of them pre-trial; the
+        // occupancy of ml-dnap's prisons only (f-a, f-b and the empty one).
+        let own = |agency: &str| BacklogFilter {
+            agency: Some(agency.to_string()),
+            ..BacklogFilter::default()
+        };
+        let b = run(own("ml-dnap"));
+        assert_eq!((b.total.held, b.total.pre_trial), (5, 3));
+        let occupied: Vec<_> = b.occupancy.iter().map(|o| o.facility.as_str()).collect();
+        assert_eq!(occupied, ["f-a", "f-b", "f-empty"]);
+        let b = run(own("ml-police"));
+        assert_eq!(b.total.held, 0);
+        assert!(b.occupancy.is_empty() && b.longest_waits.is_empty());
     }
 
     #[test]

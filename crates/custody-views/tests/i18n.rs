@@ -285,3 +285,20 @@ fn each_view_has_its_own_access_action() {
     assert_eq!(actions.len(), View::ALL.len());
     assert!(View::Timeline.shows_a_person() && !View::Backlog.shows_a_person());
 }
+
+#[test]
+fn list_views_are_narrowed_for_registrars_and_judicial_police_only() {
+    use custody_core::Role;
+    use custody_views::access::narrowed_to_own_agency;
+    assert!(narrowed_to_own_agency(&[Role::Registrar]));
+    assert!(narrowed_to_own_agency(&[Role::JudicialPoliceOfficer]));
+    assert!(!narrowed_to_own_agency(&[Role::CourtClerk]));
+    assert!(!narrowed_to_own_agency(&[Role::Monitor]));
+    // A registrar who is also the court's clerk sees the whole backlog.
+    assert!(!narrowed_to_own_agency(&[
+        Role::Registrar,
+        Role::CourtClerk
+    ]));
+    // No role that sees a list view: nothing to narrow (may_view refuses it anyway).
+    assert!(!narrowed_to_own_agency(&[Role::Medical]));
+}

@@ -96,6 +96,7 @@ pub async fn run(out: Output, spec: &str, args: &BacklogArgs) -> anyhow::Result<
         court: args.court.clone(),
         status,
         overdue_only: args.overdue,
+        agency: None,
     };
     let (_, _, p) = verified_projection(spec, "no backlog is computed").await?;
     if let Some(f) = &filter.facility {

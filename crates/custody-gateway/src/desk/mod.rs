@@ -54,7 +54,9 @@ use self::session::{Closed, Holder, Session, Sessions, CODE_LIFETIME_SECS};
 use self::text::{t, Lang, Msg};
 use crate::auth::{self, Reader};
 use crate::{AppState, GatewayError};
-use custody_views::access::{may_view, timeline_headers_only, AccessContext, View};
+use custody_views::access::{
+    may_view, narrowed_to_own_agency, timeline_headers_only, AccessContext, View,
+};
 use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, AgeBucket, Backlog, BacklogFilter, STATUSES};
 use custody_views::detainee::Projection;
@@ -828,6 +830,7 @@ fn filter_of(q: &HashMap<String, String>) -> Result<BacklogFilter, String> {
         overdue_only: q
             .get("overdue")
             .is_some_and(|v| v == "1" || v == "on" || v == "true"),
+        agency: None,
     })
 }
 
@@ -1107,8 +1110,13 @@ async fn backlog_of(
             &here,
         ));
     }
+    // A registrar or a judicial police officer sees its own agency's people only.
+    let own = narrowed_to_own_agency(&holder.roles).then(|| holder.agency.clone());
     let filter = match filter_of(q) {
-        Ok(f) => f,
+        Ok(f) => BacklogFilter {
+            agency: own.clone(),
+            ..f
+        },
         Err(why) => {
             let main = format!(
                 "<p role=\"alert\">{} : {}</p><p><a href=\"/desk/backlog\">{}</a></p>",
@@ -1134,7 +1142,14 @@ async fn backlog_of(
         .views
         .read(|p| {
             let b = backlog(p, &now, &filter);
-            let all = backlog(p, &now, &BacklogFilter::default());
+            let all = backlog(
+                p,
+                &now,
+                &BacklogFilter {
+                    agency: own.clone(),
+                    ..BacklogFilter::default()
+                },
+            );
             let main = backlog_main(lang, &b, &all, p);
             (b, main)
         })
