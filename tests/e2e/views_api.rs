@@ -207,6 +207,23 @@ async fn views_api_over_the_demo() {
         narrowed.total.held,
         expected.total.held
     );
+    // Its alarms too: only about people MCA holds, and fewer than the clerk's.
+    let own_alarms = registrar.alarms(Some(&at)).await.expect("registrar alarms");
+    let listed = own_alarms["alarms"].as_array().expect("alarms");
+    assert!(!listed.is_empty(), "MCA holds people past their limits: {own_alarms}");
+    assert!(
+        listed.iter().all(|a| fold.concerns_agency(
+            a["chain"].as_str().expect("chain"),
+            "ml-mca-bamako"
+        )),
+        "{own_alarms}"
+    );
+    assert!(
+        (listed.len() as u64) < alarms["count"].as_u64().expect("count"),
+        "{} of {}",
+        listed.len(),
+        alarms["count"]
+    );
     // A monitor reads the backlog and alarms, not a person's whereabouts nor the calendar.
     let monitor = client(&serve, &w, "cndh-monitor");
     monitor.backlog(&query).await.expect("monitor backlog");

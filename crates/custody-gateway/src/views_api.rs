@@ -509,17 +509,28 @@ pub(crate) async fn get_alarms(
             seen_at: f.seen_at,
         }));
     }
+    let own = narrowed_to_own_agency(&reader.roles).then(|| reader.agency.clone());
     let report = st
         .views
         .read(|p| {
-            alarms_with_forks(
+            let mut report = alarms_with_forks(
                 p,
                 &policy.policies,
                 &policy.calendar,
                 &policy.jurisdiction,
                 &at,
                 &forks,
-            )
+            );
+            // A registrar or a judicial police officer sees its own agency's people only.
+            if let Some(agency) = &own {
+                report
+                    .alarms
+                    .retain(|a| p.concerns_agency(&a.chain, agency));
+                report
+                    .uncovered
+                    .retain(|(c, _)| p.concerns_agency(c, agency));
+            }
+            report
         })
         .await;
     Ok(Json(report.to_json()))
@@ -620,7 +631,24 @@ pub(crate) async fn get_hearings(
         &AccessContext::none(),
     )
     .await?;
-    let mut calendar = st.views.read(|p| hearings(p, &at, &filter)).await;
+    let own = narrowed_to_own_agency(&reader.roles).then(|| reader.agency.clone());
+    let mut calendar = st
+        .views
+        .read(|p| {
+            let mut calendar = hearings(p, &at, &filter);
+            // A registrar or a judicial police officer sees its own agency's people only.
+            if let Some(agency) = &own {
+                for day in &mut calendar.upcoming {
+                    day.hearings.retain(|h| p.concerns_agency(&h.chain, agency));
+                }
+                calendar.upcoming.retain(|d| !d.hearings.is_empty());
+                calendar
+                    .not_produced
+                    .retain(|l| p.concerns_agency(&l.hearing.chain, agency));
+            }
+            calendar
+        })
+        .await;
     // The reasons a person was not produced are in the payloads of the hearing_held records.
     let mut chains: Vec<String> = calendar
         .not_produced

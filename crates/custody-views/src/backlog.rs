@@ -199,18 +199,6 @@ impl BacklogFilter {
         *self == BacklogFilter::default()
     }
 
-    /// Whether the person is held by the filter's agency or at one of its facilities.
-    fn keeps_agency(&self, person: &Person<'_>, dir: &crate::detainee::Directory) -> bool {
-        let Some(agency) = self.agency.as_deref() else {
-            return true;
-        };
-        person.fold.holder() == Some(agency)
-            || person
-                .facility
-                .and_then(|f| dir.facility(f))
-                .is_some_and(|e| e.agency == agency)
-    }
-
     fn keeps(&self, person: &Person<'_>) -> bool {
         self.facility
             .as_deref()
@@ -390,7 +378,12 @@ pub fn backlog(p: &Projection, at: &Timestamp, filter: &BacklogFilter) -> Backlo
         if let (Some(f), true) = (person.facility, fold.holder().is_some()) {
             *population.entry(f).or_default() += 1;
         }
-        if !filter.keeps(&person) || !filter.keeps_agency(&person, &p.directory) {
+        if !filter.keeps(&person)
+            || filter
+                .agency
+                .as_deref()
+                .is_some_and(|a| !p.concerns_agency(&fold.chain, a))
+        {
             continue;
         }
         total.add(&person);

@@ -967,6 +967,18 @@ pub struct Projection {
 }
 
 impl Projection {
+    /// Whether the person of `chain` is one of `agency`'s: held by it, or at one of its
+    /// facilities now (the people a registrar's or a judicial police officer's list views are
+    /// narrowed to: [`crate::access::narrowed_to_own_agency`]).
+    pub fn concerns_agency(&self, chain: &str, agency: &str) -> bool {
+        self.detainees.get(chain).is_some_and(|f| {
+            f.holder() == Some(agency)
+                || f.current_facility()
+                    .and_then(|id| self.directory.facility(id))
+                    .is_some_and(|e| e.agency == agency)
+        })
+    }
+
     /// An empty projection.
     pub fn new() -> Self {
         Projection::default()

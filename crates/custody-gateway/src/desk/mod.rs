@@ -725,17 +725,28 @@ async fn alarms_page(
     if let Err(e) = st.views.catch_up(&st.ledger).await {
         tracing::warn!(error = %e, "desk alarms: the read model could not catch up");
     }
+    let own = narrowed_to_own_agency(&holder.roles).then(|| holder.agency.clone());
     let report = st
         .views
         .read(|p| {
-            alarms_with_forks(
+            let mut report = alarms_with_forks(
                 p,
                 &policy.policies,
                 &policy.calendar,
                 &policy.jurisdiction,
                 &now,
                 &forks,
-            )
+            );
+            // A registrar or a judicial police officer sees its own agency's people only.
+            if let Some(agency) = &own {
+                report
+                    .alarms
+                    .retain(|a| p.concerns_agency(&a.chain, agency));
+                report
+                    .uncovered
+                    .retain(|(c, _)| p.concerns_agency(c, agency));
+            }
+            report
         })
         .await;
     if let Err(r) = log_or_503(
