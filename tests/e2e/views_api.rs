@@ -210,12 +210,14 @@ async fn views_api_over_the_demo() {
     // Its alarms too: only about people MCA holds, and fewer than the clerk's.
     let own_alarms = registrar.alarms(Some(&at)).await.expect("registrar alarms");
     let listed = own_alarms["alarms"].as_array().expect("alarms");
-    assert!(!listed.is_empty(), "MCA holds people past their limits: {own_alarms}");
     assert!(
-        listed.iter().all(|a| fold.concerns_agency(
-            a["chain"].as_str().expect("chain"),
-            "ml-mca-bamako"
-        )),
+        !listed.is_empty(),
+        "MCA holds people past their limits: {own_alarms}"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|a| fold.concerns_agency(a["chain"].as_str().expect("chain"), "ml-mca-bamako")),
         "{own_alarms}"
     );
     assert!(

@@ -104,11 +104,21 @@ impl AgeBucket {
     /// The bucket of a detention that started at `start`, at the instant `at` (a start after
     /// `at` counts as under one month).
     pub fn of(start: &Timestamp, at: &Timestamp) -> AgeBucket {
-        let at = at.unix_seconds();
+        // The whole calendar months from `start` to `at`: the month difference of their dates,
+        // or one less when `start` plus that many months is still after `at` (adding one more
+        // month lands past `at`'s month, one less lands before it).
+        let at_s = at.unix_seconds();
+        let (s, a) = (Date::of(start), Date::of(at));
+        let diff = (i64::from(a.year()) * 12 + i64::from(a.month()))
+            - (i64::from(s.year()) * 12 + i64::from(s.month()));
+        let mut months = diff.max(0);
+        if months > 0 && plus_months_unix(start, months as u32) > at_s {
+            months -= 1;
+        }
         AgeBucket::ALL
             .into_iter()
             .rev()
-            .find(|b| b.from_months() == 0 || plus_months_unix(start, b.from_months()) <= at)
+            .find(|b| months >= i64::from(b.from_months()))
             .unwrap_or(AgeBucket::Under1Month)
     }
 }
@@ -341,11 +351,17 @@ impl<'a> Person<'a> {
             facility: fold.current_facility(),
             court: order.and_then(|o| o.court.as_deref()),
             status,
-            bucket: pre_trial
-                .then(|| fold.pre_trial_since().map(|s| AgeBucket::of(s, at)))
-                .flatten(),
+            bucket: None,
             overdue: pre_trial && order.is_some_and(|o| o.valid_until < *at),
         }
+    }
+
+    /// Computes the ageing bucket (only for a person the filter keeps: it is the costly part).
+    fn with_bucket(mut self, at: &Timestamp) -> Person<'a> {
+        if self.status == LegalStatus::PreTrialDetention {
+            self.bucket = self.fold.pre_trial_since().map(|s| AgeBucket::of(s, at));
+        }
+        self
     }
 }
 
@@ -386,6 +402,7 @@ pub fn backlog(p: &Projection, at: &Timestamp, filter: &BacklogFilter) -> Backlo
         {
             continue;
         }
+        let person = person.with_bucket(at);
         total.add(&person);
         group(&mut facilities, person.facility).add(&person);
         group(&mut courts, person.court).add(&person);
