@@ -276,7 +276,7 @@ use axum::Json;
 use custody_core::Timestamp;
 use custody_store::AccessEntry;
 use custody_views::access::{access_action, may_view, narrowed_to_own_agency, AccessContext, View};
-use custody_views::alarms::{alarms_with_forks, ForkInfo};
+use custody_views::alarms::{alarms_with_forks, AlarmReport, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, BacklogFilter};
 use custody_views::calendar::Date;
 use custody_views::hearings::{hearings, HearingFilter};
@@ -493,7 +493,21 @@ pub(crate) async fn get_alarms(
         &AccessContext::none(),
     )
     .await?;
-    // The store's fork alarms, read in pages.
+    let report = alarms_for(&st, policy, &reader.roles, &reader.agency, &at).await?;
+    Ok(Json(report.to_json()))
+}
+
+/// Every alarm at `at` over the live read model, with the fork alarms the store recorded (read
+/// in pages), as the reader with `roles` of `agency` may see them: a registrar or a judicial
+/// police officer sees its own agency's people only (`access::narrowed_to_own_agency`). The
+/// API and the web desk both answer from it.
+pub(crate) async fn alarms_for(
+    st: &AppState,
+    policy: &ViewPolicy,
+    roles: &[custody_core::Role],
+    agency: &str,
+    at: &Timestamp,
+) -> Result<AlarmReport, custody_store::StoreError> {
     let store = st.ledger.store();
     let mut forks = Vec::new();
     loop {
@@ -509,8 +523,8 @@ pub(crate) async fn get_alarms(
             seen_at: f.seen_at,
         }));
     }
-    let own = narrowed_to_own_agency(&reader.roles).then(|| reader.agency.clone());
-    let report = st
+    let own = narrowed_to_own_agency(roles).then_some(agency);
+    Ok(st
         .views
         .read(|p| {
             let mut report = alarms_with_forks(
@@ -518,11 +532,10 @@ pub(crate) async fn get_alarms(
                 &policy.policies,
                 &policy.calendar,
                 &policy.jurisdiction,
-                &at,
+                at,
                 &forks,
             );
-            // A registrar or a judicial police officer sees its own agency's people only.
-            if let Some(agency) = &own {
+            if let Some(agency) = own {
                 report
                     .alarms
                     .retain(|a| p.concerns_agency(&a.chain, agency));
@@ -532,8 +545,7 @@ pub(crate) async fn get_alarms(
             }
             report
         })
-        .await;
-    Ok(Json(report.to_json()))
+        .await)
 }
 
 /// `GET /v1/whereabouts/{chain}?at=&relatives=`: where the person of a chain (id or human

@@ -57,7 +57,6 @@ use crate::{AppState, GatewayError};
 use custody_views::access::{
     may_view, narrowed_to_own_agency, timeline_headers_only, AccessContext, View,
 };
-use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::backlog::{backlog, parse_status, AgeBucket, Backlog, BacklogFilter, STATUSES};
 use custody_views::detainee::Projection;
 use custody_views::i18n::{self, MessageId};
@@ -692,63 +691,32 @@ async fn alarms_page(
         );
         return html_response(StatusCode::OK, html::page(lang, title, Some(&nav), &main));
     };
-    // The forks the store recorded are alarms too.
-    let mut forks = Vec::new();
-    loop {
-        match st.ledger.store().forks(forks.len() as u64, 1000).await {
-            Ok(page) => {
-                let n = page.len();
-                forks.extend(page.into_iter().map(|f| ForkInfo {
-                    chain: f.chain,
-                    seq: f.seq,
-                    stored: f.stored,
-                    other: f.other.hash,
-                    seen_at: f.seen_at,
-                }));
-                if n < 1000 {
-                    break;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "desk alarms: store unavailable");
-                return message_page(
-                    lang,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Msg::Unavailable,
-                    Msg::StoreDown,
-                    &holder.agency,
-                    &here,
-                );
-            }
-        }
-    }
     if let Err(e) = st.views.catch_up(&st.ledger).await {
         tracing::warn!(error = %e, "desk alarms: the read model could not catch up");
     }
-    let own = narrowed_to_own_agency(&holder.roles).then(|| holder.agency.clone());
-    let report = st
-        .views
-        .read(|p| {
-            let mut report = alarms_with_forks(
-                p,
-                &policy.policies,
-                &policy.calendar,
-                &policy.jurisdiction,
-                &now,
-                &forks,
+    // The same alarms as GET /v1/alarms, forks included, narrowed as the API narrows them.
+    let report = match crate::views_api::alarms_for(
+        &st,
+        policy,
+        &holder.roles,
+        &holder.agency,
+        &now,
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::warn!(error = %e, "desk alarms: store unavailable");
+            return message_page(
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Msg::Unavailable,
+                Msg::StoreDown,
+                &holder.agency,
+                &here,
             );
-            // A registrar or a judicial police officer sees its own agency's people only.
-            if let Some(agency) = &own {
-                report
-                    .alarms
-                    .retain(|a| p.concerns_agency(&a.chain, agency));
-                report
-                    .uncovered
-                    .retain(|(c, _)| p.concerns_agency(c, agency));
-            }
-            report
-        })
-        .await;
+        }
+    };
     if let Err(r) = log_or_503(
         &st,
         &[entry(holder, &now, "alarms", ACTION_ALARMS)],
