@@ -173,7 +173,12 @@ const CUSTODY_RELEASED: &[FactField] = &[
     req("legal_status", T::OneOf(LEGAL_STATUSES)),
 ];
 const CUSTODY_ACCEPTED: &[FactField] = &[req("release_event", T::Hash), opt("facility", T::Slug)];
-const POLICE_CUSTODY_STARTED: &[FactField] = &[req("facility", T::Slug)];
+/// The values of `police_custody_started.regime`.
+pub const CUSTODY_REGIMES: &[&str] = &["ordinary", "terrorism"];
+const POLICE_CUSTODY_STARTED: &[FactField] = &[
+    req("facility", T::Slug),
+    req("regime", T::OneOf(CUSTODY_REGIMES)),
+];
 const PLACEMENT_DECISION: &[FactField] = &[req("destination_facility", T::Slug)];
 const JUDICIAL_APPEARANCE: &[FactField] = &[
     req("authority", T::Name),
@@ -507,6 +512,7 @@ mod tests {
             }
         }
         all_parse::<LegalStatus>(LEGAL_STATUSES);
+        all_parse::<crate::kinds::bodies::CustodyRegime>(CUSTODY_REGIMES);
         all_parse::<HearingPurpose>(HEARING_PURPOSES);
         all_parse::<HearingOutcome>(HEARING_OUTCOMES);
         all_parse::<AppearanceOutcome>(APPEARANCE_OUTCOMES);

@@ -39,7 +39,7 @@ pub use custody_views::detainee::{DetaineeFold, Directory, Projection, Projectio
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// The version of the fold's JSON in the file: a file written with another is rebuilt.
-pub const FOLD_VERSION: i64 = 1;
+pub const FOLD_VERSION: i64 = 2;
 
 /// The store metadata key holding the ledger description (`custody_ledger::META_LEDGER`).
 const META_LEDGER: &str = "ledger";

@@ -27,9 +27,9 @@
 //! (an appearance, a release, an extension after `at` has not happened yet), so the alarms of a
 //! past day are those the clerk would have seen that day, from the records since kept.
 //!
-//! Police custody follows the ordinary regime: the ledger does not yet say which cases are of
-//! terrorism or organised crime (their 48-hour blocks are in the engine, [`CustodyRegime`]).
-//! Whether an extension had its written authorisation is not checked here.
+//! Police custody follows the regime its `police_custody_started` states (header fact `regime`):
+//! ordinary law, or terrorism and transnational organised crime in 48-hour blocks
+//! ([`CustodyRegime`], the number of extensions a setting of the rule set). Whether an extension had its written authorisation is not checked here.
 
 use std::collections::BTreeMap;
 
@@ -872,7 +872,12 @@ impl ChainAlarms<'_> {
             let extensions: Vec<&Timestamp> =
                 pc.extensions.iter().filter(|t| self.seen(t)).collect();
             let n = u32::try_from(extensions.len()).unwrap_or(u32::MAX);
-            let pcd = police_custody_deadline(policy, &pc.start, n, CustodyRegime::Ordinary);
+            let regime = if pc.terrorism {
+                CustodyRegime::TerrorismOrOrganisedCrime
+            } else {
+                CustodyRegime::Ordinary
+            };
+            let pcd = police_custody_deadline(policy, &pc.start, n, regime);
             let end = self.by_now(pc.ended_at.as_ref()).cloned();
             if let Some(Finding::ExtensionsBeyondLaw { recorded, allowed }) = &pcd.finding {
                 let beyond = extensions

@@ -55,6 +55,10 @@ pub struct PoliceCustody {
     pub facility: Option<String>,
     /// The agency that placed the person in police custody.
     pub agency: String,
+    /// The regime (fact `regime`): terrorism and transnational organised crime run in 48-hour
+    /// blocks; `false` for ordinary law.
+    #[serde(default)]
+    pub terrorism: bool,
     /// When each `police_custody_extended` was recorded as happening, in chain order.
     pub extensions: Vec<Timestamp>,
     /// When it ended: the first judicial appearance, detention order, release, death or
@@ -440,6 +444,7 @@ impl DetaineeFold {
                         start: at.clone(),
                         facility: facility.clone(),
                         agency: agency.clone(),
+                        terrorism: facts.str("regime") == Some("terrorism"),
                         extensions: Vec::new(),
                         ended_at: None,
                     });

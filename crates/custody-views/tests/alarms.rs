@@ -51,7 +51,22 @@ struct Chain {
 }
 
 fn record(c: &mut Chain, kind: K, occurred: Timestamp, recorded: Timestamp) -> Record {
+    record_in(c, kind, occurred, recorded, "ordinary")
+}
+
+/// A record of the test; a `police_custody_started` states the police custody `regime`.
+fn record_in(
+    c: &mut Chain,
+    kind: K,
+    occurred: Timestamp,
+    recorded: Timestamp,
+    regime: &str,
+) -> Record {
     let key = SecretKey::from_seed([7; 32]);
+    let mut body = example(kind.as_str());
+    if kind == K::PoliceCustodyStarted {
+        body["regime"] = Value::from(regime);
+    }
     let r = Draft {
         ledger: "alarms-test.example.ml".to_string(),
         chain: c.id.clone(),
@@ -61,7 +76,7 @@ fn record(c: &mut Chain, kind: K, occurred: Timestamp, recorded: Timestamp) -> R
         occurred_at: occurred,
         recorded_at: recorded,
         agency: "ml-police-mopti".to_string(),
-        body: example(kind.as_str()),
+        body,
     }
     .sign(&key, &[c.seq as u8; 16]);
     c.seq += 1;
@@ -85,7 +100,7 @@ fn calendar() -> Calendar {
 
 #[test]
 fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
-    let mut chains: Vec<Chain> = (1..=5u128)
+    let mut chains: Vec<Chain> = (1..=6u128)
         .map(|n| Chain {
             id: detainee_chain_id((0x018c_c000_0000u128 << 80) | n),
             seq: 0,
@@ -93,7 +108,7 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
         })
         .collect();
     let ids: Vec<String> = chains.iter().map(|c| c.id.clone()).collect();
-    let [a, b, c, d, e] = &mut chains[..] else {
+    let [a, b, c, d, e, f] = &mut chains[..] else {
         unreachable!()
     };
     let mut records = vec![
@@ -116,6 +131,16 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
         records.push(at(e, K::PoliceCustodyExtended, day, 9));
     }
     records.push(at(e, K::Release, 6, 10));
+    // f: e's days under the terrorism regime (48-hour blocks, three extensions allowed by the
+    // 2001 rule set: 48 + 3 x 48 = 192 hours, and f was released after 120): no police custody
+    // alarm; the first appearance, a limit of every regime, is still missing.
+    records.push(at(f, K::Arrest, 1, 10));
+    let (t1, t1r) = (t(1, 10), t(1, 10));
+    records.push(record_in(f, K::PoliceCustodyStarted, t1, t1r, "terrorism"));
+    for day in 2..5 {
+        records.push(at(f, K::PoliceCustodyExtended, day, 9));
+    }
+    records.push(at(f, K::Release, 6, 10));
 
     let mut alarms = Alarms::new();
     for r in &records {
@@ -148,7 +173,7 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
             (who, al.kind, al.hours_late, al.current)
         })
         .collect();
-    let (b, c, e) = (1, 2, 4);
+    let (b, c, e, f) = (1, 2, 4, 5);
     let mut expected = vec![
         (b, AlarmKind::ArrestRecordedLate, 24, false),
         (b, AlarmKind::FirstAppearanceLate, 24, false),
@@ -158,6 +183,7 @@ fn the_alarms_of_the_first_hours_fire_as_worked_out_by_hand() {
         (e, AlarmKind::ExtensionsBeyondLaw, 0, false),
         (e, AlarmKind::PoliceCustodyOverdue, 48, false),
         (e, AlarmKind::NoFirstAppearance, 72, false),
+        (f, AlarmKind::NoFirstAppearance, 72, false),
     ];
     let mut sorted = got.clone();
     sorted.sort();
