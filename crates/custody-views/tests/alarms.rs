@@ -12,8 +12,11 @@
 //! | D | arrest d5 10:00; police custody d5 10:00; released d6 10:00 | none (released within 48 h) |
 //! | E | arrest d1 10:00; police custody d1 10:00, three extensions; released d6 10:00 without a judge | extensions beyond the law (3 > 1); police custody 48 h over (limit d4 10:00, ended d6); no appearance, past, 72 h late (limit d3 10:00) |
 
+mod common;
+
 use std::path::Path;
 
+use common::example;
 use custody_core::ids::detainee_chain_id;
 use custody_core::{Draft, EventKind as K, Hash, Record, SecretKey, Timestamp};
 use custody_views::alarms::{AlarmKind, Alarms};
@@ -25,23 +28,6 @@ const T0: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
 
 fn t(day: i64, hour: i64) -> Timestamp {
     Timestamp::from_unix_seconds(T0 + day * 86_400 + hour * 3_600)
-}
-
-fn example(kind: &str) -> Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../schemas/examples")
-        .join(kind);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("examples")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("valid-"))
-        })
-        .collect();
-    files.sort();
-    serde_json::from_str(&std::fs::read_to_string(&files[0]).expect("read")).expect("json")
 }
 
 struct Chain {
