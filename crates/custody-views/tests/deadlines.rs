@@ -52,7 +52,7 @@ fn the_real_files_load() {
     let codes: Vec<&str> = set.policies().iter().map(|p| p.code.as_str()).collect();
     assert_eq!(codes, ["mali-cpp-2001", "mali-cpp-2024"]);
     let cal = calendar();
-    assert_eq!(cal.years().collect::<Vec<_>>(), [2025, 2026]);
+    assert_eq!(cal.years().collect::<Vec<_>>(), [2025, 2026, 2027]);
     assert_eq!(cal.jurisdiction(), "ML");
     // Every duration of the 2024 code is a placeholder, marked unconfirmed.
     let p2024 = set.in_force("ML", d("2026-01-01")).unwrap();
@@ -360,9 +360,39 @@ fn the_renewal_window_skips_the_martyrs_day_korite_and_weekends() {
     ));
     // A year without a calendar file cannot be counted.
     assert!(matches!(
-        renewal_window(&p, &cal, OffenceClass::Crime, &t("2027-06-01T00:00:00Z")),
-        Err(CalendarError::YearNotCovered(2027))
+        renewal_window(&p, &cal, OffenceClass::Crime, &t("2028-06-01T00:00:00Z")),
+        Err(CalendarError::YearNotCovered(2028))
     ));
+}
+
+#[test]
+fn the_2027_renewal_window_skips_easter_monday_the_martyrs_day_and_weekends() {
+    let p = cpp2001();
+    let cal = calendar();
+    // Expiry Wednesday 31 March 2027 09:00; 8 working days before, the expiry day not counted:
+    // Tue 30 (1), Mon 29 Easter Monday (Easter: 28 March) skipped, weekend skipped, Fri 26
+    // martyrs' day skipped, Thu 25 (2), Wed 24 (3), Tue 23 (4), Mon 22 (5), weekend skipped,
+    // Fri 19 (6), Thu 18 (7), Wed 17 (8). Korité (10 March, estimated) lies before the window.
+    let until = t("2027-03-31T09:00:00Z");
+    let w = renewal_window(&p, &cal, OffenceClass::Crime, &until)
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.opens, t("2027-03-17T00:00:00Z"));
+    assert_eq!(w.closes, until);
+    assert_eq!(w.working_days, 8);
+    assert!(w.estimated_holidays.is_empty());
+    // Expiry Monday 15 March 2027: Fri 12 (1), Thu 11 (2), Wed 10 Korité (estimated) skipped,
+    // Tue 9 (3), Mon 8 (4), weekend skipped, Fri 5 (5), Thu 4 (6), Wed 3 (7), Tue 2 (8).
+    let w = renewal_window(&p, &cal, OffenceClass::Crime, &t("2027-03-15T09:00:00Z"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.opens, t("2027-03-02T00:00:00Z"));
+    let estimated: Vec<String> = w
+        .estimated_holidays
+        .iter()
+        .map(|h| h.date.to_string())
+        .collect();
+    assert_eq!(estimated, ["2027-03-10"]);
 }
 
 #[test]
@@ -421,9 +451,33 @@ fn working_days() {
             .unwrap(),
         2
     );
+    // 2027: Thursday 31 December 2026 (1), Friday 1 January 2027 holiday, weekend, Monday 4 (2).
+    assert_eq!(
+        cal.working_days_between(d("2026-12-31"), d("2027-01-05"))
+            .unwrap(),
+        2
+    );
+    assert!(!cal.is_working_day(d("2027-01-20")).unwrap()); // armed forces day, Wednesday
+    assert!(!cal.is_working_day(d("2027-03-29")).unwrap()); // Easter Monday (Easter: 28 March)
+    assert!(!cal.is_working_day(d("2027-09-22")).unwrap()); // independence, Wednesday
+    assert!(cal.is_working_day(d("2027-09-21")).unwrap());
+    assert!(cal.holiday(d("2027-05-17")).unwrap().unwrap().estimated); // Tabaski
+    assert!(!cal.holiday(d("2027-05-25")).unwrap().unwrap().estimated); // Africa day
+                                                                        // From Monday 22 to (not including) Thursday 1 April 2027: Mon 22, Tue 23, Wed 24, Thu 25,
+                                                                        // (Fri 26 martyrs' day, weekend, Mon 29 Easter Monday), Tue 30, Wed 31.
+    assert_eq!(
+        cal.working_days_between(d("2027-03-22"), d("2027-04-01"))
+            .unwrap(),
+        6
+    );
+    // Thursday 25 March 2027 + 1 working day: Tuesday 30.
+    assert_eq!(
+        cal.add_working_days(d("2027-03-25"), 1).unwrap(),
+        d("2027-03-30")
+    );
     assert!(matches!(
-        cal.is_working_day(d("2027-01-04")),
-        Err(CalendarError::YearNotCovered(2027))
+        cal.is_working_day(d("2028-01-03")),
+        Err(CalendarError::YearNotCovered(2028))
     ));
 }
 
