@@ -40,9 +40,9 @@ use crate::encoding::{b64std, hex, unb64std, unhex};
 /// Signature type identifier of Ed25519 in signed notes.
 const ALG_ED25519: u8 = 0x01;
 /// Start of every signature line: EM DASH, space.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 /// Most signature lines accepted in one note.
-const MAX_SIGNATURES: usize = 100;
+pub(crate) const MAX_SIGNATURES: usize = 100;
 
 /// Why a checkpoint, a signed note or a key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +107,21 @@ pub enum CheckpointError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// Fewer distinct trusted witnesses cosigned the checkpoint than the quorum asks.
+    #[error(
+        "checkpoint has {got} valid cosignature(s) of the {needed} required (cosigned by: {}; missing: {})",
+        list_or_none(cosigned), list_or_none(missing)
+    )]
+    QuorumNotMet {
+        /// Distinct trusted witnesses whose cosignature verified.
+        got: usize,
+        /// The quorum asked for.
+        needed: usize,
+        /// Names of the witnesses whose cosignature verified.
+        cosigned: Vec<String>,
+        /// Names of the trusted witnesses without a cosignature in the note.
+        missing: Vec<String>,
+    },
     /// The checkpoint's origin line is not the name of the key it was verified with.
     #[error("checkpoint origin {origin:?} is not the ledger name {expected:?}")]
     OriginMismatch {
@@ -115,6 +130,15 @@ pub enum CheckpointError {
         /// Name of the verifier key.
         expected: String,
     },
+}
+
+/// Names joined by ", ", or "none".
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// A tree head: the body of a signed checkpoint (c2sp.org/tlog-checkpoint).
@@ -198,13 +222,13 @@ fn parse_decimal(s: &str) -> Option<u64> {
 
 /// Whether `text` holds an ASCII control character other than newline, which signed notes must
 /// not contain.
-fn has_control_chars(text: &str) -> bool {
+pub(crate) fn has_control_chars(text: &str) -> bool {
     text.chars().any(|c| c < ' ' && c != '\n')
 }
 
 /// Key names: non-empty, no Unicode whitespace, no '+' (and no control characters, which the
 /// note could not carry anyway).
-fn check_name(name: &str) -> Result<(), CheckpointError> {
+pub(crate) fn check_name(name: &str) -> Result<(), CheckpointError> {
     if name.is_empty()
         || name
             .chars()

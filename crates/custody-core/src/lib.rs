@@ -9,7 +9,7 @@
 //! - the one validation function that every append and every verifier uses ([`validate`]), and
 //!   the stable codes of every rule, whichever layer refuses by it ([`rule`]);
 //! - the ledger-wide transparency primitives: RFC 6962 Merkle tree and proofs ([`merkle`]),
-//!   C2SP checkpoints and signed notes ([`checkpoint`]);
+//!   C2SP checkpoints and signed notes ([`checkpoint`]), witness cosignatures ([`cosignature`]);
 //! - the short human code printed on paper forms ([`humancode`]);
 //! - the bytes an HTTP read request signs ([`request`]), for the client and the gateway alike.
 //!
@@ -20,6 +20,7 @@
 pub mod authority;
 pub mod chain;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod encoding;
 pub mod facts;
 pub mod hash;
