@@ -1,6 +1,7 @@
 //! Asking one witness to cosign a checkpoint (C2SP tlog-witness `add-checkpoint`).
 
 use custody_core::merkle::Digest;
+use custody_witness::client::{self, AddCheckpointError};
 
 use crate::Witness;
 
@@ -40,8 +41,42 @@ pub(crate) async fn ask(
     body: &str,
     leaves: &[Digest],
 ) -> Result<String, WitnessError> {
-    let _ = (witness, known, note, body, leaves, crate::proof);
-    Err(WitnessError::Unavailable(
-        "no witness client yet".to_string(),
-    ))
+    let mut old = known;
+    let mut retried = false;
+    let lines = loop {
+        // A witness that says it holds more than this tree cannot be given a proof: it saw
+        // another (later or forked) tree of this ledger.
+        let proof = crate::proof(old, leaves).map_err(|why| WitnessError::Refused {
+            status: 409,
+            message: why,
+        })?;
+        match client::add_checkpoint(&witness.url, old, &proof, note).await {
+            Ok(lines) => break lines,
+            Err(AddCheckpointError::Conflict { witness_size }) if !retried => {
+                retried = true;
+                old = witness_size;
+            }
+            Err(AddCheckpointError::Conflict { witness_size }) => {
+                return Err(WitnessError::Conflict { witness_size })
+            }
+            Err(AddCheckpointError::Refused { status, message }) => {
+                return Err(WitnessError::Refused { status, message })
+            }
+            Err(AddCheckpointError::Unavailable(why)) => {
+                return Err(WitnessError::Unavailable(why))
+            }
+        }
+    };
+    let mut problems = Vec::new();
+    for line in &lines {
+        match witness.verifier.verify_line(body, line) {
+            Ok(_) => return Ok(line.clone()),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    Err(WitnessError::BadCosignature(if problems.is_empty() {
+        "no signature line".to_string()
+    } else {
+        problems.join("; ")
+    }))
 }

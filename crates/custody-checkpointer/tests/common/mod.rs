@@ -87,3 +87,84 @@ pub fn checkpointer(world: &Scenario, witnesses: Vec<Witness>) -> Checkpointer {
     )
     .expect("the checkpointer")
 }
+
+/// A real witness (crate custody-witness: its SQLite state and its axum router) served on a
+/// fixed local port, which can be stopped and started again with its state kept.
+pub struct TestWitness {
+    dir: TempDir,
+    port: u16,
+    name: String,
+    seed: u8,
+    origin: String,
+    log_vkey: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestWitness {
+    /// A witness named `name` (key from `seed`) trusting the world's ledger, not started.
+    pub fn new(world: &Scenario, name: &str, seed: u8) -> TestWitness {
+        TestWitness {
+            dir: tempfile::tempdir().unwrap(),
+            port: custody_testkit::free_port().expect("a free port"),
+            name: name.to_string(),
+            seed,
+            origin: world.name.clone(),
+            log_vkey: meta(world).ledger_vkey,
+            task: None,
+        }
+    }
+
+    fn signer(&self) -> custody_core::cosignature::CosignatureSigner {
+        custody_core::cosignature::CosignatureSigner::new(
+            &self.name,
+            ed25519_dalek::SigningKey::from_bytes(&[self.seed; 32]),
+        )
+        .unwrap()
+    }
+
+    /// How the checkpointer is configured to reach it.
+    pub fn witness(&self) -> Witness {
+        Witness::parse(&format!(
+            "{}=http://127.0.0.1:{}",
+            self.signer().verifier_key(),
+            self.port
+        ))
+        .unwrap()
+    }
+
+    /// Its cosignature verifier.
+    pub fn verifier(&self) -> custody_core::cosignature::CosignatureVerifier {
+        self.signer().verifier()
+    }
+
+    /// Its name.
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// Starts serving (its state file kept from any earlier run).
+    pub async fn start(&mut self) {
+        let db = custody_witness::db::WitnessDb::open(&self.dir.path().join("witness.db"))
+            .expect("the witness database");
+        db.add_log(&self.origin, &self.log_vkey)
+            .expect("trust the ledger");
+        let state = custody_witness::server::WitnessState::new(db, self.signer());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("bind the witness port");
+        let app = custody_witness::server::router(state);
+        self.task = Some(tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the witness serves");
+        }));
+    }
+
+    /// Stops serving.
+    pub async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
