@@ -12,12 +12,23 @@
 //! | metadata | bucket [`META_BUCKET`] | metadata key |
 //! | access log | stream [`ACCESS_STREAM`] | `custody.access` |
 //! | fork alarms | stream [`FORK_STREAM`] (`CUSTODY_FORKS`) | `custody.fork.<hex hash of the other version>` |
+//! | checkpoint history | stream [`CHECKPOINT_STREAM`] (`CUSTODY_CHECKPOINTS`) | `custody.checkpoint` |
 //!
 //! The ledger position of a record is its stream sequence minus one. Positions are dense
 //! because the stream never loses a message: `deny_delete`, `deny_purge`, no rollup, discard
 //! `New` and no age, count or size limit. [`JetStreamStore::connect`] creates the streams and
 //! buckets, and refuses to run on an existing stream whose configuration lost one of these
 //! guarantees. Every store is file-backed.
+//!
+//! The checkpoint history stream is append-only like the others. Each message is one stored
+//! version of a checkpoint, JSON `{"size": N, "note": "..."}`; a new version of the latest size
+//! (the same checkpoint with more cosignatures, [`custody_store::merge_checkpoint_note`]) is a
+//! new message, and the last message of a size is its entry. Sizes never decrease along the
+//! stream: [`LedgerStore::add_checkpoint`] reads the last message and publishes with
+//! `Nats-Expected-Last-Subject-Sequence` set to its sequence, so the size check and the write
+//! are one step (a concurrent writer makes it read and check again). `latest_checkpoint` is the
+//! last message; `checkpoints(from, ..)` finds its first message by binary search over stream
+//! sequences (sizes are sorted), O(log n) gets, then reads forward.
 //!
 //! # Appending
 //!
@@ -116,8 +127,9 @@ use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::ids::is_valid_chain_id;
 use custody_core::{Hash, Payload, Record};
 use custody_store::{
-    decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
-    ForkAlarm, LedgerStore, PayloadState, StoreError, StoredEvent,
+    check_checkpoint_note, checkpoint_note_problem, decode_payload, encode_payload,
+    merge_checkpoint_note, payload_matches, AccessEntry, AppendOutcome, EventStream, ForkAlarm,
+    LedgerStore, PayloadState, StoreError, StoredCheckpoint, StoredEvent,
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex as AsyncMutex;
@@ -127,10 +139,13 @@ use crate::entry::EventEntry;
 use crate::errors::store_error;
 use crate::read::{read_log, read_range, Range, RawMessage};
 pub use crate::setup::{
-    ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, DUPLICATE_WINDOW, FORK_STREAM,
-    FORK_SUBJECTS, FORK_SUBJECT_PREFIX, LEDGER_STREAM, LEDGER_SUBJECTS, META_BUCKET,
-    PAYLOAD_BUCKET,
+    ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, CHECKPOINT_STREAM, CHECKPOINT_SUBJECT,
+    DUPLICATE_WINDOW, FORK_STREAM, FORK_SUBJECTS, FORK_SUBJECT_PREFIX, LEDGER_STREAM,
+    LEDGER_SUBJECTS, META_BUCKET, PAYLOAD_BUCKET,
 };
+
+/// How many times a checkpoint write reads the history again after another writer moved it.
+const CHECKPOINT_TRIES: u32 = 5;
 
 /// Payloads fetched concurrently when a read returns many records.
 const PAYLOAD_FETCHES: usize = 8;
@@ -189,6 +204,7 @@ pub(crate) struct Inner {
     ledger: Stream,
     access: Stream,
     forks: Stream,
+    checkpoints: Stream,
     /// Payload entries ([`entry`]), on a second connection to the server, so that the server
     /// handles an append's two writes in parallel.
     payloads: kv::Store,
@@ -384,6 +400,8 @@ impl JetStreamStore {
             Some(DUPLICATE_WINDOW),
         )
         .await?;
+        let (checkpoints, _) =
+            setup::ensure_stream(&js, setup::checkpoint_stream_config(replicas), None).await?;
         let (payloads, _) = setup::ensure_bucket(
             &payload_js,
             PAYLOAD_BUCKET,
@@ -401,6 +419,7 @@ impl JetStreamStore {
                 ledger,
                 access,
                 forks,
+                checkpoints,
                 payloads,
                 meta,
                 pending_wait: timeout,
@@ -1052,6 +1071,115 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// The last message of the checkpoint history, with its stream sequence.
+    async fn last_checkpoint(&self) -> Result<Option<(u64, StoredCheckpoint)>, StoreError> {
+        match self
+            .checkpoints
+            .get_last_raw_message_by_subject(CHECKPOINT_SUBJECT)
+            .await
+        {
+            Ok(message) => Ok(Some((
+                message.sequence,
+                parse_checkpoint(message.sequence, &message.payload)?,
+            ))),
+            Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(None),
+            Err(e) => Err(store_error("cannot read the latest checkpoint", e)),
+        }
+    }
+
+    /// The checkpoint history message at stream sequence `seq`.
+    async fn checkpoint_at(&self, seq: u64) -> Result<StoredCheckpoint, StoreError> {
+        let message = self.checkpoints.get_raw_message(seq).await.map_err(|e| {
+            store_error(
+                &format!("cannot read message {seq} of stream {CHECKPOINT_STREAM}"),
+                e,
+            )
+        })?;
+        parse_checkpoint(seq, &message.payload)
+    }
+
+    /// Up to `limit` entries of the checkpoint history from the first of size at least
+    /// `from_size`: the first message is found by binary search (sizes never decrease along
+    /// the stream), then messages are read forward, the last message of each size kept.
+    async fn checkpoints_from(
+        &self,
+        from_size: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let info = self
+            .checkpoints
+            .get_info()
+            .await
+            .map_err(|e| store_error(&format!("cannot read stream {CHECKPOINT_STREAM}"), e))?;
+        let last = info.state.last_sequence;
+        // First sequence in 1..=last whose size is at least from_size (last + 1: none).
+        let (mut lo, mut hi) = (1u64, last + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.checkpoint_at(mid).await?.size >= from_size {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let mut out: Vec<StoredCheckpoint> = Vec::new();
+        let mut next = lo;
+        while next <= last {
+            let raw = read_log(
+                &self.checkpoints,
+                CHECKPOINT_STREAM,
+                "checkpoints",
+                next - 1,
+                256,
+            )
+            .await?;
+            if raw.is_empty() {
+                break;
+            }
+            for m in &raw {
+                let c = parse_checkpoint(m.seq, &m.payload)?;
+                let full = out.len() == limit;
+                match out.last_mut() {
+                    Some(prev) if prev.size == c.size => *prev = c,
+                    Some(prev) if prev.size > c.size => {
+                        return Err(StoreError::Corrupt(format!(
+                            "message {} of stream {CHECKPOINT_STREAM} is a checkpoint of size {} \
+                             after one of size {}: the history went back",
+                            m.seq, c.size, prev.size
+                        )))
+                    }
+                    // One more than asked tells that the one before is complete.
+                    _ if full => return Ok(out),
+                    _ => out.push(c),
+                }
+                next = m.seq + 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A message of the checkpoint history, checked: JSON `{"size", "note"}` with a note of that
+/// size, or [`StoreError::Corrupt`] naming the message.
+fn parse_checkpoint(seq: u64, data: &[u8]) -> Result<StoredCheckpoint, StoreError> {
+    let c: StoredCheckpoint = serde_json::from_slice(data).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "message {seq} of stream {CHECKPOINT_STREAM} is not a checkpoint: {e}"
+        ))
+    })?;
+    if let Some(why) = checkpoint_note_problem(c.size, &c.note) {
+        return Err(StoreError::Corrupt(format!(
+            "message {seq} of stream {CHECKPOINT_STREAM} (the checkpoint of size {}) is damaged: the note {why}",
+            c.size
+        )));
+    }
+    Ok(c)
+}
+
 #[async_trait]
 impl LedgerStore for JetStreamStore {
     async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
@@ -1261,6 +1389,69 @@ impl LedgerStore for JetStreamStore {
                 Ok(alarm)
             })
             .collect()
+    }
+
+    async fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+        check_checkpoint_note(size, note)?;
+        for _ in 0..CHECKPOINT_TRIES {
+            let latest = self.inner.last_checkpoint().await?;
+            let (expected, stored) = match latest {
+                Some((_, latest)) if latest.size > size => {
+                    return Err(StoreError::CheckpointBehind {
+                        size,
+                        latest: latest.size,
+                    })
+                }
+                Some((seq, latest)) if latest.size == size => {
+                    let merged = merge_checkpoint_note(size, &latest.note, note)?;
+                    if merged == latest.note {
+                        return Ok(());
+                    }
+                    (seq, merged)
+                }
+                Some((seq, _)) => (seq, note.to_string()),
+                None => (0, note.to_string()),
+            };
+            let data = serde_json::to_vec(&StoredCheckpoint { size, note: stored })
+                .map_err(|e| StoreError::Backend(format!("cannot encode a checkpoint: {e}")))?;
+            let message = Publish::build()
+                .payload(data.into())
+                .expected_last_subject_sequence(expected)
+                .expected_stream(CHECKPOINT_STREAM);
+            let acked = match self
+                .inner
+                .js
+                .send_publish(CHECKPOINT_SUBJECT, message)
+                .await
+            {
+                Ok(ack) => ack.await,
+                Err(e) => Err(e),
+            };
+            match acked {
+                Ok(_) => {
+                    debug!(size, "checkpoint stored");
+                    return Ok(());
+                }
+                // Another writer stored a checkpoint meanwhile: check against it.
+                Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => continue,
+                Err(e) => return Err(store_error("cannot append to the checkpoint history", e)),
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "the checkpoint history kept moving while the checkpoint of size {size} was stored; retry"
+        )))
+    }
+
+    async fn checkpoints(
+        &self,
+        from_size: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.inner.checkpoints_from(from_size, limit).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self.inner.last_checkpoint().await?.map(|(_, c)| c))
     }
 
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {

@@ -28,6 +28,11 @@ pub const FORK_STREAM: &str = "CUSTODY_FORKS";
 pub const FORK_SUBJECTS: &str = "custody.fork.*";
 /// Prefix of a fork alarm's subject.
 pub const FORK_SUBJECT_PREFIX: &str = "custody.fork.";
+/// Stream of the append-only checkpoint history: one message per stored version of a
+/// checkpoint (a new size, or the same checkpoint with more cosignatures).
+pub const CHECKPOINT_STREAM: &str = "CUSTODY_CHECKPOINTS";
+/// The one subject of [`CHECKPOINT_STREAM`].
+pub const CHECKPOINT_SUBJECT: &str = "custody.checkpoint";
 /// Key-value bucket of payloads and of where their events are (chain, chain seq), keyed by
 /// event hash (hex), history 1.
 pub const PAYLOAD_BUCKET: &str = "CUSTODY_PAYLOADS";
@@ -161,6 +166,16 @@ pub(crate) fn fork_stream_config(replicas: usize) -> Config {
         description: Some("custody-ledger: append-only fork alarms".to_string()),
         subjects: vec![FORK_SUBJECTS.to_string()],
         duplicate_window: DUPLICATE_WINDOW,
+        ..append_only(replicas)
+    }
+}
+
+/// Configuration of the checkpoint history stream.
+pub(crate) fn checkpoint_stream_config(replicas: usize) -> Config {
+    Config {
+        name: CHECKPOINT_STREAM.to_string(),
+        description: Some("custody-ledger: append-only checkpoint history".to_string()),
+        subjects: vec![CHECKPOINT_SUBJECT.to_string()],
         ..append_only(replicas)
     }
 }
@@ -425,6 +440,8 @@ mod tests {
         check_append_only(&c, &[LEDGER_SUBJECTS], Some(DUPLICATE_WINDOW)).unwrap();
         let c = access_stream_config(3);
         check_append_only(&c, &[ACCESS_SUBJECT], None).unwrap();
+        let c = checkpoint_stream_config(1);
+        check_append_only(&c, &[CHECKPOINT_SUBJECT], None).unwrap();
     }
 
     #[test]

@@ -41,6 +41,12 @@
 //!   `fork_alarms` table (schema version 3; older files are upgraded on open), one per other
 //!   version, unique by its hash: the ledger's `events` are never touched by an alarm.
 //!
+//! - **Checkpoint history** ([`LedgerStore::add_checkpoint`]) is the table `checkpoints`
+//!   (schema version 4; older files are upgraded on open), one row per tree size, the signed
+//!   note in `note`. Triggers refuse a delete, a row below the largest size, a change of size,
+//!   and any change of a note other than signature lines appended after it (cosignatures); the
+//!   size check and the write are one `BEGIN IMMEDIATE` transaction.
+//!
 //! Nothing personal is logged: log lines carry positions and hashes only.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -55,14 +61,15 @@ use async_trait::async_trait;
 use custody_core::chain::{ChainConflict, ChainHead};
 use custody_core::{Hash, Record};
 use custody_store::{
-    decode_payload, encode_payload, payload_matches, AccessEntry, AppendOutcome, EventStream,
-    ForkAlarm, LedgerStore, PayloadState, StoreError, StoredEvent,
+    check_checkpoint_note, checkpoint_note_problem, decode_payload, encode_payload,
+    merge_checkpoint_note, payload_matches, AccessEntry, AppendOutcome, EventStream, ForkAlarm,
+    LedgerStore, PayloadState, StoreError, StoredCheckpoint, StoredEvent,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::watch;
 
 /// Version of the database schema, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The schema. Positions and access log ids are 0-based and dense (the triggers enforce it).
 const SCHEMA: &str = "
@@ -137,6 +144,23 @@ BEGIN SELECT RAISE(ABORT, 'fork alarms are append-only: deletes are refused'); E
 CREATE TRIGGER fork_alarms_dense BEFORE INSERT ON fork_alarms
 WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id) + 1, 0) FROM fork_alarms)
 BEGIN SELECT RAISE(ABORT, 'fork alarms are append-only: ids must follow without gaps'); END;
+";
+
+/// What schema version 4 adds: the append-only checkpoint history, one signed note per tree
+/// size, sizes growing; a note only gains signature lines (cosignatures) after it.
+const SCHEMA_V4: &str = "
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY CHECK (size >= 0),
+    note TEXT    NOT NULL
+);
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: deletes are refused'); END;
+CREATE TRIGGER checkpoints_grow BEFORE INSERT ON checkpoints
+WHEN NEW.size <= (SELECT COALESCE(MAX(size), -1) FROM checkpoints)
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: a new checkpoint must be larger than every stored one'); END;
+CREATE TRIGGER checkpoints_only_gain_signatures BEFORE UPDATE ON checkpoints
+WHEN NEW.size IS NOT OLD.size OR substr(NEW.note, 1, length(OLD.note)) IS NOT OLD.note
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: a stored note only gains signature lines'); END;
 ";
 
 /// Columns of a stored event with its payload, if any, and whether a redaction removed it:
@@ -390,17 +414,21 @@ fn init_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
             tx.execute_batch(SCHEMA).map_err(sql("create schema"))?;
             tx.execute_batch(SCHEMA_V2).map_err(sql("create schema"))?;
             tx.execute_batch(SCHEMA_V3).map_err(sql("create schema"))?;
+            tx.execute_batch(SCHEMA_V4).map_err(sql("create schema"))?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql("create schema"))?;
             tx.commit().map_err(sql("create schema"))?;
             tracing::info!(version = SCHEMA_VERSION, "sqlite ledger schema created");
             Ok(())
         }
-        1 | 2 => {
+        1..=3 => {
             if version == 1 {
                 tx.execute_batch(SCHEMA_V2).map_err(sql("upgrade schema"))?;
             }
-            tx.execute_batch(SCHEMA_V3).map_err(sql("upgrade schema"))?;
+            if version <= 2 {
+                tx.execute_batch(SCHEMA_V3).map_err(sql("upgrade schema"))?;
+            }
+            tx.execute_batch(SCHEMA_V4).map_err(sql("upgrade schema"))?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql("upgrade schema"))?;
             tx.commit().map_err(sql("upgrade schema"))?;
@@ -412,7 +440,7 @@ fn init_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
                 );
             } else {
                 tracing::info!(
-                    from = 2,
+                    from = version,
                     to = SCHEMA_VERSION,
                     "sqlite ledger schema upgraded"
                 );
@@ -991,6 +1019,84 @@ impl LedgerStore for SqliteStore {
             .await
     }
 
+    async fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+        check_checkpoint_note(size, note)?;
+        let note = note.to_string();
+        let size_i64 = to_i64(size, "checkpoint size")?;
+        let added = self
+            .write(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql("add checkpoint"))?;
+                let latest = latest_checkpoint_in(&tx)?;
+                let changed = match latest {
+                    Some(latest) if latest.size > size => {
+                        return Err(StoreError::CheckpointBehind {
+                            size,
+                            latest: latest.size,
+                        })
+                    }
+                    Some(latest) if latest.size == size => {
+                        let merged = merge_checkpoint_note(size, &latest.note, &note)?;
+                        if merged == latest.note {
+                            false
+                        } else {
+                            tx.execute(
+                                "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
+                                params![merged, size_i64],
+                            )
+                            .map_err(sql("add checkpoint"))?;
+                            true
+                        }
+                    }
+                    _ => {
+                        tx.execute(
+                            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+                            params![size_i64, note],
+                        )
+                        .map_err(sql("add checkpoint"))?;
+                        true
+                    }
+                };
+                tx.commit().map_err(sql("add checkpoint"))?;
+                Ok(changed)
+            })
+            .await?;
+        tracing::debug!(size, changed = added, "checkpoint stored");
+        Ok(())
+    }
+
+    async fn checkpoints(
+        &self,
+        from_size: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let Ok(from) = i64::try_from(from_size) else {
+            return Ok(Vec::new());
+        };
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT size, note FROM checkpoints WHERE size >= ?1 ORDER BY size LIMIT ?2",
+                    )
+                    .map_err(sql("checkpoints"))?;
+                let rows = stmt
+                    .query_map(params![from, limit_i64(limit)], checkpoint_row)
+                    .map_err(sql("checkpoints"))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    out.push(decode_checkpoint(row.map_err(sql("checkpoints"))?)?);
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.readers.read(latest_checkpoint_in).await
+    }
+
     async fn access_log(&self, from: u64, limit: usize) -> Result<Vec<AccessEntry>, StoreError> {
         let Ok(from) = i64::try_from(from) else {
             return Ok(Vec::new());
@@ -1022,6 +1128,42 @@ impl LedgerStore for SqliteStore {
             })
             .await
     }
+}
+
+/// A row of the `checkpoints` table: its size and its note, unchecked.
+fn checkpoint_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, rusqlite::Result<String>)> {
+    Ok((row.get(0)?, row.get(1)))
+}
+
+/// Checks a `checkpoints` row: a non-negative size and a note of that size, or
+/// [`StoreError::Corrupt`] naming the size.
+fn decode_checkpoint(
+    (size, note): (i64, rusqlite::Result<String>),
+) -> Result<StoredCheckpoint, StoreError> {
+    let size = u64::try_from(size)
+        .map_err(|_| StoreError::Corrupt(format!("a checkpoint has a negative size {size}")))?;
+    let note = note.map_err(|e| {
+        StoreError::Corrupt(format!("the checkpoint of size {size} is unreadable: {e}"))
+    })?;
+    if let Some(why) = checkpoint_note_problem(size, &note) {
+        return Err(StoreError::Corrupt(format!(
+            "the stored checkpoint of size {size} is damaged: the note {why}"
+        )));
+    }
+    Ok(StoredCheckpoint { size, note })
+}
+
+/// The largest checkpoint of the history, checked.
+fn latest_checkpoint_in(conn: &Connection) -> Result<Option<StoredCheckpoint>, StoreError> {
+    conn.query_row(
+        "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+        [],
+        checkpoint_row,
+    )
+    .optional()
+    .map_err(sql("latest checkpoint"))?
+    .map(decode_checkpoint)
+    .transpose()
 }
 
 /// The state of one subscription: the stored records not yet yielded, where to read next, and

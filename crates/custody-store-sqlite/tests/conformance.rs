@@ -218,6 +218,7 @@ fn a_version_1_file_is_upgraded_and_its_absent_payloads_read_missing() {
         "DROP TRIGGER payloads_delete_needs_redaction; DROP TRIGGER payloads_not_after_redaction;
          DROP TRIGGER payloads_no_update; DROP TRIGGER redactions_no_update;
          DROP TRIGGER redactions_no_delete; DROP TABLE redactions; DROP TABLE fork_alarms;
+         DROP TABLE checkpoints;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -452,5 +453,62 @@ fn acknowledged_appends_survive_sigkill() {
                 .unwrap(),
             AppendOutcome::Appended { position: size }
         );
+    });
+}
+
+/// The checkpoint history is append-only in the database too: a row is never deleted, never
+/// resized, never inserted below the largest size, and its note only gains lines after it.
+#[test]
+fn database_refuses_rewriting_the_checkpoint_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let note = |size: u64| {
+        format!(
+            "db.example/ledger\n{size}\n{}=\n\n\u{2014} db.example/ledger c2ln\n",
+            "A".repeat(43)
+        )
+    };
+    runtime().block_on(async {
+        store.add_checkpoint(2, &note(2)).await.unwrap();
+        store.add_checkpoint(5, &note(5)).await.unwrap();
+    });
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    for statement in [
+        "DELETE FROM checkpoints",
+        "DELETE FROM checkpoints WHERE size = 5",
+        "UPDATE checkpoints SET size = 9 WHERE size = 5",
+        "UPDATE checkpoints SET note = 'forged' WHERE size = 5",
+        "INSERT INTO checkpoints (size, note) VALUES (3, 'older')",
+    ] {
+        let err = raw
+            .execute(statement, [])
+            .expect_err(&format!("the database accepted: {statement}"));
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: refused for another reason: {err}"
+        );
+    }
+    // Appending a cosignature line is what an update may do; a damaged note is reported.
+    raw.execute(
+        "UPDATE checkpoints SET note = note || 'w c2ln' || char(10) WHERE size = 5",
+        [],
+    )
+    .unwrap();
+    runtime().block_on(async {
+        let all = store.checkpoints(0, 10).await.unwrap();
+        assert_eq!(all.iter().map(|c| c.size).collect::<Vec<_>>(), vec![2, 5]);
+        assert!(all[1].note.ends_with("c2ln\nw c2ln\n"));
+    });
+    raw.execute(
+        "UPDATE checkpoints SET note = note || 'cut' WHERE size = 5",
+        [],
+    )
+    .unwrap();
+    runtime().block_on(async {
+        match store.latest_checkpoint().await {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains("size 5 is damaged"), "{m}"),
+            other => panic!("a damaged note must be reported: {other:?}"),
+        }
     });
 }

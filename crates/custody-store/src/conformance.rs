@@ -45,7 +45,7 @@ use futures::StreamExt;
 
 use crate::{
     encode_payload, AccessEntry, AppendOutcome, EventStream, ForkAlarm, LedgerStore, PayloadState,
-    StoreError, StoredEvent,
+    StoreError, StoredCheckpoint, StoredEvent,
 };
 
 /// How a backend's tests give the suite a store.
@@ -134,6 +134,7 @@ macro_rules! conformance_tests {
             meta_round_trip,
             access_log_in_order,
             fork_alarms_keep_both_versions,
+            checkpoint_history_only_grows,
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {
@@ -1595,4 +1596,146 @@ pub async fn fork_alarms_keep_both_versions<H: Harness>(mut harness: H) {
         "record_fork after a restart"
     ));
     assert_eq!(ok(store.forks(0, 10).await, "forks").len(), 2);
+}
+
+/// A checkpoint note of `size` over a root made of `root` bytes, with the given signature
+/// lines (the store checks the shape and the size line, not the signatures).
+fn checkpoint_note(size: u64, root: char, signers: &[&str]) -> String {
+    let mut note = format!(
+        "conformance.example/ledger\n{size}\n{}=\n\n",
+        root.to_string().repeat(43)
+    );
+    for s in signers {
+        note.push_str(&format!("\u{2014} {s} c2lnbmF0dXJlIG9mIHtzfQ==\n"));
+    }
+    note
+}
+
+/// The checkpoint history: entries in increasing size, one per size; a smaller size is
+/// refused (typed), another body at the latest size is refused (typed), the same body again
+/// adds the signature lines the stored note lacks (cosignatures), a note that is not of its
+/// size is refused; refusals change nothing; the history is shared by handles and survives a
+/// restart.
+pub async fn checkpoint_history_only_grows<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    assert_eq!(ok(store.latest_checkpoint().await, "latest"), None);
+    assert!(ok(store.checkpoints(0, 10).await, "checkpoints").is_empty());
+
+    let empty = checkpoint_note(0, 'A', &["ledger"]);
+    ok(store.add_checkpoint(0, &empty).await, "add size 0");
+    let three = checkpoint_note(3, 'B', &["ledger"]);
+    ok(store.add_checkpoint(3, &three).await, "add size 3");
+    let entry = |size, note: &str| StoredCheckpoint {
+        size,
+        note: note.to_string(),
+    };
+    assert_eq!(
+        ok(store.latest_checkpoint().await, "latest"),
+        Some(entry(3, &three))
+    );
+    // The same checkpoint again, with cosignatures: they are added once, in order.
+    ok(
+        store
+            .add_checkpoint(3, &checkpoint_note(3, 'B', &["ledger", "witness-a"]))
+            .await,
+        "add size 3 cosigned by a",
+    );
+    ok(
+        store
+            .add_checkpoint(
+                3,
+                &checkpoint_note(3, 'B', &["witness-b", "ledger", "witness-a"]),
+            )
+            .await,
+        "add size 3 cosigned by b",
+    );
+    let cosigned = checkpoint_note(3, 'B', &["ledger", "witness-a", "witness-b"]);
+    assert_eq!(
+        ok(store.latest_checkpoint().await, "latest"),
+        Some(entry(3, &cosigned))
+    );
+    // The very same note again is an idempotent success.
+    ok(
+        store.add_checkpoint(3, &cosigned).await,
+        "add the same note",
+    );
+
+    // Refusals, each naming why, changing nothing.
+    match store
+        .add_checkpoint(2, &checkpoint_note(2, 'C', &["ledger"]))
+        .await
+    {
+        Err(StoreError::CheckpointBehind { size: 2, latest: 3 }) => {}
+        other => panic!("a smaller checkpoint must be refused as behind: {other:?}"),
+    }
+    match store.add_checkpoint(0, &empty).await {
+        Err(StoreError::CheckpointBehind { size: 0, latest: 3 }) => {}
+        other => panic!("an older checkpoint again must be refused as behind: {other:?}"),
+    }
+    match store
+        .add_checkpoint(3, &checkpoint_note(3, 'D', &["ledger"]))
+        .await
+    {
+        Err(StoreError::CheckpointConflict { size: 3 }) => {}
+        other => panic!("another checkpoint of size 3 must be refused: {other:?}"),
+    }
+    match store
+        .add_checkpoint(5, &checkpoint_note(4, 'E', &["ledger"]))
+        .await
+    {
+        Err(StoreError::Backend(m)) => assert!(m.contains("tree size"), "{m}"),
+        other => panic!("a note of another size must be refused: {other:?}"),
+    }
+    match store.add_checkpoint(5, "not a note").await {
+        Err(StoreError::Backend(m)) => assert!(m.contains("size 5"), "{m}"),
+        other => panic!("a text that is not a note must be refused: {other:?}"),
+    }
+    let history = vec![entry(0, &empty), entry(3, &cosigned)];
+    assert_eq!(ok(store.checkpoints(0, 10).await, "checkpoints"), history);
+
+    let seven = checkpoint_note(7, 'F', &["ledger"]);
+    ok(store.add_checkpoint(7, &seven).await, "add size 7");
+    let history = vec![entry(0, &empty), entry(3, &cosigned), entry(7, &seven)];
+    assert_eq!(ok(store.checkpoints(0, 10).await, "checkpoints"), history);
+    assert_eq!(
+        ok(store.checkpoints(1, 10).await, "checkpoints(1)"),
+        history[1..].to_vec()
+    );
+    assert_eq!(
+        ok(store.checkpoints(3, 1).await, "checkpoints(3, 1)"),
+        vec![entry(3, &cosigned)]
+    );
+    assert_eq!(
+        ok(store.checkpoints(0, 2).await, "checkpoints(0, 2)"),
+        history[..2].to_vec()
+    );
+    assert_eq!(
+        ok(store.checkpoints(7, 10).await, "checkpoints(7)"),
+        history[2..].to_vec()
+    );
+    assert!(ok(store.checkpoints(8, 10).await, "checkpoints(8)").is_empty());
+    assert!(ok(store.checkpoints(0, 0).await, "checkpoints(0, 0)").is_empty());
+
+    // Another handle sees the history and is held to it.
+    let other = harness.open().await;
+    assert_eq!(ok(other.checkpoints(0, 10).await, "checkpoints"), history);
+    match other.add_checkpoint(3, &cosigned).await {
+        Err(StoreError::CheckpointBehind { size: 3, latest: 7 }) => {}
+        other => panic!("behind through another handle: {other:?}"),
+    }
+    drop(other);
+    drop(store);
+    harness.restart().await;
+    let store = harness.open().await;
+    assert_eq!(
+        ok(
+            store.checkpoints(0, 10).await,
+            "checkpoints after a restart"
+        ),
+        history
+    );
+    assert_eq!(
+        ok(store.latest_checkpoint().await, "latest after a restart"),
+        Some(entry(7, &seven))
+    );
 }

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod fork;
@@ -30,6 +31,9 @@ use custody_core::{Hash, Record};
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+pub use crate::checkpoint::{
+    check_checkpoint_note, checkpoint_note_problem, merge_checkpoint_note, StoredCheckpoint,
+};
 pub use crate::fork::ForkAlarm;
 pub use crate::payload::{decode_payload, encode_payload, payload_matches, PayloadDecodeError};
 
@@ -122,6 +126,29 @@ pub enum StoreError {
     /// Any other backend failure.
     #[error("store error: {0}")]
     Backend(String),
+    /// A checkpoint was not stored because the history already holds a larger one: the
+    /// checkpoint history only grows ([`LedgerStore::add_checkpoint`]).
+    #[error(
+        "checkpoint of size {size} not stored: the latest stored checkpoint covers {latest} \
+         records, and the checkpoint history never goes back"
+    )]
+    CheckpointBehind {
+        /// Size of the refused checkpoint.
+        size: u64,
+        /// Size of the latest stored checkpoint.
+        latest: u64,
+    },
+    /// A checkpoint was not stored because the history holds another checkpoint of the same
+    /// size (another origin or root): two checkpoints of one size that differ contradict each
+    /// other ([`LedgerStore::add_checkpoint`]).
+    #[error(
+        "checkpoint of size {size} not stored: the history already holds another checkpoint of \
+         size {size} (another origin or root)"
+    )]
+    CheckpointConflict {
+        /// Size of both checkpoints.
+        size: u64,
+    },
 }
 
 /// One entry of the append-only access log: who read which payload, when.
@@ -216,4 +243,41 @@ pub trait LedgerStore: Send + Sync + fmt::Debug {
 
     /// Reads up to `limit` fork alarms in the order they were recorded, from a 0-based index.
     async fn forks(&self, from: u64, limit: usize) -> Result<Vec<ForkAlarm>, StoreError>;
+
+    /// Keeps a signed checkpoint note of the ledger's tree at `size` in the append-only
+    /// checkpoint history ([`checkpoint`]). The store does not verify signatures (the
+    /// checkpointer does, before); it checks that `note` is a checkpoint note of `size` and
+    /// that the history only grows, in one atomic step with the write:
+    /// - a size below the latest stored one is [`StoreError::CheckpointBehind`], nothing stored;
+    /// - the latest size again with the same checkpoint body (origin, size, root) adds the
+    ///   note's signature lines that the stored note lacks (cosignatures gathered after
+    ///   signing, [`merge_checkpoint_note`]), and is otherwise an idempotent success;
+    /// - the latest size with another body is [`StoreError::CheckpointConflict`];
+    /// - a larger size is a new entry of the history.
+    ///
+    /// The default implementation keeps no history and refuses ([`StoreError::Backend`]); both
+    /// backends implement it.
+    async fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+        let _ = note;
+        Err(StoreError::Backend(format!(
+            "this store keeps no checkpoint history: the checkpoint of size {size} was not stored"
+        )))
+    }
+
+    /// Up to `limit` checkpoints of the history, in increasing size from the first of size at
+    /// least `from_size`, one per size, each with every signature line stored for it.
+    async fn checkpoints(
+        &self,
+        from_size: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let _ = (from_size, limit);
+        Ok(Vec::new())
+    }
+
+    /// The latest (largest) checkpoint of the history, with its cosignatures; `None` when
+    /// none was stored.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(None)
+    }
 }
