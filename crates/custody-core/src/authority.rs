@@ -40,7 +40,8 @@ impl TrustAnchors {
 }
 
 /// A registered agency.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgencyInfo {
     /// Display name.
     pub name: String,
@@ -51,7 +52,8 @@ pub struct AgencyInfo {
 }
 
 /// A registered facility.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FacilityInfo {
     /// Agency responsible for the place.
     pub agency: String,
@@ -66,7 +68,8 @@ pub struct FacilityInfo {
 }
 
 /// An enrolled key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeyInfo {
     /// Agency the key signs for.
     pub agency: String,
@@ -112,7 +115,10 @@ impl KeyInfo {
 }
 
 /// Everything the validator needs to know about who may write what.
-#[derive(Clone, Debug)]
+///
+/// It serializes without its cache of decompressed keys, which deserializing rebuilds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "AuthorityForm")]
 pub struct AuthorityState {
     /// Trust anchors.
     pub trust: TrustAnchors,
@@ -124,7 +130,32 @@ pub struct AuthorityState {
     pub keys: HashMap<PublicKeyId, KeyInfo>,
     /// Decompressed public keys of roots and enrolled keys: decompressing a point costs a
     /// field square root, so it is done once per key, not once per record.
+    #[serde(skip)]
     verifying: HashMap<PublicKeyId, VerifyingKey>,
+}
+
+/// The serialized form of an [`AuthorityState`]: everything but the key cache.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorityForm {
+    trust: TrustAnchors,
+    agencies: HashMap<String, AgencyInfo>,
+    facilities: HashMap<String, FacilityInfo>,
+    keys: HashMap<PublicKeyId, KeyInfo>,
+}
+
+impl From<AuthorityForm> for AuthorityState {
+    fn from(form: AuthorityForm) -> Self {
+        let mut state = AuthorityState::new(form.trust);
+        state.agencies = form.agencies;
+        state.facilities = form.facilities;
+        let enrolled: Vec<PublicKeyId> = form.keys.keys().copied().collect();
+        state.keys = form.keys;
+        for key in enrolled {
+            state.cache_key(key);
+        }
+        state
+    }
 }
 
 impl AuthorityState {

@@ -107,7 +107,7 @@ impl ChainConflict {
 }
 
 /// Where the person stands in custody.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Custody {
     /// An agency holds the person.
     Held {
@@ -147,7 +147,7 @@ impl Custody {
 }
 
 /// What a commitment order of the chain is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrderSource {
     /// A `detention_order` (which `detention_extended` may extend).
     DetentionOrder,
@@ -157,7 +157,7 @@ pub enum OrderSource {
 
 /// A commitment order known in the chain: a detention order (possibly extended) or a custodial
 /// judgment, named by the hash of its event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CommitmentOrder {
     /// Hash of the `detention_order` or `judgment` event.
     pub event: Hash,
@@ -168,7 +168,7 @@ pub struct CommitmentOrder {
 }
 
 /// A `counsel_appointed` of the chain: the lawyer's key and when the appointment is in force.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CounselAppointment {
     /// Hash of the `counsel_appointed` event.
     pub event: Hash,
@@ -188,7 +188,7 @@ impl CounselAppointment {
 }
 
 /// Validation state of one detainee chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChainState {
     /// The last event.
     pub head: ChainHead,

@@ -132,7 +132,11 @@ pub fn root_of(leaves: &[Digest]) -> Digest {
 ///
 /// It keeps the roots of the maximal perfect subtrees covering the leaves pushed so far, one per
 /// set bit of the size, largest first: at most 64 hashes whatever the size.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// It serializes as `{"size": N, "nodes": ["<hex>", ...]}` (a saved audit state keeps it); a
+/// form whose node count is not the number of set bits of the size is refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "FrontierForm", try_from = "FrontierForm")]
 pub struct Frontier {
     size: u64,
     /// Roots of perfect subtrees, left to right (decreasing heights).
@@ -174,6 +178,50 @@ impl Frontier {
             None => EMPTY_ROOT,
             Some(last) => iter.fold(*last, |acc, left| node_hash(left, &acc)),
         }
+    }
+}
+
+/// The serialized form of a [`Frontier`]: nodes in lowercase hex.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontierForm {
+    size: u64,
+    nodes: Vec<String>,
+}
+
+impl From<Frontier> for FrontierForm {
+    fn from(f: Frontier) -> Self {
+        FrontierForm {
+            size: f.size,
+            nodes: f.nodes.iter().map(|n| hex(n)).collect(),
+        }
+    }
+}
+
+impl TryFrom<FrontierForm> for Frontier {
+    type Error = String;
+
+    fn try_from(form: FrontierForm) -> Result<Self, String> {
+        if form.nodes.len() != form.size.count_ones() as usize {
+            return Err(format!(
+                "a frontier of size {} holds {} nodes, not {}",
+                form.size,
+                form.size.count_ones(),
+                form.nodes.len()
+            ));
+        }
+        let nodes = form
+            .nodes
+            .iter()
+            .map(|n| {
+                unhex::<32>(n)
+                    .ok_or_else(|| format!("frontier node {n:?} is not 64 lowercase hex digits"))
+            })
+            .collect::<Result<Vec<Digest>, String>>()?;
+        Ok(Frontier {
+            size: form.size,
+            nodes,
+        })
     }
 }
 

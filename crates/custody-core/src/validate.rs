@@ -31,7 +31,8 @@ pub use crate::rule::StateRule;
 use crate::time::Timestamp;
 
 /// Limits and tolerances of validation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ValidatorConfig {
     /// How far `recorded_at` may lie after the validator's clock, in seconds (clock skew of
     /// offline posts). Default 300.
@@ -470,16 +471,36 @@ impl<'a> Checked<'a> {
 
 /// Validation state of a whole ledger: authority and every chain, built by replaying records
 /// in ledger order.
-#[derive(Clone, Debug)]
+///
+/// It serializes (serde) to everything it holds but the cache of decompressed keys, which
+/// deserializing rebuilds: a verifier can save the state it reached and resume from it (a saved
+/// audit state, `custody_verify::SavedState`). Deserializing checks the form, not that the
+/// state is one a ledger could reach: keep a saved state where only its owner can write, and
+/// bind it to what it was computed for.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Validator {
     config: ValidatorConfig,
     /// Events whose hash and kind each chain remembers for the rules that refer back
     /// (corrections and redactions); `None`: every event.
+    #[serde(serialize_with = "sorted_set")]
     remembered: Option<HashSet<Hash>>,
     authority: AuthorityState,
     authority_head: Option<ChainHead>,
     chains: HashMap<String, ChainState>,
     size: u64,
+}
+
+/// Serializes a set of hashes in order, so that equal states serialize equally.
+fn sorted_set<S: serde::Serializer>(set: &Option<HashSet<Hash>>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    set.as_ref()
+        .map(|set| {
+            let mut v: Vec<&Hash> = set.iter().collect();
+            v.sort();
+            v
+        })
+        .serialize(s)
 }
 
 impl Validator {
@@ -504,6 +525,23 @@ impl Validator {
     /// that is not in the set is not in the chain either.
     pub fn remember_only(&mut self, targets: HashSet<Hash>) {
         self.remembered = Some(targets);
+    }
+
+    /// Adds these events to those remembered (see [`Validator::remember_only`]), for a
+    /// validator resumed from a saved state that is given more records: their look-back
+    /// targets. Nothing changes when every event is remembered.
+    pub fn remember_also(&mut self, targets: impl IntoIterator<Item = Hash>) {
+        if let Some(set) = &mut self.remembered {
+            set.extend(targets);
+        }
+    }
+
+    /// Whether the event `hash` is one this validator remembers (or would remember) for the
+    /// look-back rules: always when it remembers every event.
+    pub fn remembers(&self, hash: &Hash) -> bool {
+        self.remembered
+            .as_ref()
+            .is_none_or(|set| set.contains(hash))
     }
 
     /// The configuration.

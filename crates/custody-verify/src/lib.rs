@@ -54,10 +54,12 @@
 
 mod lines;
 mod pipeline;
+mod state;
 mod store;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
+use std::sync::Arc;
 
 use custody_core::authority::TrustAnchors;
 use custody_core::ids::AUTHORITY_CHAIN;
@@ -66,6 +68,7 @@ use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
 use custody_core::{Hash, Record, Rule, Timestamp};
 
 pub use lines::{look_back_targets_jsonl, MAX_BATCH_BYTES, MAX_LINE_BYTES};
+pub use state::{SavedState, StateError, STATE_FORMAT};
 pub use store::MissingPayload;
 
 /// Records per batch unless [`Verifier::with_batch`] says otherwise.
@@ -121,6 +124,9 @@ pub struct Summary {
     pub root: Digest,
     /// The root at the size given to [`Verifier::with_checkpoint_size`], once reached.
     pub root_at_mark: Option<Digest>,
+    /// The roots at the sizes given to [`Verifier::with_marks`] that were reached, in the
+    /// order reached.
+    pub roots_at: Vec<(u64, Digest)>,
 }
 
 /// What a verification found.
@@ -155,7 +161,30 @@ pub enum VerifyError {
     /// failure).
     #[error(transparent)]
     Store(custody_store::StoreError),
+    /// A verifier resumed from a saved state met a correction or a redaction of an event
+    /// before the saved size that the state did not remember: only a verification from the
+    /// start can decide it.
+    #[error("the record {record} points back at event {target}, which the saved state does not remember: verify from the start")]
+    NeedsFullPass {
+        /// The correction or redaction.
+        record: Hash,
+        /// The event it points at.
+        target: Hash,
+    },
 }
+
+/// Called with the number of records accepted so far, every few thousand records.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+/// Records accepted between two calls of a [`Progress`].
+const PROGRESS_EVERY: u64 = 4096;
 
 /// A streaming ledger verifier: configure it, then give it the ledger once.
 #[derive(Debug)]
@@ -170,6 +199,14 @@ pub struct Verifier {
     threads: usize,
     batch: usize,
     keys: Vec<pipeline::KeyCache>,
+    marks: Vec<u64>,
+    roots_at: Vec<(u64, Digest)>,
+    snapshot_at: Option<u64>,
+    snapshot: Option<SavedState>,
+    progress: Option<Progress>,
+    /// Of a resumed verifier: the look-back records among the new ones whose target the saved
+    /// state did not remember (record hash to target).
+    unresolved: HashMap<Hash, Hash>,
 }
 
 impl Verifier {
@@ -187,6 +224,105 @@ impl Verifier {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             batch: DEFAULT_BATCH,
             keys: Vec::new(),
+            marks: Vec::new(),
+            roots_at: Vec::new(),
+            snapshot_at: None,
+            snapshot: None,
+            progress: None,
+            unresolved: HashMap::new(),
+        }
+    }
+
+    /// A verifier that resumes where a saved state stopped: the next record it is given is
+    /// the one at position [`SavedState::size`], and the report is the one a single
+    /// verification of the whole ledger would give. The state is checked
+    /// ([`SavedState::check`]); binding it to a checkpoint is the caller's
+    /// ([`SavedState::check_checkpoint`]).
+    ///
+    /// A store is read from the saved size ([`Verifier::verify_store`]); a file still holds the
+    /// records before it, which [`Verifier::verify_jsonl`] skips.
+    pub fn resume(trust: TrustAnchors, state: SavedState) -> Result<Self, StateError> {
+        state.check()?;
+        if state.validator.authority().trust != trust {
+            return Err(StateError::Inconsistent(
+                "the saved state was computed with other trust anchors".into(),
+            ));
+        }
+        let mut v = Verifier::new(trust);
+        v.validator = state.validator;
+        v.frontier = state.frontier;
+        v.authority_records = state.authority_records;
+        v.headers_only = state.headers_only;
+        Ok(v)
+    }
+
+    /// The state reached so far, to save and resume from ([`Verifier::resume`]); `checkpoint`
+    /// is the signed note of the current size it is saved at, if any.
+    pub fn saved_state(&self, checkpoint: Option<String>) -> SavedState {
+        SavedState {
+            format: STATE_FORMAT.to_string(),
+            ledger: self.validator.authority().trust.ledger.clone(),
+            size: self.frontier.size(),
+            frontier: self.frontier.clone(),
+            authority_records: self.authority_records,
+            headers_only: self.headers_only,
+            checkpoint,
+            validator: self.validator.clone(),
+        }
+    }
+
+    /// Keep the state reached when the tree reaches `size` records (a checkpoint's size), for
+    /// [`Verifier::take_snapshot`]: the verification may go on past it. The validator is
+    /// copied once then.
+    pub fn with_snapshot_at(mut self, size: Option<u64>) -> Self {
+        self.snapshot_at = size;
+        self.snapshot = (size == Some(self.size())).then(|| self.saved_state(None));
+        self
+    }
+
+    /// The state kept at the size given to [`Verifier::with_snapshot_at`], if reached.
+    pub fn take_snapshot(&mut self) -> Option<SavedState> {
+        self.snapshot.take()
+    }
+
+    /// Remember the Merkle roots at these sizes too, in [`Summary::roots_at`] (a size already
+    /// passed is not).
+    pub fn with_marks(mut self, sizes: impl IntoIterator<Item = u64>) -> Self {
+        self.marks = sizes.into_iter().collect();
+        let here = self.size();
+        if self.marks.contains(&here) {
+            self.roots_at.push((here, self.frontier.root()));
+        }
+        self
+    }
+
+    /// Report progress every few thousand records accepted.
+    pub fn with_progress(mut self, progress: Option<Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Before verifying the records that follow a resumed state: remembers their look-back
+    /// targets, and notes those the saved state did not remember (decided by the
+    /// verification: a target among the new records is found there; one before the saved size
+    /// makes the verification fail with [`VerifyError::NeedsFullPass`]).
+    fn remember_new(&mut self, targets: Vec<(Hash, Hash)>) {
+        self.unresolved = targets
+            .iter()
+            .filter(|(_, target)| !self.validator.remembers(target))
+            .copied()
+            .collect();
+        self.validator
+            .remember_also(targets.into_iter().map(|(_, t)| t));
+    }
+
+    /// A failure of a resumed verification that only a verification from the start can
+    /// decide, as [`VerifyError::NeedsFullPass`].
+    fn needs_full_pass(&self, failure: &Failure) -> Result<(), VerifyError> {
+        let record = failure.hash.as_deref().and_then(|h| h.parse::<Hash>().ok());
+        match record.and_then(|r| self.unresolved.get(&r).map(|t| (r, *t))) {
+            Some((record, target)) => Err(VerifyError::NeedsFullPass { record, target }),
+            None => Ok(()),
         }
     }
 
@@ -242,6 +378,7 @@ impl Verifier {
             headers_only: self.headers_only,
             root: self.frontier.root(),
             root_at_mark: self.root_at_mark,
+            roots_at: self.roots_at.clone(),
         }
     }
 
@@ -253,9 +390,20 @@ impl Verifier {
         &mut self,
         mut open: impl FnMut() -> std::io::Result<R>,
     ) -> Result<Report, VerifyError> {
-        let targets = look_back_targets_jsonl(open()?)?;
-        self.remember_only(targets);
-        self.verify_lines(open()?)
+        let skip = self.size();
+        if skip == 0 {
+            let targets = look_back_targets_jsonl(open()?)?;
+            self.remember_only(targets);
+            return self.verify_lines(open()?);
+        }
+        // Resumed: the first `skip` lines were verified before.
+        let targets = lines::look_back_pairs_jsonl(open()?, skip)?;
+        self.remember_new(targets);
+        let failure = lines::verify_from(self, open()?, skip)?;
+        if let Some(f) = &failure {
+            self.needs_full_pass(f)?;
+        }
+        Ok(self.report(failure, Vec::new()))
     }
 
     /// Verifies a JSONL ledger read once, after what was verified before. Without
@@ -313,8 +461,20 @@ impl Verifier {
         if record.payload.is_none() {
             self.headers_only += 1;
         }
-        if self.mark == Some(self.frontier.size()) {
+        let size = self.frontier.size();
+        if self.mark == Some(size) {
             self.root_at_mark = Some(self.frontier.root());
+        }
+        if self.marks.contains(&size) {
+            self.roots_at.push((size, self.frontier.root()));
+        }
+        if self.snapshot_at == Some(size) {
+            self.snapshot = Some(self.saved_state(None));
+        }
+        if size % PROGRESS_EVERY == 0 {
+            if let Some(p) = &self.progress {
+                (p.0)(size);
+            }
         }
     }
 }

@@ -152,8 +152,32 @@ pub(crate) fn verify<R: BufRead + Send>(
     v: &mut Verifier,
     input: R,
 ) -> std::io::Result<Option<Failure>> {
+    verify_from(v, input, 0)
+}
+
+/// Skips the first `skip` lines of `input` (verified before), unread as records.
+fn skip_lines<R: BufRead>(input: &mut R, skip: u64) -> std::io::Result<()> {
+    let mut scratch = Vec::new();
+    for _ in 0..skip {
+        scratch.clear();
+        if input.read_until(b'\n', &mut scratch)? == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// [`verify`] of the lines after the first `skip` (verified before, by a saved state's
+/// verification): lines are numbered from `skip + 1`.
+pub(crate) fn verify_from<R: BufRead + Send>(
+    v: &mut Verifier,
+    mut input: R,
+    skip: u64,
+) -> std::io::Result<Option<Failure>> {
+    skip_lines(&mut input, skip)?;
     let batch_size = v.batch;
     let mut reader = LineReader::new(input);
+    reader.line = skip;
     let mut current = LineBatch::default();
     let mut next = LineBatch::default();
     reader.fill(&mut current, batch_size)?;
@@ -168,6 +192,39 @@ pub(crate) fn verify<R: BufRead + Send>(
         std::mem::swap(&mut current, &mut next);
     }
     Ok(None)
+}
+
+/// The look-back records after the first `skip` lines of a JSONL ledger: (record hash, the
+/// event it points at).
+pub(crate) fn look_back_pairs_jsonl(
+    mut input: impl BufRead,
+    skip: u64,
+) -> std::io::Result<Vec<(Hash, Hash)>> {
+    skip_lines(&mut input, skip)?;
+    let finders = [
+        Finder::new("correction"),
+        Finder::new("redaction"),
+        Finder::new("\\u"),
+    ];
+    let mut pairs = Vec::new();
+    let mut reader = LineReader::new(input);
+    let mut batch = LineBatch::default();
+    loop {
+        reader.fill(&mut batch, 4096)?;
+        if batch.lines.is_empty() {
+            return Ok(pairs);
+        }
+        for text in batch.texts() {
+            if !finders.iter().any(|f| f.find(text).is_some()) {
+                continue;
+            }
+            if let Ok(record) = Record::from_json(text) {
+                if let Some(target) = look_back_target(&record) {
+                    pairs.push((record.hash, target));
+                }
+            }
+        }
+    }
 }
 
 /// The look-back targets of a JSONL ledger (the events its corrections and redactions point

@@ -37,7 +37,11 @@ impl Verifier {
     ) -> Result<Report, VerifyError> {
         let mut missing = Vec::new();
         let failure = match self.read_store(store, &mut missing, &mut accepted).await {
-            Ok(failure) => failure,
+            Ok(Some(failure)) => {
+                self.needs_full_pass(&failure)?;
+                Some(failure)
+            }
+            Ok(None) => None,
             Err(StoreError::Corrupt(message)) => Some(Failure {
                 line: None,
                 position: self.size(),
@@ -57,7 +61,13 @@ impl Verifier {
         missing: &mut Vec<MissingPayload>,
         accepted: &mut impl FnMut(&StoredEvent),
     ) -> Result<Option<Failure>, StoreError> {
-        self.remember_only(store_look_back_targets(store).await?);
+        if self.size() == 0 {
+            self.remember_only(store_look_back_targets(store).await?);
+        } else {
+            // Resumed from a saved state: only the records from its size are read.
+            let pairs = store_look_back_pairs(store, self.size()).await?;
+            self.remember_new(pairs);
+        }
         let mut scan = LedgerScan::new(store, self.size()).batch_size(STORE_BATCH);
         while let Some(batch) = scan.next_batch().await? {
             let slots: Vec<Slot<'_>> = batch
@@ -91,4 +101,21 @@ async fn store_look_back_targets(store: &dyn LedgerStore) -> Result<HashSet<Hash
         targets.extend(batch.iter().filter_map(|ev| look_back_target(&ev.record)));
     }
     Ok(targets)
+}
+
+/// The look-back records of a store's ledger from `from`: (record hash, the event it points at).
+async fn store_look_back_pairs(
+    store: &dyn LedgerStore,
+    from: u64,
+) -> Result<Vec<(Hash, Hash)>, StoreError> {
+    let mut pairs = Vec::new();
+    let mut scan = LedgerScan::new(store, from).batch_size(STORE_BATCH);
+    while let Some(batch) = scan.next_batch().await? {
+        pairs.extend(
+            batch
+                .iter()
+                .filter_map(|ev| look_back_target(&ev.record).map(|t| (ev.record.hash, t))),
+        );
+    }
+    Ok(pairs)
 }
