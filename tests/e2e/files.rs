@@ -244,6 +244,27 @@ fn checkpoint_prove_and_verify_round_trip() {
         .verify(&old_cp.root, &new_cp.root)
         .expect("the ledger only grew");
 
+    // The proofs came from the tree file beside the ledger; another tree file, built from
+    // scratch by this call, gives the same proofs.
+    assert!(w.path("custody.db.tree.sqlite").is_file());
+    let elsewhere = w.path("elsewhere.tree.sqlite").display().to_string();
+    assert_eq!(
+        w.ok(&["prove", "--from", "9", "--tree", &elsewhere]),
+        w.ok(&["prove", "--from", "9"])
+    );
+    assert_eq!(
+        w.ok(&[
+            "prove",
+            "--event",
+            &first,
+            "--tree-size",
+            "9",
+            "--tree",
+            &elsewhere
+        ]),
+        w.ok(&["prove", "--event", &first, "--tree-size", "9"])
+    );
+
     // A checkpoint whose root was changed does not verify; nor does one from another key.
     let forged = new_note.replacen(&new_note.lines().nth(2).expect("root line")[..4], "AAAA", 1);
     let forged = w.write("forged.cp", &forged);

@@ -61,6 +61,7 @@ mod append;
 mod data;
 mod packet;
 mod projection;
+mod proofs;
 mod sys;
 mod verify;
 
@@ -99,6 +100,9 @@ enum Cmd {
     Projection(ProjectionArgs),
     /// `append` and `verify` with their defaults.
     All,
+    /// Inclusion and consistency proof latency from the tree file (custody-tlog) at 1,000,000
+    /// synthetic leaves, beside the O(n) core functions on the same leaves; tree build rate.
+    Proofs(ProofsArgs),
     /// Internal: verifies one file in this process and prints a JSON report.
     #[command(hide = true)]
     VerifyStream {
@@ -108,6 +112,23 @@ enum Cmd {
         /// The JSONL ledger.
         file: PathBuf,
     },
+}
+
+/// `custody-bench proofs`.
+#[derive(Debug, Args)]
+struct ProofsArgs {
+    /// Leaves of the tree (synthetic event hashes).
+    #[arg(long, default_value_t = 1_000_000)]
+    leaves: u64,
+    /// Proofs of each kind timed from the tree file.
+    #[arg(long, default_value_t = 2000)]
+    queries: usize,
+    /// Proofs of each kind timed with the O(n) core functions (each rehashes every leaf).
+    #[arg(long, default_value_t = 5)]
+    baseline: usize,
+    /// Leaves per transaction while building the file.
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
 }
 
 /// `custody-bench projection`.
@@ -260,6 +281,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!();
             run_verify(cache, &VerifyArgs::default())
         }
+        Cmd::Proofs(args) => proofs::run(&proofs::ProofSettings {
+            leaves: args.leaves,
+            queries: args.queries,
+            baseline: args.baseline,
+            batch: args.batch.max(1),
+            cache,
+        }),
         Cmd::VerifyStream { trust, file } => {
             let report = verify::stream(&file, &trust)?;
             println!("{}", serde_json::to_string(&report)?);

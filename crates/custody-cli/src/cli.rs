@@ -743,6 +743,11 @@ pub struct ProveArgs {
     /// Tree size of an inclusion proof; default: the current ledger size.
     #[arg(long, requires = "event")]
     pub tree_size: Option<u64>,
+    /// The ledger's tree file (derived from the ledger, caught up first, rebuilt when deleted)
+    /// [default for a SQLite ledger: LEDGER.tree.sqlite beside it; for a JetStream ledger: a
+    /// tree built in memory for this call].
+    #[arg(long, value_name = "FILE")]
+    pub tree: Option<PathBuf>,
 }
 
 /// `custody login`.
@@ -831,6 +836,11 @@ pub struct ServeArgs {
     /// JetStream ledger: none, the read model is rebuilt in memory at each start].
     #[arg(long, value_name = "FILE")]
     pub views: Option<PathBuf>,
+    /// The Merkle tree file of the proof endpoints (derived from the ledger, caught up at start
+    /// and before each proof, rebuilt when deleted) [default for a SQLite ledger:
+    /// LEDGER.tree.sqlite beside it; for a JetStream ledger: a tree built in memory at start].
+    #[arg(long, value_name = "FILE")]
+    pub tree: Option<PathBuf>,
     /// The directory of the legal rule sets and calendar of the alarms and deadlines
     /// (deploy/policy/README.md) [default: deploy/policy, served without alarms if it does not
     /// exist].

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use custody_core::chain::ChainHead;
 use custody_core::encoding::b64url;
+use custody_core::merkle::{ConsistencyProofJson, InclusionProofJson};
 use custody_core::request::{signing_message, HEADER_DATE, HEADER_KEY, HEADER_SIGNATURE};
 use custody_core::{Hash, Record, Rule, SecretKey, Timestamp};
 use serde_json::Value;
@@ -500,6 +501,46 @@ impl Client {
                 status: status.as_u16(),
                 problem: "the checkpoint is not UTF-8 text".to_string(),
             })
+    }
+
+    /// `GET /v1/proof/inclusion?hash=H[&size=N]`: the inclusion proof of the event with hash
+    /// `hash` in the tree of `size` leaves (default: the gateway's current tree). Unsigned: a
+    /// proof holds hashes only. The caller verifies it ([`InclusionProofJson::verify`]) against
+    /// the root of a checkpoint it trusts of that size.
+    pub async fn inclusion_proof(
+        &self,
+        hash: &Hash,
+        size: Option<u64>,
+    ) -> Result<InclusionProofJson, ApiError> {
+        let mut path = format!("/v1/proof/inclusion?hash={}", hash.to_hex());
+        if let Some(size) = size {
+            path.push_str(&format!("&size={size}"));
+        }
+        self.proof(&path).await
+    }
+
+    /// `GET /v1/proof/consistency?old=M[&new=N]`: the consistency proof between the trees of
+    /// `old` and `new` leaves (default `new`: the gateway's current tree). Unsigned. The caller
+    /// verifies it ([`ConsistencyProofJson::verify`]) between two checkpoints it holds.
+    pub async fn consistency_proof(
+        &self,
+        old: u64,
+        new: Option<u64>,
+    ) -> Result<ConsistencyProofJson, ApiError> {
+        let mut path = format!("/v1/proof/consistency?old={old}");
+        if let Some(new) = new {
+            path.push_str(&format!("&new={new}"));
+        }
+        self.proof(&path).await
+    }
+
+    async fn proof<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let answer = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let (status, body) = success_bytes(answer).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::UnexpectedAnswer {
+            status: status.as_u16(),
+            problem: format!("the body is not a proof ({e})"),
+        })
     }
 
     /// `POST /v1/desk/sign-in`, signed with this client's key: a one-time link that opens a

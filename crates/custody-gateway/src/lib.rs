@@ -13,6 +13,8 @@
 //! | `GET /v1/chains/{chain}` | signed | `{"chain", "code", "records": [{"position", "record", "payload_withheld", "payload_state"}]}` |
 //! | `GET /v1/chains/{chain}/head` | signed | `{"chain", "head": {"seq", "hash"}, "custody"}` |
 //! | `GET /v1/events/{hash}` | signed | `{"position", "record", "payload_withheld", "payload_state"}` |
+//! | `GET /v1/proof/inclusion?hash=H&size=N` | none (hashes only) | `{"hash", "index", "tree_size", "hashes"}` ([`proofs`]) |
+//! | `GET /v1/proof/consistency?old=M&new=N` | none (hashes only) | `{"old_size", "new_size", "hashes"}` ([`proofs`]) |
 //! | `GET /healthz` | none | 200 when the store answers, 503 otherwise |
 //! | `GET /metrics` | none | Prometheus text: counters, no personal data |
 //!
@@ -66,6 +68,7 @@ pub mod auth;
 pub mod desk;
 mod error;
 mod metrics;
+pub mod proofs;
 pub mod reads;
 mod server;
 pub mod views_api;
@@ -91,7 +94,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 pub use error::{GatewayError, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, RETRY_AFTER_SECS};
-pub use server::{serve_with, serve_with_views, ConfigError, ServeConfig};
+pub use server::{serve_with, serve_with_tree, serve_with_views, ConfigError, ServeConfig};
 pub use views_api::{follow_views, ViewPolicy, ViewPolicyError, Views};
 
 use crate::auth::Reader;
@@ -136,6 +139,9 @@ struct AppState {
     batch_max_bytes: usize,
     /// The web desk's sessions and settings ([`desk`]).
     desk: Arc<desk::Desk>,
+    /// The ledger's Merkle tree, for the proof endpoints ([`proofs`]); `None` only when not even
+    /// one in memory could be made (the endpoints answer 503).
+    tree: Option<Arc<custody_tlog::TreeDb>>,
 }
 
 /// The gateway's routes over a ledger (see the crate documentation), with the default
@@ -151,14 +157,50 @@ pub fn router_with(ledger: Arc<Ledger>, config: &ServeConfig) -> Router {
     router_with_views(ledger, Arc::new(Views::in_memory()), config)
 }
 
-/// [`router_with`] over a read model the caller keeps current ([`follow_views`]).
+/// [`router_with`] over a read model the caller keeps current ([`follow_views`]), with a
+/// Merkle tree in memory for the proof endpoints (built from the ledger on the first proof).
 pub fn router_with_views(ledger: Arc<Ledger>, views: Arc<Views>, config: &ServeConfig) -> Router {
-    router_with_metrics(ledger, views, config, Arc::new(Metrics::default()))
+    router_with_metrics(
+        ledger,
+        views,
+        memory_tree(),
+        config,
+        Arc::new(Metrics::default()),
+    )
+}
+
+/// [`router_with_views`] with the ledger's tree file for the proof endpoints ([`proofs`]),
+/// caught up by the routes themselves.
+pub fn router_with_tree(
+    ledger: Arc<Ledger>,
+    views: Arc<Views>,
+    tree: Arc<custody_tlog::TreeDb>,
+    config: &ServeConfig,
+) -> Router {
+    router_with_metrics(
+        ledger,
+        views,
+        Some(tree),
+        config,
+        Arc::new(Metrics::default()),
+    )
+}
+
+/// A tree kept in memory, for a gateway given no tree file.
+fn memory_tree() -> Option<Arc<custody_tlog::TreeDb>> {
+    match custody_tlog::TreeDb::in_memory() {
+        Ok(tree) => Some(Arc::new(tree)),
+        Err(e) => {
+            tracing::error!(error = %e, "no Merkle tree in memory: the proof endpoints answer 503");
+            None
+        }
+    }
 }
 
 fn router_with_metrics(
     ledger: Arc<Ledger>,
     views: Arc<Views>,
+    tree: Option<Arc<custody_tlog::TreeDb>>,
     config: &ServeConfig,
     metrics: Arc<Metrics>,
 ) -> Router {
@@ -170,6 +212,7 @@ fn router_with_metrics(
         batch_max_records: config.batch_max_records,
         batch_max_bytes: config.batch_max_bytes,
         desk: Arc::new(desk::Desk::new(config.desk.clone())),
+        tree,
     };
     Router::new()
         .route(
@@ -195,6 +238,14 @@ fn router_with_metrics(
         .route(
             "/v1/checkpoint",
             get(get_checkpoint).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/proof/inclusion",
+            get(proofs::get_inclusion).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
+            "/v1/proof/consistency",
+            get(proofs::get_consistency).fallback(method_not_allowed("GET,HEAD")),
         )
         .route(
             "/v1/inbox",

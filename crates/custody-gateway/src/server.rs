@@ -35,7 +35,7 @@ use tokio::time::Instant;
 
 use crate::metrics::Metrics;
 use crate::views_api::{follow_views, Views};
-use crate::{follow, router_with_metrics, FOLLOW_POLL};
+use crate::{follow, memory_tree, router_with_metrics, FOLLOW_POLL};
 
 /// The largest [`ServeConfig::max_connections`] accepted.
 const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
@@ -194,11 +194,41 @@ pub async fn serve_with_views(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_tree(ledger, views, memory_tree(), listener, config, shutdown).await
+}
+
+/// [`serve_with_views`] with the ledger's Merkle tree file for the proof endpoints
+/// ([`crate::proofs`]), caught up with what the ledger validated before each proof.
+pub async fn serve_with_tree(
+    ledger: Arc<Ledger>,
+    views: Arc<Views>,
+    tree: Arc<custody_tlog::TreeDb>,
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_tree(ledger, views, Some(tree), listener, config, shutdown).await
+}
+
+async fn serve_tree(
+    ledger: Arc<Ledger>,
+    views: Arc<Views>,
+    tree: Option<Arc<custody_tlog::TreeDb>>,
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     config
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let metrics = Arc::new(Metrics::default());
-    let app = router_with_metrics(ledger.clone(), views.clone(), &config, metrics.clone());
+    let app = router_with_metrics(
+        ledger.clone(),
+        views.clone(),
+        tree,
+        &config,
+        metrics.clone(),
+    );
     let views_follower = tokio::spawn(follow_views(views, ledger.clone(), FOLLOW_POLL));
     let follower = tokio::spawn(follow(ledger, FOLLOW_POLL));
     if let Ok(addr) = listener.local_addr() {

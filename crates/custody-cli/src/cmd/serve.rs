@@ -51,9 +51,30 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         limits.idle_timeout.as_secs()
     ));
     out.info("stop with Ctrl-C");
-    custody_gateway::serve_with_views(ledger, views, listener, limits, shutdown_signal())
-        .await
-        .context("the gateway stopped")?;
+    let validated = ledger.with_state(|v| v.size()).await;
+    let tree = crate::cmd::prove::open_tree(
+        spec,
+        args.tree.as_deref(),
+        ledger.store().as_ref(),
+        Some(validated),
+    )
+    .await
+    .context("cannot catch up the Merkle tree of the proof endpoints")?;
+    out.info(format!(
+        "proofs: a tree of {} leaves, kept in {}",
+        tree.size()?,
+        tree.path().display()
+    ));
+    custody_gateway::serve_with_tree(
+        ledger,
+        views,
+        Arc::new(tree),
+        listener,
+        limits,
+        shutdown_signal(),
+    )
+    .await
+    .context("the gateway stopped")?;
     out.info("stopped");
     Ok(())
 }
