@@ -446,7 +446,13 @@ fn the_alarms_of_the_demo_count_its_late_first_appearances() {
         .join("../../deploy/policy")
         .display()
         .to_string();
-    let v = w.ok_json(&["alarms", "--policy-dir", &policy]);
+    let v = w.ok_json(&[
+        "alarms",
+        "--as",
+        "demo-keys/pole-clerk.key",
+        "--policy-dir",
+        &policy,
+    ]);
     let alarms = v["alarms"].as_array().expect("alarms");
     let late = alarms
         .iter()
@@ -483,17 +489,31 @@ fn the_alarms_of_the_demo_count_its_late_first_appearances() {
         "{v}"
     );
     assert!(v["uncovered"].as_array().expect("uncovered").is_empty());
-    let fr = w.ok(&["alarms", "--policy-dir", &policy]);
+    let fr = w.ok(&[
+        "alarms",
+        "--as",
+        "demo-keys/pole-clerk.key",
+        "--policy-dir",
+        &policy,
+    ]);
     assert!(fr.starts_with("ALERTES DE DÉLAIS"), "{fr}");
     assert!(fr.contains("première comparution tardive"), "{fr}");
-    let en = w.ok(&["alarms", "--policy-dir", &policy, "--lang", "en"]);
+    let en = w.ok(&[
+        "alarms",
+        "--as",
+        "demo-keys/pole-clerk.key",
+        "--policy-dir",
+        &policy,
+        "--lang",
+        "en",
+    ]);
     assert!(en.contains("first judicial appearance late"), "{en}");
     // A reader that goes away (`custody alarms | head`) ends the listing quietly: `true` reads
     // nothing and exits, so the listing, written after the ledger is verified, meets a closed
     // pipe; it must not panic, and exits 0 (bash's pipefail reports custody's status).
     for line in [
-        format!("custody alarms --policy-dir {policy} | true"),
-        format!("custody alarms --policy-dir {policy} | head -n 1"),
+        format!("custody alarms --as demo-keys/pole-clerk.key --policy-dir {policy} | true"),
+        format!("custody alarms --as demo-keys/pole-clerk.key --policy-dir {policy} | head -n 1"),
     ] {
         let piped = sh(&w, &line);
         assert_eq!(piped.code, 0, "{line}: {}", piped.stderr);
@@ -504,7 +524,13 @@ fn the_alarms_of_the_demo_count_its_late_first_appearances() {
         );
     }
     // A policy directory that does not exist is a clear error naming it.
-    let missing = w.run(&["alarms", "--policy-dir", "no-such-dir"]);
+    let missing = w.run(&[
+        "alarms",
+        "--as",
+        "demo-keys/pole-clerk.key",
+        "--policy-dir",
+        "no-such-dir",
+    ]);
     assert_ne!(missing.code, 0);
     assert!(missing.stderr.contains("no-such-dir"), "{}", missing.stderr);
 }

@@ -313,7 +313,13 @@ async fn desk_in_headless_chromium() {
         .await
         .expect("alarms");
     let html = source(&c).await;
-    let cli = w.ok_json(&["alarms", "--policy-dir", &policy]);
+    let cli = w.ok_json(&[
+        "alarms",
+        "--as",
+        "demo-keys/pole-clerk.key",
+        "--policy-dir",
+        &policy,
+    ]);
     let codes = texts(&c, "tbody tr td:first-child").await;
     let expected: Vec<String> = cli["alarms"]
         .as_array()

@@ -12,6 +12,9 @@ use custody_core::humancode::code_for_chain;
 use custody_core::{EventKind, Timestamp};
 use serde_json::Value;
 
+/// The demo's court clerk of the judicial pole: reads every view but the own file.
+const CLERK: &str = "demo-keys/pole-clerk.key";
+
 /// The demo, its JSON summary (the census of `custody_views::census`) and its export.
 fn demo() -> (World, Value, Vec<custody_core::Record>) {
     let w = World::sqlite();
@@ -77,7 +80,7 @@ fn bucket(months: u32) -> &'static str {
 fn the_backlog_of_the_demo_equals_its_census_and_an_ageing_worked_out_from_the_export() {
     let (w, census, records) = demo();
     let at = census["as_of"].as_str().expect("as_of").to_string();
-    let b = w.ok_json(&["backlog", "--format", "json", "--at", &at]);
+    let b = w.ok_json(&["backlog", "--as", CLERK, "--format", "json", "--at", &at]);
     let total = &b["total"];
 
     // Counts by legal status: the census counts the people deprived of liberty as the backlog.
@@ -171,7 +174,7 @@ fn the_backlog_of_the_demo_equals_its_census_and_an_ageing_worked_out_from_the_e
     }
 
     // The CSV has the same totals, and parses as one table.
-    let csv = w.ok(&["backlog", "--format", "csv", "--at", &at]);
+    let csv = w.ok(&["backlog", "--as", CLERK, "--format", "csv", "--at", &at]);
     let rows: Vec<Vec<&str>> = csv
         .split("\r\n")
         .filter(|l| !l.is_empty())
@@ -198,7 +201,7 @@ fn the_backlog_of_the_demo_equals_its_census_and_an_ageing_worked_out_from_the_e
     assert_eq!(held_sum, total["held"].as_u64().unwrap());
 
     // French table by default, English on request; filters narrow it.
-    let fr = w.ok(&["backlog", "--at", &at]);
+    let fr = w.ok(&["backlog", "--as", CLERK, "--at", &at]);
     assert!(
         fr.starts_with("Détention provisoire : état des stocks"),
         "{fr}"
@@ -207,24 +210,32 @@ fn the_backlog_of_the_demo_equals_its_census_and_an_ageing_worked_out_from_the_e
         fr.contains("Part des prévenus") && fr.contains("\u{a0}%"),
         "{fr}"
     );
-    let en = w.ok(&["backlog", "--at", &at, "--lang", "en"]);
+    let en = w.ok(&["backlog", "--as", CLERK, "--at", &at, "--lang", "en"]);
     assert!(
         en.starts_with("Pre-trial detention backlog") && en.contains("Longest pre-trial waits"),
         "{en}"
     );
-    let overdue = w.ok_json(&["backlog", "--at", &at, "--overdue"]);
+    let overdue = w.ok_json(&["backlog", "--as", CLERK, "--at", &at, "--overdue"]);
     assert_eq!(overdue["total"]["held"].as_u64().unwrap(), expired);
-    let convicted = w.ok_json(&["backlog", "--at", &at, "--status", "convicted"]);
+    let convicted = w.ok_json(&[
+        "backlog",
+        "--as",
+        CLERK,
+        "--at",
+        &at,
+        "--status",
+        "convicted",
+    ]);
     assert_eq!(convicted["total"]["pre_trial"], 0);
-    let bad = w.fails(2, &["backlog", "--status", "guilty"]);
+    let bad = w.fails(2, &["backlog", "--as", CLERK, "--status", "guilty"]);
     assert!(
         bad.stderr.contains("unknown legal status \"guilty\""),
         "{}",
         bad.stderr
     );
-    let bad = w.fails(2, &["backlog", "--facility", "ml-nowhere"]);
+    let bad = w.fails(2, &["backlog", "--as", CLERK, "--facility", "ml-nowhere"]);
     assert!(bad.stderr.contains("ml-nowhere"), "{}", bad.stderr);
-    let bad = w.fails(2, &["backlog", "--at", "yesterday"]);
+    let bad = w.fails(2, &["backlog", "--as", CLERK, "--at", "yesterday"]);
     assert!(bad.stderr.contains("--at \"yesterday\""), "{}", bad.stderr);
     // A closed pipe is a normal end.
     let out = std::process::Command::new("bash")
@@ -232,7 +243,11 @@ fn the_backlog_of_the_demo_equals_its_census_and_an_ageing_worked_out_from_the_e
             "-o",
             "pipefail",
             "-c",
-            &format!("{BIN} backlog --store {} | true", w.store),
+            &format!(
+                "{BIN} backlog --as {} --store {} | true",
+                w.path(CLERK).display(),
+                w.store
+            ),
         ])
         .output()
         .expect("bash");
@@ -400,19 +415,19 @@ fn whereabouts_of_a_demo_person_in_french_and_english_logged_and_the_matrix_enfo
 fn the_hearing_calendar_of_the_demo_runs_in_both_languages() {
     let (w, census, _) = demo();
     let at = census["as_of"].as_str().unwrap().to_string();
-    let j = w.ok_json(&["hearings", "--at", &at]);
+    let j = w.ok_json(&["hearings", "--as", CLERK, "--at", &at]);
     assert!(
         j["upcoming"].is_array() && j["not_produced"].is_array(),
         "{j}"
     );
-    let fr = w.ok(&["hearings", "--at", &at]);
+    let fr = w.ok(&["hearings", "--as", CLERK, "--at", &at]);
     assert!(fr.starts_with("Audiences"), "{fr}");
-    let en = w.ok(&["hearings", "--at", &at, "--lang", "en"]);
+    let en = w.ok(&["hearings", "--as", CLERK, "--at", &at, "--lang", "en"]);
     assert!(
         en.starts_with("Hearings") && en.contains("Upcoming hearings"),
         "{en}"
     );
-    let bad = w.fails(2, &["hearings", "--day", "01/12/2026"]);
+    let bad = w.fails(2, &["hearings", "--as", CLERK, "--day", "01/12/2026"]);
     assert!(
         bad.stderr.contains("--day \"01/12/2026\""),
         "{}",
@@ -460,4 +475,160 @@ fn counsel_reads_the_file_of_the_chain_it_is_appointed_on_and_no_other() {
         (last["action"].as_str(), last["allowed"].as_bool()),
         (Some("view_own_file"), Some(false))
     );
+}
+
+/// `custody backlog`, `custody alarms` and `custody hearings` are read with an enrolled key
+/// (`--as`), as `GET /v1/backlog`, `/v1/alarms` and `/v1/hearings` are: the same read matrix,
+/// the same access-log entry (target the list, action `view_...`), the same narrowing of a
+/// registrar to its own agency's people. A refused role gets an error naming the refusal and no
+/// output, and its refusal is logged; an allowed one gets its output and exactly one entry.
+#[test]
+fn the_list_views_take_a_key_check_the_matrix_and_write_the_access_log() {
+    let (w, census, _) = demo();
+    let at = census["as_of"].as_str().unwrap().to_string();
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/policy")
+        .display()
+        .to_string();
+    // The clerk's key id, as the access log names it after a whereabouts read.
+    let someone = census["pre_trial"][0]["code"].as_str().unwrap().to_string();
+    w.ok(&["whereabouts", &someone, "--as", CLERK]);
+    let clerk_id = access_log(&w).last().unwrap()["reader"].clone();
+    assert!(clerk_id.is_string(), "{clerk_id}");
+    let views: [(&str, &str, Vec<&str>); 3] = [
+        ("backlog", "view_backlog", vec!["--at", &at]),
+        (
+            "alarms",
+            "view_alarms",
+            vec!["--at", &at, "--policy-dir", &policy],
+        ),
+        ("hearings", "view_hearings", vec!["--at", &at]),
+    ];
+    let run_as = |view: &str, key: &str, extra: &[&str]| {
+        let mut args = vec!["--json", view, "--as", key];
+        args.extend_from_slice(extra);
+        w.run(&args)
+    };
+    for (view, action, extra) in &views {
+        // Without a key, nothing is read: the flag is required, as for `custody whereabouts`.
+        let mut args = vec![*view];
+        args.extend_from_slice(extra);
+        let r = w.fails(2, &args);
+        assert!(r.stderr.contains("--as"), "{view}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{view}: {}", r.stdout);
+
+        // An arresting officer reads no list view: exit 1, a clear reason, no output, logged.
+        let before = access_log(&w).len();
+        let r = run_as(view, "demo-keys/fama-officer.key", extra);
+        assert_eq!(r.code, 1, "{view}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("access refused")
+                && r.stderr.contains("ml-fama")
+                && r.stderr.contains("arresting_officer"),
+            "{view}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{view}: {}", r.stdout);
+        let log = access_log(&w);
+        assert_eq!(log.len(), before + 1, "{view}: {log:?}");
+        let last = &log[before];
+        assert_eq!(last["target"], *view);
+        assert_eq!(last["action"], *action);
+        assert_eq!(last["allowed"], false);
+        assert_eq!(last["agency"], "ml-fama");
+
+        // The clerk reads it: output, and one entry of the gateway's shape.
+        let r = run_as(view, CLERK, extra);
+        assert_eq!(r.code, 0, "{view}: {}", r.stderr);
+        assert!(!r.stdout.is_empty(), "{view}");
+        let log = access_log(&w);
+        assert_eq!(log.len(), before + 2, "{view}: {log:?}");
+        let last = &log[before + 1];
+        let mut keys: Vec<&str> = last
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["action", "agency", "allowed", "at", "reader", "target"],
+            "{last}"
+        );
+        assert_eq!(last["target"], *view);
+        assert_eq!(last["action"], *action);
+        assert_eq!(last["allowed"], true);
+        assert_eq!(last["agency"], "ml-pole-judiciaire");
+        assert_eq!(last["reader"], clerk_id);
+    }
+
+    // A monitor reads the backlog and the alarms, not the hearing calendar (who is to be
+    // produced where is for the courts and prisons).
+    let r = run_as("hearings", "demo-keys/cndh-monitor.key", &["--at", &at]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("access refused") && r.stderr.contains("hearing calendar"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+    assert_eq!(access_log(&w).last().unwrap()["allowed"], false);
+    let r = run_as("backlog", "demo-keys/cndh-monitor.key", &["--at", &at]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A prison's registrar sees its own agency's people only, in each list.
+    let json = |view: &str, key: &str, extra: &[&str]| -> Value {
+        let r = run_as(view, key, extra);
+        assert_eq!(r.code, 0, "{view}: {}", r.stderr);
+        serde_json::from_str(r.stdout.lines().last().unwrap()).expect("json")
+    };
+    let registrar = "demo-keys/mca-registrar.key";
+    let all = json("backlog", CLERK, &["--at", &at]);
+    let own = json("backlog", registrar, &["--at", &at]);
+    let held = |b: &Value| b["total"]["held"].as_u64().unwrap();
+    assert!(held(&own) > 0 && held(&own) < held(&all), "{own}");
+    let codes = |v: &Value, list: &str| -> Vec<String> {
+        v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["chain"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Only its own facilities' occupancy.
+    let occupancy = own["occupancy"].as_array().unwrap();
+    assert!(!occupancy.is_empty(), "{own}");
+    assert!(
+        occupancy.iter().all(|o| o["agency"] == "ml-mca-bamako"),
+        "{own}"
+    );
+    let alarm_extra = ["--at", at.as_str(), "--policy-dir", policy.as_str()];
+    let all = json("alarms", CLERK, &alarm_extra);
+    let own = json("alarms", registrar, &alarm_extra);
+    let n = |v: &Value| v["alarms"].as_array().unwrap().len();
+    assert!(n(&own) < n(&all), "{} of {}", n(&own), n(&all));
+    let all_alarmed = codes(&all, "alarms");
+    assert!(codes(&own, "alarms")
+        .iter()
+        .all(|c| all_alarmed.contains(c)));
+    let hearing_chains = |v: &Value| -> usize {
+        v["upcoming"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["hearings"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+            + v["not_produced"].as_array().unwrap().len()
+    };
+    let all = json("hearings", CLERK, &["--at", &at]);
+    let own = json("hearings", registrar, &["--at", &at]);
+    assert!(hearing_chains(&own) <= hearing_chains(&all));
+
+    // A key of no ledger reads nothing, and is told why.
+    let (stranger, _) = w.keygen("stranger.key");
+    let r = run_as("backlog", &stranger, &["--at", &at]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not enrolled"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
 }

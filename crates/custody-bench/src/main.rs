@@ -144,9 +144,14 @@ struct ProjectionArgs {
     #[arg(long, default_value_t = 1000)]
     queries: usize,
     /// Records per transaction of the rebuild (each touched detainee row is written once per
-    /// transaction).
-    #[arg(long, default_value_t = 1000)]
+    /// transaction); default: the rebuild's own (`custody_projection::REBUILD_BATCH`).
+    #[arg(long, default_value_t = custody_projection::REBUILD_BATCH)]
     batch: usize,
+    /// Also fold the same ledger into an empty file by the catch-up path in batches of this
+    /// many records (one transaction each: the gateway's catch-up, and how a rebuild ran
+    /// before it had its own path), timed beside the rebuild in the same run.
+    #[arg(long)]
+    compare_catch_up: Option<usize>,
 }
 
 /// `custody-bench packet`.
@@ -274,6 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 detainees: args.detainees,
                 queries: args.queries,
                 batch: args.batch,
+                compare_catch_up: args.compare_catch_up,
                 cache,
             })),
         Cmd::All => {

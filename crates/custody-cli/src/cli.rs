@@ -133,13 +133,16 @@ pub enum Command {
     Inbox(InboxArgs),
     /// Alarms: first hours (arrest recorded late, first appearance late or missing, police
     /// custody past its end), detention orders (expired, expiring, beyond the law), custody
-    /// gaps, unofficial places, hearings without the person, access restrictions, forks.
+    /// gaps, unofficial places, hearings without the person, access restrictions, forks; read
+    /// with an enrolled key (--as), checked and written to the access log.
     Alarms(AlarmsArgs),
     /// The pre-trial backlog by facility and by court: counts, pre-trial shares, ageing,
-    /// longest waits, expired orders, occupancy against capacity (French; --lang en).
+    /// longest waits, expired orders, occupancy against capacity (French; --lang en); read
+    /// with an enrolled key (--as), checked and written to the access log.
     Backlog(BacklogArgs),
     /// The hearing calendar: upcoming hearings by court and day, who to produce from which
-    /// facility; after the day, who was not produced and why.
+    /// facility; after the day, who was not produced and why; read with an enrolled key
+    /// (--as), checked and written to the access log.
     Hearings(HearingsArgs),
     /// Where one person is held, or the relatives' view (Disappearance Convention art. 18),
     /// read with an enrolled key (--as), checked and written to the access log.
@@ -615,6 +618,14 @@ pub struct AlarmsArgs {
     /// The jurisdiction whose rule sets apply.
     #[arg(long, default_value = "ML")]
     pub jurisdiction: String,
+    /// The reader's key file (required, as for `custody whereabouts`): an enrolled key whose
+    /// roles the read matrix checks (docs/API.md, "Views: who reads what"), the same as
+    /// `GET /v1/alarms`: a refused role gets an error and no output; a registrar or a judicial
+    /// police officer sees its own agency's people only. Every read, allowed or refused, is
+    /// written to the ledger's access log. There is no reading without a key, even of a local
+    /// ledger file: its operator reads as an enrolled key like anyone else.
+    #[arg(long = "as", value_name = "KEYFILE", env = "CUSTODY_KEY")]
+    pub as_key: PathBuf,
 }
 
 /// `custody backlog`.
@@ -642,6 +653,14 @@ pub struct BacklogArgs {
     /// Only the people in pre-trial detention whose order has expired while they are held.
     #[arg(long)]
     pub overdue: bool,
+    /// The reader's key file (required, as for `custody whereabouts`): an enrolled key whose
+    /// roles the read matrix checks (docs/API.md, "Views: who reads what"), the same as
+    /// `GET /v1/backlog`: a refused role gets an error and no output; a registrar or a judicial
+    /// police officer sees its own agency's people only. Every read, allowed or refused, is
+    /// written to the ledger's access log. There is no reading without a key, even of a local
+    /// ledger file: its operator reads as an enrolled key like anyone else.
+    #[arg(long = "as", value_name = "KEYFILE", env = "CUSTODY_KEY")]
+    pub as_key: PathBuf,
 }
 
 /// `custody hearings`.
@@ -663,6 +682,14 @@ pub struct HearingsArgs {
     /// Language: `fr` (default) or `en`.
     #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
     pub lang: String,
+    /// The reader's key file (required, as for `custody whereabouts`): an enrolled key whose
+    /// roles the read matrix checks (docs/API.md, "Views: who reads what"), the same as
+    /// `GET /v1/hearings`: a refused role gets an error and no output; a registrar or a judicial
+    /// police officer sees its own agency's people only. Every read, allowed or refused, is
+    /// written to the ledger's access log. There is no reading without a key, even of a local
+    /// ledger file: its operator reads as an enrolled key like anyone else.
+    #[arg(long = "as", value_name = "KEYFILE", env = "CUSTODY_KEY")]
+    pub as_key: PathBuf,
 }
 
 /// `custody whereabouts`.

@@ -19,6 +19,7 @@ mod interactive;
 mod keyfile;
 mod labels;
 mod output;
+mod reader;
 mod schemas;
 mod store;
 

@@ -536,12 +536,7 @@ pub(crate) async fn alarms_for(
                 &forks,
             );
             if let Some(agency) = own {
-                report
-                    .alarms
-                    .retain(|a| p.concerns_agency(&a.chain, agency));
-                report
-                    .uncovered
-                    .retain(|(c, _)| p.concerns_agency(c, agency));
+                report.keep_agency(p, agency);
             }
             report
         })
@@ -650,13 +645,7 @@ pub(crate) async fn get_hearings(
             let mut calendar = hearings(p, &at, &filter);
             // A registrar or a judicial police officer sees its own agency's people only.
             if let Some(agency) = &own {
-                for day in &mut calendar.upcoming {
-                    day.hearings.retain(|h| p.concerns_agency(&h.chain, agency));
-                }
-                calendar.upcoming.retain(|d| !d.hearings.is_empty());
-                calendar
-                    .not_produced
-                    .retain(|l| p.concerns_agency(&l.hearing.chain, agency));
+                calendar.keep_agency(p, agency);
             }
             calendar
         })

@@ -5,7 +5,9 @@
 //! - **Idempotent by ledger position.** The file's `cursor` row holds the last ledger position
 //!   folded; every batch of records is folded in memory, then its changed rows (the directory,
 //!   each detainee chain the batch touched) and the new cursor are written in **one
-//!   transaction**. A crash between batches leaves the file at a batch boundary: the next
+//!   transaction** (a rebuild writes larger batches, [`ProjectionDb::rebuild_batch_size`], each
+//!   touched row once per transaction). A crash between batches leaves the file at a batch
+//!   boundary: the next
 //!   catch-up starts after the cursor and folds nothing twice; folding an older position is a
 //!   no-op ([`Projection::observe`]).
 //! - **One ledger per file.** The cursor row names the ledger (its name and the hash of its first
@@ -355,12 +357,27 @@ fn changes_of(
     })
 }
 
+/// Records per transaction of a rebuild unless set ([`ProjectionDb::rebuild_batch_size`]): a
+/// ledger of up to a million records is rebuilt in one transaction, each detainee row written
+/// once.
+pub const REBUILD_BATCH: usize = 1_000_000;
+
+/// What a rebuild folded and has not written yet: the records, whether the directory changed,
+/// and the chains they touched.
+#[derive(Debug, Default)]
+struct Pending {
+    records: u64,
+    directory: bool,
+    chains: std::collections::BTreeSet<String>,
+}
+
 /// The read model's SQLite file.
 #[derive(Debug)]
 pub struct ProjectionDb {
     path: PathBuf,
     conn: Connection,
     batch: usize,
+    rebuild_batch: usize,
     /// The ledger the file was checked against in this process.
     bound: Option<LedgerIdentity>,
 }
@@ -381,6 +398,7 @@ impl ProjectionDb {
             path,
             conn,
             batch: SCAN_BATCH,
+            rebuild_batch: REBUILD_BATCH,
             bound: None,
         };
         db.init_schema()?;
@@ -392,10 +410,20 @@ impl ProjectionDb {
         &self.path
     }
 
-    /// Reads `size` records per batch (one transaction each; at least 1; default
+    /// Reads `size` records per batch of a catch-up (one transaction each; at least 1; default
     /// [`SCAN_BATCH`]).
     pub fn batch_size(mut self, size: usize) -> Self {
         self.batch = size.max(1);
+        self
+    }
+
+    /// Writes a rebuild in transactions of `size` records (at least 1; default
+    /// [`REBUILD_BATCH`]). A rebuild reads the ledger in scans of at most [`SCAN_BATCH`]
+    /// records and folds them in memory; each transaction writes every row its records touched
+    /// once, from the fold as it stands then, with the cursor: a rebuild stopped at any point
+    /// leaves the file at the boundary of its last transaction.
+    pub fn rebuild_batch_size(mut self, size: usize) -> Self {
+        self.rebuild_batch = size.max(1);
         self
     }
 
@@ -717,8 +745,60 @@ impl ProjectionDb {
         let identity = LedgerIdentity::of(store).await?;
         self.clear(&identity)?;
         let mut projection = Projection::new();
-        let done = self.catch_up_until(store, &mut projection, end).await?;
+        let mut scan = LedgerScan::new(store, 0).batch_size(self.rebuild_batch.min(SCAN_BATCH));
+        if let Some(end) = end {
+            scan = scan.until(end);
+        }
+        // Folded in memory; the rows touched since the last transaction are named here and
+        // encoded only when it is written, so a row touched by many records of a transaction
+        // is encoded and written once (not once per scan).
+        let mut pending = Pending::default();
+        let mut folded = 0;
+        while let Some(batch) = scan.next_batch().await? {
+            for ev in &batch {
+                match projection.observe(ev.position, &ev.record) {
+                    Ok(Touched::Nothing) => continue,
+                    Ok(Touched::Directory) => pending.directory = true,
+                    Ok(Touched::Chain(chain)) => {
+                        pending.chains.insert(chain);
+                    }
+                    Err(e) => {
+                        folded += self.write_pending(&projection, &mut pending)?;
+                        tracing::warn!(error = %e, folded, "views rebuild stopped at a gap");
+                        return Err(e.into());
+                    }
+                }
+                pending.records += 1;
+                if pending.records >= self.rebuild_batch as u64 {
+                    folded += self.write_pending(&projection, &mut pending)?;
+                }
+            }
+        }
+        folded += self.write_pending(&projection, &mut pending)?;
+        tracing::debug!(folded, position = ?projection.position, "views rebuilt");
+        let done = CatchUp {
+            folded,
+            position: projection.position,
+        };
         Ok((projection, done))
+    }
+
+    /// Writes the rows `pending` names, from `projection`, with the cursor, in one transaction;
+    /// returns the records they account for.
+    fn write_pending(
+        &mut self,
+        projection: &Projection,
+        pending: &mut Pending,
+    ) -> Result<u64, ProjectionError> {
+        let p = std::mem::take(pending);
+        let changes = changes_of(
+            projection,
+            p.directory,
+            p.chains.into_iter().collect(),
+            p.records,
+        )?;
+        self.commit(&changes)?;
+        Ok(p.records)
     }
 
     /// Deletes every row and names the ledger of `identity` in the cursor.

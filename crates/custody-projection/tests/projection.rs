@@ -115,6 +115,18 @@ async fn every_batch_size_gives_the_same_file() {
             full,
             "batch {batch} in the file"
         );
+        // A rebuild in transactions of `batch` records writes the same file.
+        let mut db = reopened.rebuild_batch_size(batch);
+        let (rebuilt, done) = db.rebuild(store.as_ref()).await.expect("rebuild");
+        assert_eq!(done.folded, size, "rebuild batch {batch}");
+        assert_eq!(done.position, Some(size - 1));
+        assert_eq!(rebuilt, full, "rebuild batch {batch} in memory");
+        assert_eq!(db.position().expect("position"), Some(size - 1));
+        assert_eq!(
+            db.load().expect("load"),
+            full,
+            "rebuild batch {batch} in the file"
+        );
     }
 }
 
@@ -302,7 +314,7 @@ async fn the_same_on_jetstream() {
 }
 
 /// The child of [`killed_mid_rebuild_the_file_is_at_a_batch_boundary`]: rebuilds the views file
-/// of the ledger in `dir`, one record per batch, again and again until killed.
+/// of the ledger in `dir`, one record per transaction, again and again until killed.
 fn rebuild_forever(dir: &std::path::Path) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -312,7 +324,8 @@ fn rebuild_forever(dir: &std::path::Path) {
         let store = SqliteStore::open(dir.join("ledger.sqlite")).expect("open ledger");
         let mut db = ProjectionDb::open(dir.join("views.sqlite"))
             .expect("open views")
-            .batch_size(1);
+            .batch_size(1)
+            .rebuild_batch_size(1);
         loop {
             db.rebuild(&store).await.expect("rebuild");
         }

@@ -555,6 +555,15 @@ pub struct AlarmReport {
 }
 
 impl AlarmReport {
+    /// Keeps only the alarms and uncovered chains of the people `agency` holds or has at its
+    /// facilities ([`Projection::concerns_agency`]): what a reader narrowed to its own agency
+    /// sees ([`crate::access::narrowed_to_own_agency`]). The API, the web desk and the
+    /// `custody alarms` command narrow through it.
+    pub fn keep_agency(&mut self, p: &Projection, agency: &str) {
+        self.alarms.retain(|a| p.concerns_agency(&a.chain, agency));
+        self.uncovered.retain(|(c, _)| p.concerns_agency(c, agency));
+    }
+
     /// The number of alarms of a kind.
     pub fn count(&self, kind: AlarmKind) -> usize {
         self.alarms.iter().filter(|a| a.kind == kind).count()

@@ -256,6 +256,19 @@ fn line_json(h: &HearingLine) -> Value {
 }
 
 impl HearingCalendar {
+    /// Keeps only the hearings of the people `agency` holds or has at its facilities
+    /// ([`Projection::concerns_agency`]), dropping the days left empty: what a reader narrowed
+    /// to its own agency sees ([`crate::access::narrowed_to_own_agency`]). The API and the
+    /// `custody hearings` command narrow through it.
+    pub fn keep_agency(&mut self, p: &Projection, agency: &str) {
+        for day in &mut self.upcoming {
+            day.hearings.retain(|h| p.concerns_agency(&h.chain, agency));
+        }
+        self.upcoming.retain(|d| !d.hearings.is_empty());
+        self.not_produced
+            .retain(|l| p.concerns_agency(&l.hearing.chain, agency));
+    }
+
     /// Fills in the reasons of `hearing_held` records from their payloads
     /// (`reason_not_produced`), for the records given (any order; others are ignored).
     pub fn fill_reasons<'a>(&mut self, records: impl IntoIterator<Item = &'a Record>) {

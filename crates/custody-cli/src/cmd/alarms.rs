@@ -2,7 +2,9 @@
 //! detention orders, custody gaps, places, hearings, access restrictions, forks) over a ledger
 //! verified first, folded into the read model (`custody_views::detainee::Projection`), under
 //! the rule sets of `--policy-dir` in force at each arrest and the working-day calendar of
-//! `--policy-dir`/calendar. The forks come from the store's fork log.
+//! `--policy-dir`/calendar. The forks come from the store's fork log. Read with `--as KEYFILE`
+//! under the read matrix, like `GET /v1/alarms` (`crate::reader`): a registrar or a judicial
+//! police officer sees its own agency's people only.
 //!
 //! French by default, English with `--lang en`; people are named by the human code of their
 //! chain only. Output goes through a locked standard output, and a closed pipe
@@ -12,18 +14,20 @@ use std::io::Write;
 
 use anyhow::Context;
 use custody_core::Timestamp;
-use custody_store::LedgerScan;
+use custody_views::access::View;
 use custody_views::alarms::{alarms_with_forks, ForkInfo};
 use custody_views::calendar::Calendar;
-use custody_views::detainee::Projection;
 use custody_views::policy::PolicySet;
 
 use crate::cli::AlarmsArgs;
 use crate::clock;
-use crate::cmd::{forks, verify};
+use crate::cmd::backlog::verified_projection;
+use crate::cmd::forks;
 use crate::output::Output;
+use crate::reader::check_list_view;
 
-/// Prints the alarms; a ledger that does not verify is an error.
+/// Prints the alarms; a ledger that does not verify, or a reader the matrix refuses, is an
+/// error.
 pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<()> {
     let at = match &args.at {
         Some(text) => Timestamp::parse(text).with_context(|| format!("--at {text:?}"))?,
@@ -45,16 +49,8 @@ pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<(
             calendar_dir.display()
         )
     })?;
-    let (s, _, _, records) = verify::verified_store(spec, "no alarm is computed").await?;
-    let mut projection = Projection::new();
-    let mut scan = LedgerScan::new(s.as_ref(), 0).until(records);
-    while let Some(batch) = scan.next_batch().await? {
-        for ev in &batch {
-            projection
-                .observe(ev.position, &ev.record)
-                .context("the store skipped ledger positions")?;
-        }
-    }
+    let (s, v, projection) = verified_projection(spec, "no alarm is computed").await?;
+    let own = check_list_view(s.as_ref(), &v, &args.as_key, View::Alarms).await?;
     let fork_log: Vec<ForkInfo> = forks::all(s.as_ref())
         .await?
         .iter()
@@ -66,7 +62,7 @@ pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<(
             seen_at: f.seen_at.clone(),
         })
         .collect();
-    let found = alarms_with_forks(
+    let mut found = alarms_with_forks(
         &projection,
         &policies,
         &calendar,
@@ -74,6 +70,10 @@ pub async fn run(out: Output, spec: &str, args: &AlarmsArgs) -> anyhow::Result<(
         &at,
         &fork_log,
     );
+    // A registrar or a judicial police officer sees its own agency's people only.
+    if let Some(agency) = &own {
+        found.keep_agency(&projection, agency);
+    }
     let french = args.lang == "fr";
     let text = if out.json {
         vec![found.to_json().to_string()]

@@ -1,5 +1,6 @@
 //! `custody backlog`: the pre-trial backlog (`custody_views::backlog`) of a ledger verified
-//! first: by facility and by court, pre-trial shares, ageing, longest waits, occupancy. Also
+//! first: by facility and by court, pre-trial shares, ageing, longest waits, occupancy; read
+//! with `--as KEYFILE` under the read matrix, like `GET /v1/backlog` (`crate::reader`). Also
 //! the helpers of the other view commands (`custody hearings`, `custody whereabouts`,
 //! `custody timeline`): the projection of a verified store, `--at` and `--lang`, and a
 //! standard output on which a closed pipe (`| head`) is a normal end.
@@ -9,6 +10,7 @@ use std::io::Write;
 use anyhow::Context;
 use custody_core::Timestamp;
 use custody_store::{LedgerScan, LedgerStore, StoredEvent};
+use custody_views::access::View;
 use custody_views::backlog::{backlog, parse_status, BacklogFilter};
 use custody_views::calendar::Date;
 use custody_views::detainee::Projection;
@@ -18,6 +20,7 @@ use crate::cli::BacklogArgs;
 use crate::clock;
 use crate::cmd::verify;
 use crate::output::Output;
+use crate::reader::check_list_view;
 
 /// Writes `text` to standard output through one lock; a reader that closed the pipe ends the
 /// output normally (no panic, no error).
@@ -81,7 +84,8 @@ fn fold_batch(p: &mut Projection, batch: &[StoredEvent]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the backlog; a ledger that does not verify is an error.
+/// Prints the backlog; a ledger that does not verify, or a reader the matrix refuses, is an
+/// error.
 pub async fn run(out: Output, spec: &str, args: &BacklogArgs) -> anyhow::Result<()> {
     let at = parse_at(args.at.as_deref())?;
     let lang = parse_lang(&args.lang)?;
@@ -98,7 +102,14 @@ pub async fn run(out: Output, spec: &str, args: &BacklogArgs) -> anyhow::Result<
         overdue_only: args.overdue,
         agency: None,
     };
-    let (_, _, p) = verified_projection(spec, "no backlog is computed").await?;
+    let (s, v, p) = verified_projection(spec, "no backlog is computed").await?;
+    // The read matrix first: a refused reader learns nothing, not even which facilities exist.
+    let own = check_list_view(s.as_ref(), &v, &args.as_key, View::Backlog).await?;
+    let filter = BacklogFilter {
+        // A registrar or a judicial police officer sees its own agency's people only.
+        agency: own,
+        ..filter
+    };
     if let Some(f) = &filter.facility {
         let known = p.directory.facilities.contains_key(f)
             || p.detainees

@@ -3,11 +3,9 @@
 //! checks, and each read, allowed or refused, is written to the store's access log before
 //! anything is printed. A refusal exits 1 with the reason.
 
-use std::path::Path;
-
 use anyhow::Context;
-use custody_core::{Record, Role, Timestamp};
-use custody_store::{AccessEntry, LedgerStore};
+use custody_core::Record;
+use custody_store::LedgerStore;
 use custody_views::access::{
     access_action, may_view, timeline_headers_only, AccessContext, View, TIMELINE_HEADERS_ACTION,
 };
@@ -19,40 +17,8 @@ use custody_views::whereabouts::{relatives_view, whereabouts};
 use crate::chainref::ChainArg;
 use crate::cli::{TimelineArgs, WhereaboutsArgs};
 use crate::cmd::backlog::{parse_at, parse_lang, print_out, verified_projection};
-use crate::exit;
-use crate::keyfile;
 use crate::output::Output;
-
-/// The reader of `--as`: its key, agency and roles, as the verified ledger enrols them.
-struct Reader {
-    key: String,
-    id: custody_core::PublicKeyId,
-    agency: String,
-    roles: Vec<Role>,
-}
-
-fn reader(v: &custody_verify::Verifier, path: &Path, at: &Timestamp) -> anyhow::Result<Reader> {
-    let key = keyfile::read(path).with_context(|| format!("--as {}", path.display()))?;
-    let id = key.public();
-    let info = v.validator().authority().keys.get(&id).ok_or_else(|| {
-        exit::refused(format!(
-            "--as {}: the key {id} is not enrolled in this ledger, so it reads nothing",
-            path.display()
-        ))
-    })?;
-    if let Err(problem) = info.check_valid_at(at) {
-        return Err(exit::refused(format!(
-            "--as {}: the key {id} is not valid now ({problem:?}), so it reads nothing",
-            path.display()
-        )));
-    }
-    Ok(Reader {
-        key: id.to_string(),
-        id,
-        agency: info.agency.clone(),
-        roles: info.roles.clone(),
-    })
-}
+use crate::reader::{log, reader, refusal, Reader};
 
 /// Whether a `counsel_appointed` naming the reader's key is in force on the chain now
 /// (defence counsel reads a chain's file by appointment, not by role).
@@ -61,39 +27,6 @@ fn counsel_now(v: &custody_verify::Verifier, chain: &str, r: &Reader) -> anyhow:
     Ok(v.validator()
         .chain(chain)
         .is_some_and(|c| c.counsel_appointed(&r.id, &now)))
-}
-
-/// Writes the access-log entry of a read; a log that cannot be written stops the read.
-async fn log(
-    s: &dyn LedgerStore,
-    r: &Reader,
-    chain: &str,
-    action: &str,
-    allowed: bool,
-) -> anyhow::Result<()> {
-    let entry = AccessEntry {
-        at: crate::clock::now()?.as_str().to_string(),
-        reader: r.key.clone(),
-        agency: r.agency.clone(),
-        target: chain.to_string(),
-        action: action.to_string(),
-        allowed,
-    };
-    s.log_access(&entry)
-        .await
-        .context("the access log could not be written, so nothing is shown")
-}
-
-fn roles_text(roles: &[Role]) -> String {
-    if roles.is_empty() {
-        "no role".to_string()
-    } else {
-        roles
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 async fn resolve(
@@ -140,18 +73,13 @@ pub async fn run(out: Output, spec: &str, args: &WhereaboutsArgs) -> anyhow::Res
     let allowed = may_view(view, &r.roles, &ctx);
     log(s.as_ref(), &r, &chain, access_action(view), allowed).await?;
     if !allowed {
-        return Err(exit::refused(format!(
-            "access refused: a key of {} with roles {} may not read the {} of {} \
-             (docs/API.md, \"Views: who reads what\"); the refusal is in the access log",
-            r.agency,
-            roles_text(&r.roles),
-            if args.relatives {
-                "relatives' view"
-            } else {
-                "whereabouts"
-            },
-            custody_core::humancode::code_for_chain(&chain)
-        )));
+        let what = if args.relatives {
+            "relatives' view"
+        } else {
+            "whereabouts"
+        };
+        let code = custody_core::humancode::code_for_chain(&chain);
+        return Err(refusal(&r, &format!("{what} of {code}"), ""));
     }
     let records = chain_records(s.as_ref(), &chain).await?;
     let w = if args.relatives {
@@ -198,18 +126,13 @@ pub async fn run_timeline(out: Output, spec: &str, args: &TimelineArgs) -> anyho
         } else {
             ""
         };
-        return Err(exit::refused(format!(
-            "access refused: a key of {} with roles {} may not read the {} of {}{hint} \
-             (docs/API.md, \"Views: who reads what\"); the refusal is in the access log",
-            r.agency,
-            roles_text(&r.roles),
-            if args.own_file {
-                "own file"
-            } else {
-                "timeline"
-            },
-            custody_core::humancode::code_for_chain(&chain)
-        )));
+        let what = if args.own_file {
+            "own file"
+        } else {
+            "timeline"
+        };
+        let code = custody_core::humancode::code_for_chain(&chain);
+        return Err(refusal(&r, &format!("{what} of {code}"), hint));
     }
     // Every record shown was verified with the whole ledger just now.
     let records = chain_records(s.as_ref(), &chain).await?;
