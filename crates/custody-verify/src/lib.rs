@@ -333,10 +333,11 @@ impl Verifier {
     }
 
     /// Remember the Merkle root when the tree reaches `size` records (a checkpoint's size), in
-    /// [`Summary::root_at_mark`].
+    /// [`Summary::root_at_mark`] (at once when the tree has that size already: a verifier
+    /// resumed at it).
     pub fn with_checkpoint_size(mut self, size: Option<u64>) -> Self {
         self.mark = size;
-        self.root_at_mark = (size == Some(0)).then(|| Frontier::new().root());
+        self.root_at_mark = (size == Some(self.size())).then(|| self.frontier.root());
         self
     }
 
