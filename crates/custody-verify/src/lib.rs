@@ -183,7 +183,7 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-/// Records accepted between two calls of a [`Progress`].
+/// Records accepted between two calls of a [`Progress`] (a power of two).
 const PROGRESS_EVERY: u64 = 4096;
 
 /// A streaming ledger verifier: configure it, then give it the ledger once.
@@ -472,7 +472,7 @@ impl Verifier {
         if self.snapshot_at == Some(size) {
             self.snapshot = Some(self.saved_state(None));
         }
-        if size % PROGRESS_EVERY == 0 {
+        if size & (PROGRESS_EVERY - 1) == 0 {
             if let Some(p) = &self.progress {
                 (p.0)(size);
             }
