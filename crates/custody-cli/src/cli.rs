@@ -156,6 +156,9 @@ pub enum Command {
     /// Transfer packets: one file with a detainee's whole record, verifiable offline.
     #[command(subcommand)]
     Packet(PacketCommand),
+    /// Audit the whole ledger (headers suffice) against a checkpoint, and consistency with
+    /// the last checkpoint this auditor verified; incremental from the state it saved then.
+    Audit(AuditArgs),
 }
 
 /// Largest evidence blob stored, in bytes, unless `--max-bytes` says otherwise (4 GiB).
@@ -1010,4 +1013,41 @@ mod tests {
         let config = serve.serve_config();
         assert_eq!(config, custody_gateway::ServeConfig::default());
     }
+}
+
+/// `custody audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// JSONL export to audit (a headers-only export suffices); default: the store's ledger.
+    pub file: Option<PathBuf>,
+    /// Trust anchors (trust.json); default: those of the store's ledger.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// File holding the ledger's checkpoint verifier key (one line); default: the store's.
+    #[arg(long)]
+    pub ledger_vkey: Option<PathBuf>,
+    /// The signed checkpoint note to audit against; default: the one the gateway serves
+    /// (--gateway), else the one published in the store.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// The ledger's gateway (http://host:port): its latest checkpoint (`GET /v1/checkpoint`)
+    /// and consistency proofs.
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// Where this auditor keeps the last checkpoint it verified and its saved state (default:
+    /// $XDG_STATE_HOME/custody-audit, else ~/.local/state/custody-audit; one sub-directory
+    /// per ledger).
+    #[arg(long, env = "CUSTODY_AUDIT_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Verify every record from the start, even when a saved state could be resumed.
+    #[arg(long)]
+    pub full: bool,
+    /// A witness whose cosignature the checkpoint may carry: its verifier key
+    /// (`name+keyid+base64`), or a file holding it; repeat for each witness.
+    #[arg(long)]
+    pub witness: Vec<String>,
+    /// How many distinct witnesses must have cosigned the checkpoint (default: every
+    /// --witness given).
+    #[arg(long)]
+    pub quorum: Option<usize>,
 }

@@ -98,5 +98,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => cmd::demo::run(out, spec, a).await,
         Command::Evidence(c) => cmd::evidence::run(out, spec, c).await,
         Command::Packet(c) => cmd::packet::run(out, spec, c).await,
+        Command::Audit(a) => cmd::audit::run(out, spec, a).await,
     }
 }

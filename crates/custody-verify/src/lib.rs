@@ -183,7 +183,7 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-/// Records accepted between two calls of a [`Progress`].
+/// Records accepted between two calls of a [`Progress`] (a power of two).
 const PROGRESS_EVERY: u64 = 4096;
 
 /// A streaming ledger verifier: configure it, then give it the ledger once.
@@ -333,10 +333,11 @@ impl Verifier {
     }
 
     /// Remember the Merkle root when the tree reaches `size` records (a checkpoint's size), in
-    /// [`Summary::root_at_mark`].
+    /// [`Summary::root_at_mark`] (at once when the tree has that size already: a verifier
+    /// resumed at it).
     pub fn with_checkpoint_size(mut self, size: Option<u64>) -> Self {
         self.mark = size;
-        self.root_at_mark = (size == Some(0)).then(|| Frontier::new().root());
+        self.root_at_mark = (size == Some(self.size())).then(|| self.frontier.root());
         self
     }
 
@@ -471,7 +472,7 @@ impl Verifier {
         if self.snapshot_at == Some(size) {
             self.snapshot = Some(self.saved_state(None));
         }
-        if size % PROGRESS_EVERY == 0 {
+        if size & (PROGRESS_EVERY - 1) == 0 {
             if let Some(p) = &self.progress {
                 (p.0)(size);
             }

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod alarms;
+pub mod audit;
 pub mod backlog;
 pub mod checkpoint;
 pub mod demo;

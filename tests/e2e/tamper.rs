@@ -1,0 +1,426 @@
+//! Tamper drills: each way an operator with full access to the servers could drop or rewrite
+//! records is detected by `custody audit` and named by its failure's rule.
+//!
+//! A byte changed in a stored header (the SQLite file edited); an event removed from a copy;
+//! two events swapped; a chain replaced by a re-signed one after a checkpoint the auditor saw;
+//! a key revoked before the time it signed at; a rollback (an older checkpoint, or a forked
+//! tree, served to an auditor that saw a newer one); a checkpoint signed by an unknown key; the
+//! last records dropped, or a whole chain dropped with the positions renumbered. Also: the
+//! incremental audit verifies only the new records, and a headers-only export suffices.
+
+mod common;
+
+use common::*;
+use custody_core::checkpoint::{Checkpoint, NoteSigner};
+use custody_core::Record;
+use serde_json::Value;
+
+/// A demo ledger (a few detainees: chains of many events), its checkpoint `cp1.note`, the
+/// trust anchors and the ledger's verifier key in files.
+fn demo() -> World {
+    let w = World::sqlite();
+    w.ok(&["demo", "--detainees", "3"]);
+    w.ok(&[
+        "checkpoint",
+        "--ledger-key",
+        "demo-keys/ledger.key",
+        "--out",
+        "cp1.note",
+    ]);
+    w.ok(&["trust", "--out", "trust.json"]);
+    let vkey = w.ok_json(&["ledger-key"])["ledger_vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_string();
+    w.write("ledger.vkey", &vkey);
+    w
+}
+
+/// `custody --json audit ARGS` with its own state directory `state`: exit code and report.
+fn audit(w: &World, args: &[&str]) -> (i32, Value) {
+    audit_in(w, "state", args)
+}
+
+fn audit_in(w: &World, state: &str, args: &[&str]) -> (i32, Value) {
+    let state = w.path(state).display().to_string();
+    let mut all = vec!["--json", "audit", "--state-dir", &state];
+    all.extend_from_slice(args);
+    let r = w.run(&all);
+    let last = r.stdout.lines().last().unwrap_or_default();
+    let v: Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.stdout, r.stderr));
+    (r.code, v)
+}
+
+/// An audit that must fail with `rule`; returns the failure.
+fn fails_with(w: &World, state: &str, args: &[&str], rule: &str) -> Value {
+    let (code, v) = audit_in(w, state, args);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["failure"]["rule"], rule, "{v}");
+    v["failure"].clone()
+}
+
+/// Audits a JSONL file against a checkpoint with the files' trust and key.
+fn file_args<'a>(file: &'a str, cp: &'a str) -> Vec<&'a str> {
+    vec![
+        file,
+        "--checkpoint",
+        cp,
+        "--trust",
+        "trust.json",
+        "--ledger-vkey",
+        "ledger.vkey",
+    ]
+}
+
+fn lines(w: &World, name: &str) -> Vec<String> {
+    std::fs::read_to_string(w.path(name))
+        .expect("read")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_lines(w: &World, name: &str, lines: &[String]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    w.write(name, &text);
+}
+
+fn chain_of(line: &str) -> String {
+    Record::from_json(line.as_bytes())
+        .expect("record")
+        .header
+        .chain
+}
+
+#[test]
+fn an_audit_of_the_store_and_of_its_headers_passes_then_resumes_incrementally() {
+    let w = demo();
+    let (code, v) = audit(&w, &["--checkpoint", "cp1.note"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["incremental"], false);
+    let size = v["records"].as_u64().unwrap();
+    assert_eq!(v["checkpoint"]["size"], size);
+    assert_eq!(v["not_yet_covered"], 0);
+
+    // Headers alone: a headers-only export, a fresh auditor.
+    w.ok(&["export", "--headers-only", "--out", "public.jsonl"]);
+    let (code, v) = audit_in(&w, "other", &file_args("public.jsonl", "cp1.note"));
+    assert_eq!(code, 0, "{v}");
+    assert!(v["headers_only"].as_u64().unwrap() > 0, "{v}");
+
+    // The ledger grows; the next audit verifies only the new record.
+    let body = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/examples/arrest/valid-menaka-barkhane.json");
+    w.ok(&[
+        "record",
+        "arrest",
+        "--new-chain",
+        "--key",
+        "demo-keys/police-gao-opj.key",
+        "--agency",
+        "ml-police-gao",
+        "--body",
+        &body.display().to_string(),
+    ]);
+    // Beyond the checkpoint: verified, not yet covered.
+    let (code, v) = audit(&w, &["--checkpoint", "cp1.note"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["not_yet_covered"], 1, "{v}");
+    assert_eq!(v["incremental"], true, "{v}");
+    assert_eq!(v["verified_records"], 1, "{v}");
+    w.ok(&[
+        "checkpoint",
+        "--ledger-key",
+        "demo-keys/ledger.key",
+        "--out",
+        "cp2.note",
+    ]);
+    let (code, v) = audit(&w, &["--checkpoint", "cp2.note"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["incremental"], true, "{v}");
+    assert_eq!(v["positions"]["from"], size, "{v}");
+    assert_eq!(v["verified_records"], 1, "{v}");
+
+    // Rollback: the older checkpoint, to the auditor that saw the newer one.
+    fails_with(
+        &w,
+        "state",
+        &["--checkpoint", "cp1.note"],
+        "checkpoint/rollback",
+    );
+
+    // An altered saved state is not used: the audit starts from the first record.
+    let state_file = w.path("state").join(
+        std::fs::read_dir(w.path("state"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name(),
+    );
+    let path = state_file.join("state");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let (code, v) = audit(&w, &["--checkpoint", "cp2.note"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["incremental"], false, "{v}");
+    assert!(v["previous_checkpoint"]["state_problem"]
+        .as_str()
+        .unwrap()
+        .contains("altered"));
+}
+
+#[test]
+fn a_byte_changed_in_a_stored_header_is_named() {
+    let w = demo();
+    let raw = rusqlite::Connection::open(&w.store).unwrap();
+    raw.execute_batch("DROP TRIGGER IF EXISTS events_no_update;")
+        .unwrap();
+    let changed = raw
+        .execute(
+            "UPDATE events SET record = replace(record, '\"recorded_at\":\"20', '\"recorded_at\":\"21') WHERE position = 20",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(raw);
+    // The store itself refuses to serve the edited row: its hash column is not its header's.
+    let f = fails_with(&w, "state", &["--checkpoint", "cp1.note"], "store_corrupt");
+    assert!(
+        f["message"].as_str().unwrap().contains("position 20"),
+        "{f}"
+    );
+}
+
+#[test]
+fn removed_swapped_and_dropped_records_of_a_copy_are_named() {
+    let w = demo();
+    w.ok(&["export", "--headers-only", "--out", "public.jsonl"]);
+    let all = lines(&w, "public.jsonl");
+    let n = all.len();
+
+    // An event removed from the middle of a chain: the next one's link is refused.
+    let chains: Vec<String> = all.iter().map(|l| chain_of(l)).collect();
+    let (at, next) = (0..n)
+        .filter(|&i| chains[i].starts_with("d-"))
+        .find_map(|i| (i + 1..n).find(|&j| chains[j] == chains[i]).map(|j| (i, j)))
+        .expect("a chain of two records");
+    let mut removed = all.clone();
+    removed.remove(at);
+    write_lines(&w, "removed.jsonl", &removed);
+    let f = fails_with(&w, "s1", &file_args("removed.jsonl", "cp1.note"), "seq");
+    assert_eq!(f["position"], next as u64 - 1, "{f}");
+
+    // Two events of two chains swapped: every chain still verifies, the tree does not.
+    let i = (1..n)
+        .find(|&i| {
+            chains[i].starts_with("d-")
+                && chains[i - 1].starts_with("d-")
+                && chains[i] != chains[i - 1]
+        })
+        .expect("two neighbours of two chains");
+    let mut swapped = all.clone();
+    swapped.swap(i - 1, i);
+    write_lines(&w, "swapped.jsonl", &swapped);
+    fails_with(
+        &w,
+        "s2",
+        &file_args("swapped.jsonl", "cp1.note"),
+        "checkpoint/root",
+    );
+
+    // The last records dropped.
+    write_lines(&w, "short.jsonl", &all[..n - 3]);
+    fails_with(
+        &w,
+        "s3",
+        &file_args("short.jsonl", "cp1.note"),
+        "checkpoint/truncated",
+    );
+
+    // A whole chain dropped, the positions renumbered (the file is the copy).
+    let victim = chains.iter().find(|c| c.starts_with("d-")).unwrap().clone();
+    let without: Vec<String> = all
+        .iter()
+        .filter(|l| chain_of(l) != victim)
+        .cloned()
+        .collect();
+    write_lines(&w, "nochain.jsonl", &without);
+    fails_with(
+        &w,
+        "s4",
+        &file_args("nochain.jsonl", "cp1.note"),
+        "checkpoint/truncated",
+    );
+
+    // ... and then the checkpoint claims the shorter tree: signed by another key.
+    let body = std::fs::read_to_string(w.path("cp1.note")).unwrap();
+    let mut cp =
+        Checkpoint::parse_body(&format!("{}\n", body.split("\n\n").next().unwrap())).unwrap();
+    cp.size = without.len() as u64;
+    let forger = NoteSigner::new(
+        &cp.origin,
+        custody_core::SecretKey::from_seed([7; 32])
+            .signing_key()
+            .clone(),
+    )
+    .unwrap();
+    w.write("forged.note", &forger.sign_checkpoint(&cp).unwrap());
+    fails_with(
+        &w,
+        "s5",
+        &file_args("nochain.jsonl", "forged.note"),
+        "checkpoint/signature",
+    );
+}
+
+#[test]
+fn a_forked_or_rewritten_tree_after_a_checkpoint_the_auditor_saw_is_named() {
+    let w = demo();
+    let (code, v) = audit(&w, &["--checkpoint", "cp1.note"]);
+    assert_eq!(code, 0, "{v}");
+    // A copy of the ledger whose last chain is replaced by a re-signed one (same key, other
+    // content), then grown, with a checkpoint the operator signs over it.
+    std::fs::copy(&w.store, w.path("fork.db")).unwrap();
+    let fork = World {
+        dir: tempfile::tempdir().unwrap(),
+        store: w.path("fork.db").display().to_string(),
+    };
+    let raw = rusqlite::Connection::open(&fork.store).unwrap();
+    let triggers: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in triggers {
+        raw.execute_batch(&format!("DROP TRIGGER \"{t}\";"))
+            .unwrap();
+    }
+    raw.execute_batch(
+        "DELETE FROM payloads WHERE hash IN (SELECT hash FROM events WHERE position = (SELECT max(position) FROM events));
+         DELETE FROM redactions WHERE hash IN (SELECT hash FROM events WHERE position = (SELECT max(position) FROM events));
+         DELETE FROM events WHERE position = (SELECT max(position) FROM events);",
+    )
+    .unwrap();
+    drop(raw);
+    let keys = w.path("demo-keys").display().to_string();
+    let body = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/examples/arrest/valid-menaka-barkhane.json");
+    for _ in 0..2 {
+        fork.ok(&[
+            "record",
+            "arrest",
+            "--new-chain",
+            "--key",
+            &format!("{keys}/police-gao-opj.key"),
+            "--agency",
+            "ml-police-gao",
+            "--body",
+            &body.display().to_string(),
+        ]);
+    }
+    fork.ok(&[
+        "checkpoint",
+        "--ledger-key",
+        &format!("{keys}/ledger.key"),
+        "--out",
+        &w.path("fork.note").display().to_string(),
+    ]);
+    // The auditor is served the fork: its tree does not extend the one it verified.
+    let f = fails_with(
+        &w,
+        "state",
+        &["--store", &fork.store, "--checkpoint", "fork.note"],
+        "checkpoint/inconsistent",
+    );
+    assert!(f["message"].as_str().unwrap().contains("rewritten"), "{f}");
+}
+
+#[test]
+fn a_record_signed_after_its_key_was_revoked_is_named() {
+    let w = World::sqlite();
+    let keys = setup_ledger(&w);
+    record_arrest(&w, &keys);
+    w.ok(&[
+        "enroll",
+        "revoke",
+        "--key",
+        &keys.officer_public,
+        "--reason",
+        "tablet lost",
+        "--effective-from",
+        "2025-01-01T00:00:00Z",
+        "--root-key",
+        &keys.root,
+    ]);
+    w.ok(&[
+        "checkpoint",
+        "--ledger-key",
+        &keys.ledger,
+        "--out",
+        "cp.note",
+    ]);
+    w.ok(&["trust", "--out", "trust.json"]);
+    let vkey = w.ok_json(&["ledger-key"])["ledger_vkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.write("ledger.vkey", &vkey);
+    // The operator slips in a record the revoked key signed after its revocation.
+    let mut records = w.export();
+    records.push(signed_arrest(&read_key(&keys.officer), 77, 3));
+    write_jsonl(&w.path("ledger.jsonl"), &records);
+    let f = fails_with(
+        &w,
+        "s",
+        &file_args("ledger.jsonl", "cp.note"),
+        "key_revoked",
+    );
+    assert_eq!(f["position"], records.len() as u64 - 1, "{f}");
+}
+
+#[test]
+fn records_dropped_against_a_witnessed_checkpoint_are_named() {
+    use custody_core::cosignature::{add_signature_lines, CosignatureSigner};
+    let w = demo();
+    let note = std::fs::read_to_string(w.path("cp1.note")).unwrap();
+    let body = format!("{}\n", note.split("\n\n").next().unwrap());
+    let witness = CosignatureSigner::new(
+        "witness.example/icrc",
+        custody_core::SecretKey::from_seed([5; 32])
+            .signing_key()
+            .clone(),
+    )
+    .unwrap();
+    let vkey = witness.verifier_key();
+    let cosigned = add_signature_lines(&note, &[witness.cosign(&body, 1_700_000_000)]);
+    w.write("cosigned.note", &cosigned);
+    w.ok(&["export", "--headers-only", "--out", "public.jsonl"]);
+    let all = lines(&w, "public.jsonl");
+
+    let mut args = file_args("public.jsonl", "cosigned.note");
+    args.extend(["--witness", &vkey]);
+    let (code, v) = audit_in(&w, "s1", &args);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["checkpoint"]["witnesses"][0]["name"],
+        "witness.example/icrc"
+    );
+
+    // The note without the witness's cosignature does not meet the quorum.
+    let mut args = file_args("public.jsonl", "cp1.note");
+    args.extend(["--witness", &vkey]);
+    fails_with(&w, "s2", &args, "checkpoint/signature");
+
+    // The last records dropped from the copy the auditor is served.
+    write_lines(&w, "short.jsonl", &all[..all.len() - 2]);
+    let mut args = file_args("short.jsonl", "cosigned.note");
+    args.extend(["--witness", &vkey]);
+    fails_with(&w, "s3", &args, "checkpoint/truncated");
+}
