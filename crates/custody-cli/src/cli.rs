@@ -580,6 +580,14 @@ pub struct VerifyArgs {
     /// File holding the ledger's checkpoint verifier key (one line).
     #[arg(long, requires = "checkpoint")]
     pub ledger_vkey: Option<PathBuf>,
+    /// A trusted witness's cosignature verifier key (`name+keyid+base64`), or a file holding
+    /// one; repeat for several. The checkpoint must carry verifying cosignatures of --quorum of
+    /// them.
+    #[arg(long = "witness", value_name = "VKEY", requires = "checkpoint")]
+    pub witnesses: Vec<String>,
+    /// How many distinct --witness cosignatures the checkpoint needs (default: every one).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    pub quorum: Option<usize>,
 }
 
 /// `custody inbox`.
