@@ -120,3 +120,77 @@ async fn a_quorum_of_two_fails_with_one_witness_of_two() {
     verify_cosigned(&note, &ledger_verifier(&world), &both, 1).expect("a quorum of one holds");
     up.stop().await;
 }
+
+/// The gateway serves the latest checkpoint with the witness's cosignature, and the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_the_cosigned_checkpoint_and_the_history() {
+    let world = world();
+    let (_dir, _path, store) = sqlite_ledger(&world).await;
+    let mut w = TestWitness::new(&world, "witness.ohchr.example", 25);
+    w.start().await;
+    let n = world.records.len();
+    append(&store, &world.records[..n / 2]).await;
+    let cp = checkpointer(&world, vec![w.witness()]);
+    cp.tick(store.as_ref()).await.unwrap();
+    append(&store, &world.records[n / 2..]).await;
+    cp.tick(store.as_ref()).await.unwrap();
+
+    let ledger = std::sync::Arc::new(
+        custody_ledger::Ledger::open(
+            std::sync::Arc::clone(&store),
+            custody_core::validate::ValidatorConfig::default(),
+        )
+        .await
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(custody_gateway::serve_with(
+        ledger,
+        listener,
+        custody_gateway::ServeConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::new();
+    let note = client
+        .get(format!("{base}/v1/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cosigned = verify_cosigned(&note, &ledger_verifier(&world), &[w.verifier()], 1)
+        .expect("GET /v1/checkpoint carries the cosignature");
+    assert_eq!(cosigned.checkpoint.size, n as u64);
+    assert_eq!(cosigned.witnesses[0].0, w.name());
+
+    let history: serde_json::Value = client
+        .get(format!("{base}/v1/checkpoints?from=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sizes: Vec<u64> = history["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, vec![(n / 2) as u64, n as u64]);
+    assert_eq!(history["next"], serde_json::Value::Null);
+    let bad = client
+        .get(format!("{base}/v1/checkpoints?from=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let _ = stop.send(());
+    let _ = task.await;
+    w.stop().await;
+}

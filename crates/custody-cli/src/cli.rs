@@ -586,6 +586,14 @@ pub struct VerifyArgs {
     /// File holding the ledger's checkpoint verifier key (one line).
     #[arg(long, requires = "checkpoint")]
     pub ledger_vkey: Option<PathBuf>,
+    /// A trusted witness's cosignature verifier key (`name+keyid+base64`), or a file holding
+    /// one; repeat for several. The checkpoint must carry verifying cosignatures of --quorum of
+    /// them.
+    #[arg(long = "witness", value_name = "VKEY", requires = "checkpoint")]
+    pub witnesses: Vec<String>,
+    /// How many distinct --witness cosignatures the checkpoint needs (default: every one).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    pub quorum: Option<usize>,
 }
 
 /// `custody inbox`.
@@ -743,11 +751,16 @@ pub struct CheckpointArgs {
     /// Write the note to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Also publish it: keep it in the store as the ledger's latest checkpoint, which the
-    /// gateway serves as `GET /v1/checkpoint` and field posts pull when they sync. Refused
-    /// when it is not consistent with the checkpoint published before.
+    /// Also publish it: one tick of the checkpointer (custody-checkpointer): when the ledger
+    /// grew since the latest stored checkpoint, keep the new one in the store's checkpoint
+    /// history (served as `GET /v1/checkpoint`, pulled by field posts when they sync) and send
+    /// it to each --witness; refused when it is not consistent with the latest stored one.
     #[arg(long)]
     pub publish: bool,
+    /// With --publish: a witness to send the checkpoint to, as VKEY=URL (its cosignature
+    /// verifier key, '=', its base URL); repeat for several.
+    #[arg(long = "witness", value_name = "VKEY=URL", requires = "publish")]
+    pub witnesses: Vec<String>,
 }
 
 /// `custody trust`.
@@ -879,6 +892,23 @@ pub struct ServeArgs {
     /// The jurisdiction whose rule sets apply.
     #[arg(long, default_value = "ML")]
     pub jurisdiction: String,
+    /// Key file of the ledger's checkpoint key: with it, the gateway runs the checkpointer in
+    /// the background (a signed checkpoint every --checkpoint-every when the ledger grew,
+    /// kept in the store's history and sent to each --witness).
+    #[arg(long, env = "CUSTODY_LEDGER_KEY")]
+    pub ledger_key: Option<PathBuf>,
+    /// Seconds between two ticks of the checkpointer (with --ledger-key).
+    #[arg(
+        long,
+        env = "CUSTODY_CHECKPOINT_EVERY",
+        value_name = "SECS",
+        default_value_t = custody_checkpointer::DEFAULT_INTERVAL.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub checkpoint_every: u64,
+    /// A witness the checkpointer sends its checkpoints to, as VKEY=URL; repeat for several.
+    #[arg(long = "witness", value_name = "VKEY=URL", requires = "ledger_key")]
+    pub witnesses: Vec<String>,
 }
 
 impl ServeArgs {

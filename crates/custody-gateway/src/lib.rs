@@ -248,6 +248,10 @@ fn router_with_metrics(
             get(proofs::get_consistency).fallback(method_not_allowed("GET,HEAD")),
         )
         .route(
+            "/v1/checkpoints",
+            get(get_checkpoints).fallback(method_not_allowed("GET,HEAD")),
+        )
+        .route(
             "/v1/inbox",
             get(get_inbox).fallback(method_not_allowed("GET,HEAD")),
         )
@@ -966,35 +970,87 @@ async fn get_head(
     })))
 }
 
-/// `GET /v1/checkpoint`: the latest checkpoint the ledger's operator published (`custody
-/// checkpoint --publish`), as its signed note (`text/plain`), or 404 when none was. A
-/// checkpoint holds no personal data (an origin, a size, a root hash, signatures), so no
-/// request signature is asked: monitors, witnesses and field posts read it alike.
+/// `GET /v1/checkpoint`: the latest checkpoint of the store's checkpoint history (signed by
+/// the checkpointer, `custody serve --ledger-key` or `custody checkpoint --publish`), as its
+/// signed note with every witness cosignature gathered (`text/plain`), or 404 when none was.
+/// A ledger published by an older version without history serves the checkpoint kept in its
+/// metadata. A checkpoint holds no personal data (an origin, a size, a root hash,
+/// signatures), so no request signature is asked: monitors, witnesses and field posts read it
+/// alike.
 async fn get_checkpoint(State(st): State<AppState>) -> Result<Response, GatewayError> {
-    let published = st
-        .ledger
-        .store()
-        .meta(custody_ledger::META_PUBLISHED_CHECKPOINT)
-        .await?;
-    let Some(published) = published else {
-        return Err(GatewayError::NotFound(
-            "this ledger has published no checkpoint yet (the operator runs `custody checkpoint --publish`)"
-                .to_string(),
-        ));
-    };
-    let Some(note) = published["note"].as_str() else {
-        return Err(GatewayError::Unavailable(
-            "the published checkpoint in the store is damaged (no note)".to_string(),
-        ));
+    let store = st.ledger.store();
+    let note = match store.latest_checkpoint().await? {
+        Some(latest) => latest.note,
+        None => {
+            let published = store
+                .meta(custody_ledger::META_PUBLISHED_CHECKPOINT)
+                .await?;
+            let Some(published) = published else {
+                return Err(GatewayError::NotFound(
+                    "this ledger has published no checkpoint yet (the operator runs `custody serve --ledger-key` or `custody checkpoint --publish`)"
+                        .to_string(),
+                ));
+            };
+            let Some(note) = published["note"].as_str() else {
+                return Err(GatewayError::Unavailable(
+                    "the published checkpoint in the store is damaged (no note)".to_string(),
+                ));
+            };
+            note.to_string()
+        }
     };
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; charset=utf-8",
         )],
-        note.to_string(),
+        note,
     )
         .into_response())
+}
+
+/// Most entries of one `GET /v1/checkpoints` answer.
+const CHECKPOINTS_PAGE: usize = 100;
+
+/// `GET /v1/checkpoints?from=SIZE`: the checkpoint history from the first checkpoint of size
+/// at least `SIZE` (default 0), at most 100 entries in increasing size, as JSON
+/// `{"checkpoints": [{"size": N, "note": "..."}], "next": SIZE or null}` (`next`: the `from` of
+/// the next page). No request signature, as for `GET /v1/checkpoint`.
+async fn get_checkpoints(
+    State(st): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Value>, GatewayError> {
+    let mut from = 0u64;
+    for (k, v) in uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+    {
+        match k {
+            "from" => {
+                from = v.parse().map_err(|_| {
+                    GatewayError::BadRequest(format!(
+                        "from={v:?} is not a tree size (a decimal number)"
+                    ))
+                })?
+            }
+            other => {
+                return Err(GatewayError::BadRequest(format!(
+                    "unknown query parameter {other:?}: only from=SIZE"
+                )))
+            }
+        }
+    }
+    let mut page = st
+        .ledger
+        .store()
+        .checkpoints(from, CHECKPOINTS_PAGE + 1)
+        .await?;
+    let next = (page.len() > CHECKPOINTS_PAGE).then(|| page[CHECKPOINTS_PAGE].size);
+    page.truncate(CHECKPOINTS_PAGE);
+    Ok(Json(json!({"checkpoints": page, "next": next})))
 }
 
 /// `GET /v1/inbox?agency=A`: the people released to agency A and not yet accepted, oldest

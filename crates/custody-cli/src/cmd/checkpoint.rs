@@ -4,9 +4,9 @@
 use std::io::Write;
 
 use anyhow::Context;
-use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
-use custody_core::merkle::{root_of, Digest};
-use custody_ledger::META_PUBLISHED_CHECKPOINT;
+use custody_checkpointer::{Checkpointer, Witness};
+use custody_core::checkpoint::{Checkpoint, NoteSigner};
+use custody_core::merkle::Digest;
 use custody_store::LedgerStore;
 use custody_verify::Verifier;
 use serde_json::json;
@@ -41,71 +41,6 @@ pub(crate) async fn verified_tree(
     Ok((report.summary.records, report.summary.root))
 }
 
-/// Why a new checkpoint cannot follow the one published before: `None` when it can (the old
-/// tree is a prefix of the new one). `leaves` are the new tree's leaves.
-pub(crate) fn inconsistency(
-    old: &Checkpoint,
-    new: &Checkpoint,
-    leaves: &[Digest],
-) -> Option<String> {
-    if old.origin != new.origin {
-        return Some(format!(
-            "it is of ledger {:?}, not {:?}",
-            old.origin, new.origin
-        ));
-    }
-    if new.size < old.size {
-        return Some(format!(
-            "the ledger now holds {} records, fewer than the {} the published checkpoint covers: records were removed",
-            new.size, old.size
-        ));
-    }
-    let old_size = usize::try_from(old.size).unwrap_or(usize::MAX);
-    if leaves.len() < old_size || root_of(&leaves[..old_size]) != old.root {
-        return Some(format!(
-            "the first {} records of the ledger no longer have the root the published checkpoint signed: records were changed",
-            old.size
-        ));
-    }
-    None
-}
-
-/// Keeps `note` as the ledger's published checkpoint, after checking it is consistent with
-/// the one published before (a ledger operator never signs two checkpoints that contradict
-/// each other).
-async fn publish(
-    s: &dyn LedgerStore,
-    meta: &custody_ledger::LedgerMeta,
-    new: &Checkpoint,
-    note: &str,
-) -> anyhow::Result<()> {
-    if let Some(old) = s.meta(META_PUBLISHED_CHECKPOINT).await? {
-        let old_note = old["note"]
-            .as_str()
-            .context("the published checkpoint in the store is damaged (no note)")?;
-        let verifier = NoteVerifier::parse(&meta.ledger_vkey)
-            .map_err(|e| anyhow::anyhow!("the ledger's verifier key is unusable: {e}"))?;
-        let old = verify_checkpoint(old_note, &verifier).map_err(|e| {
-            anyhow::anyhow!("the published checkpoint in the store does not verify ({e})")
-        })?;
-        let leaves = crate::cmd::prove::leaves(s, new.size).await?;
-        if let Some(why) = inconsistency(&old, new, &leaves) {
-            anyhow::bail!(
-                "not published: the new checkpoint (size {}) contradicts the one published before (size {}): {why}",
-                new.size,
-                old.size
-            );
-        }
-    }
-    s.set_meta(
-        META_PUBLISHED_CHECKPOINT,
-        &json!({"size": new.size, "note": note}),
-    )
-    .await
-    .context("cannot keep the published checkpoint in the store")?;
-    Ok(())
-}
-
 /// Signs and prints (or writes) the checkpoint.
 pub async fn run(out: Output, spec: &str, args: &CheckpointArgs) -> anyhow::Result<()> {
     let key = keyfile::read(&args.ledger_key)?;
@@ -121,23 +56,56 @@ pub async fn run(out: Output, spec: &str, args: &CheckpointArgs) -> anyhow::Resu
             meta.ledger_vkey
         );
     }
-    let (size, root) = verified_tree(s.as_ref(), meta.trust.clone()).await?;
-    let checkpoint = Checkpoint {
-        origin: meta.name.clone(),
-        size,
-        root,
-        extensions: Vec::new(),
-    };
-    let note = signer
-        .sign_checkpoint(&checkpoint)
-        .context("cannot sign the checkpoint")?;
-    if args.publish {
-        publish(s.as_ref(), &meta, &checkpoint, &note).await?;
+    let (checkpoint, note) = if args.publish {
+        // One tick of the checkpointer: the same code as the gateway's schedule.
+        let witnesses = args
+            .witnesses
+            .iter()
+            .map(|w| Witness::parse(w).map_err(|e| anyhow::anyhow!("--witness: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let checkpointer = Checkpointer::new(&meta, key.signing_key().clone(), witnesses)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let outcome = checkpointer
+            .tick(s.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("not published: {e}"))?;
+        for (witness, why) in &outcome.witness_failures {
+            out.info(format!(
+                "witness {witness} did not cosign ({why}); the next tick asks again"
+            ));
+        }
+        let stored = s
+            .latest_checkpoint()
+            .await?
+            .context("the checkpoint history is empty after a tick")?;
+        let checkpoint =
+            custody_core::checkpoint::verify_checkpoint(&stored.note, &signer.verifier())
+                .map_err(|e| anyhow::anyhow!("the stored checkpoint does not verify: {e}"))?;
         out.info(format!(
-            "published checkpoint of size {} (GET /v1/checkpoint)",
-            checkpoint.size
+            "{} checkpoint of size {} (GET /v1/checkpoint), cosigned by {} of {} witnesses",
+            if outcome.signed {
+                "published"
+            } else {
+                "the ledger did not grow: kept the"
+            },
+            checkpoint.size,
+            outcome.cosigned_by.len(),
+            checkpointer.witnesses().len()
         ));
-    }
+        (checkpoint, stored.note)
+    } else {
+        let (size, root) = verified_tree(s.as_ref(), meta.trust.clone()).await?;
+        let checkpoint = Checkpoint {
+            origin: meta.name.clone(),
+            size,
+            root,
+            extensions: Vec::new(),
+        };
+        let note = signer
+            .sign_checkpoint(&checkpoint)
+            .context("cannot sign the checkpoint")?;
+        (checkpoint, note)
+    };
     match &args.out {
         Some(path) => {
             crate::files::create_new(path)?
@@ -161,44 +129,4 @@ pub async fn run(out: Output, spec: &str, args: &CheckpointArgs) -> anyhow::Resu
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use custody_core::merkle::leaf_hash;
-
-    fn tree(n: u8) -> Vec<Digest> {
-        (0..n).map(|i| leaf_hash(&[i; 32])).collect()
-    }
-
-    fn cp(leaves: &[Digest]) -> Checkpoint {
-        Checkpoint {
-            origin: "test.example/ledger".to_string(),
-            size: leaves.len() as u64,
-            root: root_of(leaves),
-            extensions: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_checkpoint_follows_an_older_one_only_over_the_same_records() {
-        let leaves = tree(7);
-        let old = cp(&leaves[..4]);
-        assert_eq!(inconsistency(&old, &cp(&leaves), &leaves), None);
-        assert_eq!(inconsistency(&old, &cp(&leaves[..4]), &leaves[..4]), None);
-        // Fewer records than before.
-        let shorter = cp(&leaves[..3]);
-        let why = inconsistency(&old, &shorter, &leaves[..3]).expect("refused");
-        assert!(why.contains("removed"), "{why}");
-        // A record among the first four changed.
-        let mut changed = leaves.clone();
-        changed[2] = leaf_hash(&[99; 32]);
-        let why = inconsistency(&old, &cp(&changed), &changed).expect("refused");
-        assert!(why.contains("changed"), "{why}");
-        // Another ledger's checkpoint.
-        let mut other = cp(&leaves);
-        other.origin = "other.example/ledger".to_string();
-        assert!(inconsistency(&old, &other, &leaves).is_some());
-    }
 }

@@ -50,6 +50,7 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         limits.request_timeout.as_secs(),
         limits.idle_timeout.as_secs()
     ));
+    let checkpointer = start_checkpointer(&out, args, &ledger)?;
     out.info("stop with Ctrl-C");
     let validated = ledger.with_state(|v| v.size()).await;
     let tree = crate::cmd::prove::open_tree(
@@ -65,7 +66,7 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         tree.size()?,
         tree.path().display()
     ));
-    custody_gateway::serve_with_tree(
+    let served = custody_gateway::serve_with_tree(
         ledger,
         views,
         Arc::new(tree),
@@ -73,10 +74,58 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         limits,
         shutdown_signal(),
     )
-    .await
-    .context("the gateway stopped")?;
+    .await;
+    if let Some((stop, task)) = checkpointer {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    served.context("the gateway stopped")?;
     out.info("stopped");
     Ok(())
+}
+
+/// With `--ledger-key`: the checkpointer's loop in the background (one tick at start, then
+/// every `--checkpoint-every`), with the sender that stops it and its task.
+#[allow(clippy::type_complexity)]
+fn start_checkpointer(
+    out: &Output,
+    args: &ServeArgs,
+    ledger: &Arc<Ledger>,
+) -> anyhow::Result<
+    Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
+> {
+    let Some(path) = &args.ledger_key else {
+        return Ok(None);
+    };
+    let key = crate::keyfile::read(path)?;
+    let witnesses = args
+        .witnesses
+        .iter()
+        .map(|w| {
+            custody_checkpointer::Witness::parse(w).map_err(|e| anyhow::anyhow!("--witness: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let checkpointer = custody_checkpointer::Checkpointer::new(
+        ledger.meta(),
+        key.signing_key().clone(),
+        witnesses,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    out.info(format!(
+        "checkpointer: a signed checkpoint every {} s when the ledger grew, sent to {} witnesses",
+        args.checkpoint_every,
+        checkpointer.witnesses().len()
+    ));
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(Arc::new(checkpointer).run(
+        Arc::clone(ledger.store()),
+        std::time::Duration::from_secs(args.checkpoint_every),
+        shutdown,
+    ));
+    Ok(Some((stop, task)))
 }
 
 /// The default views file of a SQLite ledger: `LEDGER.views.sqlite` beside it.

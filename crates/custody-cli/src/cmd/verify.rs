@@ -33,6 +33,7 @@ use std::path::Path;
 use anyhow::Context;
 use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
+use custody_core::cosignature::{verify_cosigned, CosignatureVerifier};
 use custody_core::encoding::{b64std, hex};
 use custody_store::ForkAlarm;
 use custody_verify::{Failure, MissingPayload, Report, Summary, Verifier};
@@ -47,7 +48,7 @@ use crate::store;
 /// Runs the verification and prints the report; a failure exits with code 1.
 pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<()> {
     let checkpoint = match (&args.checkpoint, &args.ledger_vkey) {
-        (Some(cp), Some(vk)) => Some(read_checkpoint(cp, vk)?),
+        (Some(cp), Some(vk)) => Some(read_checkpoint(cp, vk, &args.witnesses, args.quorum)?),
         _ => None,
     };
     let source = args
@@ -295,13 +296,51 @@ async fn trust_from_store(spec: &str) -> anyhow::Result<TrustAnchors> {
         .trust)
 }
 
-fn read_checkpoint(note_path: &Path, vkey_path: &Path) -> anyhow::Result<Checkpoint> {
+/// A witness verifier key given on the command line, or read from the file it names.
+fn witness_key(given: &str) -> anyhow::Result<CosignatureVerifier> {
+    let text = if Path::new(given).is_file() {
+        std::fs::read_to_string(given)
+            .with_context(|| format!("cannot read witness key {given}"))?
+    } else {
+        given.to_string()
+    };
+    CosignatureVerifier::parse(text.trim())
+        .map_err(|e| anyhow::anyhow!("--witness {given}: not a witness verifier key: {e}"))
+}
+
+fn read_checkpoint(
+    note_path: &Path,
+    vkey_path: &Path,
+    witnesses: &[String],
+    quorum: Option<usize>,
+) -> anyhow::Result<Checkpoint> {
     let vkey = std::fs::read_to_string(vkey_path)
         .with_context(|| format!("cannot read ledger verifier key {}", vkey_path.display()))?;
     let verifier = NoteVerifier::parse(vkey.trim())
         .with_context(|| format!("{} is not a ledger verifier key", vkey_path.display()))?;
     let note = std::fs::read_to_string(note_path)
         .with_context(|| format!("cannot read checkpoint {}", note_path.display()))?;
+    if !witnesses.is_empty() {
+        let keys = witnesses
+            .iter()
+            .map(|w| witness_key(w))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let quorum = quorum.unwrap_or(keys.len());
+        if quorum > keys.len() {
+            anyhow::bail!(
+                "--quorum {quorum} is more than the {} --witness keys given",
+                keys.len()
+            );
+        }
+        return verify_cosigned(&note, &verifier, &keys, quorum)
+            .map(|c| c.checkpoint)
+            .map_err(|e| {
+                crate::exit::refused(format!(
+                    "checkpoint {} is not accepted: {e}",
+                    note_path.display()
+                ))
+            });
+    }
     verify_checkpoint(&note, &verifier).map_err(|e| {
         crate::exit::refused(format!(
             "checkpoint {} does not verify with {}: {e}",
@@ -544,4 +583,78 @@ pub(crate) async fn verified_store(
         );
     }
     Ok((s, meta, v, report.summary.records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_core::checkpoint::NoteSigner;
+    use custody_core::cosignature::CosignatureSigner;
+
+    /// `--witness`/`--quorum`: a checkpoint cosigned by one witness of two passes a quorum of
+    /// one and fails a quorum of two (and the default, every witness) naming who is missing.
+    #[test]
+    fn a_quorum_of_witnesses_is_demanded() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = NoteSigner::new(
+            "quorum.example/ledger",
+            custody_core::SecretKey::from_seed([3; 32])
+                .signing_key()
+                .clone(),
+        )
+        .unwrap();
+        let a = CosignatureSigner::new(
+            "a.example",
+            custody_core::SecretKey::from_seed([4; 32])
+                .signing_key()
+                .clone(),
+        )
+        .unwrap();
+        let b = CosignatureSigner::new(
+            "b.example",
+            custody_core::SecretKey::from_seed([5; 32])
+                .signing_key()
+                .clone(),
+        )
+        .unwrap();
+        let checkpoint = Checkpoint {
+            origin: "quorum.example/ledger".to_string(),
+            size: 2,
+            root: [7; 32],
+            extensions: Vec::new(),
+        };
+        let note = ledger.sign_checkpoint(&checkpoint).unwrap();
+        let note = custody_core::cosignature::add_signature_lines(
+            &note,
+            &[a.cosign(&checkpoint.to_body(), 1_700_000_000)],
+        );
+        let note_path = dir.path().join("checkpoint.txt");
+        std::fs::write(&note_path, &note).unwrap();
+        let vkey_path = dir.path().join("ledger.vkey");
+        std::fs::write(&vkey_path, ledger.verifier_key()).unwrap();
+        let b_path = dir.path().join("b.vkey");
+        std::fs::write(&b_path, b.verifier_key()).unwrap();
+        let both = vec![a.verifier_key(), b_path.display().to_string()];
+
+        let ok = read_checkpoint(&note_path, &vkey_path, &both, Some(1)).unwrap();
+        assert_eq!(ok, checkpoint);
+        for quorum in [Some(2), None] {
+            let e = read_checkpoint(&note_path, &vkey_path, &both, quorum)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("1 valid cosignature(s) of the 2 required"),
+                "{e}"
+            );
+            assert!(e.contains("b.example"), "{e}");
+        }
+        let e = read_checkpoint(&note_path, &vkey_path, &both, Some(3))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--quorum 3"), "{e}");
+        let e = read_checkpoint(&note_path, &vkey_path, &["nonsense".to_string()], None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a witness verifier key"), "{e}");
+    }
 }
