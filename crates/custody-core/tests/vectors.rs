@@ -236,6 +236,40 @@ fn note_cases_verify_or_are_refused() {
     assert!(plus_seen, "a verifier key with + in its base64 part");
 }
 
+/// Section 12 "Cosignatures": each note against `log_vkey`, the trusted `witnesses` and the
+/// case's quorum.
+#[test]
+fn cosignature_cases_verify_or_are_refused() {
+    use custody_core::cosignature::{verify_cosigned, CosignatureVerifier};
+    let doc: Value = serde_json::from_str(&read("cosignatures.json")).unwrap();
+    let log = NoteVerifier::parse(doc["log_vkey"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        format!("{}\n", doc["log_vkey"].as_str().unwrap()),
+        read("ledger.vkey")
+    );
+    let witnesses: Vec<CosignatureVerifier> = doc["witnesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| CosignatureVerifier::parse(v.as_str().unwrap()).unwrap())
+        .collect();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let description = case["description"].as_str().unwrap();
+        let quorum = case["quorum"].as_u64().unwrap() as usize;
+        let got = verify_cosigned(case["note"].as_str().unwrap(), &log, &witnesses, quorum);
+        if case["valid"].as_bool().unwrap() {
+            let got = got.unwrap_or_else(|e| panic!("{description}: {e}"));
+            let want: Vec<(String, u64)> =
+                serde_json::from_value(case["cosigned_by"].clone()).unwrap();
+            assert_eq!(got.witnesses, want, "{description}");
+        } else {
+            assert!(got.is_err(), "{description}: accepted");
+        }
+    }
+}
+
 /// A number too large for 64 bits is named as it was sent, not as the double it parses to
 /// (every path that parses a record: gateway, `custody submit`, `custody verify`).
 #[test]

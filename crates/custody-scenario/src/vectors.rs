@@ -128,6 +128,10 @@ pub fn generate() -> Result<BTreeMap<String, Vec<u8>>, String> {
         "notes.json".into(),
         pretty(&note_cases(&s.name, &checkpoint)?),
     );
+    files.insert(
+        "cosignatures.json".into(),
+        pretty(&cosignature_cases(&signer, &checkpoint)?),
+    );
 
     for case in invalid_cases(&s)? {
         files.insert(
@@ -221,6 +225,92 @@ fn note_cases(name: &str, checkpoint: &Checkpoint) -> Result<Value, String> {
         invalid("signed by another key of the same name: no line of the verifier key", other_origin.verifier_key(), signed),
         invalid("the origin line and key name are another ledger's", plus.verifier_key(), renamed),
     ]}))
+}
+
+/// Cosignature cases for section 12 ("Cosignatures"): `checkpoint.txt`'s checkpoint cosigned by
+/// witnesses of fixed keys at fixed times, each case a note, a quorum and the verdict.
+fn cosignature_cases(log: &NoteSigner, checkpoint: &Checkpoint) -> Result<Value, String> {
+    use custody_core::cosignature::{add_signature_lines, CosignatureSigner};
+    let witness = |i: u32| -> Result<CosignatureSigner, String> {
+        CosignatureSigner::new(
+            &format!("witness-{i}.custody-ledger.example"),
+            SecretKey::from_seed(derive(7, &format!("witness/{i}")))
+                .signing_key()
+                .clone(),
+        )
+        .map_err(|e| e.to_string())
+    };
+    let (w1, w2, w3, untrusted) = (witness(1)?, witness(2)?, witness(3)?, witness(9)?);
+    // 2026-01-01T00:00:00Z and the following minutes.
+    const T: u64 = 1_767_225_600;
+    let body = checkpoint.to_body();
+    let note = log.sign(&body);
+    let l1 = w1.cosign(&body, T);
+    let l2 = w2.cosign(&body, T + 60);
+    let two = add_signature_lines(&note, &[l1.clone(), l2.clone()]);
+    let with_untrusted = add_signature_lines(&note, &[untrusted.cosign(&body, T), l1.clone()]);
+    let twice = add_signature_lines(&note, &[l1.clone(), w1.cosign(&body, T + 120)]);
+    // w1's line with its timestamp changed (one bit of the big-endian u64), w2's intact.
+    let bad_time = {
+        let b64 = l1
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .ok_or("a cosignature line has a space")?;
+        let mut blob = custody_core::encoding::unb64std(b64).ok_or("base64")?;
+        blob[11] ^= 1;
+        let line = format!(
+            "\u{2014} {} {}\n",
+            w1.name(),
+            custody_core::encoding::b64std(&blob)
+        );
+        add_signature_lines(&note, &[line, l2.clone()])
+    };
+    let moved = {
+        let older = Checkpoint {
+            size: checkpoint.size - 1,
+            ..checkpoint.clone()
+        };
+        add_signature_lines(&note, &[w1.cosign(&older.to_body(), T)])
+    };
+    let as_note_key = {
+        // The witness's key as a note key (type 0x01): another key ID, not a cosignature.
+        let n = NoteSigner::new(
+            w1.name(),
+            SecretKey::from_seed(derive(7, "witness/1"))
+                .signing_key()
+                .clone(),
+        )
+        .map_err(|e| e.to_string())?
+        .sign(&body);
+        let line = n
+            .split_once("\n\n")
+            .map(|(_, l)| l.to_string())
+            .ok_or("a signed note has a blank line")?;
+        add_signature_lines(&note, &[line])
+    };
+    let unsigned = format!("{body}\n{l1}{l2}");
+    let valid = |description: &str, note: &str, quorum: usize, by: Value| json!({"description": description, "note": note, "quorum": quorum, "valid": true, "cosigned_by": by});
+    let invalid = |description: &str, note: &str, quorum: usize| json!({"description": description, "note": note, "quorum": quorum, "valid": false});
+    Ok(json!({
+        "log_vkey": log.verifier_key(),
+        "witnesses": [w1.verifier_key(), w2.verifier_key(), w3.verifier_key()],
+        "cases": [
+            valid("cosigned by witnesses 1 and 2, quorum 2", &two, 2,
+                  json!([[w1.name(), T], [w2.name(), T + 60]])),
+            invalid("cosigned by witnesses 1 and 2, quorum 3: witness 3 is missing", &two, 3),
+            valid("a cosignature of an untrusted witness is ignored, quorum 1", &with_untrusted, 1,
+                  json!([[w1.name(), T]])),
+            invalid("an untrusted witness does not count towards the quorum (2)", &with_untrusted, 2),
+            invalid("witness 1 twice (two timestamps) counts once: quorum 2 not met", &twice, 2),
+            valid("witness 1 twice: counted once, with its latest timestamp", &twice, 1,
+                  json!([[w1.name(), T + 120]])),
+            invalid("witness 1's line with its timestamp changed: the whole note is refused, even with witness 2 valid and quorum 1", &bad_time, 1),
+            invalid("witness 1's cosignature of the checkpoint one size smaller, put on this one", &moved, 1),
+            invalid("a note signature (type 0x01) by witness 1's key is not a cosignature", &as_note_key, 1),
+            invalid("cosignatures without the ledger's signature: refused whatever the quorum", &unsigned, 0),
+        ]
+    }))
 }
 
 /// A transfer packet (docs/SPEC.md section 18) of the first detainee admitted to a prison
