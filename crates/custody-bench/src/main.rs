@@ -22,6 +22,11 @@
 //!   events per second beside a plain read of the same ledger in the same run (aim: at least
 //!   0.5x), backlog query latency (median, p99 over 1,000 queries with varying filters; aim:
 //!   p99 under 50 ms), peak memory. `--events N` (default 1,000,000).
+//! - `witness`: `add-checkpoint` requests per second against a witness (`custody-witness`)
+//!   served over HTTP on loopback with its SQLite file, sequential growing checkpoints with real
+//!   consistency proofs, beside the same requests' checks and cosignature in process (the
+//!   baseline) and the checks plus the witness's SQLite step in process.
+//!   `--checkpoints N` (default 1,000), `--step S` leaves between checkpoints (default 16).
 //! - `all`: `append` and `verify`, with their defaults.
 //!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
@@ -64,6 +69,7 @@ mod projection;
 mod proofs;
 mod sys;
 mod verify;
+mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,6 +118,20 @@ enum Cmd {
         /// The JSONL ledger.
         file: PathBuf,
     },
+    /// Witness `add-checkpoint` requests per second over HTTP, beside the same checks in
+    /// process.
+    Witness(WitnessArgs),
+}
+
+/// `custody-bench witness`.
+#[derive(Debug, Args)]
+struct WitnessArgs {
+    /// Checkpoints sent, one request each.
+    #[arg(long, default_value_t = 1000)]
+    checkpoints: usize,
+    /// Leaves the log grows by between two checkpoints.
+    #[arg(long, default_value_t = 16)]
+    step: usize,
 }
 
 /// `custody-bench proofs`.
@@ -299,6 +319,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
+        Cmd::Witness(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(witness::run(&witness::WitnessSettings {
+                checkpoints: args.checkpoints,
+                step: args.step,
+            })),
     }
 }
 
