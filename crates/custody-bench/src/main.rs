@@ -23,6 +23,12 @@
 //!   0.5x), backlog query latency (median, p99 over 1,000 queries with varying filters; aim:
 //!   p99 under 50 ms), peak memory. `--events N` (default 1,000,000).
 //! - `all`: `append` and `verify`, with their defaults.
+//! - `audit`: the monitor's audit (`custody audit`'s verifier library) of the generated ledger:
+//!   the full audit in events per second with its peak memory (`ru_maxrss`), beside raw
+//!   `verify_strict` on every core in the same run (aim: at least 0.8x), and the incremental
+//!   audit of the last `--new` records (default 10,000) resumed from the state saved at
+//!   N - new, at `--small` (default 100,000) and `--events` (default 1,000,000) records (aim:
+//!   the same time at both sizes).
 //!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
 //! [`data`] for how a ledger larger than the demo scenario is made while staying one valid
@@ -40,6 +46,7 @@
 //! cargo run --release -p custody-bench -- verify --events 200000
 //! cargo build --release -p custody-cli -p custody-bench && target/release/custody-bench packet
 //! cargo run --release -p custody-bench -- all
+//! cargo run --release -p custody-bench -- audit                         # 100,000 and 1,000,000
 //! ```
 //!
 //! `verify` measures `target/release/custody` when it exists (`cargo build --release -p
@@ -58,6 +65,7 @@
 #![deny(unsafe_code)]
 
 mod append;
+mod audit;
 mod data;
 mod packet;
 mod projection;
@@ -108,6 +116,42 @@ enum Cmd {
         /// The JSONL ledger.
         file: PathBuf,
     },
+    /// The monitor's audit: full audit of the generated ledger (events/s, peak memory) beside
+    /// raw strict signature verification on every core; the incremental audit of the last
+    /// records from a saved state, at two ledger sizes.
+    Audit(AuditArgs),
+    /// Internal: audits one file in this process (full, or resumed) and prints a JSON report.
+    #[command(hide = true)]
+    AuditStream {
+        /// Trust anchors.
+        #[arg(long)]
+        trust: PathBuf,
+        /// Resume the state saved in this file.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Save the state reached at this many records (with --save).
+        #[arg(long, requires = "save")]
+        save_at: Option<u64>,
+        /// Where to save it.
+        #[arg(long, requires = "save_at")]
+        save: Option<PathBuf>,
+        /// The JSONL ledger.
+        file: PathBuf,
+    },
+}
+
+/// `custody-bench audit`.
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// Events in the large ledger.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Events in the smaller ledger of the incremental comparison.
+    #[arg(long, default_value_t = 100_000)]
+    small: usize,
+    /// New events verified by the incremental audit.
+    #[arg(long, default_value_t = 10_000)]
+    new: usize,
 }
 
 /// `custody-bench projection`.
@@ -259,6 +303,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             run_append(cache.clone(), &AppendArgs::default())?;
             println!();
             run_verify(cache, &VerifyArgs::default())
+        }
+        Cmd::Audit(args) => audit::run(&audit::AuditSettings {
+            events: args.events,
+            small: args.small,
+            new: args.new,
+            cache,
+        }),
+        Cmd::AuditStream {
+            trust,
+            resume,
+            save_at,
+            save,
+            file,
+        } => {
+            let save = save_at.zip(save);
+            let report = audit::stream(
+                &file,
+                &trust,
+                resume.as_deref(),
+                save.as_ref().map(|(at, p)| (*at, p.as_path())),
+            )?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
         }
         Cmd::VerifyStream { trust, file } => {
             let report = verify::stream(&file, &trust)?;
