@@ -3,8 +3,10 @@
 //! same signatures on every core in the same run.
 //!
 //! - Full audit: every record of an N-event ledger, saving the verifier's state at N - new (as
-//!   `custody audit` saves it at the checkpoint it verified); events/s and peak memory
-//!   (`ru_maxrss` of the child process, as `packet` measures it).
+//!   `custody audit` saves it at the checkpoint it verified); events/s and peak memory (the
+//!   child's own `VmHWM`: its `ru_maxrss` read by `wait4` came out the same for the full and the
+//!   incremental audit of one ledger, apparently this parent's resident memory at spawn time,
+//!   std spawning with a shared address space until exec).
 //! - Incremental audit: a new process resumes that saved state (read and checked from its
 //!   file) and verifies the last `new` records only. Done at two ledger sizes (N and a smaller
 //!   one): the time should follow the new records, not the ledger.
@@ -52,6 +54,10 @@ pub struct AuditReport {
     pub load_secs: f64,
     /// Seconds of the verification (reading included).
     pub secs: f64,
+    /// `VmHWM` of this process at the end, KiB (its own high-water mark since exec: the
+    /// `ru_maxrss` a parent reads may include the parent's own resident memory when the child
+    /// was spawned with a shared address space, as posix_spawn does).
+    pub peak_kib: u64,
 }
 
 /// The `audit-stream` subcommand: a full audit saving the state at `save_at` into `save`, or
@@ -107,6 +113,7 @@ pub fn stream(
         verified: report.summary.records - from,
         load_secs,
         secs,
+        peak_kib: sys::status_kib("self", "VmHWM").unwrap_or(0),
     })
 }
 
@@ -146,7 +153,7 @@ fn run_child(
         }
         text
     });
-    let (ended, peak_kib) = sys::wait_with_peak(child)?;
+    let (ended, _rusage_kib) = sys::wait_with_peak(child)?;
     let out = reader.join().unwrap_or_default();
     if !ended.success() {
         bail!(
@@ -157,6 +164,7 @@ fn run_child(
     }
     let report: AuditReport =
         serde_json::from_str(out.trim()).context("audit-stream printed no report")?;
+    let peak_kib = report.peak_kib;
     Ok((report, peak_kib))
 }
 

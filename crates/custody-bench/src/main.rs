@@ -24,7 +24,7 @@
 //!   p99 under 50 ms), peak memory. `--events N` (default 1,000,000).
 //! - `all`: `append` and `verify`, with their defaults.
 //! - `audit`: the monitor's audit (`custody audit`'s verifier library) of the generated ledger:
-//!   the full audit in events per second with its peak memory (`ru_maxrss`), beside raw
+//!   the full audit in events per second with its peak memory (the child's `VmHWM`), beside raw
 //!   `verify_strict` on every core in the same run (aim: at least 0.8x), and the incremental
 //!   audit of the last `--new` records (default 10,000) resumed from the state saved at
 //!   N - new, at `--small` (default 100,000) and `--events` (default 1,000,000) records (aim:
