@@ -424,3 +424,126 @@ fn records_dropped_against_a_witnessed_checkpoint_are_named() {
     args.extend(["--witness", &vkey]);
     fails_with(&w, "s3", &args, "checkpoint/truncated");
 }
+
+/// The NATS users of the test server: an operator (everything) and the monitor with the shipped
+/// `MONITOR_PERMISSIONS` (deploy/policy/nats-permissions.conf; nats-server refuses a variable
+/// no user refers to, hence the other two users).
+fn monitor_server() -> custody_testkit::NatsServer {
+    let permissions = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/policy/nats-permissions.conf"),
+    )
+    .expect("read deploy/policy/nats-permissions.conf");
+    let extra_config = format!(
+        "{permissions}\nauthorization {{\n  users: [\n    {{ user: operator, password: op-pw }}\n    \
+         {{ user: custody-monitor, password: mon-pw, permissions: $MONITOR_PERMISSIONS }}\n    \
+         {{ user: custody-gateway, password: gw-pw, permissions: $GATEWAY_PERMISSIONS }}\n    \
+         {{ user: custody-reader, password: rd-pw, permissions: $READER_PERMISSIONS }}\n  ]\n}}\n"
+    );
+    custody_testkit::NatsServer::start_with(custody_testkit::ServerOptions {
+        extra_config,
+        ..custody_testkit::ServerOptions::default()
+    })
+    .expect("nats-server")
+}
+
+#[test]
+fn a_monitor_nats_user_audits_the_header_stream_and_can_do_nothing_else() {
+    let server = monitor_server();
+    let port = server.port();
+    let operator = World::nats(&format!("nats://operator:op-pw@127.0.0.1:{port}"));
+    operator.ok(&["demo", "--detainees", "2"]);
+    operator.ok(&[
+        "checkpoint",
+        "--ledger-key",
+        "demo-keys/ledger.key",
+        "--out",
+        "cp1.note",
+    ]);
+    operator.ok(&["export", "--chain", "authority", "--out", "authority.jsonl"]);
+    let size = operator.size();
+
+    // The monitor audits with its own user: headers from the stream, the authority chain's
+    // payloads from the file, trust anchors and key from the metadata bucket.
+    let monitor_url = format!("nats://custody-monitor:mon-pw@127.0.0.1:{port}");
+    let state = operator.path("monitor-state").display().to_string();
+    let audit = |extra: &[&str]| {
+        let mut args = vec![
+            "--store",
+            &monitor_url,
+            "--json",
+            "audit",
+            "--state-dir",
+            &state,
+            "--checkpoint",
+            "cp1.note",
+        ];
+        args.extend_from_slice(extra);
+        operator.run(&args)
+    };
+    let r = audit(&["--authority", "authority.jsonl", "--full"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["records"], size, "{v}");
+    assert!(v["headers_only"].as_u64().unwrap_or(0) > 0, "{v}");
+    // Without the authority chain, the keys are unknown: refused, naming the rule.
+    let r = audit(&["--full"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("payload_missing"), "{}", r.stdout);
+
+    // The monitor's full store open is refused (it would create streams and buckets).
+    let r = operator.run(&["--store", &monitor_url, "verify"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+
+    // Everything but reading the header stream is refused to the monitor's user.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = async_nats::ConnectOptions::new()
+            .user_and_password("custody-monitor".into(), "mon-pw".into())
+            .request_timeout(Some(std::time::Duration::from_secs(2)))
+            .connect(format!("nats://127.0.0.1:{port}"))
+            .await
+            .expect("the monitor connects");
+        let js = async_nats::jetstream::new(client.clone());
+        // It reads the stream's state (the audit above read every record).
+        let mut stream = js.get_stream("CUSTODY").await.expect("stream info");
+        assert_eq!(stream.info().await.expect("info").state.messages, size);
+        // Not the payload bucket.
+        assert!(js.get_key_value("CUSTODY_PAYLOADS").await.is_err());
+        let direct = client
+            .request(
+                "$JS.API.DIRECT.GET.KV_CUSTODY_PAYLOADS",
+                r#"{"last_by_subj":"$KV.CUSTODY_PAYLOADS.>"}"#.into(),
+            )
+            .await;
+        assert!(direct.is_err(), "payload bucket read: {direct:?}");
+        // Not publishing a record.
+        if let Ok(ack) = js.publish("custody.chain.forged", "{}".into()).await {
+            assert!(ack.await.is_err(), "a forged record was stored");
+        }
+        // Not writing metadata.
+        let meta = js.get_key_value("CUSTODY_META").await.expect("meta bucket");
+        assert!(meta.put("ledger", "{}".into()).await.is_err());
+        // Not deleting or purging the stream, nor deleting a message.
+        assert!(js.delete_stream("CUSTODY").await.is_err());
+        assert!(stream.purge().await.is_err());
+        assert!(stream.delete_message(1).await.is_err());
+        client.flush().await.ok();
+    });
+    // Nothing changed: the operator's audit of the same checkpoint still passes.
+    assert_eq!(operator.size(), size);
+    let state2 = operator.path("operator-state").display().to_string();
+    let r = operator.run(&[
+        "--json",
+        "audit",
+        "--state-dir",
+        &state2,
+        "--checkpoint",
+        "cp1.note",
+        "--authority",
+        "authority.jsonl",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

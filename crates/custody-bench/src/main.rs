@@ -28,6 +28,12 @@
 //!   baseline) and the checks plus the witness's SQLite step in process.
 //!   `--checkpoints N` (default 1,000), `--step S` leaves between checkpoints (default 16).
 //! - `all`: `append` and `verify`, with their defaults.
+//! - `audit`: the monitor's audit (`custody audit`'s verifier library) of the generated ledger:
+//!   the full audit in events per second with its peak memory (the child's `VmHWM`), beside raw
+//!   `verify_strict` on every core in the same run (aim: at least 0.8x), and the incremental
+//!   audit of the last `--new` records (default 10,000) resumed from the state saved at
+//!   N - new, at `--small` (default 100,000) and `--events` (default 1,000,000) records (aim:
+//!   the same time at both sizes).
 //!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
 //! [`data`] for how a ledger larger than the demo scenario is made while staying one valid
@@ -45,6 +51,7 @@
 //! cargo run --release -p custody-bench -- verify --events 200000
 //! cargo build --release -p custody-cli -p custody-bench && target/release/custody-bench packet
 //! cargo run --release -p custody-bench -- all
+//! cargo run --release -p custody-bench -- audit                         # 100,000 and 1,000,000
 //! ```
 //!
 //! `verify` measures `target/release/custody` when it exists (`cargo build --release -p
@@ -63,6 +70,7 @@
 #![deny(unsafe_code)]
 
 mod append;
+mod audit;
 mod data;
 mod packet;
 mod projection;
@@ -118,6 +126,28 @@ enum Cmd {
         /// The JSONL ledger.
         file: PathBuf,
     },
+    /// The monitor's audit: full audit of the generated ledger (events/s, peak memory) beside
+    /// raw strict signature verification on every core; the incremental audit of the last
+    /// records from a saved state, at two ledger sizes.
+    Audit(AuditArgs),
+    /// Internal: audits one file in this process (full, or resumed) and prints a JSON report.
+    #[command(hide = true)]
+    AuditStream {
+        /// Trust anchors.
+        #[arg(long)]
+        trust: PathBuf,
+        /// Resume the state saved in this file.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Save the state reached at this many records (with --save).
+        #[arg(long, requires = "save")]
+        save_at: Option<u64>,
+        /// Where to save it.
+        #[arg(long, requires = "save_at")]
+        save: Option<PathBuf>,
+        /// The JSONL ledger.
+        file: PathBuf,
+    },
     /// Witness `add-checkpoint` requests per second over HTTP, beside the same checks in
     /// process.
     Witness(WitnessArgs),
@@ -149,6 +179,20 @@ struct ProofsArgs {
     /// Leaves per transaction while building the file.
     #[arg(long, default_value_t = 10_000)]
     batch: usize,
+}
+
+/// `custody-bench audit`.
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// Events in the large ledger.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Events in the smaller ledger of the incremental comparison.
+    #[arg(long, default_value_t = 100_000)]
+    small: usize,
+    /// New events verified by the incremental audit.
+    #[arg(long, default_value_t = 10_000)]
+    new: usize,
 }
 
 /// `custody-bench projection`.
@@ -314,6 +358,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch: args.batch.max(1),
             cache,
         }),
+        Cmd::Audit(args) => audit::run(&audit::AuditSettings {
+            events: args.events,
+            small: args.small,
+            new: args.new,
+            cache,
+        }),
+        Cmd::AuditStream {
+            trust,
+            resume,
+            save_at,
+            save,
+            file,
+        } => {
+            let save = save_at.zip(save);
+            let report = audit::stream(
+                &file,
+                &trust,
+                resume.as_deref(),
+                save.as_ref().map(|(at, p)| (*at, p.as_path())),
+            )?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
         Cmd::VerifyStream { trust, file } => {
             let report = verify::stream(&file, &trust)?;
             println!("{}", serde_json::to_string(&report)?);

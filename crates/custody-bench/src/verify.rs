@@ -226,18 +226,18 @@ struct SigHeader {
 }
 
 /// Signed messages, signatures and decompressed keys of every record of a file.
-struct Signatures {
+pub(crate) struct Signatures {
     /// Signed messages, back to back, `stride` bytes each.
     messages: Vec<u8>,
     stride: usize,
-    signatures: Vec<Signature>,
+    pub(crate) signatures: Vec<Signature>,
     /// Index into `keys` of each record's signer.
     signer: Vec<u32>,
     /// Every distinct signer, decompressed once.
     keys: Vec<VerifyingKey>,
 }
 
-fn load_signatures(file: &LedgerFile) -> anyhow::Result<Signatures> {
+pub(crate) fn load_signatures(file: &LedgerFile) -> anyhow::Result<Signatures> {
     let input = BufReader::with_capacity(
         1 << 16,
         File::open(&file.path).with_context(|| format!("cannot open {}", file.path.display()))?,
@@ -279,7 +279,7 @@ fn load_signatures(file: &LedgerFile) -> anyhow::Result<Signatures> {
 
 /// Raw `verify_strict` of every signature with its decompressed key, the records split into
 /// `threads` equal contiguous ranges, one thread each; wall and CPU seconds.
-fn strict_verify(s: &Signatures, threads: usize) -> anyhow::Result<(f64, Option<f64>)> {
+pub(crate) fn strict_verify(s: &Signatures, threads: usize) -> anyhow::Result<(f64, Option<f64>)> {
     let n = s.signatures.len();
     let per_thread = n.div_ceil(threads.max(1)).max(1);
     let cpu_before = sys::cpu_seconds("self");

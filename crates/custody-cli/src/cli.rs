@@ -1080,4 +1080,8 @@ pub struct AuditArgs {
     /// --witness given).
     #[arg(long)]
     pub quorum: Option<usize>,
+    /// The authority chain with its payloads (`custody export --chain authority`), for a NATS
+    /// store read by a monitor's user, which reads headers only (docs/OPERATIONS.md).
+    #[arg(long)]
+    pub authority: Option<PathBuf>,
 }

@@ -111,6 +111,7 @@
 mod entry;
 mod errors;
 mod read;
+mod reader;
 mod setup;
 mod subscribe;
 
@@ -138,6 +139,7 @@ use tracing::{debug, info, warn};
 use crate::entry::EventEntry;
 use crate::errors::store_error;
 use crate::read::{read_log, read_range, Range, RawMessage};
+pub use crate::reader::JetStreamReader;
 pub use crate::setup::{
     ACCESS_STREAM, ACCESS_SUBJECT, CHAIN_SUBJECT_PREFIX, CHECKPOINT_STREAM, CHECKPOINT_SUBJECT,
     DUPLICATE_WINDOW, FORK_STREAM, FORK_SUBJECTS, FORK_SUBJECT_PREFIX, LEDGER_STREAM,
@@ -437,16 +439,64 @@ async fn connect_client(
     timeout: Duration,
     name: &str,
 ) -> Result<async_nats::Client, StoreError> {
-    async_nats::ConnectOptions::new()
+    // async-nats 0.38 does not send the user information of the URL: it is taken out here
+    // and given as user and password.
+    let (url, credentials) = split_credentials(url);
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some((user, password)) = credentials {
+        options = options.user_and_password(user, password);
+    }
+    options
         .name(name)
         .connection_timeout(timeout)
         .request_timeout(Some(timeout))
         .ping_interval(Duration::from_secs(10))
         .reconnect_delay_callback(reconnect_delay)
-        .connect(url)
+        .connect(url.as_str())
         .await
         // The URL is left out: it may carry credentials.
         .map_err(|e| store_error("cannot connect to the NATS server", e))
+}
+
+/// Splits `scheme://user:password@host:port` into the URL without user information and the
+/// user and password (an empty password when there is none); `%XX` escapes are decoded.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return (url.to_string(), None);
+    };
+    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    (
+        format!("{scheme}://{host}"),
+        Some((percent_decode(user), percent_decode(password))),
+    )
+}
+
+/// Decodes `%XX` escapes (a malformed one is kept as it is).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Reconnect quickly after a server restart, then back off to one attempt every 2 s.
@@ -1479,6 +1529,29 @@ impl LedgerStore for JetStreamStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_taken_out_of_the_url() {
+        assert_eq!(
+            split_credentials("nats://custody-monitor:p%40ss@hub:4222"),
+            (
+                "nats://hub:4222".to_string(),
+                Some(("custody-monitor".to_string(), "p@ss".to_string()))
+            )
+        );
+        assert_eq!(
+            split_credentials("nats://127.0.0.1:4222"),
+            ("nats://127.0.0.1:4222".to_string(), None)
+        );
+        assert_eq!(
+            split_credentials("tls://u@h:1"),
+            (
+                "tls://h:1".to_string(),
+                Some(("u".to_string(), String::new()))
+            )
+        );
+        assert_eq!(percent_decode("a%zz%4"), "a%zz%4");
+    }
 
     #[test]
     fn reconnect_delay_is_short_then_capped() {

@@ -36,6 +36,7 @@ fn deploy_nats_configs_are_valid_for_the_target_server() {
             .arg(&conf)
             .env("CUSTODY_GATEWAY_NATS_PASSWORD", "test-gateway")
             .env("CUSTODY_READER_NATS_PASSWORD", "test-reader")
+            .env("CUSTODY_MONITOR_NATS_PASSWORD", "test-monitor")
             .output()
             .expect("run nats-server -t");
         let text = format!(

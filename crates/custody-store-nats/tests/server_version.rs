@@ -14,6 +14,7 @@ async fn a_server_older_than_2_10_is_refused_with_the_version_and_the_fix() {
         binary: old,
         // 2.9 refuses the option; the point is that the store refuses 2.9.
         sync_always: false,
+        ..ServerOptions::default()
     })
     .expect("start the old nats-server");
     let version = server.version().to_string();

@@ -186,6 +186,8 @@ pub struct ServerOptions {
     /// fsynced before it is acknowledged. Default `true`; requires [`MIN_VERSION`] (older
     /// servers refuse the option), so `false` is only for starting an old server on purpose.
     pub sync_always: bool,
+    /// Configuration appended to the server's (users, permissions...). Default empty.
+    pub extra_config: String,
 }
 
 impl Default for ServerOptions {
@@ -193,6 +195,7 @@ impl Default for ServerOptions {
         ServerOptions {
             binary: server_binary(),
             sync_always: true,
+            extra_config: String::new(),
         }
     }
 }
@@ -386,8 +389,8 @@ impl NatsServer {
             "# Written by custody-testkit for one test.\n\
              listen: 127.0.0.1:{}\n\
              http: 127.0.0.1:{}\n\
-             jetstream {{\n  store_dir: \"{store}\"\n{sync}}}\n",
-            self.port, self.monitor_port
+             jetstream {{\n  store_dir: \"{store}\"\n{sync}}}\n{}\n",
+            self.port, self.monitor_port, self.options.extra_config
         ))
     }
 
@@ -602,6 +605,7 @@ mod tests {
         let e = NatsServer::start_with(ServerOptions {
             binary: old.clone(),
             sync_always: true,
+            ..ServerOptions::default()
         })
         .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}");
@@ -613,6 +617,7 @@ mod tests {
         let server = NatsServer::start_with(ServerOptions {
             binary: old,
             sync_always: false,
+            ..ServerOptions::default()
         })
         .unwrap();
         assert!(server.version() < MIN_VERSION);

@@ -70,6 +70,35 @@ enum Source {
     File(PathBuf),
 }
 
+/// A NATS store opened read-only and headers-only ([`custody_store_nats::JetStreamReader`]:
+/// a monitor's user may read the ledger stream and nothing else), with the authority records'
+/// payloads from `authority` (a JSONL file), which the validator needs.
+async fn open_reader(
+    spec: &str,
+    authority: Option<&Path>,
+) -> anyhow::Result<Arc<dyn custody_store::LedgerStore>> {
+    let mut records = Vec::new();
+    if let Some(path) = authority {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the authority chain {}", path.display()))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let record = custody_core::Record::from_json(line.as_bytes()).map_err(|e| {
+                anyhow::anyhow!("{} line {}: not a record: {e}", path.display(), i + 1)
+            })?;
+            records.push(record);
+        }
+    }
+    let reader = custody_store_nats::JetStreamReader::connect(spec)
+        .await
+        .with_context(|| format!("cannot read the ledger stream at {}", store::display(spec)))?
+        .with_authority(records);
+    Ok(Arc::new(reader))
+}
+
 /// Runs the audit and prints the report; a failure exits with code 1.
 pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()> {
     let (source, source_name, meta) = match &args.file {
@@ -85,6 +114,14 @@ pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()
                 }
             };
             (Source::File(file.clone()), file.display().to_string(), meta)
+        }
+        None if store::is_nats(spec) => {
+            let s = open_reader(spec, args.authority.as_deref()).await?;
+            let meta = match (&args.trust, &args.ledger_vkey) {
+                (Some(_), Some(_)) => None,
+                _ => Some(store::read_meta(spec, s.as_ref()).await?),
+            };
+            (Source::Store(s), store::display(spec), meta)
         }
         None => {
             let s = store::open_store(spec, store::Create::No).await?;
