@@ -564,6 +564,19 @@ impl Validator {
         self.chains.iter()
     }
 
+    /// Puts the state of a detainee chain saved before (a verifier that keeps the chains of a
+    /// saved state on disk and loads only those its new records touch), replacing any state of
+    /// that chain. The state must be one this validator's ledger reached.
+    pub fn insert_chain(&mut self, chain: String, state: ChainState) {
+        self.chains.insert(chain, state);
+    }
+
+    /// Takes every detainee chain's state out (to save them one by one); the validator then
+    /// knows no detainee chain.
+    pub fn take_chains(&mut self) -> HashMap<String, ChainState> {
+        std::mem::take(&mut self.chains)
+    }
+
     /// The head of any chain (authority included).
     pub fn head(&self, chain: &str) -> Option<ChainHead> {
         if chain == AUTHORITY_CHAIN {

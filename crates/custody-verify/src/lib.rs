@@ -52,13 +52,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod chains;
 mod lines;
 mod pipeline;
 mod state;
 mod store;
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
 use std::sync::Arc;
 
 use custody_core::authority::TrustAnchors;
@@ -67,8 +69,9 @@ use custody_core::merkle::{leaf_hash, Digest, Frontier};
 use custody_core::validate::{ValidationError, Validator, ValidatorConfig};
 use custody_core::{Hash, Record, Rule, Timestamp};
 
+pub use chains::ChainStore;
 pub use lines::{look_back_targets_jsonl, MAX_BATCH_BYTES, MAX_LINE_BYTES};
-pub use state::{SavedState, StateError, STATE_FORMAT};
+pub use state::{FilePos, SavedState, StateError, STATE_FORMAT, STATE_FORMAT_V2};
 pub use store::MissingPayload;
 
 /// Records per batch unless [`Verifier::with_batch`] says otherwise.
@@ -161,6 +164,14 @@ pub enum VerifyError {
     /// failure).
     #[error(transparent)]
     Store(custody_store::StoreError),
+    /// The chains of the saved state a verifier resumed from could not be read.
+    #[error("cannot read the saved state: {0}")]
+    State(#[from] StateError),
+    /// A verifier resumed from a saved state made over a file was given a file whose record
+    /// where the saved part ends is not the one verified: only a verification from the start
+    /// can decide it.
+    #[error("{0}: verify from the start")]
+    FileChanged(String),
     /// A verifier resumed from a saved state met a correction or a redaction of an event
     /// before the saved size that the state did not remember: only a verification from the
     /// start can decide it.
@@ -207,6 +218,21 @@ pub struct Verifier {
     /// Of a resumed verifier: the look-back records among the new ones whose target the saved
     /// state did not remember (record hash to target).
     unresolved: HashMap<Hash, Hash>,
+    /// Of a verifier resumed from a split state: its chains file, read for each chain the
+    /// first time a record of it comes.
+    chain_store: Option<ChainStore>,
+    /// Chains counted in the saved state resumed from, when the validator holds only those
+    /// that the new records touched.
+    chain_base: Option<u64>,
+    /// Chains of new records that the chains file does not hold (new chains).
+    new_chains: HashSet<String>,
+    /// Why the chains file could not be read, if it could not.
+    chain_error: Option<StateError>,
+    /// Where the last record accepted ends in the file being verified (`None` after a record
+    /// that did not come from a file).
+    file_pos: Option<FilePos>,
+    /// The chains file name of the split state resumed from.
+    chains_file: Option<String>,
 }
 
 impl Verifier {
@@ -230,6 +256,12 @@ impl Verifier {
             snapshot: None,
             progress: None,
             unresolved: HashMap::new(),
+            chain_store: None,
+            chain_base: None,
+            new_chains: HashSet::new(),
+            chain_error: None,
+            file_pos: None,
+            chains_file: None,
         }
     }
 
@@ -242,7 +274,32 @@ impl Verifier {
     /// A store is read from the saved size ([`Verifier::verify_store`]); a file still holds the
     /// records before it, which [`Verifier::verify_jsonl`] skips.
     pub fn resume(trust: TrustAnchors, state: SavedState) -> Result<Self, StateError> {
+        Verifier::resume_with(trust, state, None)
+    }
+
+    /// [`Verifier::resume`] from a state of either form ([`SavedState::open`]): a split
+    /// state's chains are read from `chains` (its chains file) as new records touch them, so
+    /// that resuming costs what the new records cost.
+    pub fn resume_with(
+        trust: TrustAnchors,
+        state: SavedState,
+        chains: Option<ChainStore>,
+    ) -> Result<Self, StateError> {
         state.check()?;
+        if state.chains.is_some() && chains.is_none() {
+            return Err(StateError::Chains(
+                "the saved state keeps its chains in a chains file, which was not given".into(),
+            ));
+        }
+        if let Some(store) = &chains {
+            if store.at() != state.size {
+                return Err(StateError::Chains(format!(
+                    "the chains file is opened at size {} and the state is at {}",
+                    store.at(),
+                    state.size
+                )));
+            }
+        }
         if state.validator.authority().trust != trust {
             return Err(StateError::Inconsistent(
                 "the saved state was computed with other trust anchors".into(),
@@ -253,7 +310,70 @@ impl Verifier {
         v.frontier = state.frontier;
         v.authority_records = state.authority_records;
         v.headers_only = state.headers_only;
+        v.file_pos = state.file;
+        if let (Some(count), Some(store)) = (state.chains, chains) {
+            v.chain_base = Some(count);
+            v.chain_store = Some(store);
+            v.chains_file = state.chains_file;
+        }
         Ok(v)
+    }
+
+    /// Saves a state taken from this verifier ([`Verifier::take_snapshot`],
+    /// [`Verifier::saved_state`]) in the split form at `path` ([`SavedState::save`]), with the
+    /// chains file this verifier resumed from, if any.
+    pub fn save_state(&mut self, state: SavedState, path: &Path) -> Result<(), StateError> {
+        state.save(path, self.chain_store.as_mut())
+    }
+
+    /// The number of detainee chains known so far.
+    fn chain_count(&self) -> u64 {
+        let held = self.validator.chains().count() as u64;
+        match self.chain_base {
+            // Resumed from a split state: the validator holds the chains loaded or created.
+            Some(base) => {
+                base + self
+                    .new_chains
+                    .iter()
+                    .filter(|c| self.validator.chain(c).is_some())
+                    .count() as u64
+            }
+            None => held,
+        }
+    }
+
+    /// Before a record of `chain` is decided: its saved state, loaded from the chains file if
+    /// this verifier resumed from one and has not loaded it yet. `false`: the file could not
+    /// be read ([`Verifier::chain_error`]).
+    pub(crate) fn load_chain(&mut self, chain: &str) -> bool {
+        let Some(store) = &self.chain_store else {
+            return true;
+        };
+        if chain == AUTHORITY_CHAIN
+            || self.validator.chain(chain).is_some()
+            || self.new_chains.contains(chain)
+        {
+            return true;
+        }
+        match store.load(chain) {
+            Ok(Some(state)) => self.validator.insert_chain(chain.to_string(), state),
+            Ok(None) => {
+                self.new_chains.insert(chain.to_string());
+            }
+            Err(e) => {
+                self.chain_error = Some(e);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The error reading the chains file, if one stopped the verification.
+    fn chain_error(&mut self) -> Result<(), VerifyError> {
+        match self.chain_error.take() {
+            Some(e) => Err(VerifyError::State(e)),
+            None => Ok(()),
+        }
     }
 
     /// The state reached so far, to save and resume from ([`Verifier::resume`]); `checkpoint`
@@ -268,6 +388,9 @@ impl Verifier {
             headers_only: self.headers_only,
             checkpoint,
             validator: self.validator.clone(),
+            chains: self.chain_base.map(|_| self.chain_count()),
+            chains_file: self.chains_file.clone(),
+            file: self.file_pos.clone(),
         }
     }
 
@@ -375,7 +498,7 @@ impl Verifier {
         Summary {
             records: self.frontier.size(),
             authority_records: self.authority_records,
-            chains: self.validator.chains().count(),
+            chains: self.chain_count() as usize,
             headers_only: self.headers_only,
             root: self.frontier.root(),
             root_at_mark: self.root_at_mark,
@@ -400,7 +523,62 @@ impl Verifier {
         // Resumed: the first `skip` lines were verified before.
         let targets = lines::look_back_pairs_jsonl(open()?, skip)?;
         self.remember_new(targets);
-        let failure = lines::verify_from(self, open()?, skip)?;
+        let failure = lines::verify_from(self, open()?, skip, None)?;
+        self.chain_error()?;
+        if let Some(f) = &failure {
+            self.needs_full_pass(f)?;
+        }
+        Ok(self.report(failure, Vec::new()))
+    }
+
+    /// Verifies a JSONL ledger file ([`Verifier::verify_jsonl`]). Resumed from a state saved
+    /// over a file ([`SavedState::file`]), it does not read the lines verified before: it
+    /// checks that the line where they end is still the last record verified (same place,
+    /// same hash), then seeks past it, so that resuming costs what the new lines cost. A file
+    /// whose line there is another one is [`VerifyError::FileChanged`].
+    pub fn verify_file(&mut self, path: &Path) -> Result<Report, VerifyError> {
+        let open = || std::fs::File::open(path).map(|f| BufReader::with_capacity(1 << 16, f));
+        let pos = match (&self.file_pos, self.size()) {
+            (Some(pos), n) if n > 0 => pos.clone(),
+            _ => return self.verify_jsonl(open),
+        };
+        let mut input = open()?;
+        input.seek(SeekFrom::Start(pos.start))?;
+        let mut line = Vec::new();
+        let read = (&mut input)
+            .take(MAX_LINE_BYTES as u64 + 2)
+            .read_until(b'\n', &mut line)?;
+        let changed = |why: String| {
+            VerifyError::FileChanged(format!(
+                "{}: line {} ({} bytes from the start) {why}; the saved state ends with record \
+                 {} there",
+                path.display(),
+                pos.line,
+                pos.start,
+                pos.hash
+            ))
+        };
+        if pos.start + read as u64 != pos.end {
+            return Err(changed(format!(
+                "is {read} bytes long, not {}",
+                pos.end.saturating_sub(pos.start)
+            )));
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        match Record::from_json(text) {
+            Ok(r) if r.hash == pos.hash => {}
+            Ok(r) => return Err(changed(format!("is record {}", r.hash))),
+            Err(e) => return Err(changed(format!("is not a record ({e})"))),
+        }
+        let mut input = open()?;
+        input.seek(SeekFrom::Start(pos.end))?;
+        let targets = lines::look_back_pairs_jsonl(input, 0)?;
+        self.remember_new(targets);
+        let mut input = open()?;
+        input.seek(SeekFrom::Start(pos.end))?;
+        let failure = lines::verify_from(self, input, 0, Some((pos.line, pos.end)))?;
+        self.chain_error()?;
         if let Some(f) = &failure {
             self.needs_full_pass(f)?;
         }
@@ -412,6 +590,7 @@ impl Verifier {
     /// with the records); [`Verifier::verify_jsonl`] does both passes.
     pub fn verify_lines<R: BufRead + Send>(&mut self, input: R) -> Result<Report, VerifyError> {
         let failure = lines::verify(self, input)?;
+        self.chain_error()?;
         Ok(self.report(failure, Vec::new()))
     }
 
@@ -454,7 +633,8 @@ impl Verifier {
     }
 
     /// Moves the tree and the counts for an accepted record.
-    fn accepted(&mut self, record: &Record) {
+    fn accepted(&mut self, record: &Record, file_pos: Option<FilePos>) {
+        self.file_pos = file_pos;
         self.frontier.push(leaf_hash(record.hash.as_bytes()));
         if record.header.chain == AUTHORITY_CHAIN {
             self.authority_records += 1;

@@ -22,6 +22,8 @@ struct LineReader<R> {
     input: R,
     /// Lines read so far.
     line: u64,
+    /// Bytes read so far (from the start of the file).
+    offset: u64,
     /// The first of the blank lines just read (tolerated at the end of a file only).
     blank: Option<u64>,
     /// Nothing more to read: the end, or a line that ends the verification.
@@ -39,6 +41,8 @@ struct LineBatch {
 #[derive(Debug)]
 struct Line {
     number: u64,
+    /// Where the line starts and ends (after its line ending) in the file.
+    span: (u64, u64),
     kind: LineKind,
 }
 
@@ -55,7 +59,9 @@ impl LineBatch {
         self.lines
             .iter()
             .map(|line| match &line.kind {
-                LineKind::Text(range) => Slot::text(line.number, &self.bytes[range.clone()]),
+                LineKind::Text(range) => {
+                    Slot::text(line.number, line.span, &self.bytes[range.clone()])
+                }
                 LineKind::Refused(why) => Slot::refused(line.number, why.clone()),
             })
             .collect()
@@ -74,6 +80,7 @@ impl<R: BufRead> LineReader<R> {
         LineReader {
             input,
             line: 0,
+            offset: 0,
             blank: None,
             done: false,
         }
@@ -94,6 +101,8 @@ impl<R: BufRead> LineReader<R> {
                 break;
             }
             self.line += 1;
+            let line_start = self.offset;
+            self.offset += read as u64;
             let mut end = batch.bytes.len();
             let ended = batch.bytes[end - 1] == b'\n';
             if !ended && read > MAX_LINE_BYTES {
@@ -124,6 +133,7 @@ impl<R: BufRead> LineReader<R> {
             }
             batch.lines.push(Line {
                 number: self.line,
+                span: (line_start, self.offset),
                 kind: LineKind::Text(start..end),
             });
         }
@@ -139,6 +149,7 @@ impl<R: BufRead> LineReader<R> {
         };
         batch.lines.push(Line {
             number,
+            span: (self.offset, self.offset),
             kind: LineKind::Refused(why),
         });
     }
@@ -152,32 +163,38 @@ pub(crate) fn verify<R: BufRead + Send>(
     v: &mut Verifier,
     input: R,
 ) -> std::io::Result<Option<Failure>> {
-    verify_from(v, input, 0)
+    verify_from(v, input, 0, None)
 }
 
-/// Skips the first `skip` lines of `input` (verified before), unread as records.
-fn skip_lines<R: BufRead>(input: &mut R, skip: u64) -> std::io::Result<()> {
+/// Skips the first `skip` lines of `input` (verified before), unread as records: the bytes
+/// skipped.
+fn skip_lines<R: BufRead>(input: &mut R, skip: u64) -> std::io::Result<u64> {
     let mut scratch = Vec::new();
+    let mut bytes = 0;
     for _ in 0..skip {
         scratch.clear();
-        if input.read_until(b'\n', &mut scratch)? == 0 {
+        let read = input.read_until(b'\n', &mut scratch)?;
+        if read == 0 {
             break;
         }
+        bytes += read as u64;
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// [`verify`] of the lines after the first `skip` (verified before, by a saved state's
-/// verification): lines are numbered from `skip + 1`.
+/// verification): lines are numbered from `skip + 1`. `at`: the input starts after line
+/// `.0`, at byte `.1` of the file (it was sought there), instead of at its first line.
 pub(crate) fn verify_from<R: BufRead + Send>(
     v: &mut Verifier,
     mut input: R,
     skip: u64,
+    at: Option<(u64, u64)>,
 ) -> std::io::Result<Option<Failure>> {
-    skip_lines(&mut input, skip)?;
+    let skipped = skip_lines(&mut input, skip)?;
     let batch_size = v.batch;
     let mut reader = LineReader::new(input);
-    reader.line = skip;
+    (reader.line, reader.offset) = at.unwrap_or((skip, skipped));
     let mut current = LineBatch::default();
     let mut next = LineBatch::default();
     reader.fill(&mut current, batch_size)?;

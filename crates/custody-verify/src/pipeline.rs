@@ -44,14 +44,18 @@ enum Input<'a> {
 #[derive(Debug)]
 pub(crate) struct Slot<'a> {
     line: Option<u64>,
+    /// Where a line of a file starts and ends, in bytes.
+    span: Option<(u64, u64)>,
     input: Input<'a>,
     parsed: OnceLock<Result<Record, FormatError>>,
 }
 
 impl<'a> Slot<'a> {
-    /// A line of a file (1-based line number), to parse.
-    pub(crate) fn text(line: u64, text: &'a [u8]) -> Self {
-        Slot::new(Some(line), Input::Text(text))
+    /// A line of a file (1-based line number, where it starts and ends), to parse.
+    pub(crate) fn text(line: u64, span: (u64, u64), text: &'a [u8]) -> Self {
+        let mut slot = Slot::new(Some(line), Input::Text(text));
+        slot.span = Some(span);
+        slot
     }
 
     /// A parsed record.
@@ -67,6 +71,7 @@ impl<'a> Slot<'a> {
     fn new(line: Option<u64>, input: Input<'a>) -> Self {
         Slot {
             line,
+            span: None,
             input,
             parsed: OnceLock::new(),
         }
@@ -280,11 +285,24 @@ impl Verifier {
                 Outcome::Unreadable => return Err(slot.failure(position, None)),
             };
             let record = proof.record();
+            if !self.load_chain(&record.header.chain) {
+                // The chains file failed: the verification stops, and says so as an error.
+                return Err(slot.failure(position, None));
+            }
             match self.validator.check_verified(proof, self.now.as_ref()) {
                 Ok(checked) => self.validator.apply(checked),
                 Err(e) => return Err(slot.failure(position, Some(&e))),
             }
-            self.accepted(record);
+            let file_pos = match (slot.line, slot.span) {
+                (Some(line), Some((start, end))) => Some(crate::FilePos {
+                    line,
+                    start,
+                    end,
+                    hash: record.hash,
+                }),
+                _ => None,
+            };
+            self.accepted(record, file_pos);
             accepted(index);
         }
         Ok(())

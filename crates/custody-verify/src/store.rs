@@ -36,7 +36,9 @@ impl Verifier {
         mut accepted: impl FnMut(&StoredEvent),
     ) -> Result<Report, VerifyError> {
         let mut missing = Vec::new();
-        let failure = match self.read_store(store, &mut missing, &mut accepted).await {
+        let read = self.read_store(store, &mut missing, &mut accepted).await;
+        self.chain_error()?;
+        let failure = match read {
             Ok(Some(failure)) => {
                 self.needs_full_pass(&failure)?;
                 Some(failure)
