@@ -581,10 +581,42 @@ async fn append_inner(
     now: &Timestamp,
 ) -> Result<(AppendOutcome, Hash), GatewayError> {
     let bytes = read_body(st, headers, body).await?;
-    let record = Record::from_json(&bytes).map_err(|e| GatewayError::from_format(e, &bytes))?;
+    let record = parse_record(&bytes)?;
     let outcome = st.ledger.append(&record, now).await?;
     st.views.poke();
     Ok((outcome, record.hash))
+}
+
+/// Parses the body of a single append (or a fork report): one record, strictly. Malformed
+/// JSON is [`GatewayError::MalformedJson`] (400), a record that breaks the wire format
+/// [`GatewayError::Invalid`] (422, rule `format`).
+pub fn parse_record(bytes: &[u8]) -> Result<Record, GatewayError> {
+    Record::from_json(bytes).map_err(|e| GatewayError::from_format(e, bytes))
+}
+
+/// Splits the body of a batch append into its records' lines: each with its 1-based line
+/// number, without its final `\r`; blank lines (only ASCII whitespace) are skipped.
+pub fn batch_lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+    let mut lines = Vec::new();
+    for (i, text) in bytes.split(|b| *b == b'\n').enumerate() {
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        lines.push((i + 1, text));
+    }
+    lines
+}
+
+/// Parses one line of a batch append: over [`MAX_BODY_BYTES`] it is
+/// [`GatewayError::BodyTooLarge`], otherwise as [`parse_record`].
+pub fn parse_batch_line(text: &[u8]) -> Result<Record, GatewayError> {
+    if text.len() > MAX_BODY_BYTES {
+        return Err(GatewayError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    parse_record(text)
 }
 
 /// One line of a batch: its 1-based line number and what it held.
@@ -620,14 +652,7 @@ async fn append_batch(st: &AppState, headers: &HeaderMap, body: Body, now: &Time
             return e.into_response();
         }
     };
-    let mut lines = Vec::new();
-    for (i, text) in bytes.split(|b| *b == b'\n').enumerate() {
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        lines.push((i + 1, text));
-    }
+    let lines = batch_lines(&bytes);
     if lines.len() > st.batch_max_records {
         let e = GatewayError::BatchTooLarge(format!(
             "the batch holds {} records, over the limit of {}: nothing was stored; send at most \
@@ -642,15 +667,9 @@ async fn append_batch(st: &AppState, headers: &HeaderMap, body: Body, now: &Time
     }
     let batch: Vec<BatchLine> = lines
         .into_iter()
-        .map(|(line, text)| {
-            let parsed = if text.len() > MAX_BODY_BYTES {
-                Err(GatewayError::BodyTooLarge {
-                    limit: MAX_BODY_BYTES,
-                })
-            } else {
-                Record::from_json(text).map_err(|e| GatewayError::from_format(e, text))
-            };
-            BatchLine { line, parsed }
+        .map(|(line, text)| BatchLine {
+            line,
+            parsed: parse_batch_line(text),
         })
         .collect();
     let answers = append_lines(st, &batch, now).await;
@@ -803,7 +822,7 @@ async fn report_fork(State(st): State<AppState>, headers: HeaderMap, body: Body)
             ));
         }
         let bytes = read_body(&st, &headers, body).await?;
-        let record = Record::from_json(&bytes).map_err(|e| GatewayError::from_format(e, &bytes))?;
+        let record = parse_record(&bytes)?;
         let outcome = st
             .ledger
             .record_fork(&record, "fork report to the gateway", &now)
