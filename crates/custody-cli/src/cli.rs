@@ -851,6 +851,12 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=1_000_000)
     )]
     pub batch_max_records: u64,
+    /// Requests allowed per signing key (reads, once their signature verified) and per
+    /// client address (appends and other unsigned requests), as N/s, N/min or N/h with an
+    /// optional :BURST (e.g. 20/s:40); over it the answer is 429 with Retry-After
+    /// [default: no limit].
+    #[arg(long, env = "CUSTODY_RATE_LIMIT", value_name = "N/UNIT[:BURST]")]
+    pub rate_limit: Option<custody_gateway::RateLimit>,
     /// Most bytes of one batch append's body; over it the answer is 413.
     #[arg(
         long,
@@ -925,6 +931,7 @@ impl ServeArgs {
                 session_idle: Duration::from_secs(self.session_idle * 60),
                 session_max: Duration::from_secs(self.session_max * 3600),
             },
+            rate_limit: self.rate_limit,
         }
     }
 }
@@ -951,6 +958,16 @@ pub struct SyncArgs {
     /// slowest links).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub lanes: u64,
+    /// Seconds one request to the hub's gateway may take, answer included; over it the sync
+    /// stops with an error (what was sent is resent by the next run). A hub that never answers
+    /// cannot hold the sync.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 120,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub timeout: u64,
 }
 
 /// `custody forks`.

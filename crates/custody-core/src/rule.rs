@@ -332,6 +332,8 @@ rules! {
             BatchSize = "batch_size",
             /// The body is not declared as JSON in UTF-8 (415).
             MediaType = "media_type",
+            /// Too many requests from one signing key or client address (429, `Retry-After`).
+            RateLimited = "rate_limited",
             /// The store is unreachable or overloaded; retrying is safe (503).
             Unavailable = "unavailable",
             /// A store failure or inconsistency that an operator must look at (500).

@@ -89,6 +89,10 @@ pub enum GatewayError {
         /// The time-out, in whole seconds (rounded up).
         secs: u64,
     },
+    /// Too many requests from one signing key or client address (429 with `Retry-After`,
+    /// rule `rate_limited`; [`crate::ratelimit`]). Nothing was read or stored.
+    #[error("{0}")]
+    RateLimited(String),
     /// The store is unreachable or overloaded (503 with `Retry-After`). Retrying is safe.
     #[error("the ledger store is unavailable: {0}; retry later")]
     Unavailable(String),
@@ -113,6 +117,7 @@ impl GatewayError {
             GatewayError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -122,7 +127,7 @@ impl GatewayError {
     /// validation rule (`signature`, `state/custody_gap`, ...), a conflict (`seq`, `prev`,
     /// `conflict`), an authentication check ([`Rule::Auth`], `auth/...`), or one of
     /// [`Rule::REQUEST`] (`json`, `body_size`, `forbidden`, `not_found`, `bad_request`, `media_type`,
-    /// `method_not_allowed`, `request_timeout`, `unavailable`, `internal`).
+    /// `method_not_allowed`, `request_timeout`, `rate_limited`, `unavailable`, `internal`).
     pub fn rule(&self) -> Rule {
         match self {
             GatewayError::BodyTooLarge { .. } => Rule::BodySize,
@@ -137,6 +142,7 @@ impl GatewayError {
             GatewayError::UnsupportedMediaType(_) => Rule::MediaType,
             GatewayError::MethodNotAllowed { .. } => Rule::MethodNotAllowed,
             GatewayError::RequestTimeout { .. } => Rule::RequestTimeout,
+            GatewayError::RateLimited(_) => Rule::RateLimited,
             GatewayError::Unavailable(_) => Rule::Unavailable,
             GatewayError::Internal(_) => Rule::Internal,
         }
@@ -153,6 +159,7 @@ impl GatewayError {
             GatewayError::Invalid(_) => "invalid",
             GatewayError::Conflict(_) => "conflict",
             GatewayError::Unavailable(_) => "unavailable",
+            GatewayError::RateLimited(_) => "rate_limited",
             GatewayError::Unauthorized(_)
             | GatewayError::NotFound(_)
             | GatewayError::Forbidden(_)

@@ -69,6 +69,7 @@ pub mod desk;
 mod error;
 mod metrics;
 pub mod proofs;
+pub mod ratelimit;
 pub mod reads;
 mod server;
 pub mod views_api;
@@ -94,6 +95,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 pub use error::{GatewayError, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, RETRY_AFTER_SECS};
+pub use ratelimit::{RateLimit, RateLimitError};
 pub use server::{serve_with, serve_with_tree, serve_with_views, ConfigError, ServeConfig};
 pub use views_api::{follow_views, ViewPolicy, ViewPolicyError, Views};
 
@@ -204,6 +206,12 @@ fn router_with_metrics(
     config: &ServeConfig,
     metrics: Arc<Metrics>,
 ) -> Router {
+    let rate = ratelimit::RateState {
+        limiter: config
+            .rate_limit
+            .map(|limit| Arc::new(ratelimit::Limiter::new(limit))),
+        metrics: metrics.clone(),
+    };
     let state = AppState {
         ledger,
         metrics,
@@ -283,6 +291,7 @@ fn router_with_metrics(
         .layer(middleware::from_fn(json_errors))
         // The web desk's errors are pages, not JSON: merged after the JSON error layer.
         .merge(desk::router())
+        .layer(middleware::from_fn_with_state(rate, ratelimit::rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
@@ -446,33 +455,15 @@ async fn read_body_up_to(
     limit: usize,
     too_large: impl Fn() -> GatewayError,
 ) -> Result<Bytes, GatewayError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let read = async {
-        let mut stream = body.into_data_stream();
-        let mut buf = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
+    custody_http::read_body(headers, body, limit, st.request_timeout)
+        .await
+        .map_err(|e| match e {
+            custody_http::BodyError::TooLarge { .. } => too_large(),
+            custody_http::BodyError::TimedOut { secs } => GatewayError::RequestTimeout { secs },
+            custody_http::BodyError::Read(e) => {
                 GatewayError::BadRequest(format!("the request body could not be read: {e}"))
-            })?;
-            if buf.len() + chunk.len() > limit {
-                return Err(too_large());
             }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(buf))
-    };
-    match tokio::time::timeout(st.request_timeout, read).await {
-        Ok(result) => result,
-        Err(_) => Err(GatewayError::RequestTimeout {
-            secs: st.request_timeout.as_secs_f64().ceil() as u64,
-        }),
-    }
+        })
 }
 
 /// What an append's body holds, from its media type.

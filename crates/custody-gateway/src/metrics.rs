@@ -18,14 +18,25 @@ pub(crate) struct Metrics {
     connections_open: AtomicU64,
     connections_closed: Mutex<BTreeMap<&'static str, u64>>,
     connection_limit_reached: AtomicU64,
+    rate_limited: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-/// Counts a connection as open until dropped.
-pub(crate) struct OpenConnection<'a>(&'a Metrics);
+/// The serve loop's connection events, counted.
+impl custody_http::Observer for Metrics {
+    fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
 
-impl Drop for OpenConnection<'_> {
-    fn drop(&mut self) {
-        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
+    fn connection_ended(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn connection_timed_out(&self, reason: &'static str) {
+        self.count_connection_closed(reason);
+    }
+
+    fn connection_limit_reached(&self) {
+        self.count_connection_limit_reached();
     }
 }
 
@@ -63,12 +74,6 @@ impl Metrics {
         *m.entry((route.to_string(), status)).or_default() += 1;
     }
 
-    /// A connection was accepted; it counts as open until the guard drops.
-    pub(crate) fn connection_opened(&self) -> OpenConnection<'_> {
-        self.connections_open.fetch_add(1, Ordering::Relaxed);
-        OpenConnection(self)
-    }
-
     /// A connection was closed by a time-out (`header_timeout`, `idle_timeout`).
     pub(crate) fn count_connection_closed(&self, reason: &'static str) {
         let mut m = self
@@ -76,6 +81,13 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         *m.entry(reason).or_default() += 1;
+    }
+
+    /// A request was refused (429) by the rate limit, `by` a signing key's bucket (`key`) or
+    /// a client address's (`address`).
+    pub(crate) fn count_rate_limited(&self, by: &'static str) {
+        let mut m = self.rate_limited.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(by).or_default() += 1;
     }
 
     /// The accept loop found every connection slot taken.
@@ -124,6 +136,18 @@ impl Metrics {
                     out,
                     "custody_gateway_connections_closed_total{{reason=\"{}\"}} {n}",
                     escape(reason)
+                );
+            }
+        }
+        out.push_str("# HELP custody_gateway_rate_limited_total Requests refused with 429 by the rate limit, by bucket (key: a signing key; address: a client address).\n");
+        out.push_str("# TYPE custody_gateway_rate_limited_total counter\n");
+        {
+            let m = self.rate_limited.lock().unwrap_or_else(|p| p.into_inner());
+            for (by, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "custody_gateway_rate_limited_total{{by=\"{}\"}} {n}",
+                    escape(by)
                 );
             }
         }
@@ -204,7 +228,8 @@ mod tests {
         m.count_append("appended");
         m.count_request("/v1/events", 201);
         m.count_connection_closed("idle_timeout");
-        let open = m.connection_opened();
+        custody_http::Observer::connection_opened(&m);
+        m.count_rate_limited("key");
         let text = m.render(LedgerGauges {
             size: 7,
             chains: 2,
@@ -226,7 +251,8 @@ mod tests {
         assert!(
             text.contains("custody_gateway_connections_closed_total{reason=\"idle_timeout\"} 1\n")
         );
-        drop(open);
+        assert!(text.contains("custody_gateway_rate_limited_total{by=\"key\"} 1\n"));
+        custody_http::Observer::connection_ended(&m);
         assert!(m
             .render(LedgerGauges {
                 size: 7,

@@ -10,6 +10,7 @@
 //! | 422 | a non-empty proof with old size 0, or a consistency proof that does not verify |
 //! | 409 | old size is not the size last cosigned (body: that size, `text/x.tlog.size`); or the same size with another root (a fork; the same body) |
 //! | 413 | body over [`MAX_REQUEST_BYTES`] |
+//! | 408 | body not arrived within the request time-out ([`custody_http::Limits::request_timeout`]); the connection is closed |
 //! | 200 | the cosignature line(s), after the new size and root are persisted |
 //!
 //! A 409 for a fork follows the spec ("If the old size matches the checkpoint size ... root
@@ -18,13 +19,16 @@
 //!
 //! Signature checks and the database step run on the blocking thread pool, never on the
 //! async workers.
+//!
+//! [`serve`] serves the router with the gateway's serve loop (`custody-http`): the same
+//! connection limit, head, body and idle time-outs, and graceful shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -90,13 +94,46 @@ impl WitnessState {
     }
 }
 
-/// The router: `POST /add-checkpoint`, bodies over [`MAX_REQUEST_BYTES`] refused with 413.
-/// Nest it under a prefix with [`Router::nest`] if the witness is served below one.
+/// The router: `POST /add-checkpoint`, bodies over [`MAX_REQUEST_BYTES`] refused with 413,
+/// bodies slower than the default request time-out with 408. Nest it under a prefix with
+/// [`Router::nest`] if the witness is served below one.
 pub fn router(state: WitnessState) -> Router {
+    router_with(state, &custody_http::Limits::default())
+}
+
+/// [`router`] with the request time-out of `limits` (the rest of `limits` is [`serve`]'s).
+pub fn router_with(state: WitnessState, limits: &custody_http::Limits) -> Router {
+    let timeout = limits.request_timeout;
     Router::new()
-        .route("/add-checkpoint", post(add_checkpoint))
+        .route(
+            "/add-checkpoint",
+            post(
+                move |st: State<WitnessState>, headers: HeaderMap, body: Body| {
+                    add_checkpoint(st, headers, body, timeout)
+                },
+            ),
+        )
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
+}
+
+/// Serves `app` (a [`router_with`], maybe nested under a prefix) on `listener` with the
+/// connection limit and time-outs of `limits` until `shutdown` completes, then lets the
+/// requests in flight finish (see `custody_http::serve`).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: custody_http::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    custody_http::serve(
+        listener,
+        app,
+        limits,
+        Arc::new(custody_http::NoObserver),
+        shutdown,
+    )
+    .await
 }
 
 /// A refusal: status, plain-text reason (409: the size body).
@@ -107,6 +144,8 @@ enum Refusal {
     NotFound(String),
     Conflict(u64),
     Unprocessable(String),
+    TooLarge(String),
+    TimedOut(String),
     Internal(String),
 }
 
@@ -125,6 +164,22 @@ impl IntoResponse for Refusal {
             Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, t),
             Refusal::NotFound(t) => (StatusCode::NOT_FOUND, t),
             Refusal::Unprocessable(t) => (StatusCode::UNPROCESSABLE_ENTITY, t),
+            Refusal::TooLarge(t) => (StatusCode::PAYLOAD_TOO_LARGE, t),
+            Refusal::TimedOut(t) => {
+                // The rest of the body may still be on its way: do not read it as a request.
+                return (
+                    StatusCode::REQUEST_TIMEOUT,
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static(CONTENT_TYPE_TEXT),
+                        ),
+                        (header::CONNECTION, HeaderValue::from_static("close")),
+                    ],
+                    format!("{t}\n"),
+                )
+                    .into_response();
+            }
             Refusal::Internal(t) => (StatusCode::INTERNAL_SERVER_ERROR, t),
         };
         (
@@ -136,7 +191,23 @@ impl IntoResponse for Refusal {
     }
 }
 
-async fn add_checkpoint(State(state): State<WitnessState>, body: Bytes) -> Response {
+async fn add_checkpoint(
+    State(state): State<WitnessState>,
+    headers: HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Response {
+    let body = match custody_http::read_body(&headers, body, MAX_REQUEST_BYTES, timeout).await {
+        Ok(body) => body,
+        Err(e @ custody_http::BodyError::TooLarge { .. }) => {
+            return Refusal::TooLarge(e.to_string()).into_response()
+        }
+        Err(e @ custody_http::BodyError::TimedOut { .. }) => {
+            tracing::debug!("add-checkpoint body too slow");
+            return Refusal::TimedOut(e.to_string()).into_response();
+        }
+        Err(e) => return Refusal::BadRequest(e.to_string()).into_response(),
+    };
     let inner = state.inner.clone();
     match tokio::task::spawn_blocking(move || process(&inner, &body)).await {
         Ok(Ok(lines)) => (

@@ -50,6 +50,12 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         limits.request_timeout.as_secs(),
         limits.idle_timeout.as_secs()
     ));
+    match limits.rate_limit {
+        Some(rate) => out.info(format!(
+            "rate limit: {rate} per signing key and per client address (429 over it)"
+        )),
+        None => out.info("no rate limit (set one with --rate-limit)"),
+    }
     let checkpointer = start_checkpointer(&out, args, &ledger)?;
     out.info("stop with Ctrl-C");
     let validated = ledger.with_state(|v| v.size()).await;

@@ -263,7 +263,16 @@ async fn connect(to: &str, args: &SyncArgs) -> anyhow::Result<Hub> {
             "--key KEYFILE is needed to sync with a gateway: an enrolled key of the post signs the reads"
         );
     };
-    Ok(Hub::Gateway(Client::new(to).with_key(keyfile::read(key)?)))
+    // Bounded waits: a hub that accepts and never answers, or trickles its answer, cannot
+    // hold the sync (nor its memory) for long.
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(args.timeout.min(30)))
+        .timeout(std::time::Duration::from_secs(args.timeout))
+        .build()
+        .context("cannot build the HTTP client")?;
+    Ok(Hub::Gateway(
+        Client::with_http(to, http).with_key(keyfile::read(key)?),
+    ))
 }
 
 /// Runs the sync.

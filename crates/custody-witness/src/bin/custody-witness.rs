@@ -4,11 +4,13 @@
 //! custody-witness init --name witness.example.org/w1 --key /var/lib/custody-witness/witness.key --db /var/lib/custody-witness/witness.db
 //! custody-witness add-log --db FILE --origin custody-ledger.example --vkey 'custody-ledger.example+1234abcd+AQ...'
 //! custody-witness serve --db FILE --listen 127.0.0.1:8090 [--log VKEY]... [--prefix /witness]
+//!     [--max-connections N] [--header-read-timeout SECS] [--request-timeout SECS] [--idle-timeout SECS]
 //! custody-witness status --db FILE
 //! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -17,7 +19,7 @@ use custody_core::cosignature::CosignatureSigner;
 use custody_core::encoding::b64std;
 use custody_witness::db::WitnessDb;
 use custody_witness::keyfile;
-use custody_witness::server::{router, WitnessState};
+use custody_witness::server::{router_with, WitnessState};
 
 const META_NAME: &str = "name";
 const META_KEY_FILE: &str = "key_file";
@@ -79,6 +81,9 @@ enum Command {
         /// URL path prefix of the endpoint, e.g. `/witness` (default: none).
         #[arg(long, default_value = "")]
         prefix: String,
+        /// The connection limit and time-outs (the gateway's, same flags and defaults).
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Prints the witness vkey and the last cosigned size and root of every log.
     Status {
@@ -86,6 +91,54 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+}
+
+/// `serve`'s connection limit and time-outs.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Most connections open at once; more wait in the listen queue until one closes.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = custody_http::Limits::default().max_connections as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    max_connections: u64,
+    /// Seconds for a request's line and headers to arrive; over it the connection is closed.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = custody_http::Limits::default().header_read_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    header_read_timeout: u64,
+    /// Seconds for a request's body to arrive after its headers; over it the answer is 408.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = custody_http::Limits::default().request_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    request_timeout: u64,
+    /// Seconds a connection may stay open between requests without sending anything.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = custody_http::Limits::default().idle_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    idle_timeout: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> custody_http::Limits {
+        custody_http::Limits {
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -114,7 +167,8 @@ fn main() -> anyhow::Result<()> {
             key,
             logs,
             prefix,
-        } => serve(&db, listen, key.as_deref(), &logs, &prefix),
+            limits,
+        } => serve(&db, listen, key.as_deref(), &logs, &prefix, limits.limits()),
         Command::Status { db } => status(&db),
     }
 }
@@ -186,7 +240,9 @@ fn serve(
     key: Option<&Path>,
     logs: &[String],
     prefix: &str,
+    limits: custody_http::Limits,
 ) -> anyhow::Result<()> {
+    limits.validate()?;
     let db = open_existing(db_path)?;
     let signer = load_signer(&db, key)?;
     for vkey in logs {
@@ -199,7 +255,7 @@ fn serve(
     }
     let vkey = signer.verifier_key();
     let origins = db.origins()?;
-    let app = router(WitnessState::new(db, signer));
+    let app = router_with(WitnessState::new(db, signer), &limits);
     let app = if prefix.is_empty() {
         app
     } else {
@@ -211,35 +267,24 @@ fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, witness = %vkey, logs = origins.len(), "witness serving");
+        tracing::info!(
+            %addr,
+            witness = %vkey,
+            logs = origins.len(),
+            max_connections = limits.max_connections,
+            header_read_timeout_s = limits.header_read_timeout.as_secs(),
+            request_timeout_s = limits.request_timeout.as_secs(),
+            idle_timeout_s = limits.idle_timeout.as_secs(),
+            "witness serving"
+        );
         println!("custody-witness listening on {addr}");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server failed")
+        custody_witness::server::serve(listener, app, limits, async {
+            custody_http::shutdown_signal().await;
+            tracing::info!("witness stopping");
+        })
+        .await
+        .context("server failed")
     })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("witness stopping");
 }
 
 fn status(db_path: &Path) -> anyhow::Result<()> {
