@@ -317,7 +317,9 @@ fn join_error(e: tokio::task::JoinError) -> StoreError {
     StoreError::Backend(format!("a sqlite task failed: {e}"))
 }
 
-/// Maps a SQLite error of operation `op`: busy or locked is [`StoreError::Unavailable`].
+/// Maps a SQLite error of operation `op`: busy or locked is [`StoreError::Unavailable`]; so is
+/// a full disk (SQLite rolled the transaction back, nothing was written: once space is freed the
+/// same call succeeds), with a message saying so.
 fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| match &e {
         rusqlite::Error::SqliteFailure(f, _)
@@ -325,6 +327,13 @@ fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
         {
             tracing::warn!(op, "sqlite ledger is busy");
             StoreError::Unavailable(format!("{op}: the ledger database is busy ({e})"))
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::DiskFull => {
+            tracing::error!(op, "the disk of the sqlite ledger is full");
+            StoreError::Unavailable(format!(
+                "{op}: the disk holding the ledger database is full ({e}); nothing was written: \
+                 free space on it"
+            ))
         }
         _ => StoreError::Backend(format!("{op}: sqlite: {e}")),
     }
