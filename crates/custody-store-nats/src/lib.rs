@@ -103,8 +103,9 @@
 //!   holds it. A disk that lies about fsync still loses data on power loss.
 //! - **Expected-sequence check on replicated streams.** Since 2.9.21 the
 //!   `Nats-Expected-Last-Subject-Sequence` check is part of the replicated write (nats-server
-//!   issue #4320). The store also serialises appends per chain inside the process; no cluster
-//!   test exists yet, so docs/OPERATIONS.md still asks for one writing gateway per ledger on R3.
+//!   issue #4320). The store also serialises appends per chain inside the process, but the
+//!   server's check is the guarantee: `tests/cluster.rs` races two stores on two nodes of an
+//!   R3 cluster and never sees a fork (docs/OPERATIONS.md "A 3-node cluster").
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -440,8 +441,20 @@ async fn connect_client(
     name: &str,
 ) -> Result<async_nats::Client, StoreError> {
     // async-nats 0.38 does not send the user information of the URL: it is taken out here
-    // and given as user and password.
-    let (url, credentials) = split_credentials(url);
+    // and given as user and password. A comma-separated list names several servers of one
+    // cluster (`nats://n1:4222,nats://n2:4222,nats://n3:4222`); credentials come from the
+    // first URL that has them.
+    let mut servers = Vec::new();
+    let mut credentials = None;
+    for one in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        let (one, userinfo) = split_credentials(one);
+        credentials = credentials.or(userinfo);
+        let server: async_nats::ServerAddr = one.parse().map_err(|e| {
+            // The URL is left out: it may carry credentials.
+            StoreError::Backend(format!("a NATS server URL of the store is invalid: {e}"))
+        })?;
+        servers.push(server);
+    }
     let mut options = async_nats::ConnectOptions::new();
     if let Some((user, password)) = credentials {
         options = options.user_and_password(user, password);
@@ -452,7 +465,7 @@ async fn connect_client(
         .request_timeout(Some(timeout))
         .ping_interval(Duration::from_secs(10))
         .reconnect_delay_callback(reconnect_delay)
-        .connect(url.as_str())
+        .connect(servers)
         .await
         // The URL is left out: it may carry credentials.
         .map_err(|e| store_error("cannot connect to the NATS server", e))

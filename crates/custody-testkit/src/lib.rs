@@ -15,8 +15,14 @@
 //! of the workspace, else `nats-server` on `PATH`. [`NatsServer::start_with`] starts another
 //! binary, e.g. Debian 12's 2.9.10, to test that it is refused.
 //!
-//! The crate depends on `std` and `tempfile` only; readiness is checked with a plain HTTP/1.0
-//! request over a `TcpStream`.
+//! [`Cluster`] starts a 3-node JetStream cluster on loopback (routes, `sync_interval: always`;
+//! kill and restart one node, wait for a leader, read each node's copy of a stream from its
+//! `/jsz`). [`LeafNode`] starts a hub and a field post's server connected to it as a leaf
+//! node, each with its own JetStream domain, over a [`TcpProxy`] link the test cuts and
+//! restores.
+//!
+//! The crate depends on `std`, `tempfile` and `serde_json` (to read the monitoring endpoints)
+//! only; readiness is checked with a plain HTTP/1.0 request over a `TcpStream`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -27,6 +33,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod cluster;
+mod leaf;
+mod proxy;
+
+pub use cluster::{Cluster, StreamState, CLUSTER_NAME};
+pub use leaf::{LeafNode, HUB_DOMAIN, POST_DOMAIN};
+pub use proxy::TcpProxy;
 
 /// Name of the server binary looked up on `PATH`.
 const BINARY: &str = "nats-server";
@@ -188,6 +202,9 @@ pub struct ServerOptions {
     pub sync_always: bool,
     /// Configuration appended to the server's (users, permissions...). Default empty.
     pub extra_config: String,
+    /// Lines added inside the server's `jetstream { }` block (e.g. `domain: post`). Default
+    /// empty.
+    pub jetstream_config: String,
 }
 
 impl Default for ServerOptions {
@@ -196,6 +213,7 @@ impl Default for ServerOptions {
             binary: server_binary(),
             sync_always: true,
             extra_config: String::new(),
+            jetstream_config: String::new(),
         }
     }
 }
@@ -389,12 +407,45 @@ impl NatsServer {
             "# Written by custody-testkit for one test.\n\
              listen: 127.0.0.1:{}\n\
              http: 127.0.0.1:{}\n\
-             jetstream {{\n  store_dir: \"{store}\"\n{sync}}}\n{}\n",
-            self.port, self.monitor_port, self.options.extra_config
+             jetstream {{\n  store_dir: \"{store}\"\n{sync}{}\n}}\n{}\n",
+            self.port, self.monitor_port, self.options.jetstream_config, self.options.extra_config
         ))
     }
 
+    /// A server not started yet, on the given ports, with a new store directory.
+    pub(crate) fn unstarted(
+        options: ServerOptions,
+        port: u16,
+        monitor_port: u16,
+    ) -> io::Result<NatsServer> {
+        let version = server_version(&options.binary)?;
+        if options.sync_always && version < MIN_VERSION {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "{} is nats-server {version}, older than {MIN_VERSION}: {INSTALL_HINT}",
+                    options.binary.display()
+                ),
+            ));
+        }
+        let dir = tempfile::Builder::new().prefix("custody-nats-").tempdir()?;
+        Ok(NatsServer {
+            child: None,
+            port,
+            monitor_port,
+            dir,
+            options,
+            version,
+        })
+    }
+
     fn spawn_and_wait(&mut self) -> io::Result<()> {
+        self.spawn()?;
+        self.wait_ready()
+    }
+
+    /// Writes the configuration and starts the process, without waiting for it to be ready.
+    pub(crate) fn spawn(&mut self) -> io::Result<()> {
         std::fs::write(self.config_file(), self.config_text()?)?;
         let log = File::options()
             .create(true)
@@ -410,10 +461,11 @@ impl NatsServer {
             .spawn()
             .map_err(|e| spawn_error(&self.options.binary, e))?;
         self.child = Some(child);
-        self.wait_ready()
+        Ok(())
     }
 
-    fn wait_ready(&mut self) -> io::Result<()> {
+    /// Waits until the server accepts clients and its JetStream is healthy.
+    pub(crate) fn wait_ready(&mut self) -> io::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(child) = self.child.as_mut() {
@@ -477,7 +529,8 @@ impl NatsServer {
         }
     }
 
-    fn log_tail(&self) -> String {
+    /// The last 20 lines of the server's log.
+    pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.log_file()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
