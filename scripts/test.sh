@@ -47,6 +47,7 @@ CUSTODY_NATS_SERVER=$(scripts/install-nats-server.sh)
 export CUSTODY_NATS_SERVER
 echo "nats-server for the tests: $CUSTODY_NATS_SERVER ($("$CUSTODY_NATS_SERVER" --version))"
 
+scripts/check-deploy.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -118,6 +118,7 @@ mod subscribe;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -457,7 +458,14 @@ async fn connect_client(
     }
     let mut options = async_nats::ConnectOptions::new();
     if let Some((user, password)) = credentials {
+        // Replies come to this user's own inbox prefix, so that permissions can keep one user
+        // from subscribing to another's replies (deploy/policy/nats-permissions.conf).
+        options = options.custom_inbox_prefix(inbox_prefix(&user));
         options = options.user_and_password(user, password);
+    }
+    if let Some(ca) = std::env::var_os(CA_FILE_ENV).filter(|ca| !ca.is_empty()) {
+        // A private CA (deploy/nats: TLS on every listener): trusted in place of the system's.
+        options = options.add_root_certificates(PathBuf::from(ca));
     }
     options
         .name(name)
@@ -469,6 +477,26 @@ async fn connect_client(
         .await
         // The URL is left out: it may carry credentials.
         .map_err(|e| store_error("cannot connect to the NATS server", e))
+}
+
+/// The environment variable naming a PEM file of the CA that signed the NATS server's
+/// certificate (`tls://` URLs, or a server that requires TLS); when unset, the system's roots.
+pub const CA_FILE_ENV: &str = "CUSTODY_NATS_CA";
+
+/// The inbox prefix of a NATS user's replies: `_INBOX_<user>` (the user name's characters
+/// that a subject token cannot hold replaced by `_`).
+pub fn inbox_prefix(user: &str) -> String {
+    let token: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("_INBOX_{token}")
 }
 
 /// Splits `scheme://user:password@host:port` into the URL without user information and the
