@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use custody_core::SecretKey;
-use custody_scenario::{Scenario, REVOKED_ACTOR};
+use custody_scenario::{Actor, ScenarioStream, REVOKED_ACTOR};
 use serde_json::{json, Value};
 
 use crate::keyfile;
@@ -59,26 +59,52 @@ pub fn default_dir(spec: &str) -> PathBuf {
 
 impl DemoKeys {
     /// The key files of a demo world, in `dir`.
-    pub fn plan(scenario: &Scenario, dir: &Path) -> DemoKeys {
+    #[cfg(test)]
+    pub fn plan(scenario: &custody_scenario::Scenario, dir: &Path) -> DemoKeys {
+        Self::plan_parts(
+            (&scenario.root_key, scenario.root_agency),
+            (&scenario.ledger_key, &scenario.name),
+            &scenario.actors,
+            dir,
+        )
+    }
+
+    /// The key files of a streamed demo world, in `dir`.
+    pub fn plan_stream(scenario: &ScenarioStream, dir: &Path) -> DemoKeys {
+        Self::plan_parts(
+            (&scenario.root_key, scenario.root_agency),
+            (&scenario.ledger_key, &scenario.name),
+            &scenario.actors,
+            dir,
+        )
+    }
+
+    /// The key files of the root (key, agency), the ledger (key, name) and the actors.
+    fn plan_parts(
+        root: (&SecretKey, &str),
+        ledger: (&SecretKey, &str),
+        actors: &[Actor],
+        dir: &Path,
+    ) -> DemoKeys {
         let mut keys = vec![
             DemoKey {
                 path: dir.join("root.key"),
-                key: scenario.root_key.clone(),
+                key: root.0.clone(),
                 kind: "root",
-                agency: scenario.root_agency.to_string(),
+                agency: root.1.to_string(),
                 roles: vec![],
                 revoked: false,
             },
             DemoKey {
                 path: dir.join("ledger.key"),
-                key: scenario.ledger_key.clone(),
+                key: ledger.0.clone(),
                 kind: "ledger",
-                agency: scenario.name.clone(),
+                agency: ledger.1.to_string(),
                 roles: vec![],
                 revoked: false,
             },
         ];
-        for actor in &scenario.actors {
+        for actor in actors {
             keys.push(DemoKey {
                 path: dir.join(format!("{}.key", actor.label)),
                 key: actor.key.clone(),

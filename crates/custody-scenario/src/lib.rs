@@ -147,8 +147,16 @@ pub(crate) fn derive(seed: u64, label: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Detainees whose records are merged into ledger order together: one lap of the arrest
+/// layout (an arrest every three days, wrapping after 600 days to stay within the keys'
+/// validity). A world of up to `LAP` detainees is one block, ordered by recorded time; a
+/// larger world is written lap after lap, each lap in recorded-time order (as if each lap
+/// were a region whose records reach the ledger together). This is what keeps [`stream`]'s
+/// memory flat: one lap of signed records at a time, whatever the number of detainees.
+pub const LAP: usize = 200;
+
 /// Builds the world on its fixed dates (the layout of the test vectors) and validates every
-/// record in ledger order.
+/// record in ledger order. Holds every record in memory: for large worlds use [`stream`].
 pub fn build(config: &ScenarioConfig) -> Result<Scenario, ScenarioError> {
     build_shifted(config, 0)
 }
@@ -168,58 +176,223 @@ pub fn build_as_of(config: &ScenarioConfig, as_of: &Timestamp) -> Result<Scenari
 /// The whole days by which [`build_as_of`] moves the world of `config` so that its latest
 /// record falls in the 24 hours before `as_of`. Lays the world out without signing anything.
 pub fn day_offset_for(config: &ScenarioConfig, as_of: &Timestamp) -> i64 {
+    dry_run(config, as_of).0
+}
+
+/// The day offset for `as_of` and the number of records of the world, from a dry run.
+fn dry_run(config: &ScenarioConfig, as_of: &Timestamp) -> (i64, u64) {
     let root_key = SecretKey::from_seed(derive(config.seed, "key/root"));
     let mut w = world::World::new(config.seed, root_key, 0, true);
     w.register_authority();
     for i in 0..config.detainees {
         paths::walk(&mut w, i);
+        if (i + 1) % LAP == 0 {
+            w.take_block();
+        }
     }
-    (as_of.unix_seconds() - 1 - w.latest()).div_euclid(world::DAY)
+    (
+        (as_of.unix_seconds() - 1 - w.latest()).div_euclid(world::DAY),
+        w.signed(),
+    )
+}
+
+/// The world's records in ledger order, produced as they are signed: the same records in the
+/// same order as [`build`] (for `day_offset` 0), holding one [`LAP`] of detainees at a time.
+///
+/// The identity of the world (name, trust anchors, keys, actors) is known from the start;
+/// [`ScenarioStream::redacted`] and [`ScenarioStream::ends_at`] are complete once the stream
+/// is exhausted. Every record is validated as it is produced unless
+/// [`ScenarioStream::unvalidated`] is asked for (the caller validates, e.g. `Ledger::append`).
+pub struct ScenarioStream {
+    /// Ledger name (checkpoint origin).
+    pub name: String,
+    /// Trust anchors (the root key).
+    pub trust: TrustAnchors,
+    /// The root key that writes the authority chain.
+    pub root_key: SecretKey,
+    /// Agency the root key signs for.
+    pub root_agency: &'static str,
+    /// The key that signs checkpoints.
+    pub ledger_key: SecretKey,
+    /// Every key holder.
+    pub actors: Vec<Actor>,
+    /// Whole days every instant of the world is moved by (0: the layout of the test vectors).
+    pub day_offset: i64,
+    /// End of validity (exclusive) of every enrolled key of the world.
+    pub keys_valid_until: Timestamp,
+    world: world::World,
+    detainees: usize,
+    next_detainee: usize,
+    done: bool,
+    ready: std::vec::IntoIter<Record>,
+    validator: Option<Validator>,
+    position: usize,
+    keep_detainees: bool,
+    kept: Vec<Detainee>,
+    total: Option<u64>,
+}
+
+/// Streams the world on its fixed dates (see [`build`]).
+pub fn stream(config: &ScenarioConfig) -> ScenarioStream {
+    ScenarioStream::new(config, 0, None)
+}
+
+/// Streams the world laid out to end on the day before `as_of` (see [`build_as_of`]); a dry
+/// run first finds the day offset and the number of records ([`ScenarioStream::total`]).
+pub fn stream_as_of(config: &ScenarioConfig, as_of: &Timestamp) -> ScenarioStream {
+    let (offset, total) = dry_run(config, as_of);
+    ScenarioStream::new(config, offset, Some(total))
+}
+
+impl ScenarioStream {
+    fn new(config: &ScenarioConfig, day_offset: i64, total: Option<u64>) -> Self {
+        let root_key = SecretKey::from_seed(derive(config.seed, "key/root"));
+        let ledger_key = SecretKey::from_seed(derive(config.seed, "key/ledger"));
+        let trust = TrustAnchors {
+            ledger: LEDGER_NAME.to_string(),
+            roots: vec![TrustRoot {
+                key: root_key.public(),
+                agency: world::ROOT_AGENCY.to_string(),
+            }],
+        };
+        let mut w = world::World::new(config.seed, root_key.clone(), day_offset, false);
+        w.register_authority();
+        let keys_valid_until = Timestamp::from_unix_seconds(
+            world::EPOCH + day_offset * world::DAY + world::KEY_VALIDITY,
+        );
+        ScenarioStream {
+            name: LEDGER_NAME.to_string(),
+            validator: Some(Validator::new(trust.clone(), ValidatorConfig::default())),
+            trust,
+            root_key,
+            root_agency: world::ROOT_AGENCY,
+            ledger_key,
+            actors: w.actors().to_vec(),
+            day_offset,
+            keys_valid_until,
+            world: w,
+            detainees: config.detainees,
+            next_detainee: 0,
+            done: false,
+            ready: Vec::new().into_iter(),
+            position: 0,
+            keep_detainees: false,
+            kept: Vec::new(),
+            total,
+        }
+    }
+
+    /// The same stream without its own validation: for a caller that validates every record
+    /// itself (the ledger's append does), so that nothing is validated twice.
+    pub fn unvalidated(mut self) -> Self {
+        self.validator = None;
+        self
+    }
+
+    /// The number of records the stream produces, when known (streams made by
+    /// [`stream_as_of`], from their dry run).
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Records produced so far.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// Detainees of the world.
+    pub fn detainees(&self) -> usize {
+        self.detainees
+    }
+
+    /// Events whose payload was lawfully redacted, among those produced so far (complete at
+    /// the end: a store removes these payloads).
+    pub fn redacted(&self) -> &[Hash] {
+        self.world.redacted()
+    }
+
+    /// The latest `recorded_at` of the records signed so far: where the world's clock stops,
+    /// once the stream is exhausted.
+    pub fn ends_at(&self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.world.latest())
+    }
+
+    /// The detainees walked so far that took a path other than the common one (the first
+    /// eight: the custody gap, the death in custody, the escape, ...).
+    pub fn notable_detainees(&self) -> &[Detainee] {
+        &self.kept
+    }
+
+    /// Walks the next lap of detainees and queues its records in ledger order.
+    fn walk_lap(&mut self) {
+        let end = (self.next_detainee + LAP).min(self.detainees);
+        for i in self.next_detainee..end {
+            paths::walk(&mut self.world, i);
+        }
+        self.next_detainee = end;
+        self.done = end == self.detainees;
+        let (records, detainees) = self.world.take_block();
+        if self.keep_detainees {
+            self.kept.extend(detainees);
+        } else {
+            self.kept
+                .extend(detainees.into_iter().filter(|d| d.path != "common"));
+        }
+        self.ready = records.into_iter();
+    }
+}
+
+impl Iterator for ScenarioStream {
+    type Item = Result<Record, ScenarioError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = self.ready.next() {
+                let position = self.position;
+                self.position += 1;
+                if let Some(v) = self.validator.as_mut() {
+                    if let Err(error) = v.append(&r, None) {
+                        self.done = true;
+                        self.ready = Vec::new().into_iter();
+                        return Some(Err(ScenarioError {
+                            position,
+                            kind: r.header.kind.to_string(),
+                            chain: r.header.chain.clone(),
+                            error: Box::new(error),
+                        }));
+                    }
+                }
+                return Some(Ok(r));
+            }
+            if self.done {
+                return None;
+            }
+            self.walk_lap();
+        }
+    }
 }
 
 /// Builds the world with every instant moved by `day_offset` whole days.
 fn build_shifted(config: &ScenarioConfig, day_offset: i64) -> Result<Scenario, ScenarioError> {
-    let root_key = SecretKey::from_seed(derive(config.seed, "key/root"));
-    let ledger_key = SecretKey::from_seed(derive(config.seed, "key/ledger"));
-    let trust = TrustAnchors {
-        ledger: LEDGER_NAME.to_string(),
-        roots: vec![TrustRoot {
-            key: root_key.public(),
-            agency: world::ROOT_AGENCY.to_string(),
-        }],
-    };
-    let mut w = world::World::new(config.seed, root_key.clone(), day_offset, false);
-    w.register_authority();
-    for i in 0..config.detainees {
-        paths::walk(&mut w, i);
-    }
-    let ends_at = Timestamp::from_unix_seconds(w.latest());
-    let keys_valid_until =
-        Timestamp::from_unix_seconds(world::EPOCH + day_offset * world::DAY + world::KEY_VALIDITY);
-    let (records, redacted, actors, detainees) = w.finish();
-
-    let mut validator = Validator::new(trust.clone(), ValidatorConfig::default());
-    for (position, r) in records.iter().enumerate() {
-        validator.append(r, None).map_err(|error| ScenarioError {
-            position,
-            kind: r.header.kind.to_string(),
-            chain: r.header.chain.clone(),
-            error: Box::new(error),
-        })?;
+    let mut s = ScenarioStream::new(config, day_offset, None);
+    s.keep_detainees = true;
+    let mut records = Vec::new();
+    for r in s.by_ref() {
+        records.push(r?);
     }
     Ok(Scenario {
-        name: LEDGER_NAME.to_string(),
-        trust,
-        root_key,
-        root_agency: world::ROOT_AGENCY,
-        ledger_key,
+        ends_at: s.ends_at(),
+        redacted: s.redacted().to_vec(),
+        detainees: std::mem::take(&mut s.kept),
+        name: s.name,
+        trust: s.trust,
+        root_key: s.root_key,
+        root_agency: s.root_agency,
+        ledger_key: s.ledger_key,
         records,
-        redacted,
-        actors,
-        detainees,
+        actors: s.actors,
         day_offset,
-        ends_at,
-        keys_valid_until,
+        keys_valid_until: s.keys_valid_until,
     })
 }
 

@@ -347,7 +347,12 @@ pub struct World {
     authority: ChainWriter,
     pending: Vec<Pending>,
     redacted: Vec<Hash>,
+    /// Detainees of the block being walked (see [`World::take_block`]).
     detainees: Vec<Detainee>,
+    /// Index of `detainees[0]` in the whole world.
+    detainees_base: usize,
+    /// Records signed (or, in a dry run, laid out) so far.
+    signed: u64,
 }
 
 fn ts(t: i64) -> String {
@@ -401,6 +406,8 @@ impl World {
             pending: Vec::new(),
             redacted: Vec::new(),
             detainees: Vec::new(),
+            detainees_base: 0,
+            signed: 0,
         }
     }
 
@@ -461,6 +468,7 @@ impl World {
         let recorded = recorded.max(chain.last_recorded + 1).max(occurred);
         chain.last_recorded = recorded;
         self.latest = self.latest.max(recorded);
+        self.signed += 1;
         let salt = self.salt();
         if self.dry {
             // A stand-in hash: bodies quote it, no choice depends on it.
@@ -597,19 +605,43 @@ impl World {
         self.redacted.push(hash);
     }
 
-    /// Merges every chain into ledger order (by recorded time; chain order is kept because
-    /// each chain's recorded times increase).
-    pub fn finish(mut self) -> (Vec<Record>, Vec<Hash>, Vec<Actor>, Vec<Detainee>) {
-        self.pending.sort_by_key(|p| (p.recorded, p.order));
-        let records = self.pending.into_iter().map(|p| p.record).collect();
-        (records, self.redacted, self.actors, self.detainees)
+    /// Merges the chains walked since the last call into ledger order (by recorded time;
+    /// chain order is kept because each chain's recorded times increase) and hands them over
+    /// with their detainees, keeping nothing of them but what later chains refer to (the
+    /// redacted hashes).
+    pub fn take_block(&mut self) -> (Vec<Record>, Vec<Detainee>) {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|p| (p.recorded, p.order));
+        let records = pending.into_iter().map(|p| p.record).collect();
+        let detainees = std::mem::take(&mut self.detainees);
+        self.detainees_base += detainees.len();
+        (records, detainees)
+    }
+
+    /// Every key holder of the world.
+    pub fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// Every event marked for redaction so far.
+    pub fn redacted(&self) -> &[Hash] {
+        &self.redacted
+    }
+
+    /// Records signed (in a dry run: laid out) so far.
+    pub fn signed(&self) -> u64 {
+        self.signed
     }
 }
 
 impl World {
     /// The chain id of detainee `i`, if already created.
+    /// Only detainees of the block being walked are known (paths refer to detainees of the
+    /// first block only).
     pub fn detainee_chain(&self, i: usize) -> Option<String> {
-        self.detainees.get(i).map(|d| d.chain.clone())
+        i.checked_sub(self.detainees_base)
+            .and_then(|i| self.detainees.get(i))
+            .map(|d| d.chain.clone())
     }
 
     /// The last event marked for redaction.

@@ -13,7 +13,7 @@ use custody_core::encoding::b64std;
 use custody_core::humancode::code_for_chain;
 use custody_core::validate::ValidatorConfig;
 use custody_ledger::{Ledger, LedgerMeta, OpenError};
-use custody_scenario::{build_as_of, ScenarioConfig};
+use custody_scenario::{stream_as_of, ScenarioConfig, ScenarioStream};
 use custody_store::AppendOutcome;
 use custody_verify::Verifier;
 use custody_views::census::Census;
@@ -32,16 +32,20 @@ use crate::store;
 pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()> {
     let shown = store::display(spec);
     let as_of = as_of(args.as_of.as_deref())?;
-    let scenario = build_as_of(
+    // The world is streamed: one lap of detainees in memory at a time, appended as signed
+    // (the ledger's append validates each record, so the stream does not validate again).
+    let mut scenario = stream_as_of(
         &ScenarioConfig {
             seed: args.seed,
             detainees: args.detainees,
         },
         &as_of,
     )
-    .map_err(|e| {
+    .unvalidated();
+    let built = |e: custody_scenario::ScenarioError| {
         anyhow::anyhow!("the demo world could not be built (a bug, please report it): {e}")
-    })?;
+    };
+    let mut first = scenario.next().transpose().map_err(built)?;
     let signer = NoteSigner::new(&scenario.name, scenario.ledger_key.signing_key().clone())
         .map_err(|e| anyhow::anyhow!("demo ledger name {:?}: {e}", scenario.name))?;
     let meta = LedgerMeta {
@@ -55,7 +59,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         .keys_dir
         .clone()
         .unwrap_or_else(|| demokeys::default_dir(spec));
-    let keys = DemoKeys::plan(&scenario, &keys_dir);
+    let keys = DemoKeys::plan_stream(&scenario, &keys_dir);
 
     let s = store::open_store(spec, store::Create::Yes).await?;
     match Ledger::read_meta(s.as_ref()).await {
@@ -67,7 +71,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
             out.info(format!("initialised demo ledger {} in {shown}", meta.name));
         }
         Ok(existing) if existing == meta => {
-            refuse_other_day(s.as_ref(), &scenario, &shown, &as_of, args).await?;
+            refuse_other_day(s.as_ref(), first.as_ref(), &shown, &as_of, args).await?;
             keys.check()?;
             out.info(format!("{shown} already holds demo ledger {} (seed {}): completing it", meta.name, args.seed));
         }
@@ -84,7 +88,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         .map_err(|e| store::open_error(spec, e))?;
 
     // Append every record through the validator.
-    let total = scenario.records.len() as u64;
+    let total = scenario.total().unwrap_or(0);
     let bar = if out.progress() {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         if let Ok(style) =
@@ -98,27 +102,32 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
         ProgressBar::hidden()
     };
     let (mut appended, mut already) = (0u64, 0u64);
-    for (i, record) in scenario.records.iter().enumerate() {
+    let mut i = 0u64;
+    while let Some(record) = match first.take() {
+        Some(r) => Some(r),
+        None => scenario.next().transpose().map_err(built)?,
+    } {
         let now = clock::now()?;
-        match ledger.append(record, &now).await {
+        i += 1;
+        match ledger.append(&record, &now).await {
             Ok(AppendOutcome::Appended { .. }) => appended += 1,
             Ok(AppendOutcome::Duplicate { .. }) => already += 1,
             Err(e) => {
                 bar.abandon();
                 return Err(crate::append::append_error(e)
-                    .context(format!("demo record {i} of {total} was not appended")));
+                    .context(format!("demo record {} of {total} was not appended", i - 1)));
             }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
     // Lawful redactions of the story: the payload goes, the header stays.
-    for hash in &scenario.redacted {
+    for hash in scenario.redacted() {
         s.remove_payload(hash).await?;
     }
     out.info(format!(
         "appended {appended} records ({already} already stored) for {} detainees, seed {}",
-        scenario.detainees.len(),
+        scenario.detainees(),
         args.seed
     ));
 
@@ -137,7 +146,7 @@ pub async fn run(out: Output, spec: &str, args: &DemoArgs) -> anyhow::Result<()>
             "ledger": meta.name,
             "seed": args.seed,
             "as_of": &as_of.as_str()[..10],
-            "ends_at": scenario.ends_at.as_str(),
+            "ends_at": scenario.ends_at().as_str(),
             "keys_valid_until": scenario.keys_valid_until.as_str(),
             "keys_dir": keys.dir.display().to_string(),
             "keys_written": keys_written,
@@ -211,7 +220,7 @@ fn as_of(text: Option<&str>) -> anyhow::Result<custody_core::Timestamp> {
 /// would conflict with these. Says which `--as-of` it was probably built with.
 async fn refuse_other_day(
     s: &dyn custody_store::LedgerStore,
-    scenario: &custody_scenario::Scenario,
+    ours: Option<&custody_core::Record>,
     shown: &str,
     as_of: &custody_core::Timestamp,
     args: &DemoArgs,
@@ -219,7 +228,7 @@ async fn refuse_other_day(
     let Some(first) = s.read_from(0, 1).await?.into_iter().next() else {
         return Ok(());
     };
-    let Some(ours) = scenario.records.first() else {
+    let Some(ours) = ours else {
         return Ok(());
     };
     if first.record.hash == ours.hash {
@@ -242,7 +251,7 @@ async fn refuse_other_day(
 /// Where the demo's keys are and commands to try with them (French, for the people practising).
 fn print_keys_and_examples(
     spec: &str,
-    scenario: &custody_scenario::Scenario,
+    scenario: &ScenarioStream,
     keys: &DemoKeys,
     written: usize,
 ) {
@@ -267,7 +276,7 @@ fn print_keys_and_examples(
         keys.path_of("ledger").display()
     );
     if let Some(gap) = scenario
-        .detainees
+        .notable_detainees()
         .iter()
         .find(|d| d.path == "unanswered_handover")
     {
