@@ -50,3 +50,4 @@ echo "nats-server for the tests: $CUSTODY_NATS_SERVER ($("$CUSTODY_NATS_SERVER" 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+scripts/fuzz.sh

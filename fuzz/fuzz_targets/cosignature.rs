@@ -22,13 +22,19 @@ fuzz_target!(|data: &[u8]| {
             Ok(c) => {
                 assert!(c.witnesses.len() >= quorum);
                 if let Some(prev) = &accepted {
-                    assert_eq!(prev, &c, "the same note verified differently at quorum {quorum}");
+                    assert_eq!(
+                        prev, &c,
+                        "the same note verified differently at quorum {quorum}"
+                    );
                 }
                 accepted = Some(c);
             }
             Err(e) => {
                 let _ = e.to_string();
-                assert!(accepted.is_none(), "refused at quorum {quorum}, accepted at a larger one");
+                assert!(
+                    accepted.is_none(),
+                    "refused at quorum {quorum}, accepted at a larger one"
+                );
             }
         }
     }
@@ -42,6 +48,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(vkey) = CosignatureVerifier::parse(text) {
-        assert_eq!(vkey.verifier_key(), text, "a witness vkey does not write back the same");
+        assert_eq!(
+            vkey.verifier_key(),
+            text,
+            "a witness vkey does not write back the same"
+        );
     }
 });

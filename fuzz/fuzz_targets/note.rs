@@ -15,14 +15,21 @@ fuzz_target!(|data: &[u8]| {
     };
     for key in note_verifiers() {
         if let Ok(body) = key.verify(text) {
-            assert!(text.starts_with(&body), "the verified text is not the note's text");
+            assert!(
+                text.starts_with(&body),
+                "the verified text is not the note's text"
+            );
             if let Ok(cp) = verify_checkpoint(text, key) {
                 assert_eq!(cp.origin, key.name());
             }
         }
     }
     if let Ok(cp) = Checkpoint::parse_body(text) {
-        assert_eq!(cp.to_body(), text, "a checkpoint body does not write back the same");
+        assert_eq!(
+            cp.to_body(),
+            text,
+            "a checkpoint body does not write back the same"
+        );
     }
     if let Ok(vkey) = NoteVerifier::parse(text) {
         let (name, rest) = text.split_once('+').expect("a parsed vkey has a '+'");

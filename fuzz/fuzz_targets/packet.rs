@@ -3,8 +3,8 @@
 //! a refusal naming a rule, never a panic; a packet that verifies verifies again the same.
 #![no_main]
 
-use custody_packet::{verify_packet, Options, PacketError};
 use custody_fuzz::{medical_key, now, trust, LEDGER_VKEY};
+use custody_packet::{verify_packet, Options, PacketError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
                     .ok()
                     .and_then(|i| records().get(i))
                     .expect("an inclusion proof verified for an index beyond the ledger");
-                assert_eq!(p.hash, record.hash.to_hex(), "a forged inclusion proof verified");
+                assert_eq!(
+                    p.hash,
+                    record.hash.to_hex(),
+                    "a forged inclusion proof verified"
+                );
             }
         }
         if let Ok(p) = serde_json::from_value::<ConsistencyProofJson>(value) {
@@ -28,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(p) = TlogProof::parse(text) {
-            assert_eq!(p.to_text(), text, "a tlog-proof does not write back the same");
+            assert_eq!(
+                p.to_text(),
+                text,
+                "a tlog-proof does not write back the same"
+            );
         }
     }
 });

@@ -94,7 +94,10 @@ pub fn note_verifiers() -> &'static [NoteVerifier] {
         let v: Value = serde_json::from_str(NOTES).expect("notes.json parses");
         let mut keys = vec![ledger_verifier().clone()];
         for note in v["notes"].as_array().expect("notes.json lists notes") {
-            if let Some(k) = note["vkey"].as_str().and_then(|k| NoteVerifier::parse(k).ok()) {
+            if let Some(k) = note["vkey"]
+                .as_str()
+                .and_then(|k| NoteVerifier::parse(k).ok())
+            {
                 if !keys.contains(&k) {
                     keys.push(k);
                 }
