@@ -10,7 +10,7 @@ use custody_core::cosignature::{verify_cosigned, CosignatureVerifier};
 use custody_fuzz::{ledger_verifier, witnesses};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

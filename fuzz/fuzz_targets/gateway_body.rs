@@ -18,7 +18,7 @@ fn refusal(e: &GatewayError) {
     let _ = (e.rule(), e.to_string());
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let single = parse_record(data);
     if let Err(e) = &single {
         refusal(e);

@@ -9,7 +9,7 @@
 use custody_core::jcs::{canonicalize, check_integers_only, parse_strict};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let Ok(value) = parse_strict(data) else {
         return;
     };

@@ -11,7 +11,7 @@ use custody_fuzz::{records, root_at};
 use custody_packet::tlog::TlogProof;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     if let Ok(value) = custody_core::jcs::parse_strict(data) {
         if let Ok(p) = serde_json::from_value::<InclusionProofJson>(value.clone()) {
             if p.verify(&root_at(p.tree_size)).is_ok() {

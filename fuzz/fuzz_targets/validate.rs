@@ -57,7 +57,7 @@ fn resigned(record: &Record, project_facts: bool) -> Option<Record> {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let Ok(record) = Record::from_json(data) else {
         return;
     };
