@@ -67,9 +67,18 @@ start=$(date +%s)
 "$cargo_fuzz" build "${flags[@]}"
 echo "fuzz build: $(($(date +%s) - start)) s"
 
+# Inputs libFuzzer left for a target (crash-, timeout-, oom-...).
+artifacts() {
+  local files
+  shopt -s nullglob
+  files=("fuzz/artifacts/$1"/*)
+  shopt -u nullglob
+  echo "${#files[@]}"
+}
+
 failed=()
 for t in "${targets[@]}"; do
-  before=$(ls "fuzz/artifacts/$t" 2>/dev/null | wc -l)
+  before=$(artifacts "$t")
   echo "fuzzing $t for $seconds s"
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: a runaway allocation is a
   # crash; -max_len: the packet seed is ~100 KB, the others far less.
@@ -81,7 +90,7 @@ for t in "${targets[@]}"; do
   fi
   grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' "fuzz/$t.log" |
     sed "s/^/  $t /" || true
-  after=$(ls "fuzz/artifacts/$t" 2>/dev/null | wc -l)
+  after=$(artifacts "$t")
   if [ "$after" -gt "$before" ]; then
     failed+=("$t")
   fi

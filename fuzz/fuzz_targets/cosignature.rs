@@ -10,7 +10,7 @@ use custody_core::cosignature::{verify_cosigned, CosignatureVerifier};
 use custody_fuzz::{ledger_verifier, witnesses};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -22,13 +22,19 @@ fuzz_target!(|data: &[u8]| {
             Ok(c) => {
                 assert!(c.witnesses.len() >= quorum);
                 if let Some(prev) = &accepted {
-                    assert_eq!(prev, &c, "the same note verified differently at quorum {quorum}");
+                    assert_eq!(
+                        prev, &c,
+                        "the same note verified differently at quorum {quorum}"
+                    );
                 }
                 accepted = Some(c);
             }
             Err(e) => {
                 let _ = e.to_string();
-                assert!(accepted.is_none(), "refused at quorum {quorum}, accepted at a larger one");
+                assert!(
+                    accepted.is_none(),
+                    "refused at quorum {quorum}, accepted at a larger one"
+                );
             }
         }
     }
@@ -42,6 +48,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(vkey) = CosignatureVerifier::parse(text) {
-        assert_eq!(vkey.verifier_key(), text, "a witness vkey does not write back the same");
+        assert_eq!(
+            vkey.verifier_key(),
+            text,
+            "a witness vkey does not write back the same"
+        );
     }
 });

@@ -10,17 +10,24 @@ use custody_gateway::{batch_lines, parse_batch_line, parse_record, GatewayError}
 use libfuzzer_sys::fuzz_target;
 
 fn refusal(e: &GatewayError) {
-    assert!(e.status().is_client_error(), "a body parse error is {}", e.status());
+    assert!(
+        e.status().is_client_error(),
+        "a body parse error is {}",
+        e.status()
+    );
     let _ = (e.rule(), e.to_string());
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let single = parse_record(data);
     if let Err(e) = &single {
         refusal(e);
     }
     let lines = batch_lines(data);
-    assert!(lines.windows(2).all(|w| w[0].0 < w[1].0), "line numbers do not increase");
+    assert!(
+        lines.windows(2).all(|w| w[0].0 < w[1].0),
+        "line numbers do not increase"
+    );
     for (_, text) in &lines {
         match parse_batch_line(text) {
             Ok(_) => {}
@@ -33,7 +40,10 @@ fuzz_target!(|data: &[u8]| {
         if data.len() <= custody_gateway::MAX_BODY_BYTES {
             let cr = data.strip_suffix(b"\r").unwrap_or(data);
             let direct = parse_record(cr).map_err(|e| e.rule());
-            assert_eq!(one, direct, "a batch line and a single body parse differently");
+            assert_eq!(
+                one, direct,
+                "a batch line and a single body parse differently"
+            );
         }
     }
 });

@@ -9,20 +9,27 @@ use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_fuzz::note_verifiers;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     for key in note_verifiers() {
         if let Ok(body) = key.verify(text) {
-            assert!(text.starts_with(&body), "the verified text is not the note's text");
+            assert!(
+                text.starts_with(&body),
+                "the verified text is not the note's text"
+            );
             if let Ok(cp) = verify_checkpoint(text, key) {
                 assert_eq!(cp.origin, key.name());
             }
         }
     }
     if let Ok(cp) = Checkpoint::parse_body(text) {
-        assert_eq!(cp.to_body(), text, "a checkpoint body does not write back the same");
+        assert_eq!(
+            cp.to_body(),
+            text,
+            "a checkpoint body does not write back the same"
+        );
     }
     if let Ok(vkey) = NoteVerifier::parse(text) {
         let (name, rest) = text.split_once('+').expect("a parsed vkey has a '+'");

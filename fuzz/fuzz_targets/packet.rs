@@ -3,11 +3,11 @@
 //! a refusal naming a rule, never a panic; a packet that verifies verifies again the same.
 #![no_main]
 
-use custody_packet::{verify_packet, Options, PacketError};
 use custody_fuzz::{medical_key, now, trust, LEDGER_VKEY};
+use custody_packet::{verify_packet, Options, PacketError};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let trusted = Options {
         trust: Some(trust()),
         ledger_vkey: Some(LEDGER_VKEY.trim().to_owned()),

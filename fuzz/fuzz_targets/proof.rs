@@ -11,7 +11,7 @@ use custody_fuzz::{records, root_at};
 use custody_packet::tlog::TlogProof;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     if let Ok(value) = custody_core::jcs::parse_strict(data) {
         if let Ok(p) = serde_json::from_value::<InclusionProofJson>(value.clone()) {
             if p.verify(&root_at(p.tree_size)).is_ok() {
@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
                     .ok()
                     .and_then(|i| records().get(i))
                     .expect("an inclusion proof verified for an index beyond the ledger");
-                assert_eq!(p.hash, record.hash.to_hex(), "a forged inclusion proof verified");
+                assert_eq!(
+                    p.hash,
+                    record.hash.to_hex(),
+                    "a forged inclusion proof verified"
+                );
             }
         }
         if let Ok(p) = serde_json::from_value::<ConsistencyProofJson>(value) {
@@ -28,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(p) = TlogProof::parse(text) {
-            assert_eq!(p.to_text(), text, "a tlog-proof does not write back the same");
+            assert_eq!(
+                p.to_text(),
+                text,
+                "a tlog-proof does not write back the same"
+            );
         }
     }
 });

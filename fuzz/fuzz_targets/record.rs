@@ -7,7 +7,7 @@
 use custody_core::Record;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let record = match Record::from_json(data) {
         Ok(r) => r,
         Err(e) => {

@@ -16,14 +16,24 @@ use libfuzzer_sys::fuzz_target;
 fn check(record: &Record) {
     let v = validator();
     let now = now();
-    let one = v.check(record, Some(&now)).map(|_| ()).map_err(|e| e.rule());
+    let one = v
+        .check(record, Some(&now))
+        .map(|_| ())
+        .map_err(|e| e.rule());
     let two = verify_signature(record, v.verifying_key(&record.header.signer).as_ref())
         .and_then(|proof| v.check_verified(proof, Some(&now)).map(|_| ()))
         .map_err(|e| e.rule());
-    assert_eq!(one, two, "check and verify_signature + check_verified disagree");
+    assert_eq!(
+        one, two,
+        "check and verify_signature + check_verified disagree"
+    );
     if let Err(rule) = one {
         let code = rule.code();
-        assert_eq!(code.parse::<Rule>().ok(), Some(rule), "rule code {code} does not parse back");
+        assert_eq!(
+            code.parse::<Rule>().ok(),
+            Some(rule),
+            "rule code {code} does not parse back"
+        );
     }
 }
 
@@ -47,7 +57,7 @@ fn resigned(record: &Record, project_facts: bool) -> Option<Record> {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     let Ok(record) = Record::from_json(data) else {
         return;
     };

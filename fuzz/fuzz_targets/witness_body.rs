@@ -11,7 +11,7 @@ use custody_fuzz::{ledger_verifier, root_at};
 use custody_witness::protocol::{format_request, parse_cosignature_lines, parse_request};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: custody_fuzz::warm_up(), |data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = parse_cosignature_lines(text);
     }
