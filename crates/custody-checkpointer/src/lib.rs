@@ -22,6 +22,12 @@
 //!   witness is asked; a witness that fails is logged, reported in the [`TickOutcome`] and
 //!   asked again at the next tick (even when the tree did not grow). Every cosignature is
 //!   verified with the witness's key before it is kept.
+//!
+//! Cost of a tick: the ledger's Merkle tree is a [`custody_tlog::TreeDb`] (a file shared with
+//! the proof endpoints given with [`Checkpointer::with_tree`], else one in memory), extended
+//! with the new leaves only; the roots compared and the consistency proofs sent to the
+//! witnesses are read from its stored nodes. A tick costs O(new records + log n), not a read
+//! of every leaf.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -34,11 +40,12 @@ use std::time::Duration;
 use custody_core::authority::TrustAnchors;
 use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 use custody_core::cosignature::{add_signature_lines, CosignatureVerifier};
-use custody_core::merkle::{consistency_proof, leaf_hash, root_of, Digest};
+use custody_core::merkle::Digest;
 use custody_core::validate::look_back_target;
 use custody_core::{Record, Timestamp};
 use custody_ledger::{LedgerMeta, META_PUBLISHED_CHECKPOINT};
 use custody_store::{LedgerScan, LedgerStore, StoreError, StoredCheckpoint};
+use custody_tlog::{TreeDb, TreeError};
 use custody_verify::{Failure, Verifier};
 use tokio::sync::{watch, Mutex};
 use tracing::{debug, error, info, warn};
@@ -125,6 +132,18 @@ pub enum CheckpointerError {
     /// The checkpointer's configuration is unusable (key, witness).
     #[error("{0}")]
     Config(String),
+    /// The Merkle tree file failed (damaged, of another ledger, unreadable).
+    #[error(transparent)]
+    Tree(TreeError),
+}
+
+impl From<TreeError> for CheckpointerError {
+    fn from(e: TreeError) -> Self {
+        match e {
+            TreeError::Store(e) => CheckpointerError::Store(e),
+            other => CheckpointerError::Tree(other),
+        }
+    }
 }
 
 /// What one tick did.
@@ -156,6 +175,8 @@ pub struct Checkpointer {
     verifier_key: NoteVerifier,
     trust: TrustAnchors,
     witnesses: Vec<Witness>,
+    /// The ledger's Merkle tree, extended by each tick with the new leaves only.
+    tree: Arc<TreeDb>,
     state: Mutex<State>,
     /// The latest tick's outcome, for metrics.
     last: watch::Sender<Option<TickOutcome>>,
@@ -187,14 +208,28 @@ impl Checkpointer {
             )));
         }
         let verifier_key = signer.verifier();
+        let tree = Arc::new(TreeDb::in_memory()?);
         Ok(Checkpointer {
             signer,
             verifier_key,
             trust: meta.trust.clone(),
             witnesses,
+            tree,
             state: Mutex::new(State::default()),
             last: watch::Sender::new(None),
         })
+    }
+
+    /// Keeps the ledger's tree in `tree` (the ledger's tree file, shared with the proof
+    /// endpoints) instead of a tree in memory rebuilt by the first tick.
+    pub fn with_tree(mut self, tree: Arc<TreeDb>) -> Self {
+        self.tree = tree;
+        self
+    }
+
+    /// The Merkle tree the checkpointer reads roots and proofs from.
+    pub fn tree(&self) -> &Arc<TreeDb> {
+        &self.tree
     }
 
     /// The configured witnesses.
@@ -258,12 +293,13 @@ impl Checkpointer {
             }
             if size == old.size {
                 debug!(size, "the tree did not grow: no checkpoint signed");
-                let (note, failures) = self.cosign(store, state, stored, old, None).await?;
+                let (note, failures) = self.cosign(store, state, stored, old).await?;
                 return Ok(self.outcome(old.size, false, &note, failures));
             }
         }
         let (new_size, new_root) = self.verified_tree(store, state).await?;
-        let leaves = leaves(store, new_size).await?;
+        let old_size = latest.as_ref().map_or(0, |(_, c)| c.size);
+        self.extend_tree(store, old_size, new_size).await?;
         let checkpoint = Checkpoint {
             origin: self.signer.name().to_string(),
             size: new_size,
@@ -271,7 +307,12 @@ impl Checkpointer {
             extensions: Vec::new(),
         };
         if let Some((stored, old)) = &latest {
-            if let Some(why) = inconsistency(old, &checkpoint, &leaves) {
+            let prefix = if old.size <= new_size {
+                Some(self.tree.root(old.size)?)
+            } else {
+                None
+            };
+            if let Some(why) = inconsistency(old, &checkpoint, prefix) {
                 return Err(CheckpointerError::Inconsistent {
                     old_size: old.size,
                     new_size,
@@ -280,13 +321,11 @@ impl Checkpointer {
             }
             if new_size == old.size {
                 // The records verified are those of the stored checkpoint already.
-                let (note, failures) = self
-                    .cosign(store, state, stored, old, Some(&leaves))
-                    .await?;
+                let (note, failures) = self.cosign(store, state, stored, old).await?;
                 return Ok(self.outcome(old.size, false, &note, failures));
             }
         }
-        if root_of(&leaves) != new_root {
+        if self.tree.root(new_size)? != new_root {
             return Err(CheckpointerError::Inconsistent {
                 old_size: latest.as_ref().map_or(0, |(_, c)| c.size),
                 new_size,
@@ -308,10 +347,41 @@ impl Checkpointer {
         for w in &self.witnesses {
             state.witness_sizes.entry(w.url.clone()).or_insert(previous);
         }
-        let (note, failures) = self
-            .cosign(store, state, &stored, &checkpoint, Some(&leaves))
-            .await?;
+        let (note, failures) = self.cosign(store, state, &stored, &checkpoint).await?;
         Ok(self.outcome(new_size, true, &note, failures))
+    }
+
+    /// Extends the tree with the ledger's records up to `size` (the records just verified):
+    /// only those it does not hold yet are read. A ledger rewritten under the tree, or one
+    /// shorter than `size` now, is an inconsistency against the checkpoint of size `old_size`.
+    async fn extend_tree(
+        &self,
+        store: &dyn LedgerStore,
+        old_size: u64,
+        size: u64,
+    ) -> Result<(), CheckpointerError> {
+        let inconsistent = |why: String| CheckpointerError::Inconsistent {
+            old_size,
+            new_size: size,
+            why,
+        };
+        let caught = match self.tree.catch_up_until(store, Some(size)).await {
+            Ok(c) => c,
+            Err(TreeError::Rewritten { what, .. }) => {
+                return Err(inconsistent(format!(
+                    "the ledger was rewritten under the Merkle tree: {what}"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if caught.size < size {
+            return Err(inconsistent(format!(
+                "the ledger holds {} records now, fewer than the {size} verified: the ledger changed under the checkpointer",
+                caught.size
+            )));
+        }
+        debug!(added = caught.added, size, "tree extended");
+        Ok(())
     }
 
     /// The latest stored checkpoint (the history, or else the checkpoint published by older
@@ -407,7 +477,6 @@ impl Checkpointer {
         state: &mut State,
         stored: &StoredCheckpoint,
         checkpoint: &Checkpoint,
-        leaves: Option<&[Digest]>,
     ) -> Result<(String, Vec<(String, String)>), CheckpointerError> {
         let body = checkpoint.to_body();
         let pending: Vec<&Witness> = self
@@ -418,15 +487,25 @@ impl Checkpointer {
         if pending.is_empty() {
             return Ok((stored.note.clone(), Vec::new()));
         }
-        let leaves = match leaves {
-            Some(l) => l.to_vec(),
-            None => crate::leaves(store, checkpoint.size).await?,
-        };
+        // The proofs come from the tree: it must hold the checkpoint's tree (a restarted
+        // checkpointer whose ledger did not grow extends it here first).
+        self.extend_tree(store, checkpoint.size, checkpoint.size)
+            .await?;
+        if self.tree.root(checkpoint.size)? != checkpoint.root {
+            return Err(CheckpointerError::Inconsistent {
+                old_size: checkpoint.size,
+                new_size: checkpoint.size,
+                why: format!(
+                    "the first {} records of the ledger no longer have the root the checkpoint signed: records were changed",
+                    checkpoint.size
+                ),
+            });
+        }
         let mut lines = Vec::new();
         let mut failures = Vec::new();
         for w in pending {
             let known = state.witness_sizes.get(&w.url).copied().unwrap_or(0);
-            match witness::ask(w, known, &stored.note, &body, &leaves).await {
+            match witness::ask(w, known, &stored.note, &body, &self.tree, checkpoint.size).await {
                 Ok(line) => {
                     info!(
                         witness = w.name(),
@@ -591,30 +670,21 @@ fn describe(f: &Failure) -> String {
     )
 }
 
-/// The leaf hashes of the first `size` records of the store.
-async fn leaves(store: &dyn LedgerStore, size: u64) -> Result<Vec<Digest>, CheckpointerError> {
-    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    let mut scan = LedgerScan::new(store, 0).until(size).batch_size(BATCH);
-    while let Some(batch) = scan.next_batch().await? {
-        leaves.extend(batch.iter().map(|ev| leaf_hash(ev.record.hash.as_bytes())));
-    }
-    Ok(leaves)
-}
-
-/// The consistency proof from the tree of the first `old` leaves to the tree of `leaves`, or
-/// why there is none (`old` beyond the tree).
-pub(crate) fn proof(old: u64, leaves: &[Digest]) -> Result<Vec<Digest>, String> {
-    consistency_proof(leaves, old, leaves.len() as u64).map_err(|e| {
-        format!(
-            "no consistency proof from size {old} to size {}: {e}",
-            leaves.len()
-        )
-    })
+/// The consistency proof from the tree of the first `old` leaves to the tree of the first
+/// `size` leaves, read from the tree's stored nodes, or why there is none (`old` beyond it).
+pub(crate) fn proof(tree: &TreeDb, old: u64, size: u64) -> Result<Vec<Digest>, String> {
+    tree.consistency_proof(old, size)
+        .map_err(|e| format!("no consistency proof from size {old} to size {size}: {e}"))
 }
 
 /// Why a new checkpoint cannot follow an older one: `None` when it can (the old tree is a
-/// prefix of the new one). `leaves` are the new tree's leaves.
-pub fn inconsistency(old: &Checkpoint, new: &Checkpoint, leaves: &[Digest]) -> Option<String> {
+/// prefix of the new one). `prefix_root` is the root of the new tree's first `old.size`
+/// leaves (`None` when it has fewer).
+pub fn inconsistency(
+    old: &Checkpoint,
+    new: &Checkpoint,
+    prefix_root: Option<Digest>,
+) -> Option<String> {
     if old.origin != new.origin {
         return Some(format!(
             "it is of ledger {:?}, not {:?}",
@@ -627,8 +697,7 @@ pub fn inconsistency(old: &Checkpoint, new: &Checkpoint, leaves: &[Digest]) -> O
             new.size, old.size
         ));
     }
-    let old_size = usize::try_from(old.size).unwrap_or(usize::MAX);
-    if leaves.len() < old_size || root_of(&leaves[..old_size]) != old.root {
+    if prefix_root != Some(old.root) {
         return Some(format!(
             "the first {} records of the ledger no longer have the root the checkpoint signed: records were changed",
             old.size
@@ -648,6 +717,7 @@ fn now() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use custody_core::merkle::{leaf_hash, root_of};
 
     fn tree(n: u8) -> Vec<Digest> {
         (0..n).map(|i| leaf_hash(&[i; 32])).collect()
@@ -666,18 +736,44 @@ mod tests {
     fn a_checkpoint_follows_an_older_one_only_over_the_same_records() {
         let leaves = tree(7);
         let old = cp(&leaves[..4]);
-        assert_eq!(inconsistency(&old, &cp(&leaves), &leaves), None);
-        assert_eq!(inconsistency(&old, &cp(&leaves[..4]), &leaves[..4]), None);
+        let prefix = |l: &[Digest]| Some(root_of(&l[..4]));
+        assert_eq!(inconsistency(&old, &cp(&leaves), prefix(&leaves)), None);
+        assert_eq!(
+            inconsistency(&old, &cp(&leaves[..4]), prefix(&leaves)),
+            None
+        );
         let shorter = cp(&leaves[..3]);
-        let why = inconsistency(&old, &shorter, &leaves[..3]).expect("refused");
+        let why = inconsistency(&old, &shorter, None).expect("refused");
         assert!(why.contains("removed"), "{why}");
         let mut changed = leaves.clone();
         changed[2] = leaf_hash(&[99; 32]);
-        let why = inconsistency(&old, &cp(&changed), &changed).expect("refused");
+        let why = inconsistency(&old, &cp(&changed), prefix(&changed)).expect("refused");
         assert!(why.contains("changed"), "{why}");
         let mut other = cp(&leaves);
         other.origin = "other.example/ledger".to_string();
-        assert!(inconsistency(&old, &other, &leaves).is_some());
+        assert!(inconsistency(&old, &other, prefix(&leaves)).is_some());
+    }
+
+    #[test]
+    fn consistency_proofs_from_the_tree_equal_those_from_every_leaf() {
+        let leaves = tree(21);
+        let db = TreeDb::in_memory().unwrap();
+        let hashes: Vec<Digest> = (0..21u8).map(|i| [i; 32]).collect();
+        db.append_event_hashes(&hashes).unwrap();
+        for size in 0..=21u64 {
+            for old in 0..=size {
+                let expected =
+                    custody_core::merkle::consistency_proof(&leaves[..size as usize], old, size)
+                        .unwrap();
+                assert_eq!(proof(&db, old, size).unwrap(), expected, "{old} -> {size}");
+            }
+            assert_eq!(db.root(size).unwrap(), root_of(&leaves[..size as usize]));
+        }
+        let err = proof(&db, 22, 21).unwrap_err();
+        assert!(
+            err.contains("no consistency proof from size 22 to size 21"),
+            "{err}"
+        );
     }
 
     #[test]

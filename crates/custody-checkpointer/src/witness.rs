@@ -1,6 +1,6 @@
 //! Asking one witness to cosign a checkpoint (C2SP tlog-witness `add-checkpoint`).
 
-use custody_core::merkle::Digest;
+use custody_tlog::TreeDb;
 use custody_witness::client::{self, AddCheckpointError};
 
 use crate::Witness;
@@ -39,14 +39,15 @@ pub(crate) async fn ask(
     known: u64,
     note: &str,
     body: &str,
-    leaves: &[Digest],
+    tree: &TreeDb,
+    size: u64,
 ) -> Result<String, WitnessError> {
     let mut old = known;
     let mut retried = false;
     let lines = loop {
         // A witness that says it holds more than this tree cannot be given a proof: it saw
         // another (later or forked) tree of this ledger.
-        let proof = crate::proof(old, leaves).map_err(|why| WitnessError::Refused {
+        let proof = crate::proof(tree, old, size).map_err(|why| WitnessError::Refused {
             status: 409,
             message: why,
         })?;

@@ -229,3 +229,115 @@ async fn wait_for_ticks(cp: &Checkpointer, count: usize) -> custody_checkpointer
     let outcome = rx.borrow().clone();
     outcome.expect("an outcome")
 }
+
+/// The tree file shared with the proof endpoints: each tick extends it with the new records
+/// only, and what is signed is exactly what the leaves of every record give (the note of the
+/// old path, which rehashed every leaf: Ed25519 signing is deterministic, so the bytes are
+/// equal); a restarted checkpointer on the same file signs nothing new, and a witness added
+/// then is given a consistency proof from the file that it accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_over_the_tree_file_sign_what_every_leaf_gives_and_read_only_new_records() {
+    let world = world();
+    let (dir, _path, store) = sqlite_ledger(&world).await;
+    let tree_path = dir.path().join("ledger.tree.sqlite");
+    let tree = Arc::new(custody_tlog::TreeDb::open(&tree_path).unwrap());
+    let cp = checkpointer(&world, Vec::new()).with_tree(Arc::clone(&tree));
+    let counted = Counting::new(Arc::clone(&store));
+    let n = world.records.len();
+    let steps = [n / 3, n / 3 + 1, 2 * n / 3];
+    let leaves = leaves_of(&world.records);
+    let signer = custody_core::checkpoint::NoteSigner::new(
+        &world.name,
+        world.ledger_key.signing_key().clone(),
+    )
+    .unwrap();
+    let mut appended = 0;
+    for &size in &steps {
+        append(&store, &world.records[appended..size]).await;
+        let new = (size - appended) as u64;
+        let first = appended == 0;
+        appended = size;
+        counted.take();
+        let outcome = cp.tick(&counted).await.expect("tick");
+        assert!(outcome.signed);
+        assert_eq!(outcome.size, size as u64);
+        // What the tick read: the new records twice (verified, then added to the tree), the
+        // tree's last leaf and, on the first tick, the genesis record; never the whole ledger
+        // again (the old path read every leaf at each tick).
+        let read = counted.take();
+        eprintln!("tick to size {size} after {new} new records: {read} records read");
+        if !first {
+            assert!(
+                read <= 2 * new + 2,
+                "{read} records read for {new} new ones"
+            );
+        }
+        // The tree holds exactly the records signed over: it was extended, not rebuilt.
+        assert_eq!(tree.size().unwrap(), size as u64);
+        let old_path = signer
+            .sign_checkpoint(&custody_core::checkpoint::Checkpoint {
+                origin: world.name.clone(),
+                size: size as u64,
+                root: custody_core::merkle::root_of(&leaves[..size]),
+                extensions: Vec::new(),
+            })
+            .unwrap();
+        let latest = store.latest_checkpoint().await.unwrap().unwrap();
+        assert_eq!(latest.note, old_path, "size {size}");
+    }
+    drop(cp);
+    drop(tree);
+
+    // A restart on the same file: nothing grew, nothing signed; a witness that knows nothing
+    // yet is sent the latest checkpoint with no proof, and the next growth with a proof read
+    // from the file, which it checks.
+    let mut w = TestWitness::new(&world, "witness.tree.example", 23);
+    w.start().await;
+    let tree = Arc::new(custody_tlog::TreeDb::open(&tree_path).unwrap());
+    let restarted = checkpointer(&world, vec![w.witness()]).with_tree(Arc::clone(&tree));
+    let outcome = restarted.tick(store.as_ref()).await.expect("restart tick");
+    assert!(!outcome.signed);
+    assert_eq!(outcome.cosigned_by, vec![w.name()]);
+    append(&store, &world.records[appended..]).await;
+    let outcome = restarted
+        .tick(store.as_ref())
+        .await
+        .expect("tick after growth");
+    assert!(outcome.signed);
+    assert_eq!(outcome.size, n as u64);
+    assert_eq!(outcome.cosigned_by, vec![w.name()], "{outcome:?}");
+    assert_eq!(tree.size().unwrap(), n as u64);
+    let latest = store.latest_checkpoint().await.unwrap().unwrap();
+    let cosigned = custody_core::cosignature::verify_cosigned(
+        &latest.note,
+        &ledger_verifier(&world),
+        &[w.verifier()],
+        1,
+    )
+    .expect("cosigned");
+    assert_eq!(
+        cosigned.checkpoint.root,
+        custody_core::merkle::root_of(&leaves)
+    );
+    w.stop().await;
+}
+
+/// A tree file of another ledger is refused: nothing is signed over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_file_of_another_ledger_is_refused() {
+    let world = world();
+    let (dir, _path, store) = sqlite_ledger(&world).await;
+    append(&store, &world.records).await;
+    let tree = custody_tlog::TreeDb::open(dir.path().join("other.tree.sqlite")).unwrap();
+    tree.append_event_hashes(&[[7; 32]]).unwrap();
+    let cp = checkpointer(&world, Vec::new()).with_tree(Arc::new(tree));
+    let err = cp.tick(store.as_ref()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointerError::Tree(custody_tlog::TreeError::OtherLedger { .. })
+        ),
+        "{err}"
+    );
+    assert!(store.latest_checkpoint().await.unwrap().is_none());
+}

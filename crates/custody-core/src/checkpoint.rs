@@ -241,14 +241,69 @@ pub(crate) fn check_name(name: &str) -> Result<(), CheckpointError> {
     Ok(())
 }
 
-/// Key ID = first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key).
-fn key_id(name: &str, public_key: &VerifyingKey) -> [u8; 4] {
+/// Key ID = first 4 bytes of SHA-256(name || 0x0A || alg || public key), where `alg` is the
+/// signature type byte (0x01 for a note key, 0x04 for a `cosignature/v1` key).
+pub(crate) fn key_id_of(name: &str, alg: u8, public_key: &VerifyingKey) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ALG_ED25519]);
+    h.update([b'\n', alg]);
     h.update(public_key.as_bytes());
     let digest = h.finalize();
     [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// Key ID of a note key (type 0x01).
+fn key_id(name: &str, public_key: &VerifyingKey) -> [u8; 4] {
+    key_id_of(name, ALG_ED25519, public_key)
+}
+
+/// The verifier key string `<name>+<8 hex key ID>+<base64(alg || public key)>`.
+pub(crate) fn format_vkey(name: &str, key_id: &[u8; 4], alg: u8, public: &VerifyingKey) -> String {
+    let mut key = Vec::with_capacity(33);
+    key.push(alg);
+    key.extend_from_slice(public.as_bytes());
+    format!("{name}+{}+{}", hex(key_id), b64std(&key))
+}
+
+/// Parses `<name>+<8 lowercase hex key ID>+<base64(alg || 32-byte public key)>`, checking the
+/// name, the type byte (`wrong_type` is the error for another one) and the key ID against the
+/// name and key; returns the name, key ID and key.
+pub(crate) fn parse_vkey(
+    vkey: &str,
+    alg: u8,
+    wrong_type: impl FnOnce(u8) -> CheckpointError,
+) -> Result<(String, [u8; 4], VerifyingKey), CheckpointError> {
+    let malformed = |reason| CheckpointError::MalformedVerifierKey { reason };
+    let (name, rest) = vkey
+        .split_once('+')
+        .ok_or(malformed("expected <name>+<key ID>+<key>"))?;
+    let (id_hex, key_b64) = rest
+        .split_once('+')
+        .ok_or(malformed("expected <name>+<key ID>+<key>"))?;
+    check_name(name)?;
+    let stated = unhex::<4>(id_hex).ok_or(malformed(
+        "the key ID is not 8 lowercase hexadecimal characters",
+    ))?;
+    let key = unb64std(key_b64).ok_or(malformed("the key is not standard base64"))?;
+    let (&algorithm, public) = key.split_first().ok_or(malformed("the key is empty"))?;
+    if algorithm != alg {
+        return Err(wrong_type(algorithm));
+    }
+    let public: [u8; 32] = public
+        .try_into()
+        .map_err(|_| malformed("the Ed25519 public key is not 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(&public).map_err(|_| CheckpointError::InvalidPublicKey)?;
+    if key.is_weak() {
+        return Err(CheckpointError::InvalidPublicKey);
+    }
+    let computed = key_id_of(name, alg, &key);
+    if computed != stated {
+        return Err(CheckpointError::KeyIdMismatch {
+            stated: hex(&stated),
+            computed: hex(&computed),
+        });
+    }
+    Ok((name.to_owned(), computed, key))
 }
 
 /// The ledger's note signer: an Ed25519 key under a key name.
@@ -292,10 +347,12 @@ impl NoteSigner {
 
     /// The verifier key string `<name>+<8 hex key ID>+<base64(0x01 || public key)>`, to publish.
     pub fn verifier_key(&self) -> String {
-        let mut key = Vec::with_capacity(33);
-        key.push(ALG_ED25519);
-        key.extend_from_slice(self.key.verifying_key().as_bytes());
-        format!("{}+{}+{}", self.name, hex(&self.key_id), b64std(&key))
+        format_vkey(
+            &self.name,
+            &self.key_id,
+            ALG_ED25519,
+            &self.key.verifying_key(),
+        )
     }
 
     /// The matching verifier.
@@ -355,42 +412,10 @@ impl NoteVerifier {
     /// Parses `<name>+<8 lowercase hex key ID>+<base64(0x01 || 32-byte public key)>`, checking
     /// the key ID against the name and key.
     pub fn parse(vkey: &str) -> Result<Self, CheckpointError> {
-        let malformed = |reason| CheckpointError::MalformedVerifierKey { reason };
-        let (name, rest) = vkey
-            .split_once('+')
-            .ok_or(malformed("expected <name>+<key ID>+<key>"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(malformed("expected <name>+<key ID>+<key>"))?;
-        check_name(name)?;
-        let stated = unhex::<4>(id_hex).ok_or(malformed(
-            "the key ID is not 8 lowercase hexadecimal characters",
-        ))?;
-        let key = unb64std(key_b64).ok_or(malformed("the key is not standard base64"))?;
-        let (&algorithm, public) = key.split_first().ok_or(malformed("the key is empty"))?;
-        if algorithm != ALG_ED25519 {
-            return Err(CheckpointError::UnsupportedAlgorithm { algorithm });
-        }
-        let public: [u8; 32] = public
-            .try_into()
-            .map_err(|_| malformed("the Ed25519 public key is not 32 bytes"))?;
-        let key =
-            VerifyingKey::from_bytes(&public).map_err(|_| CheckpointError::InvalidPublicKey)?;
-        if key.is_weak() {
-            return Err(CheckpointError::InvalidPublicKey);
-        }
-        let computed = key_id(name, &key);
-        if computed != stated {
-            return Err(CheckpointError::KeyIdMismatch {
-                stated: hex(&stated),
-                computed: hex(&computed),
-            });
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: computed,
-            key,
-        })
+        let (name, key_id, key) = parse_vkey(vkey, ALG_ED25519, |algorithm| {
+            CheckpointError::UnsupportedAlgorithm { algorithm }
+        })?;
+        Ok(Self { name, key_id, key })
     }
 
     /// The key name.

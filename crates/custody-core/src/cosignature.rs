@@ -28,12 +28,12 @@
 //!   verify makes the whole note invalid, as for the log key in signed notes.
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use sha2::{Digest as _, Sha256};
 
 use crate::checkpoint::{
-    check_name, has_control_chars, Checkpoint, CheckpointError, NoteVerifier, SIG_PREFIX,
+    check_name, format_vkey, has_control_chars, key_id_of, parse_vkey, Checkpoint, CheckpointError,
+    NoteVerifier, SIG_PREFIX,
 };
-use crate::encoding::{b64std, hex, unb64std, unhex};
+use crate::encoding::{b64std, hex, unb64std};
 
 /// Signature type byte of `cosignature/v1` (Ed25519) in key IDs and vkeys.
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -46,12 +46,7 @@ pub const MAX_TIMESTAMP: u64 = i64::MAX as u64;
 
 /// Key ID = first 4 bytes of SHA-256(name || 0x0A || 0x04 || public key).
 fn key_id(name: &str, public_key: &VerifyingKey) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([b'\n', ALG_COSIGNATURE_V1]);
-    h.update(public_key.as_bytes());
-    let digest = h.finalize();
-    [digest[0], digest[1], digest[2], digest[3]]
+    key_id_of(name, ALG_COSIGNATURE_V1, public_key)
 }
 
 /// The message a `cosignature/v1` signs: header line, time line, then the checkpoint body.
@@ -100,10 +95,12 @@ impl CosignatureSigner {
 
     /// The witness vkey `<name>+<8 hex key ID>+<base64(0x04 || public key)>`, to publish.
     pub fn verifier_key(&self) -> String {
-        let mut key = Vec::with_capacity(33);
-        key.push(ALG_COSIGNATURE_V1);
-        key.extend_from_slice(self.key.verifying_key().as_bytes());
-        format!("{}+{}+{}", self.name, hex(&self.key_id), b64std(&key))
+        format_vkey(
+            &self.name,
+            &self.key_id,
+            ALG_COSIGNATURE_V1,
+            &self.key.verifying_key(),
+        )
     }
 
     /// The matching verifier.
@@ -147,44 +144,12 @@ impl CosignatureVerifier {
     /// Parses `<name>+<8 lowercase hex key ID>+<base64(0x04 || 32-byte public key)>`, checking
     /// the key ID against the name and key.
     pub fn parse(vkey: &str) -> Result<Self, CheckpointError> {
-        let malformed = |reason| CheckpointError::MalformedVerifierKey { reason };
-        let (name, rest) = vkey
-            .split_once('+')
-            .ok_or(malformed("expected <name>+<key ID>+<key>"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(malformed("expected <name>+<key ID>+<key>"))?;
-        check_name(name)?;
-        let stated = unhex::<4>(id_hex).ok_or(malformed(
-            "the key ID is not 8 lowercase hexadecimal characters",
-        ))?;
-        let key = unb64std(key_b64).ok_or(malformed("the key is not standard base64"))?;
-        let (&algorithm, public) = key.split_first().ok_or(malformed("the key is empty"))?;
-        if algorithm != ALG_COSIGNATURE_V1 {
-            return Err(malformed(
-                "a witness key must have signature type 0x04 (cosignature/v1, Ed25519)",
-            ));
-        }
-        let public: [u8; 32] = public
-            .try_into()
-            .map_err(|_| malformed("the Ed25519 public key is not 32 bytes"))?;
-        let key =
-            VerifyingKey::from_bytes(&public).map_err(|_| CheckpointError::InvalidPublicKey)?;
-        if key.is_weak() {
-            return Err(CheckpointError::InvalidPublicKey);
-        }
-        let computed = key_id(name, &key);
-        if computed != stated {
-            return Err(CheckpointError::KeyIdMismatch {
-                stated: hex(&stated),
-                computed: hex(&computed),
-            });
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: computed,
-            key,
-        })
+        let (name, key_id, key) = parse_vkey(vkey, ALG_COSIGNATURE_V1, |_| {
+            CheckpointError::MalformedVerifierKey {
+                reason: "a witness key must have signature type 0x04 (cosignature/v1, Ed25519)",
+            }
+        })?;
+        Ok(Self { name, key_id, key })
     }
 
     /// The witness name.
@@ -199,10 +164,7 @@ impl CosignatureVerifier {
 
     /// The vkey string of this witness.
     pub fn verifier_key(&self) -> String {
-        let mut key = Vec::with_capacity(33);
-        key.push(ALG_COSIGNATURE_V1);
-        key.extend_from_slice(self.key.as_bytes());
-        format!("{}+{}+{}", self.name, hex(&self.key_id), b64std(&key))
+        format_vkey(&self.name, &self.key_id, ALG_COSIGNATURE_V1, &self.key)
     }
 
     /// Verifies one cosignature line (with or without its final newline) over the checkpoint
@@ -388,6 +350,7 @@ pub fn add_signature_lines(note: &str, lines: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::checkpoint::NoteSigner;
+    use sha2::{Digest as _, Sha256};
 
     const LEDGER: &str = "custody.example/ledger";
 

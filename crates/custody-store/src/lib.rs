@@ -18,6 +18,7 @@ pub mod checkpoint;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod fork;
+pub mod identity;
 pub mod payload;
 mod scan;
 
@@ -35,6 +36,7 @@ pub use crate::checkpoint::{
     check_checkpoint_note, checkpoint_note_problem, merge_checkpoint_note, StoredCheckpoint,
 };
 pub use crate::fork::ForkAlarm;
+pub use crate::identity::{Binding, LedgerIdentity};
 pub use crate::payload::{decode_payload, encode_payload, payload_matches, PayloadDecodeError};
 
 /// A record at its ledger position (its leaf index in the ledger's Merkle tree).

@@ -29,14 +29,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use custody_core::merkle::{leaf_hash, node_hash, Digest, ProofError, EMPTY_ROOT};
-use custody_store::{LedgerScan, LedgerStore, StoreError, SCAN_BATCH};
+pub use custody_store::LedgerIdentity;
+use custody_store::{Binding, LedgerScan, LedgerStore, StoreError, SCAN_BATCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// The schema version of the file (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
-
-/// The store metadata key holding the ledger description (`custody_ledger::META_LEDGER`).
-const META_LEDGER: &str = "ledger";
 
 /// Bits of a node key holding the index; the level is above them.
 const INDEX_BITS: u32 = 57;
@@ -104,44 +102,6 @@ pub enum TreeError {
         /// SQLite's error.
         message: String,
     },
-}
-
-/// The identity of a ledger, written in the tree file: its name and the hash of its first
-/// record (`None` while it is empty).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LedgerIdentity {
-    /// The ledger's name (checkpoint origin).
-    pub name: String,
-    /// Hex hash of the record at position 0.
-    pub genesis: Option<String>,
-}
-
-impl LedgerIdentity {
-    /// Reads the identity of the ledger in a store.
-    pub async fn of(store: &dyn LedgerStore) -> Result<LedgerIdentity, StoreError> {
-        let name = store
-            .meta(META_LEDGER)
-            .await?
-            .and_then(|m| m.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        let genesis = store
-            .read_from(0, 1)
-            .await?
-            .first()
-            .map(|ev| ev.record.hash.to_hex());
-        Ok(LedgerIdentity { name, genesis })
-    }
-
-    fn describe(&self) -> String {
-        match &self.genesis {
-            Some(g) => format!(
-                "{:?} starting with record {}",
-                self.name,
-                g.get(..16).unwrap_or(g)
-            ),
-            None => format!("{:?}, empty", self.name),
-        }
-    }
 }
 
 /// What a catch-up did.
@@ -470,26 +430,23 @@ impl TreeDb {
                     .map_err(sql(&self.path, "write the ledger identity"))?;
                 Ok(())
             }
-            Some(file) => {
-                let same = file.name == identity.name
-                    && (file.genesis.is_none() || file.genesis == identity.genesis);
-                if !same {
-                    return Err(TreeError::OtherLedger {
-                        file: self.path.clone(),
-                        expected: file.describe(),
-                        found: identity.describe(),
-                    });
-                }
-                if file.genesis.is_none() && identity.genesis.is_some() {
+            Some(file) => match file.binding(identity) {
+                Binding::Same => Ok(()),
+                Binding::LearnGenesis(genesis) => {
                     self.conn()
                         .execute(
                             "UPDATE tree SET genesis = ?1 WHERE id = 0",
-                            params![identity.genesis],
+                            params![genesis],
                         )
                         .map_err(sql(&self.path, "write the ledger identity"))?;
+                    Ok(())
                 }
-                Ok(())
-            }
+                Binding::Other { expected, found } => Err(TreeError::OtherLedger {
+                    file: self.path.clone(),
+                    expected,
+                    found,
+                }),
+            },
         }
     }
 

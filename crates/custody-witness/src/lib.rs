@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod db;
-pub mod keyfile;
+/// The witness key file, in the project's key file format (shared with `custody keygen`).
+pub use custody_keyfile as keyfile;
 pub mod protocol;
 pub mod server;

@@ -168,3 +168,135 @@ impl TestWitness {
         }
     }
 }
+
+/// A store that counts the records it serves by position ([`LedgerStore::read_from`]), to
+/// show what a tick reads.
+#[derive(Debug)]
+pub struct Counting {
+    /// The store counted.
+    pub inner: Arc<dyn LedgerStore>,
+    /// Records served by `read_from` so far.
+    pub read: std::sync::atomic::AtomicU64,
+}
+
+impl Counting {
+    /// Counts the reads of `inner`.
+    pub fn new(inner: Arc<dyn LedgerStore>) -> Counting {
+        Counting {
+            inner,
+            read: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Records served since the last call.
+    pub fn take(&self) -> u64 {
+        self.read.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl LedgerStore for Counting {
+    async fn append(
+        &self,
+        record: &Record,
+    ) -> Result<custody_store::AppendOutcome, custody_store::StoreError> {
+        self.inner.append(record).await
+    }
+    async fn chain(
+        &self,
+        chain: &str,
+    ) -> Result<Vec<custody_store::StoredEvent>, custody_store::StoreError> {
+        self.inner.chain(chain).await
+    }
+    async fn read_from(
+        &self,
+        position: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::StoredEvent>, custody_store::StoreError> {
+        let events = self.inner.read_from(position, limit).await?;
+        self.read
+            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        Ok(events)
+    }
+    async fn subscribe(
+        &self,
+        position: u64,
+    ) -> Result<custody_store::EventStream, custody_store::StoreError> {
+        self.inner.subscribe(position).await
+    }
+    async fn head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<custody_core::chain::ChainHead>, custody_store::StoreError> {
+        self.inner.head(chain).await
+    }
+    async fn size(&self) -> Result<u64, custody_store::StoreError> {
+        self.inner.size().await
+    }
+    async fn event(
+        &self,
+        hash: &custody_core::Hash,
+    ) -> Result<Option<custody_store::StoredEvent>, custody_store::StoreError> {
+        self.inner.event(hash).await
+    }
+    async fn remove_payload(
+        &self,
+        hash: &custody_core::Hash,
+    ) -> Result<(), custody_store::StoreError> {
+        self.inner.remove_payload(hash).await
+    }
+    async fn meta(
+        &self,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, custody_store::StoreError> {
+        self.inner.meta(key).await
+    }
+    async fn set_meta(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), custody_store::StoreError> {
+        self.inner.set_meta(key, value).await
+    }
+    async fn log_access(
+        &self,
+        entry: &custody_store::AccessEntry,
+    ) -> Result<(), custody_store::StoreError> {
+        self.inner.log_access(entry).await
+    }
+    async fn access_log(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::AccessEntry>, custody_store::StoreError> {
+        self.inner.access_log(from, limit).await
+    }
+    async fn record_fork(
+        &self,
+        alarm: &custody_store::ForkAlarm,
+    ) -> Result<bool, custody_store::StoreError> {
+        self.inner.record_fork(alarm).await
+    }
+    async fn forks(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::ForkAlarm>, custody_store::StoreError> {
+        self.inner.forks(from, limit).await
+    }
+    async fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), custody_store::StoreError> {
+        self.inner.add_checkpoint(size, note).await
+    }
+    async fn checkpoints(
+        &self,
+        from_size: u64,
+        limit: usize,
+    ) -> Result<Vec<custody_store::StoredCheckpoint>, custody_store::StoreError> {
+        self.inner.checkpoints(from_size, limit).await
+    }
+    async fn latest_checkpoint(
+        &self,
+    ) -> Result<Option<custody_store::StoredCheckpoint>, custody_store::StoreError> {
+        self.inner.latest_checkpoint().await
+    }
+}
