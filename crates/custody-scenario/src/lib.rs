@@ -556,6 +556,62 @@ mod tests {
         assert!(s.keys_valid_until > as_of, "{:?}", s.keys_valid_until);
     }
 
+    /// A world of one lap streams the very bytes and order of `build`.
+    #[test]
+    fn stream_of_one_lap_is_build() {
+        let cfg = ScenarioConfig::default();
+        let built = lines(&build(&cfg).unwrap());
+        let streamed: Vec<String> = stream(&cfg).map(|r| r.unwrap().to_json_line()).collect();
+        assert_eq!(streamed, built);
+        let s = stream(&cfg);
+        assert_eq!(s.total(), None);
+        let as_of = at("2026-12-01T00:00:00Z");
+        let mut moved = stream_as_of(&cfg, &as_of);
+        let first = moved.next().unwrap().unwrap();
+        assert_eq!(
+            first.to_json_line(),
+            build_as_of(&cfg, &as_of).unwrap().records[0].to_json_line()
+        );
+        let rest = moved.by_ref().count() as u64;
+        assert_eq!(moved.total(), Some(rest + 1), "the dry run counts every record");
+    }
+
+    /// A larger world is written lap after lap: once a record of a later lap appears, no
+    /// chain of an earlier lap appears again (what bounds the generator's memory), every
+    /// record validates, and every detainee has its chain.
+    #[test]
+    fn large_stream_is_written_lap_after_lap_and_validates() {
+        let detainees = 2 * LAP + 50;
+        let mut s = stream(&ScenarioConfig {
+            seed: 1,
+            detainees,
+        });
+        let mut lap_of: std::collections::HashMap<String, usize> = Default::default();
+        let mut current = 0usize;
+        let mut seen_laps = BTreeSet::new();
+        for r in s.by_ref() {
+            let r = r.unwrap();
+            if r.header.chain == custody_core::ids::AUTHORITY_CHAIN {
+                assert_eq!(current, 0, "authority records come in the first lap");
+                continue;
+            }
+            let lap = if r.header.seq == 0 {
+                let lap = lap_of.len() / LAP;
+                lap_of.insert(r.header.chain.clone(), lap);
+                lap
+            } else {
+                lap_of[&r.header.chain]
+            };
+            assert!(lap >= current, "a chain of lap {lap} after lap {current}");
+            current = lap;
+            seen_laps.insert(lap);
+        }
+        assert_eq!(lap_of.len(), detainees);
+        assert_eq!(seen_laps.len(), 3);
+        assert_eq!(s.redacted().len(), 1);
+        assert_eq!(s.notable_detainees().len(), 8);
+    }
+
     #[test]
     fn demo_world_validates_and_has_one_custody_gap() {
         let s = build(&ScenarioConfig::default()).unwrap();
