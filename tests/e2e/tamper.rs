@@ -5,7 +5,9 @@
 //! two events swapped; a chain replaced by a re-signed one after a checkpoint the auditor saw;
 //! a key revoked before the time it signed at; a rollback (an older checkpoint, or a forked
 //! tree, served to an auditor that saw a newer one); a checkpoint signed by an unknown key; the
-//! last records dropped, or a whole chain dropped with the positions renumbered. Also: the
+//! last records dropped, or a whole chain dropped with the positions renumbered; a forged
+//! message (a byte changed, or a re-hashed record nobody signed) published into a copy of the
+//! JetStream stream on another nats-server. Also: the
 //! incremental audit verifies only the new records, and a headers-only export suffices.
 
 mod common;
@@ -20,6 +22,13 @@ use serde_json::Value;
 fn demo() -> World {
     let w = World::sqlite();
     w.ok(&["demo", "--detainees", "3"]);
+    auditor_files(&w);
+    w
+}
+
+/// What an auditor is given beside the ledger: the checkpoint `cp1.note` of the whole ledger,
+/// the trust anchors `trust.json` and the ledger's verifier key `ledger.vkey`.
+fn auditor_files(w: &World) {
     w.ok(&[
         "checkpoint",
         "--ledger-key",
@@ -33,7 +42,6 @@ fn demo() -> World {
         .expect("vkey")
         .to_string();
     w.write("ledger.vkey", &vkey);
-    w
 }
 
 /// `custody --json audit ARGS` with its own state directory `state`: exit code and report.
@@ -502,6 +510,8 @@ fn a_monitor_nats_user_audits_the_header_stream_and_can_do_nothing_else() {
     rt.block_on(async {
         let client = async_nats::ConnectOptions::new()
             .user_and_password("custody-monitor".into(), "mon-pw".into())
+            // Replies come to the user's own inbox prefix (deploy/policy/nats-permissions.conf).
+            .custom_inbox_prefix("_INBOX_custody-monitor")
             .request_timeout(Some(std::time::Duration::from_secs(2)))
             .connect(format!("nats://127.0.0.1:{port}"))
             .await
@@ -544,6 +554,133 @@ fn a_monitor_nats_user_audits_the_header_stream_and_can_do_nothing_else() {
         "cp1.note",
         "--authority",
         "authority.jsonl",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
+
+/// What is done to one record message of the copy of the stream.
+#[derive(Clone, Copy, Debug)]
+enum Forgery {
+    /// A byte of its header changed (its hash no longer matches).
+    ByteChanged,
+    /// Its header edited and its hash recomputed, the old signature kept: a forged record
+    /// that hashes right but that nobody signed.
+    Rehashed,
+}
+
+/// Copies the ledger stream `CUSTODY` of `from` into a new stream of the same configuration on
+/// `to`, message by message on the same subjects, with the message at ledger `position`
+/// forged as `forgery` says; returns that record's chain.
+async fn copy_stream_forging(from: &str, to: &str, position: u64, forgery: Forgery) -> String {
+    let source = async_nats::jetstream::new(async_nats::connect(from).await.expect("connect"));
+    let target = async_nats::jetstream::new(async_nats::connect(to).await.expect("connect"));
+    let mut stream = source.get_stream("CUSTODY").await.expect("source stream");
+    let info = stream.info().await.expect("info").clone();
+    target
+        .create_stream(info.config.clone())
+        .await
+        .expect("copy stream");
+    let mut chain = String::new();
+    for seq in 1..=info.state.last_sequence {
+        let m = stream.get_raw_message(seq).await.expect("message");
+        let mut payload = m.payload.to_vec();
+        if seq == position + 1 {
+            let record = Record::from_json(&payload).expect("record");
+            chain = record.header.chain.clone();
+            let text = String::from_utf8(payload).expect("utf-8");
+            let edited = text.replacen("\"recorded_at\":\"20", "\"recorded_at\":\"21", 1);
+            assert_ne!(edited, text, "the record has a recorded_at");
+            payload = match forgery {
+                Forgery::ByteChanged => edited.into_bytes(),
+                Forgery::Rehashed => {
+                    let mut forged = Record::from_json(edited.as_bytes()).expect("forged");
+                    forged.hash = forged.header.compute_hash();
+                    assert_ne!(forged.hash, record.hash);
+                    forged.to_json_line().into_bytes()
+                }
+            };
+        }
+        target
+            .publish(m.subject.to_string(), payload.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("stored in the copy");
+    }
+    chain
+}
+
+#[test]
+fn a_forged_message_published_into_a_copy_of_the_jetstream_stream_is_named() {
+    let server = custody_testkit::NatsServer::start().expect("nats-server");
+    let w = World::nats(&server.url());
+    w.ok(&["demo", "--detainees", "2"]);
+    auditor_files(&w);
+    w.ok(&["export", "--chain", "authority", "--out", "authority.jsonl"]);
+    // A record of a detainee's chain well inside the ledger.
+    let exported = w.export();
+    let position = exported
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.header.chain != custody_core::ids::AUTHORITY_CHAIN)
+        .nth(5)
+        .map(|(i, _)| i as u64)
+        .expect("a detainee record");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+
+    for (forgery, rule) in [
+        (Forgery::ByteChanged, "hash"),
+        (Forgery::Rehashed, "signature"),
+    ] {
+        // The copy: another real nats-server holding the stream with one message forged.
+        let copy = custody_testkit::NatsServer::start().expect("nats-server for the copy");
+        let chain = rt.block_on(copy_stream_forging(
+            &server.url(),
+            &copy.url(),
+            position,
+            forgery,
+        ));
+        assert_eq!(chain, exported[position as usize].header.chain);
+        // An auditor of the copy (the monitor's view: the stream, the authority chain from a
+        // file, trust anchors, key and checkpoint from the operator).
+        let state = w.path(&format!("state-{forgery:?}")).display().to_string();
+        let copy_url = copy.url();
+        let r = w.run(&[
+            "--store",
+            &copy_url,
+            "--json",
+            "audit",
+            "--state-dir",
+            &state,
+            "--authority",
+            "authority.jsonl",
+            "--trust",
+            "trust.json",
+            "--ledger-vkey",
+            "ledger.vkey",
+            "--checkpoint",
+            "cp1.note",
+        ]);
+        assert_eq!(r.code, 1, "{forgery:?}: {}\n{}", r.stdout, r.stderr);
+        let v: Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+        assert_eq!(v["ok"], false, "{v}");
+        let f = &v["failure"];
+        assert_eq!(f["position"], position, "{forgery:?}: {v}");
+        assert_eq!(f["chain"], chain.as_str(), "{forgery:?}: {v}");
+        assert_eq!(f["rule"], rule, "{forgery:?}: {v}");
+    }
+    // The original still audits clean.
+    let state = w.path("state-original").display().to_string();
+    let r = w.run(&[
+        "--json",
+        "audit",
+        "--state-dir",
+        &state,
+        "--authority",
+        "authority.jsonl",
+        "--checkpoint",
+        "cp1.note",
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }

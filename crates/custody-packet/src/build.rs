@@ -63,16 +63,32 @@ pub fn select(
 }
 
 /// The tlog-proof of the record at `position` in the tree of the first `size` of `leaves`,
-/// against the checkpoint `note`.
+/// against the checkpoint `note` (rebuilt from every leaf: O(n); a writer holding the ledger's
+/// tree of stored nodes uses [`proof_with`]).
 pub fn proof(
     leaves: &[Digest],
     position: u64,
     size: u64,
     note: &str,
 ) -> Result<TlogProof, ProofError> {
+    proof_with(position, size, note, |index, size| {
+        inclusion_proof(leaves, index, size)
+    })
+}
+
+/// The tlog-proof of the record at `position` in the tree of size `size`, against the
+/// checkpoint `note`, with the inclusion proof given by `inclusion(index, size)`: for a writer
+/// reading it from the ledger's tree of stored nodes (`custody_tlog::TreeDb::inclusion_proof`,
+/// O(log n) reads), equal to [`proof`] over the same leaves.
+pub fn proof_with<E>(
+    position: u64,
+    size: u64,
+    note: &str,
+    inclusion: impl FnOnce(u64, u64) -> Result<Vec<Digest>, E>,
+) -> Result<TlogProof, E> {
     Ok(TlogProof {
         index: position,
-        hashes: inclusion_proof(leaves, position, size)?,
+        hashes: inclusion(position, size)?,
         checkpoint: note.to_string(),
     })
 }

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use custody_core::Timestamp;
-use custody_store::{LedgerScan, LedgerStore, StoreError, StoredEvent, SCAN_BATCH};
+use custody_store::{Binding, LedgerScan, LedgerStore, StoreError, StoredEvent, SCAN_BATCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 pub use custody_views::detainee::{DetaineeFold, Directory, Projection, ProjectionGap, Touched};
@@ -42,9 +42,6 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 /// The version of the fold's JSON in the file: a file written with another is rebuilt.
 pub const FOLD_VERSION: i64 = 2;
-
-/// The store metadata key holding the ledger description (`custody_ledger::META_LEDGER`).
-const META_LEDGER: &str = "ledger";
 
 const SCHEMA: &str = "
 CREATE TABLE cursor (
@@ -135,43 +132,9 @@ impl ProjectionError {
     }
 }
 
-/// The identity of a ledger, written in the file's cursor row: its name and the hash of its
-/// first record (`None` while it is empty).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LedgerIdentity {
-    /// The ledger's name (checkpoint origin).
-    pub name: String,
-    /// Hex hash of the record at position 0.
-    pub genesis: Option<String>,
-}
-
-impl LedgerIdentity {
-    /// Reads the identity of the ledger in a store.
-    pub async fn of(store: &dyn LedgerStore) -> Result<LedgerIdentity, StoreError> {
-        let name = store
-            .meta(META_LEDGER)
-            .await?
-            .and_then(|m| m.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        let genesis = store
-            .read_from(0, 1)
-            .await?
-            .first()
-            .map(|ev| ev.record.hash.to_hex());
-        Ok(LedgerIdentity { name, genesis })
-    }
-
-    fn describe(&self) -> String {
-        match &self.genesis {
-            Some(g) => format!("{:?} starting with record {}", self.name, excerpt_hash(g)),
-            None => format!("{:?}, empty", self.name),
-        }
-    }
-}
-
-fn excerpt_hash(hex: &str) -> &str {
-    hex.get(..16).unwrap_or(hex)
-}
+/// The identity of a ledger, written in the file's cursor row (shared with the tree file of
+/// `custody-tlog`).
+pub use custody_store::LedgerIdentity;
 
 /// What a catch-up did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -504,13 +467,12 @@ impl ProjectionDb {
                     .map_err(sql(&self.path, "write the cursor"))?;
             }
             Some((file, version)) => {
-                let same = file.name == identity.name
-                    && (file.genesis.is_none() || file.genesis == identity.genesis);
-                if !same {
+                let binding = file.binding(identity);
+                if let Binding::Other { expected, found } = binding {
                     return Err(ProjectionError::OtherLedger {
                         file: self.path.clone(),
-                        expected: file.describe(),
-                        found: identity.describe(),
+                        expected,
+                        found,
                     });
                 }
                 if version != FOLD_VERSION {
@@ -528,11 +490,11 @@ impl ProjectionDb {
                         });
                     }
                 }
-                if file.genesis.is_none() && identity.genesis.is_some() {
+                if let Binding::LearnGenesis(genesis) = binding {
                     self.conn
                         .execute(
                             "UPDATE cursor SET genesis = ?1 WHERE id = 0",
-                            params![identity.genesis],
+                            params![genesis],
                         )
                         .map_err(sql(&self.path, "write the cursor"))?;
                 }

@@ -573,7 +573,11 @@ mod tests {
             build_as_of(&cfg, &as_of).unwrap().records[0].to_json_line()
         );
         let rest = moved.by_ref().count() as u64;
-        assert_eq!(moved.total(), Some(rest + 1), "the dry run counts every record");
+        assert_eq!(
+            moved.total(),
+            Some(rest + 1),
+            "the dry run counts every record"
+        );
     }
 
     /// A larger world is written lap after lap: once a record of a later lap appears, no
@@ -582,10 +586,7 @@ mod tests {
     #[test]
     fn large_stream_is_written_lap_after_lap_and_validates() {
         let detainees = 2 * LAP + 50;
-        let mut s = stream(&ScenarioConfig {
-            seed: 1,
-            detainees,
-        });
+        let mut s = stream(&ScenarioConfig { seed: 1, detainees });
         let mut lap_of: std::collections::HashMap<String, usize> = Default::default();
         let mut current = 0usize;
         let mut seen_laps = BTreeSet::new();

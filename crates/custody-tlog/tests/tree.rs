@@ -308,3 +308,37 @@ async fn caught_up_from_jetstream_equals_the_core() {
     );
     check_all(&db, &leaves);
 }
+
+/// A packet's tlog-proofs written from the tree file (`custody packet export`) are those
+/// written from every leaf, byte for byte, and verify against the checkpoint's root.
+#[test]
+fn packet_proofs_from_the_tree_equal_those_from_every_leaf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, leaves) = filled(&dir, 37, 5, &[3, 1, 8]);
+    let note = "ledger.example/custody\n37\nAAAA\n\n— ledger.example/custody abc\n";
+    for size in [1u64, 2, 5, 16, 17, 36, 37] {
+        for position in 0..size {
+            let from_leaves =
+                custody_packet::build::proof(&leaves, position, size, note).expect("leaves");
+            let from_tree = custody_packet::build::proof_with(position, size, note, |i, s| {
+                db.inclusion_proof(i, s)
+            })
+            .expect("tree");
+            assert_eq!(
+                from_tree.to_text(),
+                from_leaves.to_text(),
+                "{position}/{size}"
+            );
+            verify_inclusion(
+                &leaves[position as usize],
+                position,
+                size,
+                &from_tree.hashes,
+                &root_of(&leaves[..size as usize]),
+            )
+            .expect("verifies");
+        }
+    }
+    let beyond = custody_packet::build::proof_with(37, 37, note, |i, s| db.inclusion_proof(i, s));
+    assert!(beyond.is_err());
+}

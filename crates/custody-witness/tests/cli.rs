@@ -1,5 +1,6 @@
 //! The `custody-witness` binary: init (key file mode 0600, vkey printed), add-log, serve over
-//! TCP, a cosignature that verifies, a restart that keeps the state, status, and refusals.
+//! TCP, a cosignature that verifies, a restart that keeps the state, status, and refusals (a
+//! key file of another witness, a key file others may read).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -155,4 +156,27 @@ async fn init_add_log_serve_restart() {
         "127.0.0.1:0",
     ]);
     assert!(!ok && err.contains("is not this witness's key"), "{err}");
+
+    // serve refuses its own key file once group or others may read it, naming it and the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let (ok, _, err) = run(&[
+            "serve",
+            "--db",
+            db_s,
+            "--key",
+            key_s,
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        assert!(!ok, "served with a key file others may read");
+        assert!(
+            err.contains(&format!(
+                "key file {key_s} is readable by others (mode 0640): chmod 600 {key_s}"
+            )),
+            "{err}"
+        );
+    }
 }

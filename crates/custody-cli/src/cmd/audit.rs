@@ -11,10 +11,13 @@
 //!
 //! Incremental: after a successful audit, the state directory holds the checkpoint verified
 //! and the verifier's state at its size (a [`custody_verify::SavedState`] file, hashed and
-//! bound to that checkpoint). The next audit resumes there: it verifies only the records from
-//! that size, and the Merkle frontier saved at the old checkpoint, extended by the new records,
-//! must give the new checkpoint's root, which proves the new tree extends the old one; with
-//! `--gateway` the gateway's consistency proof is checked too, when it serves one. A day's
+//! bound to that checkpoint, and its chains file beside it, one SQLite row per chain). The
+//! next audit resumes there: it verifies only the records from that size (a store is read from
+//! that position; a FILE is sought to the byte where the audited part ends, after checking
+//! that the last audited record is still there), reading and writing back only the chains the
+//! new records touch; and the Merkle frontier saved at the old checkpoint, extended by the new
+//! records, must give the new checkpoint's root, which proves the new tree extends the old one;
+//! with `--gateway` the gateway's consistency proof is checked too, when it serves one. A day's
 //! audit then costs what the day added.
 //!
 //! Headers alone suffice: a headers-only export (`custody export --headers-only`) or a store
@@ -25,8 +28,6 @@
 //! own sub-directory (its name, with every character but letters, digits, `-`, `_` and `.`
 //! written `_`), holding `checkpoint.note` and `state`.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,7 +37,7 @@ use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::cosignature::{verify_cosigned, CosignatureVerifier};
 use custody_core::encoding::{b64std, hex};
 use custody_core::merkle::ConsistencyProofJson;
-use custody_verify::{Failure, Progress, Report, SavedState, Verifier, VerifyError};
+use custody_verify::{ChainStore, Failure, Progress, Report, SavedState, Verifier, VerifyError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -60,6 +61,8 @@ struct Previous {
     note: String,
     checkpoint: Checkpoint,
     state: Option<SavedState>,
+    /// The chains file of a split state.
+    chains: Option<ChainStore>,
     /// Why the saved state was not used, if it was not.
     state_problem: Option<String>,
 }
@@ -179,7 +182,7 @@ pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()
             return Err(refused_reported(format!("audit failed: {}", f.message)));
         }
     };
-    let previous = read_previous(&state_dir, &log, &trust, args.full)?;
+    let mut previous = read_previous(&state_dir, &log, &trust, args.full)?;
 
     // The checkpoint against the last one this auditor verified.
     if let Some(p) = &previous {
@@ -233,23 +236,33 @@ pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()
             bar.set_position(n);
         }))
     });
-    let resume_from = previous.as_ref().and_then(|p| p.state.clone());
+    let resume_from = previous
+        .as_mut()
+        .and_then(|p| p.state.clone().map(|s| (s, p.chains.take())));
     let marks: Vec<u64> = previous.iter().map(|p| p.checkpoint.size).collect();
-    let new_verifier = |state: Option<SavedState>| -> anyhow::Result<Verifier> {
-        let v = match state {
-            Some(s) => Verifier::resume(trust.clone(), s)?,
-            None => Verifier::new(trust.clone()).with_marks(marks.clone()),
+    let new_verifier =
+        |state: Option<(SavedState, Option<ChainStore>)>| -> anyhow::Result<Verifier> {
+            let v = match state {
+                Some((s, chains)) => Verifier::resume_with(trust.clone(), s, chains)?,
+                None => Verifier::new(trust.clone()).with_marks(marks.clone()),
+            };
+            Ok(v.with_clock(Some(clock::now()?))
+                .with_checkpoint_size(Some(checkpoint.size))
+                .with_snapshot_at(Some(checkpoint.size))
+                .with_progress(progress.clone()))
         };
-        Ok(v.with_clock(Some(clock::now()?))
-            .with_checkpoint_size(Some(checkpoint.size))
-            .with_snapshot_at(Some(checkpoint.size))
-            .with_progress(progress.clone()))
-    };
     let mut incremental = resume_from.is_some();
-    let mut verified_from = resume_from.as_ref().map_or(0, |s| s.size);
+    let mut verified_from = resume_from.as_ref().map_or(0, |(s, _)| s.size);
     let mut verifier = new_verifier(resume_from)?;
     let mut report = match audit_source(&mut verifier, &source).await {
-        Err(VerifyError::NeedsFullPass { .. }) => {
+        Err(
+            e @ (VerifyError::NeedsFullPass { .. }
+            | VerifyError::FileChanged(_)
+            | VerifyError::State(_)),
+        ) if incremental => {
+            tracing::warn!(
+                "the incremental audit cannot go on ({e}): auditing from the first record"
+            );
             incremental = false;
             verified_from = 0;
             verifier = new_verifier(None)?;
@@ -325,7 +338,7 @@ pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()
     };
     let ok = report.failure.is_none() && finding.is_none();
     if ok {
-        save(&state_dir, &note, verifier.take_snapshot())?;
+        save(&state_dir, &note, &mut verifier)?;
     }
     print_report(
         out,
@@ -354,9 +367,7 @@ pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()
 async fn audit_source(v: &mut Verifier, source: &Source) -> Result<Report, VerifyError> {
     match source {
         Source::Store(s) => v.verify_store(s.as_ref(), |_| {}).await,
-        Source::File(path) => {
-            v.verify_jsonl(|| File::open(path).map(|f| BufReader::with_capacity(1 << 16, f)))
-        }
+        Source::File(path) => v.verify_file(path),
     }
 }
 
@@ -475,8 +486,8 @@ fn read_previous(
     let (state, state_problem) = if full {
         (None, Some("--full".to_string()))
     } else {
-        match SavedState::read(&state_path) {
-            Ok(s) => match s
+        match SavedState::open(&state_path) {
+            Ok((s, chains)) => match s
                 .check_checkpoint(&checkpoint)
                 .map_err(|e| e.to_string())
                 .and_then(|()| {
@@ -484,12 +495,13 @@ fn read_previous(
                         .then_some(())
                         .ok_or_else(|| "other trust anchors".to_string())
                 }) {
-                Ok(()) => (Some(s), None),
+                Ok(()) => (Some((s, chains)), None),
                 Err(e) => (None, Some(e)),
             },
             Err(e) => (None, Some(e.to_string())),
         }
     };
+    let (state, chains) = state.map_or((None, None), |(s, c)| (Some(s), c));
     if let Some(problem) = &state_problem {
         tracing::warn!(
             "the saved audit state {} is not used ({problem}): auditing from the first record",
@@ -500,17 +512,18 @@ fn read_previous(
         note,
         checkpoint,
         state,
+        chains,
         state_problem,
     }))
 }
 
 /// Keeps the checkpoint verified and the state at its size.
-fn save(dir: &Path, note: &str, state: Option<SavedState>) -> anyhow::Result<()> {
+fn save(dir: &Path, note: &str, verifier: &mut Verifier) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    if let Some(mut state) = state {
+    if let Some(mut state) = verifier.take_snapshot() {
         state.checkpoint = Some(note.to_string());
-        state
-            .write(&dir.join("state"))
+        verifier
+            .save_state(state, &dir.join("state"))
             .with_context(|| format!("cannot save the audit state in {}", dir.display()))?;
     }
     let tmp = dir.join("checkpoint.note.tmp");

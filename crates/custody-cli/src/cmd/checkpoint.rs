@@ -63,8 +63,14 @@ pub async fn run(out: Output, spec: &str, args: &CheckpointArgs) -> anyhow::Resu
             .iter()
             .map(|w| Witness::parse(w).map_err(|e| anyhow::anyhow!("--witness: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let checkpointer = Checkpointer::new(&meta, key.signing_key().clone(), witnesses)
+        let mut checkpointer = Checkpointer::new(&meta, key.signing_key().clone(), witnesses)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // A SQLite ledger's tree file beside it: the tick reads only what it does not hold.
+        if let Some(path) = crate::cmd::prove::default_tree_file(spec) {
+            let tree = custody_tlog::TreeDb::open(&path)
+                .with_context(|| format!("cannot open the tree file {}", path.display()))?;
+            checkpointer = checkpointer.with_tree(std::sync::Arc::new(tree));
+        }
         let outcome = checkpointer
             .tick(s.as_ref())
             .await

@@ -249,12 +249,7 @@ async fn refuse_other_day(
 }
 
 /// Where the demo's keys are and commands to try with them (French, for the people practising).
-fn print_keys_and_examples(
-    spec: &str,
-    scenario: &ScenarioStream,
-    keys: &DemoKeys,
-    written: usize,
-) {
+fn print_keys_and_examples(spec: &str, scenario: &ScenarioStream, keys: &DemoKeys, written: usize) {
     let dir = keys.dir.display();
     println!(
         "clés de démonstration dans {dir}/ ({written} écrites, mode 0600, marquées \"demo\": true ; \

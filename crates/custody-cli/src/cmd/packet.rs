@@ -27,7 +27,6 @@ use custody_core::encoding::hex;
 use custody_core::humancode::code_for_chain;
 use custody_core::ids::AUTHORITY_CHAIN;
 use custody_core::kinds::{parse_body, EventKind};
-use custody_core::merkle::root_of;
 use custody_core::{Hash, Payload, PublicKeyId, Record, Role, Timestamp};
 use custody_ledger::AppendError;
 use custody_packet::build;
@@ -226,8 +225,10 @@ async fn export(out: Output, spec: &str, args: &PacketExportArgs) -> anyhow::Res
             cp.size
         );
     }
-    let leaves = prove::leaves(s.as_ref(), cp.size).await?;
-    if root_of(&leaves) != cp.root {
+    // The tree of stored nodes (the file beside a SQLite ledger, else one in memory): the root
+    // and each proof cost O(log n) reads.
+    let tree = prove::open_tree(spec, None, s.as_ref(), Some(cp.size)).await?;
+    if tree.root(cp.size)? != cp.root {
         anyhow::bail!("the checkpoint's root is not that of the first {} records of {shown}: it is not a checkpoint of this ledger", cp.size);
     }
     let stored_chain = s.chain(&chain).await?;
@@ -330,7 +331,7 @@ async fn export(out: Output, spec: &str, args: &PacketExportArgs) -> anyhow::Res
         Signed {
             note: &note,
             cp: &cp,
-            leaves: &leaves,
+            tree: &tree,
         },
         &sealed,
         blobs.as_ref(),
@@ -403,18 +404,18 @@ async fn export(out: Output, spec: &str, args: &PacketExportArgs) -> anyhow::Res
 }
 
 /// The checkpoint a packet is written against: its note, what it verifies as, and the ledger's
-/// leaves up to it (for the proofs).
+/// tree holding it (for the proofs).
 struct Signed<'a> {
     note: &'a str,
     cp: &'a Checkpoint,
-    leaves: &'a [custody_core::merkle::Digest],
+    tree: &'a custody_tlog::TreeDb,
 }
 
 async fn write_packet(
     file: std::fs::File,
     manifest: &Manifest,
     records: &[(u64, Record)],
-    Signed { note, cp, leaves }: Signed<'_>,
+    Signed { note, cp, tree }: Signed<'_>,
     sealed: &[Vec<u8>],
     blobs: &dyn custody_evidence::BlobStore,
 ) -> anyhow::Result<[u8; 32]> {
@@ -424,7 +425,7 @@ async fn write_packet(
     }
     w.section(Section::Checkpoint, note.as_bytes())?;
     for (position, _) in records {
-        let proof = build::proof(leaves, *position, cp.size, note)?;
+        let proof = build::proof_with(*position, cp.size, note, |i, n| tree.inclusion_proof(i, n))?;
         w.section(Section::Proof, proof.to_text().as_bytes())?;
     }
     for body in sealed {

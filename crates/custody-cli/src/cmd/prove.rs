@@ -8,25 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use custody_core::merkle::{leaf_hash, ConsistencyProofJson, Digest, InclusionProofJson};
+use custody_core::merkle::{ConsistencyProofJson, InclusionProofJson};
 use custody_core::Hash;
-use custody_store::{LedgerScan, LedgerStore};
+use custody_store::LedgerStore;
 use custody_tlog::TreeDb;
 
 use crate::cli::ProveArgs;
 use crate::output::Output;
 use crate::store;
-
-/// Leaf hashes of the first `size` stored records (the scan fails when the store holds fewer
-/// or has a gap).
-pub(crate) async fn leaves(s: &dyn LedgerStore, size: u64) -> anyhow::Result<Vec<Digest>> {
-    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    let mut scan = LedgerScan::new(s, 0).until(size);
-    while let Some(batch) = scan.next_batch().await? {
-        leaves.extend(batch.iter().map(|ev| leaf_hash(ev.record.hash.as_bytes())));
-    }
-    Ok(leaves)
-}
 
 /// The default tree file of a SQLite ledger: `LEDGER.tree.sqlite` beside it (`None` for a
 /// JetStream ledger).

@@ -56,7 +56,6 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         )),
         None => out.info("no rate limit (set one with --rate-limit)"),
     }
-    let checkpointer = start_checkpointer(&out, args, &ledger)?;
     out.info("stop with Ctrl-C");
     let validated = ledger.with_state(|v| v.size()).await;
     let tree = crate::cmd::prove::open_tree(
@@ -72,15 +71,12 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         tree.size()?,
         tree.path().display()
     ));
-    let served = custody_gateway::serve_with_tree(
-        ledger,
-        views,
-        Arc::new(tree),
-        listener,
-        limits,
-        shutdown_signal(),
-    )
-    .await;
+    let tree = Arc::new(tree);
+    // The checkpointer extends the same tree: a tick reads only the new records.
+    let checkpointer = start_checkpointer(&out, args, &ledger, &tree)?;
+    let served =
+        custody_gateway::serve_with_tree(ledger, views, tree, listener, limits, shutdown_signal())
+            .await;
     if let Some((stop, task)) = checkpointer {
         let _ = stop.send(true);
         let _ = task.await;
@@ -97,6 +93,7 @@ fn start_checkpointer(
     out: &Output,
     args: &ServeArgs,
     ledger: &Arc<Ledger>,
+    tree: &Arc<custody_tlog::TreeDb>,
 ) -> anyhow::Result<
     Option<(
         tokio::sync::watch::Sender<bool>,
@@ -119,7 +116,8 @@ fn start_checkpointer(
         key.signing_key().clone(),
         witnesses,
     )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    .with_tree(Arc::clone(tree));
     out.info(format!(
         "checkpointer: a signed checkpoint every {} s when the ledger grew, sent to {} witnesses",
         args.checkpoint_every,
