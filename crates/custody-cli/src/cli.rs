@@ -91,6 +91,11 @@ pub struct GlobalArgs {
     /// Print nothing but errors (and the essential result).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Replicas of the JetStream streams and buckets created on first use (3 on a 3-node
+    /// cluster); existing ones are kept as they are.
+    #[arg(long, global = true, env = "CUSTODY_NATS_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub nats_replicas: u8,
 }
 
 /// The commands.

@@ -73,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         quiet: cli.global.quiet,
     };
     let spec = cli.global.store.as_str();
+    store::set_nats_replicas(cli.global.nats_replicas);
     match &cli.command {
         Command::Keygen(a) => cmd::keygen::run(out, a),
         Command::Init(a) => cmd::init::run(out, spec, a).await,

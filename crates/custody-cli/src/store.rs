@@ -40,10 +40,24 @@ pub fn display(spec: &str) -> String {
     }
 }
 
+/// Replicas of the JetStream streams and buckets a command creates (`--nats-replicas`).
+static NATS_REPLICAS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Sets the replicas of the JetStream streams and buckets created on first use (once, from
+/// `--nats-replicas`; default 1).
+pub fn set_nats_replicas(replicas: u8) {
+    // Set once per process, before any store is opened.
+    let _ = NATS_REPLICAS.set(usize::from(replicas));
+}
+
 /// Opens the store named by `spec`.
 pub async fn open_store(spec: &str, create: Create) -> anyhow::Result<Arc<dyn LedgerStore>> {
     if is_nats(spec) {
-        let store = custody_store_nats::JetStreamStore::connect(spec)
+        let options = custody_store_nats::StoreOptions {
+            replicas: NATS_REPLICAS.get().copied().unwrap_or(1),
+            ..custody_store_nats::StoreOptions::default()
+        };
+        let store = custody_store_nats::JetStreamStore::connect_with(spec, options)
             .await
             .with_context(|| {
                 format!(
