@@ -1,9 +1,9 @@
 //! Faults, with real parts (issue 12): nats-server killed (SIGKILL) and restarted while a few
-//! clients append through the gateway; the JetStream store directory on a full disk (a small
-//! tmpfs), through the gateway (the SQLite file on a full disk is tested in
-//! custody-store-sqlite's own tests, the gateway killed mid-append in crash.rs). After each: every acknowledged append is stored exactly once, nothing is
-//! half-written (`custody verify`), and the user was told what happened (the gateway's answer,
-//! the command's message).
+//! clients append through the gateway; the SQLite file and the JetStream store directory on a
+//! full disk (a small tmpfs), through the gateway and `custody submit` (the gateway killed
+//! mid-append is in crash.rs). After each: every acknowledged append is stored exactly once,
+//! nothing is half-written (`custody verify`), and the user was told what happened (the
+//! gateway's answer, the command's message).
 //!
 //! The full-disk tests mount a tmpfs, which needs root (CAP_SYS_ADMIN): without it they fail
 //! saying so, unless `CUSTODY_SKIP_TMPFS=1` is set, which makes them print that they are
@@ -12,82 +12,13 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use custody_client::{ApiError, Client};
 use custody_core::Record;
-use custody_testkit::{free_port, NatsServer, ServerOptions};
-
-/// A tmpfs of a given size mounted on a directory, unmounted (lazily) on drop.
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (`mount -o size=`, e.g. `4m`) on `dir` (created if needed).
-    /// `None` when mounting is refused and `CUSTODY_SKIP_TMPFS=1` is set (after saying the
-    /// test is skipped); a panic saying what is needed when it is refused otherwise.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .output();
-        let refusal = match out {
-            Ok(o) if o.status.success() => {
-                return Some(Tmpfs {
-                    dir: dir.to_path_buf(),
-                })
-            }
-            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-            Err(e) => format!("cannot run mount: {e}"),
-        };
-        if std::env::var("CUSTODY_SKIP_TMPFS").as_deref() == Ok("1") {
-            eprintln!("skipped (CUSTODY_SKIP_TMPFS=1): cannot mount a tmpfs: {refusal}");
-            return None;
-        }
-        panic!(
-            "this test mounts a small tmpfs to fill a disk, which needs root (CAP_SYS_ADMIN): \
-             {refusal}; run it as root, or set CUSTODY_SKIP_TMPFS=1 to skip it"
-        );
-    }
-
-    /// Fills the file system with a file `name` until it is full; returns the file's path.
-    fn fill(&self, name: &str) -> PathBuf {
-        use std::io::Write;
-        let path = self.dir.join(name);
-        let mut file = std::fs::File::create(&path).expect("filler");
-        let chunk = vec![0u8; 4096];
-        loop {
-            match file.write(&chunk) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
-                Err(e) => panic!("filling {}: {e}", path.display()),
-            }
-        }
-        // Single bytes, to the last free block.
-        while let Ok(1) = file.write(&[0]) {}
-        let _ = file.sync_all();
-        path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-    }
-}
+use custody_testkit::{free_port, NatsServer, ServerOptions, Tmpfs};
 
 /// What the clients of a load saw: the records acknowledged, and every error answer.
 #[derive(Default)]
@@ -227,6 +158,112 @@ fn nats_server_killed_under_gateway_load_answers_503_then_resumes() {
 }
 
 /// Records acknowledged by a `custody --json submit` run, from its per-line reports.
+fn acknowledged(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["status"].is_string())
+        .filter_map(|v| v["hash"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn sqlite_on_a_full_disk_refuses_clearly_then_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk = dir.path().join("disk");
+    let Some(tmpfs) = Tmpfs::mount(&disk, "32m") else {
+        return;
+    };
+    // The ledger file on the small disk; key files and logs beside it, on the big one. 32 MB:
+    // once the filler is removed, the WAL (checkpointed at 1,000 pages, 4 MB) must fit.
+    let w = World {
+        store: disk.join("custody.db").display().to_string(),
+        dir,
+    };
+    let keys = setup_ledger(&w);
+    let officer = read_key(&keys.officer);
+    let before = w.size();
+    let port = free_port().expect("port");
+    let serve = Serve::start(&w, port);
+    let client = Client::new(&serve.url);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let first = signed_arrest(&officer, 1, 5);
+    rt.block_on(client.append(&first))
+        .expect("append with room");
+
+    const N: u64 = 400;
+    let records: Vec<Record> = (2..N + 2).map(|n| signed_arrest(&officer, n, 5)).collect();
+    let file = w.path("records.jsonl");
+    write_jsonl(&file, &records);
+    let file = file.display().to_string();
+    let filler = tmpfs.fill("filler");
+
+    // The command: an environment error saying the disk is full, after the lines it stored.
+    let run = w.run(&["--json", "submit", &file]);
+    let acked = acknowledged(&run.stdout);
+    eprintln!(
+        "submit on the full disk: exit {}, {} lines stored first; {}",
+        run.code,
+        acked.len(),
+        run.stderr.trim()
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("disk holding the ledger database is full")
+            && run.stderr.contains("free space")
+            && run.stderr.contains("run the same command again"),
+        "{}",
+        run.stderr
+    );
+    assert!((acked.len() as u64) < N);
+
+    // The gateway: 503, saying the disk is full; the record is not stored.
+    let refused = &records[N as usize - 1];
+    match rt.block_on(client.append(refused)) {
+        Err(ApiError::Unavailable {
+            message,
+            retry_after,
+        }) => {
+            assert!(message.contains("disk"), "{message}");
+            assert!(message.contains("full"), "{message}");
+            assert!(retry_after.is_some());
+        }
+        other => panic!("an append on a full disk is answered 503: {other:?}"),
+    }
+
+    // Nothing half-written: the store opens, holds exactly what was acknowledged, verifies.
+    let stored = w.export();
+    assert_eq!(stored.len() as u64, before + 1 + acked.len() as u64);
+    for hash in &acked {
+        assert_eq!(
+            stored.iter().filter(|r| &r.hash.to_hex() == hash).count(),
+            1
+        );
+    }
+    assert_eq!(count_hash(&stored, &refused.hash), 0);
+    w.ok(&["verify"]);
+
+    // Space freed: the same command and the same request succeed, nothing twice.
+    std::fs::remove_file(&filler).expect("free space");
+    let again = rt
+        .block_on(client.append(refused))
+        .expect("append after space was freed");
+    assert!(!again.duplicate);
+    let done = w.ok_json(&["submit", &file]);
+    assert_eq!(
+        done["already_stored"].as_u64(),
+        Some(acked.len() as u64 + 1)
+    );
+    drop(serve);
+    let mut all = vec![first];
+    all.extend(records);
+    all_stored_once(&w, before, &all);
+}
+
 #[test]
 fn jetstream_store_on_a_full_disk_is_reported_then_recovers_after_restart() {
     let parent = tempfile::tempdir().expect("tempdir");

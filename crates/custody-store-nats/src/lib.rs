@@ -483,6 +483,29 @@ async fn connect_client(
 /// certificate (`tls://` URLs, or a server that requires TLS); when unset, the system's roots.
 pub const CA_FILE_ENV: &str = "CUSTODY_NATS_CA";
 
+/// The key in the metadata bucket of the metadata document `key`: NATS KV keys allow only
+/// `A-Z a-z 0-9 - _ / = .` (and no `.` at either end, no empty token), while metadata keys
+/// hold anything (`sync/http://hub:8080`). Every other byte of the key's UTF-8, `=` itself,
+/// and a `.` at an end or after another `.` are written `=HH` (upper-case hex), so that two
+/// keys never meet; the keys used so far are all left as they were.
+pub fn meta_kv_key(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = String::with_capacity(key.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let plain = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/');
+        let dot_inside = b == b'.' && i > 0 && i + 1 < bytes.len() && bytes[i - 1] != b'.';
+        if plain || dot_inside {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("={b:02X}"));
+        }
+    }
+    if out.is_empty() {
+        out.push('=');
+    }
+    out
+}
+
 /// The inbox prefix of a NATS user's replies: `_INBOX_<user>` (the user name's characters
 /// that a subject token cannot hold replaced by `_`).
 pub fn inbox_prefix(user: &str) -> String {
@@ -1392,7 +1415,7 @@ impl LedgerStore for JetStreamStore {
         let data = self
             .inner
             .meta
-            .get(key)
+            .get(meta_kv_key(key))
             .await
             .map_err(|e| store_error("cannot read a metadata document", e))?;
         data.map(|d| {
@@ -1410,7 +1433,7 @@ impl LedgerStore for JetStreamStore {
             .map_err(|e| StoreError::Backend(format!("cannot encode a metadata document: {e}")))?;
         self.inner
             .meta
-            .put(key, data.into())
+            .put(meta_kv_key(key), data.into())
             .await
             .map_err(|e| store_error("cannot write a metadata document", e))?;
         Ok(())

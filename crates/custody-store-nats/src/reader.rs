@@ -253,7 +253,7 @@ impl LedgerStore for JetStreamReader {
             )));
         };
         let data = meta
-            .get(key)
+            .get(crate::meta_kv_key(key))
             .await
             .map_err(|e| store_error("cannot read a metadata document", e))?;
         data.map(|d| {

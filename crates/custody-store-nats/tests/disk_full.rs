@@ -7,67 +7,12 @@
 //! `CUSTODY_SKIP_TMPFS=1` is set, which makes it print that it is skipped and pass.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use custody_store::conformance::{test_chain, test_records};
 use custody_store::{AppendOutcome, LedgerStore, StoreError};
 use custody_store_nats::{JetStreamStore, StoreOptions};
-use custody_testkit::{NatsServer, ServerOptions};
-
-/// A tmpfs mounted on a directory, unmounted (lazily) on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .output();
-        let refusal = match out {
-            Ok(o) if o.status.success() => return Some(Tmpfs(dir.to_path_buf())),
-            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-            Err(e) => format!("cannot run mount: {e}"),
-        };
-        if std::env::var("CUSTODY_SKIP_TMPFS").as_deref() == Ok("1") {
-            eprintln!("skipped (CUSTODY_SKIP_TMPFS=1): cannot mount a tmpfs: {refusal}");
-            return None;
-        }
-        panic!(
-            "this test mounts a small tmpfs to fill a disk, which needs root (CAP_SYS_ADMIN): \
-             {refusal}; run it as root, or set CUSTODY_SKIP_TMPFS=1 to skip it"
-        );
-    }
-
-    /// Fills the file system with one file; returns its path.
-    fn fill(&self) -> PathBuf {
-        let path = self.0.join("filler");
-        let mut file = std::fs::File::create(&path).expect("filler");
-        let chunk = vec![0u8; 4096];
-        while let Ok(n) = file.write(&chunk) {
-            if n == 0 {
-                break;
-            }
-        }
-        while let Ok(1) = file.write(&[0]) {}
-        path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
+use custody_testkit::{NatsServer, ServerOptions, Tmpfs};
 
 async fn open(url: &str) -> JetStreamStore {
     let options = StoreOptions {
@@ -101,7 +46,7 @@ async fn a_full_store_directory_stops_appends_unacknowledged_and_a_restart_recov
     for r in &records[..5] {
         store.append(r).await.expect("append with room");
     }
-    let filler = tmpfs.fill();
+    let filler = tmpfs.fill("filler");
 
     let mut acked = 5;
     let error = loop {

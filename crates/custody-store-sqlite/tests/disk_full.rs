@@ -5,66 +5,11 @@
 //! Mounting a tmpfs needs root (CAP_SYS_ADMIN): without it the test fails saying so, unless
 //! `CUSTODY_SKIP_TMPFS=1` is set, which makes it print that it is skipped and pass.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use custody_core::chain::ChainHead;
 use custody_store::conformance::{test_chain, test_records};
 use custody_store::{AppendOutcome, LedgerStore, StoreError};
 use custody_store_sqlite::SqliteStore;
-
-/// A tmpfs mounted on a directory, unmounted (lazily) on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .output();
-        let refusal = match out {
-            Ok(o) if o.status.success() => return Some(Tmpfs(dir.to_path_buf())),
-            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-            Err(e) => format!("cannot run mount: {e}"),
-        };
-        if std::env::var("CUSTODY_SKIP_TMPFS").as_deref() == Ok("1") {
-            eprintln!("skipped (CUSTODY_SKIP_TMPFS=1): cannot mount a tmpfs: {refusal}");
-            return None;
-        }
-        panic!(
-            "this test mounts a small tmpfs to fill a disk, which needs root (CAP_SYS_ADMIN): \
-             {refusal}; run it as root, or set CUSTODY_SKIP_TMPFS=1 to skip it"
-        );
-    }
-
-    /// Fills the file system with one file; returns its path.
-    fn fill(&self) -> PathBuf {
-        let path = self.0.join("filler");
-        let mut file = std::fs::File::create(&path).expect("filler");
-        let chunk = vec![0u8; 4096];
-        while let Ok(n) = file.write(&chunk) {
-            if n == 0 {
-                break;
-            }
-        }
-        while let Ok(1) = file.write(&[0]) {}
-        path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
+use custody_testkit::Tmpfs;
 
 #[test]
 fn an_append_on_a_full_disk_is_refused_whole_and_succeeds_once_space_is_freed() {
@@ -85,7 +30,7 @@ fn an_append_on_a_full_disk_is_refused_whole_and_succeeds_once_space_is_freed() 
         for r in &records[..10] {
             store.append(r).await.expect("append with room");
         }
-        let filler = tmpfs.fill();
+        let filler = tmpfs.fill("filler");
 
         let mut stored = 10;
         let error = loop {

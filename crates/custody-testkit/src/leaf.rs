@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::{free_port, NatsServer, ServerOptions, TcpProxy};
 
+/// The subjects the leaf link never carries, either way: the custody streams and buckets of
+/// the post and of the hub listen on the same subjects, and each ledger's records and payloads
+/// must stay in their own domain (they reach the hub through `custody sync` only).
+pub const LINK_DENIED: &str = "\"custody.>\", \"$KV.>\"";
+
 /// The JetStream domain of the hub in a [`LeafNode`].
 pub const HUB_DOMAIN: &str = "hub";
 /// The JetStream domain of the field post in a [`LeafNode`].
@@ -69,7 +74,8 @@ impl LeafNode {
                 jetstream_config: format!("  domain: {POST_DOMAIN}"),
                 extra_config: format!(
                     "server_name: post\nleafnodes {{\n  reconnect: \"1s\"\n  remotes: [\n    \
-                     {{ url: \"nats-leaf://127.0.0.1:{}\" }}\n  ]\n}}\n",
+                     {{ url: \"nats-leaf://127.0.0.1:{}\", deny_imports: [{LINK_DENIED}], \
+                     deny_exports: [{LINK_DENIED}] }}\n  ]\n}}\n",
                     link.port()
                 ),
                 ..ServerOptions::default()

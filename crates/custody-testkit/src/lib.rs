@@ -37,10 +37,12 @@ use std::time::{Duration, Instant};
 mod cluster;
 mod leaf;
 mod proxy;
+mod tmpfs;
 
 pub use cluster::{Cluster, StreamState, CLUSTER_NAME};
 pub use leaf::{LeafNode, HUB_DOMAIN, POST_DOMAIN};
 pub use proxy::TcpProxy;
+pub use tmpfs::Tmpfs;
 
 /// Name of the server binary looked up on `PATH`.
 const BINARY: &str = "nats-server";
