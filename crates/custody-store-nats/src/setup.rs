@@ -8,7 +8,7 @@ use async_nats::jetstream::context::Context;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType, Stream};
 use async_nats::jetstream::{kv, ErrorCode};
 use custody_store::StoreError;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::errors::store_error;
 
@@ -343,6 +343,53 @@ fn finish(
     }
 }
 
+/// How long a stream or bucket creation waits for a cluster that cannot place its replicas
+/// yet (JetStream error 10005, "no suitable peers for placement"): after a cluster starts,
+/// the meta leader knows each peer only once that peer has reported its JetStream stats,
+/// which takes a few seconds. A gateway started with the cluster waits instead of failing.
+const PLACEMENT_PATIENCE: Duration = Duration::from_secs(20);
+/// Pause between two tries while the cluster cannot place replicas.
+const PLACEMENT_RETRY: Duration = Duration::from_millis(250);
+
+/// Whether an error (or one of its sources) is the server's "no suitable peers for
+/// placement" refusal. async-nats keeps the code only as text in a bucket creation error,
+/// so the chain's text is searched for it.
+fn is_no_placement(err: &(dyn std::error::Error + 'static)) -> bool {
+    // ErrorCode::CLUSTER_NO_PEERS, as the server's answer writes it.
+    const CODE: &str = "error code 10005";
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.to_string().contains(CODE) {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Runs `create` until it succeeds, fails otherwise than with "no suitable peers for
+/// placement", or [`PLACEMENT_PATIENCE`] has passed.
+async fn create_when_placeable<T, E, F, Fut>(what: &str, mut create: F) -> Result<T, E>
+where
+    E: std::error::Error + 'static,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + PLACEMENT_PATIENCE;
+    loop {
+        match create().await {
+            Err(e) if is_no_placement(&e) && tokio::time::Instant::now() < deadline => {
+                warn!(
+                    what,
+                    "the cluster cannot place the replicas yet; trying again"
+                );
+                tokio::time::sleep(PLACEMENT_RETRY).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Whether a stream lookup failed because the stream does not exist.
 fn is_not_found(err: &async_nats::jetstream::context::GetStreamError) -> bool {
     use async_nats::jetstream::context::GetStreamErrorKind;
@@ -368,8 +415,7 @@ pub(crate) async fn ensure_stream(
         }
         Err(e) if is_not_found(&e) => {
             let name = config.name.clone();
-            let stream = js
-                .create_stream(config)
+            let stream = create_when_placeable(&name, || js.create_stream(config.clone()))
                 .await
                 .map_err(|e| store_error(&format!("cannot create stream {name}"), e))?;
             // Check what the server made of the request, too.
@@ -403,18 +449,18 @@ pub(crate) async fn ensure_bucket(
             false
         }
         Err(e) if is_not_found(&e) => {
-            let store = js
-                .create_key_value(kv::Config {
-                    bucket: bucket.to_string(),
-                    description: description.to_string(),
-                    history: HISTORY,
-                    storage: StorageType::File,
-                    max_bytes: -1,
-                    max_value_size: -1,
-                    max_age: Duration::ZERO,
-                    num_replicas: replicas.max(1),
-                    ..Default::default()
-                })
+            let config = || kv::Config {
+                bucket: bucket.to_string(),
+                description: description.to_string(),
+                history: HISTORY,
+                storage: StorageType::File,
+                max_bytes: -1,
+                max_value_size: -1,
+                max_age: Duration::ZERO,
+                num_replicas: replicas.max(1),
+                ..Default::default()
+            };
+            let store = create_when_placeable(bucket, || js.create_key_value(config()))
                 .await
                 .map_err(|e| store_error(&format!("cannot create bucket {bucket}"), e))?;
             check_bucket(bucket, &store.stream.cached_info().config, HISTORY)?;
@@ -433,6 +479,16 @@ pub(crate) async fn ensure_bucket(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_no_placement_refusal_is_told_apart_from_other_errors() {
+        let refusal = std::io::Error::other(
+            "jetstream error: 400 (code no suitable peers for placement, error code 10005)",
+        );
+        assert!(is_no_placement(&refusal));
+        let other = std::io::Error::other("jetstream error: 400 (error code 10058)");
+        assert!(!is_no_placement(&other));
+    }
 
     #[test]
     fn our_configs_pass_our_checks() {
