@@ -4,6 +4,14 @@
 //! (posts never do): every record goes through the hub ledger's own validated append
 //! (`Ledger::append`), exactly as the gateway would append it.
 //!
+//! - **The clocks first.** The hub's HTTP `Date` (of `GET /healthz`) is compared with the
+//!   post's clock, and the difference said (a warning beyond the validator's future
+//!   tolerance); the sync's signed reads are dated by the hub's clock, so that a post whose
+//!   clock is hours off can still sync, and a record the hub refuses as `future` is named with
+//!   its recorded_at, the hub's clock and the fix.
+//! - **Waits.** A 429 (rate limited) or 503 (unavailable) answer is waited out as its
+//!   `Retry-After` says (each wait at most a minute and `--timeout`, all the waits of one
+//!   request at most `--timeout`), said on standard error, and the same request sent again.
 //! - **Pull first.** The hub's authority chain (`GET /v1/chains/authority`, a signed read with
 //!   `--key`) is appended to the post's ledger through its validator, so that keys enrolled or
 //!   revoked at headquarters count at the post before anything is pushed, and so that the
