@@ -7,7 +7,8 @@
 # and CUSTODY_CHROMIUM names no other, for the test that prints the handover receipt on one A4
 # page (tests/e2e/handover.rs); chromedriver (apt-get install chromium-driver) when
 # /usr/bin/chromedriver is missing and CUSTODY_CHROMEDRIVER names no other, for the web desk's
-# browser test (tests/e2e/desk.rs); and nats-server 2.10 or newer for the JetStream tests, found or
+# browser test (tests/e2e/desk.rs); faketime (apt-get install faketime) when /usr/bin/faketime is
+# missing, for the tests of a field post whose clock is hours off (tests/e2e/clock.rs); and nats-server 2.10 or newer for the JetStream tests, found or
 # unpacked from Debian 13 into .tools/nats-server/ by scripts/install-nats-server.sh (the system
 # package is left alone); CUSTODY_NATS_SERVER is set to it for the tests. A second run installs
 # nothing.
@@ -36,6 +37,9 @@ if [ -z "${CUSTODY_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
 fi
 if [ -z "${CUSTODY_CHROMEDRIVER:-}" ] && [ ! -x /usr/bin/chromedriver ]; then
   missing+=(chromium-driver)
+fi
+if [ ! -x /usr/bin/faketime ]; then
+  missing+=(faketime)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -1,6 +1,6 @@
 //! Crashes in the middle of appends: nats-server killed (SIGKILL) during `custody submit`, and
-//! `custody serve` killed during an HTTP append (until one append was stored but never
-//! answered, which the test asserts happened). Afterwards every acknowledged event is stored
+//! `custody serve` killed during an HTTP append, on SQLite and on JetStream (until one append
+//! was stored but never answered, which the test asserts happened). Afterwards every acknowledged event is stored
 //! exactly once, the retried ones too, and the ledger verifies.
 
 mod common;
@@ -142,15 +142,27 @@ fn spread(k: u32) -> f64 {
 }
 
 #[test]
-fn serve_killed_during_an_http_append_then_retried_stores_once() {
+fn serve_killed_during_an_http_append_then_retried_stores_once_on_sqlite() {
+    serve_killed_during_an_http_append_then_retried_stores_once(&World::sqlite());
+}
+
+#[test]
+fn serve_killed_during_an_http_append_then_retried_stores_once_on_jetstream() {
+    let server = NatsServer::start().expect("nats-server");
+    serve_killed_during_an_http_append_then_retried_stores_once(&World::nats(&server.url()));
+}
+
+/// `custody serve` on `w`'s store killed (SIGKILL) at spread delays while an HTTP append is in
+/// flight, until one append was stored but never answered; each record retried: every
+/// acknowledged append and every retry stored exactly once, the ledger verifies.
+fn serve_killed_during_an_http_append_then_retried_stores_once(w: &World) {
     // Kill delays tried first, as fractions of one append's time: from "before the request
     // arrives" through "while it is being appended" to "after the answer".
     const SCHEDULE: [f64; 8] = [0.0, 0.02, 0.04, 0.07, 0.1, 0.2, 0.4, 1.5];
     // Then more delays, narrowed to where the answer was still missing but the record stored,
     // until that case happened: at most this many attempts in all.
     const MAX_ATTEMPTS: u32 = 48;
-    let w = World::sqlite();
-    let keys = setup_ledger(&w);
+    let keys = setup_ledger(w);
     let officer = read_key(&keys.officer);
     let registrar = read_key(&keys.registrar);
     let port = free_port().expect("port");
@@ -170,7 +182,7 @@ fn serve_killed_during_an_http_append_then_retried_stores_once() {
 
     // How long one append takes here, answer included (the first record, on a fresh server).
     let mut records = vec![record_n(0)];
-    let serve = Serve::start(&w, port);
+    let serve = Serve::start(w, port);
     let started = Instant::now();
     let first = rt
         .block_on(client.append(&records[0]))
@@ -200,7 +212,7 @@ fn serve_killed_during_an_http_append_then_retried_stores_once() {
         };
         let record = record_n(n);
         records.push(record.clone());
-        let mut serve = Serve::start(&w, port);
+        let mut serve = Serve::start(w, port);
         // Kill the server (SIGKILL) while the request is in flight, `delay` after it is sent.
         let first = rt.block_on(async {
             let send = client.append(&record);
@@ -232,7 +244,7 @@ fn serve_killed_during_an_http_append_then_retried_stores_once() {
         eprintln!("record {n}: killed after {delay:?}: answer {first:?}: {outcome:?}");
 
         // Whatever the first attempt did, the client retries the same record.
-        let serve = Serve::start(&w, port);
+        let serve = Serve::start(w, port);
         let retry = rt
             .block_on(client.append(&record))
             .unwrap_or_else(|e| panic!("retry of record {n} failed: {e} (first: {first:?})"));

@@ -696,3 +696,49 @@ fn lanes_keep_each_chain_in_order() {
     }
     hq.ok(&["verify"]);
 }
+
+#[test]
+fn sync_waits_out_the_hubs_rate_limit_and_delivers_every_record_once() {
+    // 12 records in batches of 2, one lane: six appends and the unsigned checkpoint read from
+    // one address, against a hub letting through one request a second (bursts of 2).
+    let (hq, keys, post, arrests) = post_with_arrests(12, 7000, 71);
+    let before = hq.size();
+    let port = custody_testkit::free_port().expect("port");
+    let serve = Serve::start_with(&hq, port, &["--rate-limit", "1/s:2"]);
+    let r = post.run(&[
+        "sync",
+        "--to",
+        &serve.url,
+        "--key",
+        &keys.officer,
+        "--batch",
+        "2",
+        "--lanes",
+        "1",
+    ]);
+    assert_eq!(
+        r.code, 0,
+        "the sync waits and finishes:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    let waits = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("asks to wait") && l.contains("rate limit"))
+        .count();
+    assert!(waits >= 1, "each wait is said:\n{}", r.stderr);
+    let (status, metrics) = serve.get("/metrics");
+    assert_eq!(status, 200);
+    let refused: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("custody_gateway_rate_limited_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(refused >= 1, "the hub did refuse requests:\n{metrics}");
+    serve.kill();
+    eprintln!("{waits} waits told; the hub refused {refused} requests with 429");
+    let hub = hq.export();
+    assert_eq!(hub.len() as u64, before + arrests.len() as u64);
+    assert_each_once(&hub, &arrests);
+    hq.ok(&["verify"]);
+}

@@ -54,7 +54,10 @@ pub async fn sign_and_append(
 /// refusal (exit code 1), a store failure an environment error (exit code 2).
 pub fn append_error(err: AppendError) -> anyhow::Error {
     match err {
-        AppendError::Invalid(e) => refused(format!("record refused ({}): {e}", e.rule())),
+        AppendError::Invalid(e) => match clock::refusal_hint(&e) {
+            Some(hint) => refused(format!("record refused ({}): {e}; {hint}", e.rule())),
+            None => refused(format!("record refused ({}): {e}", e.rule())),
+        },
         AppendError::Conflict(conflict) => refused(format!(
             "chain {} keeps moving while this event is signed ({}): run the command again",
             conflict.chain,

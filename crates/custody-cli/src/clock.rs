@@ -79,9 +79,48 @@ pub fn parse_time(flag: &str, text: &str) -> anyhow::Result<Timestamp> {
     Timestamp::parse(text).map_err(|e| anyhow::anyhow!("--{flag}: {e}, e.g. 2024-05-01T08:30:00Z"))
 }
 
+/// A span of seconds in words, its sign dropped: `5 h 03 min`, `12 min`, `40 s`.
+pub fn span(secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    let (h, m) = (secs / 3600, (secs % 3600) / 60);
+    match (h, m) {
+        (0, 0) => format!("{secs} s"),
+        (0, m) => format!("{m} min"),
+        (h, m) => format!("{h} h {m:02} min"),
+    }
+}
+
+/// What to do about a record refused here because of a clock, when the refusal may be one:
+/// a key "not yet valid" at a record's `recorded_at` (this machine's clock behind the key's
+/// enrolment), a record "in the future" (the clock of the machine that signed it ahead).
+/// `None` for any other refusal.
+pub fn refusal_hint(e: &custody_core::ValidationError) -> Option<String> {
+    use custody_core::ValidationError as V;
+    let now = now().ok()?;
+    match e {
+        V::KeyNotYetValid { at, from, .. } => Some(format!(
+            "the key becomes valid {} after this record's recorded_at; this machine's clock reads {now}: if the key was enrolled before now, the clock that signed the record is behind (likely this machine's): set it (NTP, or `date -s` from a trusted clock) and record again",
+            span(from.unix_seconds() - at.unix_seconds())
+        )),
+        V::InFuture { recorded, now, .. } => Some(format!(
+            "the record is {} ahead of this clock ({now}): the clock of the machine that signed it was ahead: set that machine's clock (NTP, or `date -s` from a trusted clock); a record already signed is accepted once this clock passes its recorded_at",
+            span(recorded.unix_seconds() - now.unix_seconds())
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_read_as_hours_and_minutes() {
+        assert_eq!(span(5 * 3600), "5 h 00 min");
+        assert_eq!(span(-(5 * 3600 + 3 * 60 + 10)), "5 h 03 min");
+        assert_eq!(span(12 * 60 + 5), "12 min");
+        assert_eq!(span(40), "40 s");
+    }
 
     #[test]
     fn days_parse_to_midnight_and_bad_days_are_named() {

@@ -178,6 +178,15 @@ pub enum ApiError {
         /// The `Retry-After` header, when the gateway sent one.
         retry_after: Option<Duration>,
     },
+    /// 429: too many requests from this client's key or address (the gateway's rate limit).
+    /// Nothing was read or stored; the same request may be sent again after `retry_after`.
+    #[error("too many requests, refused by the gateway's rate limit ({message}); retry after {} s", retry_after.map_or(0, |d| d.as_secs()))]
+    RateLimited {
+        /// The gateway's message.
+        message: String,
+        /// The `Retry-After` header, when the gateway sent one.
+        retry_after: Option<Duration>,
+    },
     /// 422: the record was refused by a rule of the wire format or of validation (`rule` is
     /// the rule code of `docs/SPEC.md` section 10). Nothing was stored.
     #[error("record refused ({rule}): {message}")]
@@ -252,6 +261,7 @@ impl ApiError {
             | ApiError::Unauthorized { rule, .. }
             | ApiError::Other { rule, .. } => rule.known(),
             ApiError::Unavailable { .. } => Some(Rule::Unavailable),
+            ApiError::RateLimited { .. } => Some(Rule::RateLimited),
             ApiError::Forbidden { .. } => Some(Rule::Forbidden),
             ApiError::NotFound { .. } => Some(Rule::NotFound),
             ApiError::UnsupportedMediaType { .. } => Some(Rule::MediaType),
@@ -268,6 +278,19 @@ impl ApiError {
             | ApiError::Unauthorized { rule, .. }
             | ApiError::Other { rule, .. } => Some(rule.code()),
             other => other.rule().map(Rule::code),
+        }
+    }
+
+    /// Whether the gateway asked for the same request again later (429 rate limited, 503
+    /// unavailable), and after how long: its `Retry-After`, or one second when it sent none.
+    /// `None` for every other error.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Unavailable { retry_after, .. }
+            | ApiError::RateLimited { retry_after, .. } => {
+                Some(retry_after.unwrap_or(Duration::from_secs(1)))
+            }
+            _ => None,
         }
     }
 
@@ -298,9 +321,11 @@ impl ApiError {
             },
             503 => ApiError::Unavailable {
                 message,
-                retry_after: retry_after
-                    .and_then(|s| s.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs),
+                retry_after: seconds(retry_after),
+            },
+            429 => ApiError::RateLimited {
+                message,
+                retry_after: seconds(retry_after),
             },
             422 => ApiError::Refused { rule, message },
             401 => ApiError::Unauthorized { rule, message },
@@ -316,12 +341,77 @@ impl ApiError {
     }
 }
 
+/// A `Retry-After` of delay-seconds (the form the gateway sends).
+fn seconds(retry_after: Option<&str>) -> Option<Duration> {
+    retry_after
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// How long [`retrying`] waits when the gateway asks to come back later (429, 503).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The longest single wait: a longer `Retry-After` is waited this long, then the request
+    /// is sent again.
+    pub max_wait: Duration,
+    /// The most time spent waiting for one request, all its waits together: a wait that would
+    /// go past it is not made, and the gateway's error is returned.
+    pub budget: Duration,
+}
+
+impl RetryPolicy {
+    /// No waiting: the first 429 or 503 is returned.
+    pub const NEVER: RetryPolicy = RetryPolicy {
+        max_wait: Duration::ZERO,
+        budget: Duration::ZERO,
+    };
+
+    /// How long to wait before sending again after `error`, having waited `waited` already;
+    /// `None`: do not send again (not a 429/503, or the budget is spent).
+    pub fn wait_for(&self, error: &ApiError, waited: Duration) -> Option<Duration> {
+        let wait = error.retry_after()?.min(self.max_wait);
+        (!wait.is_zero() && waited + wait <= self.budget).then_some(wait)
+    }
+}
+
+/// Runs `call` until it is not refused with a 429 or 503 (see [`ApiError::retry_after`]),
+/// waiting the gateway's `Retry-After` between attempts as `policy` allows; `on_wait` is told
+/// each wait before it is made (to say so to the user). Safe for every request of this client:
+/// a refused request read or stored nothing, and an append sent again is recognised.
+pub async fn retrying<T, F, Fut>(
+    policy: RetryPolicy,
+    mut on_wait: impl FnMut(&ApiError, Duration),
+    mut call: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut waited = Duration::ZERO;
+    loop {
+        match call().await {
+            Err(e) => match policy.wait_for(&e, waited) {
+                Some(wait) => {
+                    on_wait(&e, wait);
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                None => return Err(e),
+            },
+            done => return done,
+        }
+    }
+}
+
 /// A client of one gateway, with an optional key for signed reads.
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
     key: Option<SecretKey>,
+    /// Seconds added to this machine's clock to date signed reads (the gateway's clock minus
+    /// this machine's: see [`Client::with_clock_offset`]).
+    clock_offset: i64,
 }
 
 impl Client {
@@ -338,7 +428,43 @@ impl Client {
             http,
             base: base.trim_end_matches('/').to_string(),
             key: None,
+            clock_offset: 0,
         }
+    }
+
+    /// The same client, dating its signed reads `seconds` after this machine's clock: the
+    /// gateway's clock minus this machine's, as [`Client::server_clock`] measured it. A field
+    /// post whose clock is hours off can still make signed reads (the gateway accepts a
+    /// `Custody-Date` within minutes of its own clock only), the date still being fresh.
+    pub fn with_clock_offset(mut self, seconds: i64) -> Client {
+        self.clock_offset = seconds;
+        self
+    }
+
+    /// The date signed reads carry: this machine's clock plus the offset.
+    fn read_date(&self) -> Timestamp {
+        system_now().plus_seconds(self.clock_offset)
+    }
+
+    /// The gateway's clock, from the HTTP `Date` header of its answer to an unsigned
+    /// `GET /healthz` (whole seconds; `None` when it sent none or one this client cannot
+    /// read), and this machine's clock when the answer came.
+    pub async fn server_clock(&self) -> Result<(Option<Timestamp>, Timestamp), ApiError> {
+        let answer = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await?;
+        let local = system_now();
+        let server = answer
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+            .map(Timestamp::from_unix_seconds);
+        Ok((server, local))
     }
 
     /// The same client, signing its reads with `key`.
@@ -551,7 +677,7 @@ impl Client {
         let key = self.key.as_ref().ok_or(ApiError::NoKey)?;
         let path = "/v1/desk/sign-in";
         let mut request = self.http.post(format!("{}{path}", self.base));
-        for (name, value) in sign_request(key, "POST", path, &system_now(), b"") {
+        for (name, value) in sign_request(key, "POST", path, &self.read_date(), b"") {
             request = request.header(name, value);
         }
         let value = body_of(request.send().await?).await?;
@@ -569,7 +695,7 @@ impl Client {
     /// A signed `GET` of `path_and_query` (e.g. `/v1/chains/authority`), dated now: the
     /// answer's JSON body.
     pub async fn get(&self, path_and_query: &str) -> Result<Value, ApiError> {
-        self.get_at(path_and_query, &system_now()).await
+        self.get_at(path_and_query, &self.read_date()).await
     }
 
     /// [`Client::get`] dated `date` (the `Custody-Date` sent).
@@ -725,7 +851,7 @@ impl Client {
     pub async fn get_text(&self, path_and_query: &str) -> Result<String, ApiError> {
         let key = self.key.as_ref().ok_or(ApiError::NoKey)?;
         let mut request = self.http.get(format!("{}{path_and_query}", self.base));
-        for (name, value) in sign_request(key, "GET", path_and_query, &system_now(), b"") {
+        for (name, value) in sign_request(key, "GET", path_and_query, &self.read_date(), b"") {
             request = request.header(name, value);
         }
         let (status, body) = success_bytes(request.send().await?).await?;
@@ -827,6 +953,97 @@ mod tests {
             answer(409, None, headless),
             ApiError::UnexpectedAnswer { status: 409, .. }
         ));
+    }
+
+    /// A 429 is typed as rate limited with its Retry-After, and asks for a retry as a 503
+    /// does; the policy bounds each wait and their sum; no other error is retried.
+    #[test]
+    fn rate_limits_and_unavailability_are_waited_within_the_policy() {
+        let body = |rule: &str| format!(r#"{{"error": {{"rule": "{rule}", "message": "why"}}}}"#);
+        let limited = answer(429, Some("7"), &body("rate_limited"));
+        match &limited {
+            ApiError::RateLimited { retry_after, .. } => {
+                assert_eq!(*retry_after, Some(Duration::from_secs(7)))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(limited.rule(), Some(Rule::RateLimited));
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        let unavailable = answer(503, None, &body("unavailable"));
+        assert_eq!(unavailable.retry_after(), Some(Duration::from_secs(1)));
+        assert_eq!(answer(422, None, &body("future")).retry_after(), None);
+
+        let policy = RetryPolicy {
+            max_wait: Duration::from_secs(5),
+            budget: Duration::from_secs(12),
+        };
+        // A long Retry-After is cut to the longest wait; waits stop at the budget.
+        assert_eq!(
+            policy.wait_for(&limited, Duration::ZERO),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            policy.wait_for(&limited, Duration::from_secs(7)),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(policy.wait_for(&limited, Duration::from_secs(8)), None);
+        assert_eq!(RetryPolicy::NEVER.wait_for(&limited, Duration::ZERO), None);
+        assert_eq!(
+            policy.wait_for(&answer(422, None, &body("future")), Duration::ZERO),
+            None
+        );
+    }
+
+    /// `retrying` sends again after each 429 until the answer is not one, telling each wait.
+    #[test]
+    fn retrying_sends_again_until_the_limit_lets_through() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let policy = RetryPolicy {
+            max_wait: Duration::from_secs(60),
+            budget: Duration::from_secs(120),
+        };
+        let mut calls = 0;
+        let mut waits = Vec::new();
+        let got: Result<u32, ApiError> = rt.block_on(retrying(
+            policy,
+            |_, wait| waits.push(wait),
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 3 {
+                        Err(ApiError::RateLimited {
+                            message: "slow down".into(),
+                            retry_after: Some(Duration::from_millis(20)),
+                        })
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+        ));
+        assert_eq!(got.expect("third call passes"), 3);
+        assert_eq!(waits, vec![Duration::from_millis(20); 2]);
+        // A refusal for good is returned at once.
+        let mut calls = 0;
+        let refused: Result<(), ApiError> = rt.block_on(retrying(
+            policy,
+            |_, _| panic!("no wait for a 422"),
+            || {
+                calls += 1;
+                async {
+                    Err(ApiError::Refused {
+                        rule: ApiRule::Known(Rule::Future),
+                        message: "ahead".into(),
+                    })
+                }
+            },
+        ));
+        assert!(matches!(refused, Err(ApiError::Refused { .. })));
+        assert_eq!(calls, 1);
     }
 
     #[test]

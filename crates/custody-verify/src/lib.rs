@@ -130,6 +130,25 @@ pub struct Summary {
     /// The roots at the sizes given to [`Verifier::with_marks`] that were reached, in the
     /// order reached.
     pub roots_at: Vec<(u64, Digest)>,
+    /// Records accepted whose `recorded_at` lies after the clock given to
+    /// [`Verifier::with_ahead_notice`] by more than the validator's future tolerance: written
+    /// where a clock was ahead (or this clock is behind). `None` when there were none.
+    pub ahead_of_clock: Option<AheadOfClock>,
+}
+
+/// Stored records recorded "in the future" of the verifier's clock
+/// ([`Verifier::with_ahead_notice`]): accepted, since a ledger already accepted them, and
+/// reported, since a clock somewhere is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AheadOfClock {
+    /// The clock they are ahead of.
+    pub clock: Timestamp,
+    /// How many there are.
+    pub count: u64,
+    /// The first of them: its position and hash.
+    pub first: (u64, Hash),
+    /// The latest `recorded_at` among them.
+    pub latest: Timestamp,
 }
 
 /// What a verification found.
@@ -203,6 +222,9 @@ pub struct Verifier {
     validator: Validator,
     frontier: Frontier,
     now: Option<Timestamp>,
+    /// The clock of [`Verifier::with_ahead_notice`], and what was found ahead of it.
+    ahead_clock: Option<Timestamp>,
+    ahead: Option<AheadOfClock>,
     authority_records: u64,
     headers_only: u64,
     mark: Option<u64>,
@@ -243,6 +265,8 @@ impl Verifier {
             validator: Validator::new(trust, ValidatorConfig::default()),
             frontier: Frontier::new(),
             now: None,
+            ahead_clock: None,
+            ahead: None,
             authority_records: 0,
             headers_only: 0,
             mark: None,
@@ -449,9 +473,20 @@ impl Verifier {
         }
     }
 
-    /// The clock of the future-time rule (`None` skips the rule).
+    /// The clock of the future-time rule (`None` skips the rule): for records being accepted
+    /// (a packet, a file received), not for a ledger's own store replayed (see
+    /// [`Verifier::with_ahead_notice`]).
     pub fn with_clock(mut self, now: Option<Timestamp>) -> Self {
         self.now = now;
+        self
+    }
+
+    /// Counts, without refusing them, the records whose `recorded_at` is after `clock` by more
+    /// than the future tolerance, in [`Summary::ahead_of_clock`]: for replaying a ledger that
+    /// already accepted its records (a post whose clock was ahead wrote them, and its ledger
+    /// must still verify once the clock is set right).
+    pub fn with_ahead_notice(mut self, clock: Option<Timestamp>) -> Self {
+        self.ahead_clock = clock;
         self
     }
 
@@ -503,6 +538,7 @@ impl Verifier {
             root: self.frontier.root(),
             root_at_mark: self.root_at_mark,
             roots_at: self.roots_at.clone(),
+            ahead_of_clock: self.ahead.clone(),
         }
     }
 
@@ -635,6 +671,23 @@ impl Verifier {
     /// Moves the tree and the counts for an accepted record.
     fn accepted(&mut self, record: &Record, file_pos: Option<FilePos>) {
         self.file_pos = file_pos;
+        if let Some(clock) = &self.ahead_clock {
+            let at = &record.header.recorded_at;
+            let limit = i128::from(self.validator.config().future_tolerance_secs) * 1_000_000_000;
+            if at.unix_nanos() - clock.unix_nanos() > limit {
+                let position = self.frontier.size();
+                let ahead = self.ahead.get_or_insert_with(|| AheadOfClock {
+                    clock: clock.clone(),
+                    count: 0,
+                    first: (position, record.hash),
+                    latest: at.clone(),
+                });
+                ahead.count += 1;
+                if *at > ahead.latest {
+                    ahead.latest = at.clone();
+                }
+            }
+        }
         self.frontier.push(leaf_hash(record.hash.as_bytes()));
         if record.header.chain == AUTHORITY_CHAIN {
             self.authority_records += 1;

@@ -296,3 +296,41 @@ fn lines_that_are_not_records_are_refused_where_they_stand() {
     let f = failure(b"\n").unwrap();
     assert_eq!((f.position, f.rule), (0, Rule::Empty));
 }
+
+/// The `future` vector replayed as a stored ledger (`with_ahead_notice` instead of
+/// `with_clock`): the record an hour after the clock is accepted and reported, on every shape;
+/// with no clock at all nothing is reported.
+#[test]
+fn a_record_ahead_of_the_clock_is_reported_not_refused_when_a_ledger_is_replayed() {
+    let valid = valid_lines();
+    let (_, _, prefix, line, now) = invalid_cases()
+        .into_iter()
+        .find(|c| c.1 == Rule::Future)
+        .expect("a future vector");
+    let now = now.expect("the future vector gives its clock");
+    let mut lines: Vec<&str> = valid[..prefix].iter().map(String::as_str).collect();
+    lines.push(&line);
+    let text = lines.join("\n") + "\n";
+    let record = Record::from_json(line.as_bytes()).unwrap();
+    for (threads, batch) in SHAPES {
+        let mut v = Verifier::new(trust())
+            .with_ahead_notice(Some(now.clone()))
+            .with_threads(threads)
+            .with_batch(batch);
+        let report = v
+            .verify_jsonl(|| Ok(BufReader::new(text.as_bytes())))
+            .unwrap();
+        assert_eq!(report.failure, None, "{threads} threads, batch {batch}");
+        assert_eq!(report.summary.records, prefix as u64 + 1);
+        let ahead = report.summary.ahead_of_clock.expect("reported");
+        assert_eq!(ahead.count, 1);
+        assert_eq!(ahead.first, (prefix as u64, record.hash));
+        assert_eq!(ahead.latest, record.header.recorded_at);
+        assert_eq!(ahead.clock, now);
+    }
+    let report = verify_text(&text, None, 2, 64);
+    assert_eq!(
+        (report.failure, report.summary.ahead_of_clock),
+        (None, None)
+    );
+}

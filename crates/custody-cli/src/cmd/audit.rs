@@ -246,7 +246,7 @@ pub async fn run(out: Output, spec: &str, args: &AuditArgs) -> anyhow::Result<()
                 Some((s, chains)) => Verifier::resume_with(trust.clone(), s, chains)?,
                 None => Verifier::new(trust.clone()).with_marks(marks.clone()),
             };
-            Ok(v.with_clock(Some(clock::now()?))
+            Ok(v.with_ahead_notice(Some(clock::now()?))
                 .with_checkpoint_size(Some(checkpoint.size))
                 .with_snapshot_at(Some(checkpoint.size))
                 .with_progress(progress.clone()))
@@ -587,6 +587,9 @@ fn print_report(
     let s = &report.summary;
     let ok = report.failure.is_none() && finding.is_none();
     let beyond = s.records.saturating_sub(cp.size);
+    if let Some(ahead) = &s.ahead_of_clock {
+        eprintln!("custody: {}", crate::cmd::verify::ahead_warning(ahead));
+    }
     if out.json {
         let failure = report
             .failure
@@ -597,6 +600,7 @@ fn print_report(
             "source": source,
             "ok": ok,
             "verdict": if ok { "ok" } else { "failed" },
+            "ahead_of_clock": s.ahead_of_clock.as_ref().map(crate::cmd::verify::ahead_json),
             "incremental": incremental,
             "positions": {"from": from, "to": s.records},
             "verified_records": s.records - from,

@@ -239,6 +239,9 @@ fn refuse(
             "custody: {name}:{line}: record {} refused ({rule}): {err}",
             hash.as_deref().unwrap_or("unreadable")
         );
+        if let Some(hint) = crate::clock::refusal_hint(err) {
+            eprintln!("custody: {hint}");
+        }
         eprintln!(
             "nothing from line {line} on was stored ({} records appended, {} already stored before it)",
             counts.appended, counts.duplicate

@@ -4,6 +4,14 @@
 //! (posts never do): every record goes through the hub ledger's own validated append
 //! (`Ledger::append`), exactly as the gateway would append it.
 //!
+//! - **The clocks first.** The hub's HTTP `Date` (of `GET /healthz`) is compared with the
+//!   post's clock, and the difference said (a warning beyond the validator's future
+//!   tolerance); the sync's signed reads are dated by the hub's clock, so that a post whose
+//!   clock is hours off can still sync, and a record the hub refuses as `future` is named with
+//!   its recorded_at, the hub's clock and the fix.
+//! - **Waits.** A 429 (rate limited) or 503 (unavailable) answer is waited out as its
+//!   `Retry-After` says (each wait at most a minute and `--timeout`, all the waits of one
+//!   request at most `--timeout`), said on standard error, and the same request sent again.
 //! - **Pull first.** The hub's authority chain (`GET /v1/chains/authority`, a signed read with
 //!   `--key`) is appended to the post's ledger through its validator, so that keys enrolled or
 //!   revoked at headquarters count at the post before anything is pushed, and so that the
@@ -33,7 +41,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::Context;
-use custody_client::{ApiError, BatchItemOutcome, Client, ForkReport};
+use custody_client::{retrying, ApiError, BatchItemOutcome, Client, ForkReport, RetryPolicy};
 use custody_core::checkpoint::{verify_checkpoint, NoteVerifier};
 use custody_core::Record;
 use custody_ledger::{AppendError, ForkOutcome, Ledger, META_PUBLISHED_CHECKPOINT};
@@ -66,8 +74,9 @@ fn cursor_key(hub: &str) -> String {
 /// JetStream ledger itself. One per run: the size of its variants does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Hub {
-    /// `http(s)://`: the batch endpoint of the gateway, over the client library.
-    Gateway(Client),
+    /// `http(s)://`: the batch endpoint of the gateway, over the client library; the waits
+    /// allowed when it answers 429 or 503 with `Retry-After`.
+    Gateway(Client, RetryPolicy),
     /// `nats://`: the hub's ledger, appended to through its own validator.
     Ledger(Ledger),
 }
@@ -78,19 +87,31 @@ enum Answer {
     Stored { duplicate: bool },
     /// The hub's chain is elsewhere; `head_seq` is its head's seq, when it has one.
     Conflict { head_seq: Option<u64> },
-    /// Refused or failed for another reason, in words.
-    Refused(String),
+    /// Refused or failed for another reason, in words; `future` when the rule was the
+    /// hub's future-time rule (the record's `recorded_at` ahead of the hub's clock).
+    Refused { why: String, future: bool },
+}
+
+/// Prints a wait the hub asked for (429 rate limited, 503 unavailable) before it is made.
+fn say_wait(hub: &str) -> impl FnMut(&ApiError, std::time::Duration) + '_ {
+    move |e, wait| {
+        eprintln!(
+            "custody: the hub {hub} asks to wait ({e}): waiting {} s, then sending the same request again",
+            wait.as_secs_f64().ceil()
+        );
+    }
 }
 
 impl Hub {
     /// The hub's authority chain, in order.
     async fn authority(&self, hub: &str) -> anyhow::Result<Vec<Record>> {
         match self {
-            Hub::Gateway(client) => {
-                let answer = client
-                    .chain(custody_core::ids::AUTHORITY_CHAIN)
-                    .await
-                    .with_context(|| format!("cannot read the authority chain of the hub {hub}"))?;
+            Hub::Gateway(client, retry) => {
+                let answer = retrying(*retry, say_wait(hub), || {
+                    client.chain(custody_core::ids::AUTHORITY_CHAIN)
+                })
+                .await
+                .with_context(|| format!("cannot read the authority chain of the hub {hub}"))?;
                 records_of(&answer, hub)
             }
             Hub::Ledger(ledger) => Ok(ledger
@@ -108,7 +129,9 @@ impl Hub {
     async fn checkpoint(&self, hub: &str) -> anyhow::Result<Option<String>> {
         let what = || format!("cannot read the checkpoint of the hub {hub}");
         match self {
-            Hub::Gateway(client) => client.checkpoint().await.with_context(what),
+            Hub::Gateway(client, retry) => retrying(*retry, say_wait(hub), || client.checkpoint())
+                .await
+                .with_context(what),
             Hub::Ledger(ledger) => Ok(ledger
                 .store()
                 .meta(META_PUBLISHED_CHECKPOINT)
@@ -122,9 +145,8 @@ impl Hub {
     /// got no answer (the records may or may not be stored: the next run resends them).
     async fn send(&self, records: &[Record], hub: &str) -> anyhow::Result<Vec<Answer>> {
         match self {
-            Hub::Gateway(client) => {
-                let answers = client
-                    .append_batch(records)
+            Hub::Gateway(client, retry) => {
+                let answers = retrying(*retry, say_wait(hub), || client.append_batch(records))
                     .await
                     .map_err(anyhow::Error::new)?;
                 Ok(answers
@@ -138,8 +160,14 @@ impl Hub {
                                 head_seq: head.map(|h| h.seq),
                             }
                         }
-                        BatchItemOutcome::Failed(e) => Answer::Refused(e.to_string()),
-                        _ => Answer::Refused("an answer this client does not know".to_string()),
+                        BatchItemOutcome::Failed(e) => Answer::Refused {
+                            future: e.rule() == Some(custody_core::Rule::Future),
+                            why: e.to_string(),
+                        },
+                        _ => Answer::Refused {
+                            why: "an answer this client does not know".to_string(),
+                            future: false,
+                        },
                     })
                     .collect())
             }
@@ -153,9 +181,10 @@ impl Hub {
                         Err(AppendError::Conflict(c)) => Answer::Conflict {
                             head_seq: c.head.map(|h| h.seq),
                         },
-                        Err(AppendError::Invalid(e)) => {
-                            Answer::Refused(format!("record refused ({}): {e}", e.rule()))
-                        }
+                        Err(AppendError::Invalid(e)) => Answer::Refused {
+                            why: format!("record refused ({}): {e}", e.rule()),
+                            future: e.rule() == custody_core::Rule::Future,
+                        },
                         Err(e) => {
                             return Err(anyhow::Error::new(e)
                                 .context(format!("the hub ledger {hub} failed")))
@@ -168,11 +197,10 @@ impl Hub {
     }
 
     /// The hub's record at `(chain, seq)`.
-    async fn record_at(&self, chain: &str, seq: u64) -> anyhow::Result<Record> {
+    async fn record_at(&self, chain: &str, seq: u64, hub: &str) -> anyhow::Result<Record> {
         let found = match self {
-            Hub::Gateway(client) => {
-                let answer = client
-                    .chain(chain)
+            Hub::Gateway(client, retry) => {
+                let answer = retrying(*retry, say_wait(hub), || client.chain(chain))
                     .await
                     .with_context(|| format!("cannot read chain {chain} at the hub"))?;
                 answer["records"]
@@ -199,11 +227,19 @@ impl Hub {
     }
 
     /// Gives the hub the post's version of a forked place; says what the hub did with it.
-    async fn report_fork(&self, record: &Record, source: &str) -> anyhow::Result<&'static str> {
+    async fn report_fork(
+        &self,
+        record: &Record,
+        source: &str,
+        hub: &str,
+    ) -> anyhow::Result<&'static str> {
         let what = || format!("cannot report record {} to the hub as a fork", record.hash);
         match self {
-            Hub::Gateway(client) => {
-                Ok(match client.report_fork(record).await.with_context(what)? {
+            Hub::Gateway(client, retry) => {
+                let report = retrying(*retry, say_wait(hub), || client.report_fork(record))
+                    .await
+                    .with_context(what)?;
+                Ok(match report {
                     ForkReport::Kept { new: true, .. } => "new alarm",
                     ForkReport::Kept { new: false, .. } => "already kept",
                     ForkReport::SameRecord { .. } => "same record",
@@ -270,9 +306,52 @@ async fn connect(to: &str, args: &SyncArgs) -> anyhow::Result<Hub> {
         .timeout(std::time::Duration::from_secs(args.timeout))
         .build()
         .context("cannot build the HTTP client")?;
+    // A 429 or 503 is waited out as the hub's Retry-After says: each wait at most a minute
+    // (and --timeout), all the waits of one request at most --timeout.
+    let retry = RetryPolicy {
+        max_wait: std::time::Duration::from_secs(args.timeout.min(60)),
+        budget: std::time::Duration::from_secs(args.timeout),
+    };
     Ok(Hub::Gateway(
         Client::with_http(to, http).with_key(keyfile::read(key)?),
+        retry,
     ))
+}
+
+/// Seconds over which a post's clock is said to differ from the hub's.
+const CLOCK_NOTICE_SECS: i64 = 60;
+
+/// Compares this post's clock with the hub's (the HTTP `Date` of its `/healthz` answer) and
+/// says how far off it is; returns the hub's clock minus the post's, in seconds (0 when the
+/// hub sent no date). Beyond the validator's future tolerance it is a warning: records this
+/// post writes are that far off, and the hub refuses those ahead of its clock.
+async fn check_clock(client: &Client, hub: &str) -> anyhow::Result<i64> {
+    let (hub_clock, local) = retrying(RetryPolicy::NEVER, |_, _| {}, || client.server_clock())
+        .await
+        .with_context(|| format!("cannot reach the hub {hub}"))?;
+    let Some(hub_clock) = hub_clock else {
+        tracing::warn!("the hub sent no HTTP Date header: the post's clock is not compared");
+        return Ok(0);
+    };
+    let offset = hub_clock.unix_seconds() - local.unix_seconds();
+    let tolerance = custody_core::ValidatorConfig::default().future_tolerance_secs;
+    if offset.abs() > CLOCK_NOTICE_SECS {
+        let how = if offset < 0 { "ahead of" } else { "behind" };
+        let span = clock::span(offset);
+        if offset.abs() > tolerance {
+            eprintln!(
+                "custody: WARNING: this post's clock is {span} {how} the hub's (post {local}, hub {hub_clock}): the records it writes carry times {span} off{}; set the post's clock (NTP, or `date -s` from a trusted clock) before recording more",
+                if offset < 0 {
+                    format!(", and the hub refuses those more than {tolerance} s ahead of its clock until its clock passes them")
+                } else {
+                    String::new()
+                }
+            );
+        } else {
+            eprintln!("custody: this post's clock is {span} {how} the hub's (post {local}, hub {hub_clock})");
+        }
+    }
+    Ok(offset)
 }
 
 /// Runs the sync.
@@ -284,7 +363,14 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
     if store::is_nats(from) && store::display(from) == hub {
         anyhow::bail!("--to {hub} is the post's own store");
     }
-    let target = connect(&to, args).await?;
+    let mut target = connect(&to, args).await?;
+    // The post's clock against the hub's; the sync's signed reads are dated by the hub's
+    // clock, so that a post whose clock is hours off can still sync and be told so.
+    let mut clock_offset = 0;
+    if let Hub::Gateway(client, _) = &mut target {
+        clock_offset = check_clock(client, &hub).await?;
+        *client = client.clone().with_clock_offset(clock_offset);
+    }
     let s = store::open_store(from, store::Create::No).await?;
     let ledger = Ledger::open(s.clone(), Default::default())
         .await
@@ -305,7 +391,7 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
         }
     }
     let mut counts = Counts {
-        pulled: pull_authority(&ledger, &target, &hub).await?,
+        pulled: pull_authority(&ledger, &target, &hub, clock_offset).await?,
         ..Counts::default()
     };
     if counts.pulled > 0 {
@@ -359,7 +445,7 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
                 Answer::Conflict { head_seq }
                     if head_seq.is_some_and(|s| s >= ev.record.header.seq) =>
                 {
-                    fork(&ledger, &target, ev, &source, &their_source).await?;
+                    fork(&ledger, &target, ev, &source, &their_source, &hub).await?;
                     forked.insert(ev.record.header.chain.clone());
                     counts.forks += 1;
                     true
@@ -380,7 +466,20 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
                     );
                     false
                 }
-                Answer::Refused(why) => {
+                Answer::Refused { why, future: true } => {
+                    let recorded = &ev.record.header.recorded_at;
+                    let hub_now = clock::now()?.plus_seconds(clock_offset);
+                    refuse(
+                        &mut refused,
+                        ev,
+                        &format!(
+                            "{why}; recorded_at {recorded} is {} after the hub's clock ({hub_now}): this post's clock was ahead when the record was written. Set the post's clock (NTP, or `date -s` from a trusted clock); the record stays in this post's ledger and the hub takes it once its clock passes {recorded}: run the same sync again then",
+                            clock::span(recorded.unix_seconds() - hub_now.unix_seconds())
+                        ),
+                    );
+                    false
+                }
+                Answer::Refused { why, .. } => {
                     refuse(&mut refused, ev, &why);
                     false
                 }
@@ -416,6 +515,7 @@ pub async fn run(out: Output, spec: &str, args: &SyncArgs) -> anyhow::Result<()>
         "forks": counts.forks,
         "held_back": counts.held_back,
         "cursor": cursor,
+        "clock_offset_secs": clock_offset,
     }));
     if let Some(what) = refused {
         return Err(refused_reported(format!(
@@ -588,19 +688,31 @@ async fn pull_checkpoint(
 }
 
 /// Appends the hub's authority chain to the post's ledger; returns how many records were new.
-async fn pull_authority(ledger: &Ledger, target: &Hub, hub: &str) -> anyhow::Result<u64> {
+/// The future-time rule takes the later of the post's clock and the hub's (`offset` seconds
+/// after the post's): the hub accepted these records by its clock, and a post whose clock is
+/// behind must still take the keys enrolled there.
+async fn pull_authority(
+    ledger: &Ledger,
+    target: &Hub,
+    hub: &str,
+    offset: i64,
+) -> anyhow::Result<u64> {
     let mut new = 0;
     for record in target.authority(hub).await? {
-        let now = clock::now()?;
+        let now = clock::now()?.plus_seconds(offset.max(0));
         match ledger.append(&record, &now).await {
             Ok(AppendOutcome::Appended { .. }) => new += 1,
             Ok(AppendOutcome::Duplicate { .. }) => {}
             Err(AppendError::Invalid(e)) => {
+                let why = match clock::refusal_hint(&e) {
+                    Some(hint) => hint,
+                    None => "is it the same ledger?".to_string(),
+                };
                 return Err(crate::exit::refused(format!(
-                    "authority record {} of the hub {hub} is refused by this post's ledger ({}): {e}; is it the same ledger?",
+                    "authority record {} of the hub {hub} is refused by this post's ledger ({}): {e}; {why}",
                     record.hash,
                     e.rule()
-                )))
+                )));
             }
             Err(e) => {
                 return Err(anyhow::Error::new(e).context(format!(
@@ -621,9 +733,10 @@ async fn fork(
     ev: &StoredEvent,
     source: &str,
     their_source: &str,
+    hub: &str,
 ) -> anyhow::Result<()> {
     let h = &ev.record.header;
-    let theirs = target.record_at(&h.chain, h.seq).await?;
+    let theirs = target.record_at(&h.chain, h.seq, hub).await?;
     let now = clock::now()?;
     let kept = ledger
         .record_fork(&theirs, source, &now)
@@ -634,7 +747,7 @@ async fn fork(
                 theirs.hash, h.chain, h.seq
             )
         })?;
-    let reported = target.report_fork(&ev.record, their_source).await?;
+    let reported = target.report_fork(&ev.record, their_source, hub).await?;
     eprintln!(
         "custody: FORK at chain {} seq {}: this post holds {}, the hub holds {}; kept here ({}) and at the hub ({reported})",
         h.chain,

@@ -36,7 +36,7 @@ use custody_core::checkpoint::{verify_checkpoint, Checkpoint, NoteVerifier};
 use custody_core::cosignature::{verify_cosigned, CosignatureVerifier};
 use custody_core::encoding::{b64std, hex};
 use custody_store::ForkAlarm;
-use custody_verify::{Failure, MissingPayload, Report, Summary, Verifier};
+use custody_verify::{AheadOfClock, Failure, MissingPayload, Report, Summary, Verifier};
 use serde_json::json;
 
 use crate::cli::VerifyArgs;
@@ -56,8 +56,10 @@ pub async fn run(out: Output, spec: &str, args: &VerifyArgs) -> anyhow::Result<(
         .as_ref()
         .map_or_else(|| store::display(spec), |f| f.display().to_string());
     let verifier = |trust| -> anyhow::Result<Verifier> {
+        // A stored ledger is replayed: records it accepted are not refused now for lying in
+        // this clock's future (a post whose clock was ahead); they are reported.
         Ok(Verifier::new(trust)
-            .with_clock(Some(clock::now()?))
+            .with_ahead_notice(Some(clock::now()?))
             .with_checkpoint_size(checkpoint.as_ref().map(|c| c.size)))
     };
 
@@ -190,6 +192,33 @@ pub fn describe(f: &Failure) -> String {
     };
     let hash = f.hash.as_deref().unwrap_or("unreadable");
     format!("{place}: record {hash} refused ({}): {}", f.rule, f.message)
+}
+
+/// The warning about stored records recorded after this machine's clock: they verify (the
+/// ledger accepted them), and a clock somewhere is wrong.
+pub fn ahead_warning(a: &AheadOfClock) -> String {
+    format!(
+        "WARNING: {} records were recorded more than {} s after this machine's clock ({}): the first at position {} (record {}), the latest at {}, {} ahead. The clock of the post that recorded them was ahead, or this machine's clock is behind: set the wrong one right (NTP, or `date -s` from a trusted clock). They still verify: a ledger keeps what it accepted; a hub refuses them until its own clock passes their recorded_at.",
+        a.count,
+        custody_core::ValidatorConfig::default().future_tolerance_secs,
+        a.clock,
+        a.first.0,
+        a.first.1,
+        a.latest,
+        clock::span(a.latest.unix_seconds() - a.clock.unix_seconds())
+    )
+}
+
+/// [`ahead_warning`] as JSON.
+pub fn ahead_json(a: &AheadOfClock) -> serde_json::Value {
+    json!({
+        "count": a.count,
+        "clock": a.clock.as_str(),
+        "first_position": a.first.0,
+        "first_hash": a.first.1.to_hex(),
+        "latest_recorded_at": a.latest.as_str(),
+        "ahead_secs": a.latest.unix_seconds() - a.clock.unix_seconds(),
+    })
 }
 
 /// A failure as JSON.
@@ -413,6 +442,9 @@ pub fn print_report(
         forks,
     } = found;
     let ok = failure.is_none() && cp_problem.is_none();
+    if let Some(ahead) = &s.ahead_of_clock {
+        eprintln!("custody: {}", ahead_warning(ahead));
+    }
     let (proved, not_proved) = if ok {
         proved(s.records, cp)
     } else {
@@ -442,6 +474,7 @@ pub fn print_report(
             "root": b64std(&s.root),
             "root_hex": hex(&s.root),
             "failure": failure.map(failure_json),
+            "ahead_of_clock": s.ahead_of_clock.as_ref().map(ahead_json),
             "checkpoint": cp.map(|c| json!({
                 "size": c.size,
                 "root": b64std(&c.root),
@@ -569,8 +602,8 @@ pub(crate) async fn verified_store(
 )> {
     let s = crate::store::open_store(spec, crate::store::Create::No).await?;
     let meta = crate::store::read_meta(spec, s.as_ref()).await?;
-    let mut v =
-        custody_verify::Verifier::new(meta.trust.clone()).with_clock(Some(crate::clock::now()?));
+    let mut v = custody_verify::Verifier::new(meta.trust.clone())
+        .with_ahead_notice(Some(crate::clock::now()?));
     let report = v.verify_store(s.as_ref(), |_| {}).await?;
     if let Some(f) = report
         .failure
