@@ -860,8 +860,8 @@ impl PostFile {
         let reader = custody_core::SecretKey::from_seed(
             <sha2::Sha256 as sha2::Digest>::digest(b"custody-bench/sync-reader").into(),
         );
-        write_key_file(&dir.path().join("root.key"), &scenario.root_key)?;
-        write_key_file(&dir.path().join("reader.key"), &reader)?;
+        crate::sys::write_key_file(&dir.path().join("root.key"), &scenario.root_key)?;
+        crate::sys::write_key_file(&dir.path().join("reader.key"), &reader)?;
         Ok(PostFile {
             dir,
             reader_agency: actor.agency.to_string(),
@@ -910,19 +910,6 @@ impl PostFile {
         }
         Ok(())
     }
-}
-
-/// Writes a key file (`custody keygen`'s format), mode 0600.
-fn write_key_file(path: &std::path::Path, key: &custody_core::SecretKey) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let doc = serde_json::json!({
-        "type": "custody-ledger/ed25519-secret-key",
-        "public": key.public().to_string(),
-        "seed": custody_core::encoding::b64url(&key.seed()),
-    });
-    std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(())
 }
 
 /// (i) `custody --store post.db sync --to URL --key K --batch 200`, the binary beside this

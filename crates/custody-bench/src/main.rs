@@ -35,6 +35,12 @@
 //!   N - new, at `--small` (default 100,000) and `--events` (default 1,000,000) records (aim:
 //!   the same time at both sizes).
 //!
+//! - `scale`: a ledger's life at `--sizes` (default 1,000,000 events) through the `custody`
+//!   commands, on SQLite and on JetStream: submit (append rate), full audit, a day's growth
+//!   and the incremental audit, disk bytes per event, export, an inclusion proof with a tree
+//!   file, the clerk's backlog; each step's seconds and peak memory. Needs
+//!   `target/release/custody` beside the harness.
+//!
 //! Benchmark ledgers are generated once and cached under `target/custody-bench/` (see
 //! [`data`] for how a ledger larger than the demo scenario is made while staying one valid
 //! ledger).
@@ -75,6 +81,7 @@ mod data;
 mod packet;
 mod projection;
 mod proofs;
+mod scale;
 mod sys;
 mod verify;
 mod witness;
@@ -117,6 +124,9 @@ enum Cmd {
     /// Inclusion and consistency proof latency from the tree file (custody-tlog) at 1,000,000
     /// synthetic leaves, beside the O(n) core functions on the same leaves; tree build rate.
     Proofs(ProofsArgs),
+    /// A ledger's life at each size through the custody commands, on SQLite and JetStream:
+    /// append, audits, disk, export, proof, backlog; seconds and peak memory of each step.
+    Scale(ScaleArgs),
     /// Internal: verifies one file in this process and prints a JSON report.
     #[command(hide = true)]
     VerifyStream {
@@ -193,6 +203,20 @@ struct AuditArgs {
     /// New events verified by the incremental audit.
     #[arg(long, default_value_t = 10_000)]
     new: usize,
+}
+
+/// `custody-bench scale`.
+#[derive(Debug, Args)]
+struct ScaleArgs {
+    /// Ledger sizes in events, comma-separated (e.g. 1000000,10000000).
+    #[arg(long, value_delimiter = ',', default_value = "1000000")]
+    sizes: Vec<usize>,
+    /// Records of the day's growth, appended and audited after the full audit.
+    #[arg(long, default_value_t = 10_000)]
+    new: usize,
+    /// Stores to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,jetstream")]
+    stores: Vec<scale::StoreKind>,
 }
 
 /// `custody-bench projection`.
@@ -356,6 +380,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             queries: args.queries,
             baseline: args.baseline,
             batch: args.batch.max(1),
+            cache,
+        }),
+        Cmd::Scale(args) => scale::run(&scale::ScaleSettings {
+            sizes: args.sizes,
+            new: args.new,
+            stores: args.stores,
             cache,
         }),
         Cmd::Audit(args) => audit::run(&audit::AuditSettings {

@@ -14,9 +14,7 @@
 //! harness (`cargo build --release -p custody-cli -p custody-bench`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use custody_core::checkpoint::{Checkpoint, NoteSigner};
@@ -30,6 +28,8 @@ use custody_scenario::{build_as_of, ScenarioConfig};
 use custody_store::{LedgerScan, LedgerStore};
 use custody_store_sqlite::SqliteStore;
 use serde_json::json;
+
+use crate::sys::run_custody;
 use sha2::{Digest as _, Sha256};
 
 /// What to measure.
@@ -39,33 +39,6 @@ pub struct PacketSettings {
     pub events: usize,
     /// Evidence totals to measure, in MiB.
     pub evidence_mib: Vec<u64>,
-}
-
-/// One timed run of the binary.
-struct Timed {
-    secs: f64,
-    peak_kib: u64,
-}
-
-/// Runs `custody ARGS` on `store`; fails with its standard error when it fails.
-fn run_custody(custody: &Path, store: &Path, args: &[&str]) -> anyhow::Result<Timed> {
-    let start = Instant::now();
-    let child = Command::new(custody)
-        .arg("--store")
-        .arg(store)
-        .arg("--quiet")
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", custody.display()))?;
-    let pid = child.id();
-    let (status, peak_kib) = crate::sys::wait_with_peak(child)?;
-    let secs = start.elapsed().as_secs_f64();
-    if !status.success() {
-        bail!("custody {args:?} (pid {pid}) failed: {}", status.stderr);
-    }
-    Ok(Timed { secs, peak_kib })
 }
 
 /// Builds the ledger of the measured chain in `dir` (a SQLite file, its evidence directory, a

@@ -148,6 +148,54 @@ pub fn custody_binary() -> anyhow::Result<std::path::PathBuf> {
     Ok(custody)
 }
 
+/// One child process's wall time and peak memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Timed {
+    /// Wall-clock seconds from spawn to exit.
+    pub secs: f64,
+    /// Its peak resident memory, KiB.
+    pub peak_kib: u64,
+}
+
+/// Runs `custody --store STORE --quiet ARGS`; fails with its standard error when it fails.
+pub fn run_custody(
+    custody: &std::path::Path,
+    store: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+) -> anyhow::Result<Timed> {
+    let start = std::time::Instant::now();
+    let child = std::process::Command::new(custody)
+        .arg("--store")
+        .arg(store)
+        .arg("--quiet")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", custody.display()))?;
+    let pid = child.id();
+    let (status, peak_kib) = wait_with_peak(child)?;
+    let secs = start.elapsed().as_secs_f64();
+    if !status.success() {
+        anyhow::bail!("custody {args:?} (pid {pid}) failed: {}", status.stderr);
+    }
+    Ok(Timed { secs, peak_kib })
+}
+
+/// Writes a key file (`custody keygen`'s format), mode 0600.
+pub fn write_key_file(path: &std::path::Path, key: &custody_core::SecretKey) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let doc = serde_json::json!({
+        "type": "custody-ledger/ed25519-secret-key",
+        "public": key.public().to_string(),
+        "seed": custody_core::encoding::b64url(&key.seed()),
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
