@@ -15,16 +15,6 @@ use custody_client::Client;
 use custody_core::Record;
 use custody_testkit::{free_port, NatsServer};
 
-/// Records acknowledged by a `custody --json submit` run, from its per-line reports.
-fn acknowledged(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["status"].is_string())
-        .filter_map(|v| v["hash"].as_str().map(str::to_string))
-        .collect()
-}
-
 #[test]
 fn nats_server_killed_during_submit_loses_nothing_acknowledged() {
     let mut server = NatsServer::start().expect("nats-server");

@@ -157,16 +157,6 @@ fn nats_server_killed_under_gateway_load_answers_503_then_resumes() {
     all_stored_once(&w, before, &all);
 }
 
-/// Records acknowledged by a `custody --json submit` run, from its per-line reports.
-fn acknowledged(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["status"].is_string())
-        .filter_map(|v| v["hash"].as_str().map(str::to_string))
-        .collect()
-}
-
 #[test]
 fn sqlite_on_a_full_disk_refuses_clearly_then_resumes() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -368,6 +368,16 @@ pub fn signed_next(
     .sign(key, &[9; 16])
 }
 
+/// Records acknowledged by a `custody --json submit` run, from its per-line reports.
+pub fn acknowledged(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["status"].is_string())
+        .filter_map(|v| v["hash"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Writes records as JSONL.
 pub fn write_jsonl(path: &Path, records: &[Record]) {
     let mut text = String::new();
