@@ -6,12 +6,17 @@ use std::time::{Duration, Instant};
 
 use crate::{free_port, NatsServer, ServerOptions};
 
-/// The cluster name every node of a [`Cluster`] runs with.
+/// The prefix of every [`Cluster`]'s name; each cluster adds the test process's id and a
+/// counter, so that two clusters a test binary runs at once never take each other's nodes.
 pub const CLUSTER_NAME: &str = "custody";
 /// How long a cluster start, a node restart or a wait for a stream may take.
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many fresh port sets [`Cluster::start_with`] tries when a port was taken meanwhile.
-const PORT_ATTEMPTS: usize = 3;
+/// How many fresh clusters (new ports, empty stores) [`Cluster::start_with`] tries when a
+/// port was taken meanwhile or the nodes did not form one meta group.
+const START_ATTEMPTS: usize = 3;
+/// How long a new cluster's meta group may take to count every node before
+/// [`Cluster::start_with`] starts a fresh one.
+const FORMATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between polls of the monitoring endpoints.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -30,7 +35,8 @@ pub struct StreamState {
 
 /// A JetStream cluster of nats-server nodes (3 by default) on 127.0.0.1, each with its own
 /// free client, monitoring and route ports, its own temporary store directory and
-/// `sync_interval: always`, all routed to each other in cluster [`CLUSTER_NAME`].
+/// `sync_interval: always`, all routed to each other in a cluster of its own
+/// ([`Cluster::cluster_name`]).
 ///
 /// Node `i` is named `n{i+1}` (`server_name`). [`Cluster::kill`] kills one node with SIGKILL;
 /// [`Cluster::restart`] starts it again with the same ports and store. Dropping the value
@@ -43,6 +49,21 @@ pub struct StreamState {
 pub struct Cluster {
     nodes: Vec<NatsServer>,
     names: Vec<String>,
+    cluster_name: String,
+}
+
+/// A cluster name no other [`Cluster`] of this machine runs with at the same time.
+///
+/// Two clusters with one name (and, as here, the same server names `n1`..`n3`) merge when one
+/// node's route port is given to the other cluster between [`free_port`] and the bind, or
+/// while a killed node is down: the server refuses a route only when the names differ
+/// (`Cluster Name Conflict`). Seen in CI as stream creation failing with "no suitable peers
+/// for placement" (10005) for as long as the store would wait.
+fn unique_cluster_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{CLUSTER_NAME}-{}-{n}", std::process::id())
 }
 
 impl Cluster {
@@ -62,17 +83,17 @@ impl Cluster {
             ));
         }
         let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
+        for _ in 0..START_ATTEMPTS {
             match Cluster::try_start(size, &options) {
                 Ok(cluster) => return Ok(cluster),
-                Err(e) if e.kind() == io::ErrorKind::AddrInUse => last_error = Some(e),
-                Err(e) => return Err(e),
+                Err(Start::Retry(e)) => last_error = Some(e),
+                Err(Start::Failed(e)) => return Err(e),
             }
         }
         Err(last_error.unwrap_or_else(|| io::Error::other("no free ports for the cluster")))
     }
 
-    fn try_start(size: usize, options: &ServerOptions) -> io::Result<Cluster> {
+    fn try_start(size: usize, options: &ServerOptions) -> Result<Cluster, Start> {
         // Every port is chosen up front: each node's routes name all the others.
         let mut ports = Vec::with_capacity(size);
         let mut seen = std::collections::HashSet::new();
@@ -86,6 +107,7 @@ impl Cluster {
             .iter()
             .map(|(_, _, route)| format!("nats-route://127.0.0.1:{route}"))
             .collect();
+        let cluster_name = unique_cluster_name();
         let mut nodes = Vec::with_capacity(size);
         let mut names = Vec::with_capacity(size);
         for (i, (client, monitor, route)) in ports.iter().enumerate() {
@@ -93,7 +115,7 @@ impl Cluster {
             let mut node_options = options.clone();
             node_options.extra_config = format!(
                 "server_name: {name}\n\
-                 cluster {{\n  name: {CLUSTER_NAME}\n  listen: 127.0.0.1:{route}\n  \
+                 cluster {{\n  name: {cluster_name}\n  listen: 127.0.0.1:{route}\n  \
                  routes: [\n    {}\n  ]\n}}\n{}",
                 routes.join("\n    "),
                 options.extra_config
@@ -101,16 +123,73 @@ impl Cluster {
             nodes.push(NatsServer::unstarted(node_options, *client, *monitor)?);
             names.push(name);
         }
-        let mut cluster = Cluster { nodes, names };
+        let mut cluster = Cluster {
+            nodes,
+            names,
+            cluster_name,
+        };
         // All nodes first: a node's JetStream is healthy only once a majority has met.
         for node in &mut cluster.nodes {
-            node.spawn()?;
+            node.spawn().map_err(Start::from_spawn)?;
         }
         for node in &mut cluster.nodes {
-            node.wait_ready()?;
+            node.wait_ready().map_err(Start::from_spawn)?;
         }
-        cluster.wait_meta_leader()?;
+        cluster.wait_meta_leader().map_err(Start::Failed)?;
+        // At its first start a node sizes the meta group from what it knows then (the
+        // configured routes, the peers already met); under load it can settle on fewer than
+        // all the nodes, and the one left out is never added: a replicated stream then finds
+        // "no suitable peers for placement". Such a cluster is thrown away, not waited on.
+        cluster.wait_meta_peers().map_err(Start::Retry)?;
         Ok(cluster)
+    }
+
+    /// The `cluster { name }` every node of this cluster runs with.
+    pub fn cluster_name(&self) -> &str {
+        &self.cluster_name
+    }
+
+    /// Waits until the meta leader counts every node of the cluster as a current peer, so a
+    /// replicated stream can be placed on all of them.
+    fn wait_meta_peers(&mut self) -> io::Result<()> {
+        let size = self.nodes.len();
+        let mut seen = Vec::new();
+        let what = "every node as a current JetStream peer";
+        let waited = self.poll_for(what, FORMATION_TIMEOUT, |cluster| {
+            seen.clear();
+            for i in cluster.running() {
+                let Ok(jsz) = cluster.jsz(i, "/jsz") else {
+                    continue;
+                };
+                let meta = &jsz["meta_cluster"];
+                seen.push(format!("{}: {meta}", cluster.names[i]));
+                if meta["leader"].as_str() != Some(cluster.names[i].as_str()) {
+                    continue;
+                }
+                let replicas = meta["replicas"].as_array().cloned().unwrap_or_default();
+                let current = replicas
+                    .iter()
+                    .filter(|r| {
+                        r["current"].as_bool() == Some(true)
+                            && r["offline"].as_bool() != Some(true)
+                            && r["name"]
+                                .as_str()
+                                .is_some_and(|n| cluster.index_of(n).is_some())
+                    })
+                    .count();
+                return (current + 1 == size).then_some(());
+            }
+            None
+        });
+        waited.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}\nmeta groups as each node sees them:\n{}",
+                    seen.join("\n")
+                ),
+            )
+        })
     }
 
     /// The number of nodes.
@@ -294,9 +373,18 @@ impl Cluster {
     fn poll<T>(
         &mut self,
         what: &str,
+        check: impl FnMut(&mut Cluster) -> Option<T>,
+    ) -> io::Result<T> {
+        self.poll_for(what, CLUSTER_TIMEOUT, check)
+    }
+
+    fn poll_for<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
         mut check: impl FnMut(&mut Cluster) -> Option<T>,
     ) -> io::Result<T> {
-        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(v) = check(self) {
                 return Ok(v);
@@ -310,13 +398,36 @@ impl Cluster {
                     .collect();
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!(
-                        "no {what} within {CLUSTER_TIMEOUT:?}; logs:\n{}",
-                        logs.join("\n")
-                    ),
+                    format!("no {what} within {timeout:?}; logs:\n{}", logs.join("\n")),
                 ));
             }
             thread::sleep(POLL);
+        }
+    }
+}
+
+/// Why one attempt at starting a cluster failed.
+enum Start {
+    /// Worth a fresh cluster: a port was taken meanwhile, or the meta group left a node out
+    /// (or never formed).
+    Retry(io::Error),
+    /// Not worth another try.
+    Failed(io::Error),
+}
+
+impl From<io::Error> for Start {
+    fn from(e: io::Error) -> Start {
+        Start::Failed(e)
+    }
+}
+
+impl Start {
+    fn from_spawn(e: io::Error) -> Start {
+        // TimedOut: a node that never met a meta leader, the same fault as below.
+        if matches!(e.kind(), io::ErrorKind::AddrInUse | io::ErrorKind::TimedOut) {
+            Start::Retry(e)
+        } else {
+            Start::Failed(e)
         }
     }
 }
@@ -351,5 +462,32 @@ mod tests {
         cluster.restart(l).unwrap();
         assert!(cluster.is_running(l));
         cluster.wait_meta_leader().unwrap();
+    }
+
+    #[test]
+    fn two_clusters_of_one_process_have_names_of_their_own_and_every_peer_current() {
+        let mut a = Cluster::start_with(2, ServerOptions::default()).unwrap();
+        let mut b = Cluster::start_with(2, ServerOptions::default()).unwrap();
+        assert_ne!(a.cluster_name(), b.cluster_name());
+        for cluster in [&mut a, &mut b] {
+            let name = cluster.cluster_name().to_string();
+            assert!(name.starts_with(CLUSTER_NAME), "{name}");
+            let leader = cluster.wait_meta_leader().unwrap();
+            let l = cluster.index_of(&leader).unwrap();
+            for i in 0..cluster.len() {
+                let varz: serde_json::Value =
+                    serde_json::from_str(&cluster.node(i).monitor_get("/varz").unwrap()).unwrap();
+                assert_eq!(
+                    varz["cluster"]["name"].as_str(),
+                    Some(name.as_str()),
+                    "node {i}"
+                );
+            }
+            let jsz: serde_json::Value =
+                serde_json::from_str(&cluster.node(l).monitor_get("/jsz").unwrap()).unwrap();
+            let replicas = jsz["meta_cluster"]["replicas"].as_array().unwrap();
+            assert_eq!(replicas.len(), 1, "the leader's one peer: {jsz}");
+            assert_eq!(replicas[0]["current"].as_bool(), Some(true), "{jsz}");
+        }
     }
 }

@@ -534,9 +534,38 @@ impl NatsServer {
     /// The last 20 lines of the server's log.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.log_file()).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
+        let lines = collapse_repeats(&text);
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
+}
+
+/// The lines of a nats-server log, each run of lines with the same message (the text after
+/// `[pid] date time`) folded into its first line and a count, so that a tail shows what
+/// happened before a wait, not twenty copies of one health check warning.
+fn collapse_repeats(text: &str) -> Vec<String> {
+    fn message(line: &str) -> &str {
+        // `[1234] 2026/12/02 10:22:19.993043 [WRN] ...`: the message starts after the third space.
+        line.splitn(4, ' ').nth(3).unwrap_or(line)
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut last: Option<&str> = None;
+    let mut repeats = 0usize;
+    for line in text.lines() {
+        if last.is_some_and(|m| m == message(line)) {
+            repeats += 1;
+            continue;
+        }
+        if repeats > 0 {
+            out.push(format!("    (the line above {repeats} more times)"));
+        }
+        repeats = 0;
+        last = Some(message(line));
+        out.push(line.to_string());
+    }
+    if repeats > 0 {
+        out.push(format!("    (the line above {repeats} more times)"));
+    }
+    out
 }
 
 impl Drop for NatsServer {
@@ -688,6 +717,24 @@ mod tests {
         assert!(
             e.to_string().contains("scripts/install-nats-server.sh"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_log_tail_folds_repeated_messages() {
+        let log = "[1] 2026/12/02 10:22:19.1 [INF] Starting\n\
+                   [1] 2026/12/02 10:22:19.2 [WRN] Healthcheck failed: x\n\
+                   [1] 2026/12/02 10:22:19.3 [WRN] Healthcheck failed: x\n\
+                   [1] 2026/12/02 10:22:19.4 [WRN] Healthcheck failed: x\n\
+                   [1] 2026/12/02 10:22:19.5 [ERR] Route Error";
+        assert_eq!(
+            collapse_repeats(log),
+            vec![
+                "[1] 2026/12/02 10:22:19.1 [INF] Starting",
+                "[1] 2026/12/02 10:22:19.2 [WRN] Healthcheck failed: x",
+                "    (the line above 2 more times)",
+                "[1] 2026/12/02 10:22:19.5 [ERR] Route Error",
+            ]
         );
     }
 
