@@ -57,8 +57,8 @@ pub struct Cluster {
 /// Two clusters with one name (and, as here, the same server names `n1`..`n3`) merge when one
 /// node's route port is given to the other cluster between [`free_port`] and the bind, or
 /// while a killed node is down: the server refuses a route only when the names differ
-/// (`Cluster Name Conflict`). Seen in CI as stream creation failing with "no suitable peers
-/// for placement" (10005) for as long as the store would wait.
+/// (`Cluster Name Conflict`). Merged by hand, the second cluster's node led a meta group of
+/// the first's nodes.
 fn unique_cluster_name() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(1);
