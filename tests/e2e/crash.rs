@@ -29,9 +29,11 @@ fn nats_server_killed_during_submit_loses_nothing_acknowledged() {
     write_jsonl(&file, &records);
     let file = file.display().to_string();
 
-    // Start the stream of appends and kill the server once some are acknowledged.
+    // Start the stream of appends and kill the server once some are acknowledged: batches of
+    // 10 records, so that the answers come while the file is being appended and the kill can
+    // fall in the middle of a batch.
     let mut child = custody_cmd(w.dir.path(), &w.store)
-        .args(["--json", "submit", &file])
+        .args(["--json", "submit", "--batch", "10", &file])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

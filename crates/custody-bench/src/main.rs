@@ -127,6 +127,14 @@ enum Cmd {
     /// A ledger's life at each size through the custody commands, on SQLite and JetStream:
     /// append, audits, disk, export, proof, backlog; seconds and peak memory of each step.
     Scale(ScaleArgs),
+    /// Internal: generates the cached ledger of this many events in this process, so that the
+    /// process measuring the steps stays small (a child's `ru_maxrss` counts the resident
+    /// memory its parent had when it was spawned).
+    #[command(hide = true)]
+    GenLedger {
+        /// Events in the ledger.
+        events: usize,
+    },
     /// Internal: verifies one file in this process and prints a JSON report.
     #[command(hide = true)]
     VerifyStream {
@@ -409,6 +417,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 save.as_ref().map(|(at, p)| (*at, p.as_path())),
             )?;
             println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Cmd::GenLedger { events } => {
+            let file = data::ensure_ledger(&cache, events)?;
+            println!("{}", file.generated_now.map_or(0.0, |d| d.as_secs_f64()));
             Ok(())
         }
         Cmd::VerifyStream { trust, file } => {

@@ -238,6 +238,14 @@ fn measure(
         ),
     };
     let spec = store.spec();
+    // The ledger state file lets each command open the ledger without replaying it: beside
+    // the SQLite file by default, named for JetStream.
+    let state_file = work.join("ledger.state").display().to_string();
+    let global: Vec<&str> = match kind {
+        StoreKind::Sqlite => Vec::new(),
+        StoreKind::Jetstream => vec!["--state-file", &state_file],
+    };
+    let step = |args: &[&str]| run_custody(custody, &spec, &[&global[..], args].concat());
     let path_arg = |p: &Path| p.display().to_string();
     let trust = path_arg(&full.trust_path);
     let vkey = path_arg(&keys.vkey);
@@ -249,14 +257,10 @@ fn measure(
         kind.label(),
         thousands(size as f64)
     );
-    run_custody(
-        custody,
-        &spec,
-        &["init", "--trust", &trust, "--ledger-vkey", &vkey],
-    )?;
-    let append = run_custody(custody, &spec, &["submit", &path_arg(&prefix.path)])?;
+    step(&["init", "--trust", &trust, "--ledger-vkey", &vkey])?;
+    let append = step(&["submit", &path_arg(&prefix.path)])?;
     let publish = ["checkpoint", "--ledger-key", &ledger_key, "--publish"];
-    run_custody(custody, &spec, &publish)?;
+    step(&publish)?;
     println!(
         "  {} at {}: full audit",
         kind.label(),
@@ -273,10 +277,10 @@ fn measure(
     if kind == StoreKind::Jetstream {
         audit.extend(["--authority", &authority]);
     }
-    let full_audit = run_custody(custody, &spec, &[&audit[..], &["--full"]].concat())?;
-    let tail_append = run_custody(custody, &spec, &["submit", &path_arg(tail)])?;
-    run_custody(custody, &spec, &publish)?;
-    let incremental_audit = run_custody(custody, &spec, &audit)?;
+    let full_audit = step(&[&audit[..], &["--full"]].concat())?;
+    let tail_append = step(&["submit", &path_arg(tail)])?;
+    step(&publish)?;
+    let incremental_audit = step(&audit)?;
     let disk_bytes = store.bytes();
     println!(
         "  {} at {}: export, proof, backlog",
@@ -284,7 +288,7 @@ fn measure(
         thousands(size as f64)
     );
     let out = work.join("export.jsonl");
-    let export = run_custody(custody, &spec, &["export", "--out", &path_arg(&out)])?;
+    let export = step(&["export", "--out", &path_arg(&out)])?;
     let exported = BufReader::new(File::open(&out)?).lines().count();
     if exported != size {
         bail!(
@@ -295,39 +299,31 @@ fn measure(
     fs::remove_file(&out)?;
     let hash = hash_at(&full.path, size - new / 2)?;
     let prove = ["prove", "--event", &hash, "--tree", &tree];
-    let tree_build = run_custody(custody, &spec, &prove)?;
-    let proof = run_custody(custody, &spec, &prove)?;
-    run_custody(
-        custody,
-        &spec,
-        &[
-            "enroll",
-            "key",
-            "--root-key",
-            &path_arg(&keys.root_key),
-            "--key",
-            &keys.clerk_public,
-            "--agency",
-            &keys.clerk_agency,
-            "--roles",
-            "court_clerk",
-            "--holder-name",
-            "Greffier du banc d'essai",
-            "--badge",
-            "BENCH-1",
-        ],
-    )?;
-    let backlog = run_custody(
-        custody,
-        &spec,
-        &[
-            "backlog",
-            "--as",
-            &path_arg(&keys.clerk),
-            "--format",
-            "json",
-        ],
-    )?;
+    let tree_build = step(&prove)?;
+    let proof = step(&prove)?;
+    step(&[
+        "enroll",
+        "key",
+        "--root-key",
+        &path_arg(&keys.root_key),
+        "--key",
+        &keys.clerk_public,
+        "--agency",
+        &keys.clerk_agency,
+        "--roles",
+        "court_clerk",
+        "--holder-name",
+        "Greffier du banc d'essai",
+        "--badge",
+        "BENCH-1",
+    ])?;
+    let backlog = step(&[
+        "backlog",
+        "--as",
+        &path_arg(&keys.clerk),
+        "--format",
+        "json",
+    ])?;
     drop(store);
     let _ = fs::remove_dir_all(&work);
     Ok(Row {
@@ -345,6 +341,31 @@ fn measure(
         proof,
         backlog,
     })
+}
+
+/// Generates (when not cached) the ledger of `size` events in a child process and returns
+/// its seconds (0 when cached): generating in this process would leave its resident memory
+/// here, and every step's `ru_maxrss` would count it (a child starts with its parent's).
+fn generate_in_child(cache: &Path, size: usize) -> anyhow::Result<f64> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let out = std::process::Command::new(exe)
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg("gen-ledger")
+        .arg(size.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot start the generator")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "generating the ledger of {size} events failed ({})",
+            out.status
+        );
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .context("the generator printed no time")
 }
 
 /// Runs the `scale` subcommand.
@@ -378,17 +399,18 @@ pub fn run(settings: &ScaleSettings) -> anyhow::Result<()> {
         .context("cannot create a temporary directory")?;
     let mut rows = Vec::new();
     for &size in &settings.sizes {
+        let generated = generate_in_child(&settings.cache, size)?;
         let full = data::ensure_ledger(&settings.cache, size)?;
-        if let Some(took) = full.generated_now {
-            println!(
-                "generated {} in {:.1} s",
-                full.path.display(),
-                took.as_secs_f64()
-            );
+        if generated > 0.0 {
+            println!("generated {} in {generated:.1} s", full.path.display());
         }
         let prefix = data::ensure_prefix(&full, size - settings.new)?;
         let tail = tail_file(&full, settings.new, dir.path())?;
         let keys = write_keys(dir.path(), &full)?;
+        println!(
+            "this harness's resident memory: {} (a floor under each step's peak below)",
+            sys::status_kib("self", "VmRSS").map_or_else(|| "?".to_string(), sys::mib)
+        );
         for &kind in &settings.stores {
             rows.push(measure(
                 &custody,

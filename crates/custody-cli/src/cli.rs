@@ -96,6 +96,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "CUSTODY_NATS_REPLICAS", default_value_t = 1,
           value_parser = clap::value_parser!(u8).range(1..=5))]
     pub nats_replicas: u8,
+    /// The ledger's saved validation state, which lets a command open a large ledger without
+    /// replaying every record (checked against the store, set aside when it does not match)
+    /// [default: LEDGER.state beside a SQLite ledger; none for NATS].
+    #[arg(long, global = true, env = "CUSTODY_STATE_FILE", value_name = "FILE")]
+    pub state_file: Option<std::path::PathBuf>,
+    /// Replay every record when opening the ledger, and save no state file.
+    #[arg(long, global = true, conflicts_with = "state_file")]
+    pub no_state_file: bool,
 }
 
 /// The commands.
@@ -560,6 +568,21 @@ pub struct RecordArgs {
 pub struct SubmitArgs {
     /// JSONL file of signed records, one per line (`-` for standard input).
     pub file: PathBuf,
+    /// Most records appended in one store write (1: one write per record). A run of detainee
+    /// records that are new and valid goes to the store together, on SQLite in one
+    /// transaction; from standard input a batch also ends when no more input is waiting.
+    #[arg(long, default_value_t = custody_ledger::MAX_BATCH, value_parser = parse_batch)]
+    pub batch: usize,
+}
+
+fn parse_batch(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=custody_ledger::MAX_BATCH).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of records from 1 to {}",
+            custody_ledger::MAX_BATCH
+        )),
+    }
 }
 
 /// `custody export`.

@@ -74,6 +74,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let spec = cli.global.store.as_str();
     store::set_nats_replicas(cli.global.nats_replicas);
+    store::set_state_file(cli.global.state_file.clone(), cli.global.no_state_file);
     match &cli.command {
         Command::Keygen(a) => cmd::keygen::run(out, a),
         Command::Init(a) => cmd::init::run(out, spec, a).await,

@@ -4,13 +4,112 @@
 //! file. Only `init` and `demo` create a SQLite file; every other command refuses a missing
 //! one, rather than leaving an empty database behind a typo.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use custody_core::validate::ValidatorConfig;
-use custody_ledger::{Ledger, LedgerMeta, OpenError};
+use custody_ledger::{Ledger, LedgerMeta, OpenError, StateFileUse};
 use custody_store::LedgerStore;
+
+/// Records a command replays or appends beyond its ledger state file before it saves the
+/// file again ([`save_state_if_grown`]): a later open then replays at most about this many
+/// records plus what others appended since.
+pub const STATE_SAVE_EVERY: u64 = 1000;
+
+/// Where the ledger state file is: `--state-file`, or none with `--no-state-file`, or beside
+/// a SQLite ledger.
+#[derive(Clone, Debug)]
+enum StateFileChoice {
+    Default,
+    At(PathBuf),
+    Off,
+}
+
+/// The state file choice of this process (`--state-file`, `--no-state-file`).
+static STATE_FILE: std::sync::OnceLock<StateFileChoice> = std::sync::OnceLock::new();
+
+/// The ledger size the state file of this process's ledger was last read or written at.
+static STATE_SAVED_AT: std::sync::Mutex<u64> = std::sync::Mutex::new(0);
+
+/// Sets where the ledger state file is (once, from `--state-file` and `--no-state-file`).
+pub fn set_state_file(path: Option<PathBuf>, off: bool) {
+    let choice = match (path, off) {
+        (_, true) => StateFileChoice::Off,
+        (Some(p), false) => StateFileChoice::At(p),
+        (None, false) => StateFileChoice::Default,
+    };
+    let _ = STATE_FILE.set(choice);
+}
+
+/// The ledger state file of the store `spec`: `--state-file`, else `LEDGER.state` beside a
+/// SQLite ledger; none for NATS without `--state-file`, or with `--no-state-file`.
+pub fn state_file_for(spec: &str) -> Option<PathBuf> {
+    match STATE_FILE.get().unwrap_or(&StateFileChoice::Default) {
+        StateFileChoice::Off => None,
+        StateFileChoice::At(p) => Some(p.clone()),
+        StateFileChoice::Default if is_nats(spec) => None,
+        StateFileChoice::Default => {
+            let mut name = Path::new(spec).as_os_str().to_os_string();
+            name.push(".state");
+            Some(PathBuf::from(name))
+        }
+    }
+}
+
+/// Opens the ledger of the store `s` of `spec`: from its state file when one matches the
+/// store (replaying only the records after it), else replaying every record; saves the state
+/// file when the open replayed [`STATE_SAVE_EVERY`] records or more.
+pub async fn open_ledger_in(spec: &str, s: Arc<dyn LedgerStore>) -> Result<Ledger, OpenError> {
+    let Some(path) = state_file_for(spec) else {
+        let ledger = Ledger::open(s, ValidatorConfig::default()).await?;
+        let size = ledger.with_state(|v| v.size()).await;
+        tracing::debug!(size, "ledger opened: replayed {size}");
+        return Ok(ledger);
+    };
+    let (ledger, used) = Ledger::open_with_state_file(s, ValidatorConfig::default(), &path).await?;
+    let from = match used {
+        StateFileUse::Resumed { size } => size,
+        StateFileUse::Absent | StateFileUse::SetAside(_) => 0,
+        _ => 0,
+    };
+    *STATE_SAVED_AT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = from;
+    let size = ledger.with_state(|v| v.size()).await;
+    tracing::debug!(from, size, "ledger opened: replayed {}", size - from);
+    save_state_if_grown(spec, &ledger).await;
+    Ok(ledger)
+}
+
+/// Saves the ledger state file of `spec` when the ledger grew by [`STATE_SAVE_EVERY`]
+/// records or more since it was read or written. A failure is a warning, not an error: the
+/// file only makes the next open faster.
+pub async fn save_state_if_grown(spec: &str, ledger: &Ledger) {
+    let since = *STATE_SAVED_AT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if ledger.with_state(|v| v.size()).await >= since + STATE_SAVE_EVERY {
+        save_state(spec, ledger).await;
+    }
+}
+
+/// Saves the ledger state file of `spec` (when it has one).
+pub async fn save_state(spec: &str, ledger: &Ledger) {
+    let Some(path) = state_file_for(spec) else {
+        return;
+    };
+    match ledger.save_state_file(&path).await {
+        Ok(Some(size)) => {
+            *STATE_SAVED_AT
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = size;
+            tracing::debug!(size, "ledger state saved");
+        }
+        Ok(None) => tracing::debug!("ledger state not saved: records of others not read yet"),
+        Err(e) => tracing::warn!(error = %e, "ledger state not saved (the next open replays more)"),
+    }
+}
 
 /// Whether the store is to be created when absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,10 +201,10 @@ pub fn open_error(spec: &str, err: OpenError) -> anyhow::Error {
     }
 }
 
-/// Opens the store and its ledger (replaying every record into the validator).
+/// Opens the store and its ledger ([`open_ledger_in`]).
 pub async fn open_ledger(spec: &str) -> anyhow::Result<Ledger> {
     let store = open_store(spec, Create::No).await?;
-    Ledger::open(store, ValidatorConfig::default())
+    open_ledger_in(spec, store)
         .await
         .map_err(|e| open_error(spec, e))
 }

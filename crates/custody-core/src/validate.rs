@@ -577,6 +577,25 @@ impl Validator {
         std::mem::take(&mut self.chains)
     }
 
+    /// A copy of this validator that knows the whole authority but only the named detainee
+    /// chains: enough to check a run of records on those chains one after the other (each
+    /// [`Validator::apply`]d to the copy before the next is checked) without copying every
+    /// chain. A chain it does not know is, to the copy, a chain not yet started; the copy's
+    /// [`Validator::size`] starts at this validator's.
+    pub fn fork_chains<'c>(&self, chains: impl IntoIterator<Item = &'c str>) -> Validator {
+        Validator {
+            config: self.config.clone(),
+            remembered: self.remembered.clone(),
+            authority: self.authority.clone(),
+            authority_head: self.authority_head,
+            chains: chains
+                .into_iter()
+                .filter_map(|c| self.chains.get(c).map(|s| (c.to_string(), s.clone())))
+                .collect(),
+            size: self.size,
+        }
+    }
+
     /// The head of any chain (authority included).
     pub fn head(&self, chain: &str) -> Option<ChainHead> {
         if chain == AUTHORITY_CHAIN {

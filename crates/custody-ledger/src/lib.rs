@@ -23,6 +23,11 @@ use custody_store::{AppendOutcome, ForkAlarm, LedgerScan, LedgerStore, PayloadSt
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, RwLock};
 
+mod state_file;
+
+use state_file::SavedLedgerState;
+pub use state_file::{StateFileError, StateFileUse, STATE_FILE_FORMAT};
+
 /// Metadata key under which the ledger description is stored.
 pub const META_LEDGER: &str = "ledger";
 
@@ -33,6 +38,9 @@ pub const META_PUBLISHED_CHECKPOINT: &str = "checkpoint/published";
 
 /// How many records a replay reads per store call.
 const REPLAY_BATCH: usize = 1000;
+
+/// Most records [`Ledger::append_batch`] gives the store in one write.
+pub const MAX_BATCH: usize = 1000;
 
 /// Longest time a catch-up waits for this process's appends in flight to settle before it
 /// reads the store (see [`Ledger::catch_up`]).
@@ -91,6 +99,19 @@ pub enum AppendError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why [`Ledger::append_batch`] stopped: the record at index `done.len()` of the batch was
+/// refused (`error`, as [`Ledger::append`] would have refused it); the records before it are
+/// stored (`done`), those after it were not tried.
+#[derive(Debug, thiserror::Error)]
+#[error("record {index} of the batch: {error}", index = .done.len())]
+pub struct BatchError {
+    /// What became of each record before the refused one, in order.
+    pub done: Vec<AppendOutcome>,
+    /// Why the next record was refused.
+    #[source]
+    pub error: AppendError,
 }
 
 /// What [`Ledger::record_fork`] did with another version of a stored record.
@@ -217,6 +238,114 @@ impl Ledger {
         store: Arc<dyn LedgerStore>,
         config: ValidatorConfig,
     ) -> Result<Self, OpenError> {
+        let ledger = Self::unreplayed(store, config).await?;
+        ledger.catch_up().await?;
+        Ok(ledger)
+    }
+
+    /// Opens the ledger of a store starting from the validation state saved in `path`
+    /// ([`Ledger::save_state_file`]) when that file matches the store, and replays only the
+    /// records stored after it; otherwise (no file, or one set aside: damaged, altered, of
+    /// another ledger or of a store that is not this one) replays every record, as
+    /// [`Ledger::open`]. Either way the ledger is the same; [`StateFileUse`] says which it was.
+    pub async fn open_with_state_file(
+        store: Arc<dyn LedgerStore>,
+        config: ValidatorConfig,
+        path: &std::path::Path,
+    ) -> Result<(Self, StateFileUse), OpenError> {
+        let ledger = Self::unreplayed(store, config).await?;
+        let config = ledger.state.read().await.config().clone();
+        let saved = match SavedLedgerState::read(path) {
+            Ok(Some(saved)) => saved
+                .check(path, &ledger.meta, &config, ledger.store.as_ref())
+                .await
+                .map(|()| Some(saved)),
+            other => other,
+        };
+        let used = match saved {
+            Ok(None) => StateFileUse::Absent,
+            Ok(Some(saved)) => {
+                let size = saved.size;
+                *ledger.state.write().await = saved.validator;
+                *ledger.cursor.lock().await = size;
+                ledger.missing_set().extend(
+                    saved
+                        .missing
+                        .into_iter()
+                        .filter(|(position, _)| *position < size)
+                        .map(|(position, hash)| (hash, position)),
+                );
+                StateFileUse::Resumed { size }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "saved ledger state set aside: replaying every record");
+                StateFileUse::SetAside(e.to_string())
+            }
+        };
+        ledger.catch_up().await?;
+        Ok((ledger, used))
+    }
+
+    /// Saves the validation state this process reached to `path` (mode 0600, replaced
+    /// atomically), for [`Ledger::open_with_state_file`]; returns the number of records it
+    /// covers. `None` (nothing written) when the state is not that of a prefix of the store
+    /// (this process applied records of its own beyond records of other processes it has not
+    /// read yet): a [`Ledger::catch_up`] first makes it one.
+    pub async fn save_state_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Option<u64>, StateFileError> {
+        let (size, validator) = {
+            let mut cursor = self.cursor.lock().await;
+            self.step_over_local(&mut cursor);
+            let state = self.state.read().await;
+            let ahead = !self
+                .local
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .is_empty();
+            if ahead || state.size() != *cursor {
+                return Ok(None);
+            }
+            (*cursor, state.clone())
+        };
+        let last = match size.checked_sub(1) {
+            None => None,
+            Some(at) => LedgerScan::new(self.store.as_ref(), at)
+                .batch_size(1)
+                .next_batch()
+                .await?
+                .and_then(|batch| batch.into_iter().find(|ev| ev.position == at))
+                .map(|ev| ev.record.hash),
+        };
+        let missing = self
+            .missing_payloads()
+            .into_iter()
+            .filter(|(position, _)| *position < size)
+            .collect();
+        let saved = SavedLedgerState {
+            format: STATE_FILE_FORMAT.to_string(),
+            meta: self.meta.clone(),
+            size,
+            last,
+            missing,
+            validator,
+        };
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || saved.write(&path))
+            .await
+            .map_err(|e| StateFileError::Io {
+                path: std::path::PathBuf::new(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        Ok(Some(size))
+    }
+
+    /// The ledger of a store with the validation state of its empty ledger, nothing replayed.
+    async fn unreplayed(
+        store: Arc<dyn LedgerStore>,
+        config: ValidatorConfig,
+    ) -> Result<Self, OpenError> {
         let meta = Self::read_meta(store.as_ref()).await?;
         // One append policy per ledger, whichever path appends: it follows from the ledger's
         // role, never from the caller.
@@ -224,7 +353,7 @@ impl Ledger {
             require_payload: meta.role.requires_payloads(),
             ..config
         };
-        let ledger = Ledger {
+        Ok(Ledger {
             state: RwLock::new(Validator::new(meta.trust.clone(), config)),
             store,
             meta,
@@ -234,9 +363,7 @@ impl Ledger {
             authority_gate: RwLock::new(()),
             chain_locks: StdMutex::new(HashMap::new()),
             missing: StdMutex::new(BTreeMap::new()),
-        };
-        ledger.catch_up().await?;
-        Ok(ledger)
+        })
     }
 
     /// The store.
@@ -523,6 +650,147 @@ impl Ledger {
         outcome
     }
 
+    /// Validates and appends records in order: the same outcome, record by record, as
+    /// [`Ledger::append`] of each in turn, stopping at the first refusal ([`BatchError`]).
+    ///
+    /// Runs of detainee records (up to [`MAX_BATCH`]) that are new, valid and extend their
+    /// chains one after the other are checked together and handed to the store as one write
+    /// ([`LedgerStore::append_batch`]: on SQLite one transaction, so one fsync for the run
+    /// instead of one per record). Everything else goes through [`Ledger::append`] one record
+    /// at a time, which says exactly what it is: authority records and redactions (which have
+    /// effects beyond their chain), retries of stored records, refused records, and whatever
+    /// the store did not take in the run.
+    pub async fn append_batch(
+        &self,
+        records: &[Record],
+        now: &Timestamp,
+    ) -> Result<Vec<AppendOutcome>, BatchError> {
+        let mut done = Vec::with_capacity(records.len());
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            let run = rest
+                .iter()
+                .take(MAX_BATCH)
+                .take_while(|r| batchable(r))
+                .count();
+            let appended = if run > 1 {
+                self.append_run(&rest[..run], now).await
+            } else {
+                Vec::new()
+            };
+            if appended.is_empty() {
+                match self.append(first, now).await {
+                    Ok(outcome) => done.push(outcome),
+                    Err(error) => return Err(BatchError { done, error }),
+                }
+                rest = &rest[1..];
+            } else {
+                rest = &rest[appended.len()..];
+                done.extend(
+                    appended
+                        .into_iter()
+                        .map(|position| AppendOutcome::Appended { position }),
+                );
+            }
+        }
+        Ok(done)
+    }
+
+    /// The fast path of [`Ledger::append_batch`] for a run of detainee records: checks them one
+    /// after the other on a copy of the state of their chains, hands the valid prefix to the
+    /// store as one write, and applies what the store appended. Returns the positions appended
+    /// (a prefix of `run`); empty when the fast path gains nothing, and the caller then appends
+    /// the first record alone. Never an error: whatever it did not append is left to
+    /// [`Ledger::append`], which meets the problem again and names it.
+    async fn append_run(&self, run: &[Record], now: &Timestamp) -> Vec<u64> {
+        let _gate = self.authority_gate.read().await;
+        // Only the prefix whose seqs extend the heads one after the other is worth the locks
+        // and the copy: a resubmitted file of stored records then costs one look per record,
+        // not a run's worth of work per record.
+        let plausible = {
+            let state = self.state.read().await;
+            let mut next: HashMap<&str, u64> = HashMap::new();
+            run.iter()
+                .take_while(|r| {
+                    let h = &r.header;
+                    let expected = *next
+                        .entry(h.chain.as_str())
+                        .or_insert_with(|| state.head(&h.chain).map_or(0, |hd| hd.seq + 1));
+                    if h.seq == expected {
+                        next.insert(h.chain.as_str(), expected + 1);
+                        true
+                    } else {
+                        false
+                    }
+                })
+                .count()
+        };
+        if plausible < 2 {
+            return Vec::new();
+        }
+        let run = &run[..plausible];
+        let mut chains: Vec<&str> = run.iter().map(|r| r.header.chain.as_str()).collect();
+        chains.sort_unstable();
+        chains.dedup();
+        // Taken in name order: a single append holds one chain lock, a run takes its locks in
+        // one global order, so no two appends wait for each other in a cycle.
+        let locks: Vec<Arc<Mutex<()>>> = chains.iter().map(|c| self.chain_lock(c)).collect();
+        let mut guards = Vec::with_capacity(locks.len());
+        for lock in &locks {
+            guards.push(lock.lock().await);
+        }
+        let (keys, mut scratch) = {
+            let state = self.state.read().await;
+            let keys: Vec<_> = run
+                .iter()
+                .map(|r| state.verifying_key(&r.header.signer))
+                .collect();
+            (keys, state.fork_chains(chains.iter().copied()))
+        };
+        let mut checked = Vec::with_capacity(run.len());
+        for (record, key) in run.iter().zip(&keys) {
+            let h = &record.header;
+            let Ok(verified) = verify_signature(record, key.as_ref()) else {
+                break;
+            };
+            if scratch.head(&h.chain).is_some_and(|hd| hd.seq >= h.seq) {
+                break; // a retry or a stale record: `append` tells which
+            }
+            let Ok(c) = scratch.check_verified(verified, Some(now)) else {
+                break;
+            };
+            scratch.apply(c.clone());
+            checked.push(c);
+        }
+        drop(scratch);
+        if checked.len() < 2 {
+            return Vec::new();
+        }
+        let _in_flight = self.in_flight.enter();
+        let positions = match self.store.append_batch(&run[..checked.len()]).await {
+            Ok(positions) => positions,
+            Err(e) => {
+                tracing::debug!(error = %e, "batch append failed: appending one record at a time");
+                return Vec::new();
+            }
+        };
+        let mut state = self.state.write().await;
+        let mut local = self
+            .local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (c, position) in checked.into_iter().zip(&positions) {
+            let h = &c.record().header;
+            // A concurrent catch-up may have read the record back already: apply once.
+            if state.head(&h.chain).is_none_or(|hd| hd.seq < h.seq) {
+                state.apply(c);
+            }
+            local.insert(*position);
+        }
+        tracing::debug!(count = positions.len(), "appended as one batch");
+        positions
+    }
+
     /// A stored `redaction` removes the payload it names (the header stays). Done after the
     /// redaction is stored, and again on every retry of it, so a process that stops in between
     /// completes the removal when the redaction is sent again (it is then a duplicate).
@@ -606,6 +874,13 @@ impl Ledger {
             Err(e) => Err(AppendError::Store(e)),
         }
     }
+}
+
+/// Whether a record may go in a run of [`Ledger::append_batch`]: a detainee record whose
+/// effects stop at its chain (not an authority record, which changes what every later record
+/// is checked against, nor a redaction, which removes a stored payload).
+fn batchable(record: &Record) -> bool {
+    record.header.chain != AUTHORITY_CHAIN && record.header.kind != EventKind::Redaction
 }
 
 /// The appends of this process whose store write has started and whose position is not yet

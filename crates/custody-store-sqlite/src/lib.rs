@@ -762,28 +762,74 @@ fn append_in(conn: &mut Connection, record: &Record) -> Result<AppendOutcome, St
         )));
     }
     let position = ledger_size(&tx)?;
-    let stored = record.without_payload().to_json_line();
-    tx.execute(
-        "INSERT INTO events (position, chain, seq, hash, record) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            to_i64(position, "position")?,
-            header.chain,
-            to_i64(header.seq, "seq")?,
-            hash,
-            stored
-        ],
-    )
-    .map_err(sql("append"))?;
-    if let Some(payload) = &record.payload {
-        tx.execute(
-            "INSERT INTO payloads (hash, payload) VALUES (?1, ?2)",
-            params![hash, encode_payload(payload)],
-        )
-        .map_err(sql("append"))?;
-    }
+    insert_event(&tx, position, record)?;
     tx.commit().map_err(sql("append"))?;
     tracing::debug!(position, hash = %record.hash, "event appended");
     Ok(AppendOutcome::Appended { position })
+}
+
+/// Inserts a record (header row, and its payload row when it carries one) at `position`.
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    position: u64,
+    record: &Record,
+) -> Result<(), StoreError> {
+    let header = &record.header;
+    let hash = record.hash.as_bytes().to_vec();
+    let stored = record.without_payload().to_json_line();
+    let (position, seq) = (to_i64(position, "position")?, to_i64(header.seq, "seq")?);
+    tx.prepare_cached(
+        "INSERT INTO events (position, chain, seq, hash, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![position, header.chain, seq, hash, stored]))
+    .map_err(sql("append"))?;
+    if let Some(payload) = &record.payload {
+        tx.prepare_cached("INSERT INTO payloads (hash, payload) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute(params![hash, encode_payload(payload)]))
+            .map_err(sql("append"))?;
+    }
+    Ok(())
+}
+
+/// The batch transaction ([`LedgerStore::append_batch`]): the records in order, each checked
+/// against the stored hashes and its chain's head as the batch left it, up to the first that
+/// is not new or does not extend its head; one commit for all.
+fn append_batch_in(conn: &mut Connection, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("append batch"))?;
+    let mut positions = Vec::with_capacity(records.len());
+    for (position, record) in (ledger_size(&tx)?..).zip(records) {
+        let header = &record.header;
+        let stored: Option<i64> = tx
+            .prepare_cached("SELECT position FROM events WHERE hash = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([record.hash.as_bytes().as_slice()], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(sql("append batch"))?;
+        if stored.is_some() {
+            break;
+        }
+        let expected = match head_of(&tx, &header.chain)? {
+            None => (0, None),
+            Some(h) => (h.seq + 1, Some(h.hash)),
+        };
+        if (header.seq, header.prev) != expected {
+            break;
+        }
+        insert_event(&tx, position, record)?;
+        positions.push(position);
+    }
+    if !positions.is_empty() {
+        tx.commit().map_err(sql("append batch"))?;
+        tracing::debug!(
+            first = positions[0],
+            count = positions.len(),
+            "events appended in one transaction"
+        );
+    }
+    Ok(positions)
 }
 
 /// Stores the payload of a retried record when the stored event at `position` has none and no
@@ -833,6 +879,18 @@ impl LedgerStore for SqliteStore {
                 .send_modify(|size| *size = (*size).max(position + 1));
         }
         Ok(outcome)
+    }
+
+    async fn append_batch(&self, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        let records = records.to_vec();
+        let positions = self
+            .write(move |conn| append_batch_in(conn, &records))
+            .await?;
+        if let Some(last) = positions.last() {
+            self.appended
+                .send_modify(|size| *size = (*size).max(last + 1));
+        }
+        Ok(positions)
     }
 
     async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {

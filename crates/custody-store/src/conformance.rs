@@ -135,6 +135,7 @@ macro_rules! conformance_tests {
             access_log_in_order,
             fork_alarms_keep_both_versions,
             checkpoint_history_only_grows,
+            append_batch_appends_a_prefix,
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {
@@ -769,6 +770,89 @@ pub async fn corrupt_payload_reported<H: Harness>(mut harness: H) {
         assert_eq!((ev.position, &ev.record), (i as u64, r));
     }
     assert_eq!(ok(store.size().await, "size"), 5);
+}
+
+/// `append_batch` appends records in order, several chains and several records of one chain
+/// in one batch, at positions that continue the ledger, durably; it stops before a record
+/// already stored and before one that does not extend its head as the batch left it, storing
+/// nothing from there on (a batch whose first record is such stores nothing); what it
+/// appended reads back like single appends.
+pub async fn append_batch_appends_a_prefix<H: Harness>(mut harness: H) {
+    let store = harness.open().await;
+    let (a, b) = (test_chain(70), test_chain(71));
+    let first = test_record(&test_chain(72), 0, None, "batch-first");
+    append_new(&store, &first).await;
+    let on_a = test_records(&a, None, 4, "batch");
+    let on_b = test_records(&b, None, 3, "batch");
+    // Interleaved: a0 b0 a1 b1 a2 b2 a3.
+    let mut ledger: Vec<Record> = Vec::new();
+    for k in 0..4 {
+        ledger.extend(on_a.get(k).cloned());
+        ledger.extend(on_b.get(k).cloned());
+    }
+    let positions = ok(store.append_batch(&ledger[..5]).await, "append_batch");
+    assert_eq!(
+        positions,
+        (1..6).collect::<Vec<u64>>(),
+        "a batch of new records is appended whole, at the positions after the ledger's end"
+    );
+    // A stored record stops the batch before it: what comes after is left to `append`.
+    let retry = vec![ledger[5].clone(), ledger[2].clone(), ledger[6].clone()];
+    assert_eq!(
+        ok(
+            store.append_batch(&retry).await,
+            "append_batch with a stored record"
+        ),
+        vec![6],
+        "the batch stops before the record already stored"
+    );
+    assert_eq!(
+        ok(store.size().await, "size"),
+        7,
+        "nothing after the stop is stored"
+    );
+    // A record that does not extend its head (a fork of b's seq 2) first: nothing is stored.
+    let fork = test_record(&b, 2, Some(on_b[1].hash), "batch-fork");
+    assert_ne!(fork.hash, on_b[2].hash);
+    let after_fork = [fork, ledger[6].clone()];
+    assert!(
+        ok(
+            store.append_batch(&after_fork).await,
+            "append_batch of a fork"
+        )
+        .is_empty(),
+        "a batch whose first record does not extend its head stores nothing"
+    );
+    // A record that does not follow the one before it in the batch stops it there.
+    let gap = test_record(&a, 5, Some(on_a[3].hash), "batch-gap");
+    let with_gap = [ledger[6].clone(), gap];
+    assert_eq!(
+        ok(
+            store.append_batch(&with_gap).await,
+            "append_batch with a gap"
+        ),
+        vec![7]
+    );
+    assert!(ok(store.append_batch(&[]).await, "empty batch").is_empty());
+    drop(store);
+    harness.restart().await;
+    let store = harness.open().await;
+    assert_eq!(
+        ok(store.size().await, "size after restart"),
+        8,
+        "batches are durable"
+    );
+    let all = ok(store.read_from(0, 100).await, "read_from");
+    let mut want = vec![first];
+    want.extend(ledger[..7].iter().cloned());
+    assert_events(&all, 0, &want, "batched appends read back in order");
+    assert_eq!(ok(store.head(&a).await, "head"), Some(head_of(&on_a[3])));
+    assert_eq!(ok(store.head(&b).await, "head"), Some(head_of(&on_b[2])));
+    assert_eq!(
+        ok(store.append(&ledger[3]).await, "retry"),
+        AppendOutcome::Duplicate { position: 4 },
+        "a record appended in a batch is a duplicate when sent again"
+    );
 }
 
 /// The same record twice: the second append is a Duplicate at the same position, the size does
@@ -1460,6 +1544,10 @@ pub struct Faulty<S> {
     pub hidden_position: Option<u64>,
     /// `read_from` calls so far.
     pub reads: std::sync::atomic::AtomicUsize,
+    /// `append` calls so far.
+    pub appends: std::sync::atomic::AtomicUsize,
+    /// `append_batch` calls so far.
+    pub batches: std::sync::atomic::AtomicUsize,
 }
 
 impl<S> Faulty<S> {
@@ -1470,6 +1558,8 @@ impl<S> Faulty<S> {
             answer_delay: Duration::ZERO,
             hidden_position: None,
             reads: std::sync::atomic::AtomicUsize::new(0),
+            appends: std::sync::atomic::AtomicUsize::new(0),
+            batches: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
@@ -1477,7 +1567,18 @@ impl<S> Faulty<S> {
 #[async_trait]
 impl<S: LedgerStore> LedgerStore for Faulty<S> {
     async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
+        self.appends
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let out = self.inner.append(record).await;
+        if !self.answer_delay.is_zero() {
+            tokio::time::sleep(self.answer_delay).await;
+        }
+        out
+    }
+    async fn append_batch(&self, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        self.batches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let out = self.inner.append_batch(records).await;
         if !self.answer_delay.is_zero() {
             tokio::time::sleep(self.answer_delay).await;
         }

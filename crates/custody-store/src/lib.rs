@@ -198,6 +198,31 @@ pub trait LedgerStore: Send + Sync + fmt::Debug {
     /// does not match is [`StoreError::Backend`] and changes nothing).
     async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError>;
 
+    /// Appends records in order, as one durable write where the backend can (SQLite: one
+    /// transaction, one fsync), and returns the positions of those appended: always a prefix
+    /// of `records`, each new and extending its chain's head as the records before it in the
+    /// batch left it. It stops before the first record that is not (one already stored, one
+    /// that does not extend its head) and leaves it and those after it to
+    /// [`LedgerStore::append`], which says what they are; an error (the store failed) means
+    /// nothing of the batch was stored. The records are validated by the caller, as for
+    /// `append`.
+    ///
+    /// The default appends one record at a time and stops at the first answer that is not
+    /// [`AppendOutcome::Appended`] (an error after the first append stops it too: the caller's
+    /// `append` of the next record meets the error again and reports it).
+    async fn append_batch(&self, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        let mut positions = Vec::with_capacity(records.len());
+        for record in records {
+            match self.append(record).await {
+                Ok(AppendOutcome::Appended { position }) => positions.push(position),
+                Ok(AppendOutcome::Duplicate { .. }) | Err(StoreError::Conflict(_)) => break,
+                Err(e) if positions.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(positions)
+    }
+
     /// Every record of a chain in chain order.
     async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError>;
 

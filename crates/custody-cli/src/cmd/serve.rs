@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use custody_core::validate::ValidatorConfig;
 use custody_gateway::{ViewPolicy, Views};
 use custody_ledger::Ledger;
 use serde_json::json;
@@ -22,7 +21,7 @@ pub const DEFAULT_POLICY_DIR: &str = "deploy/policy";
 /// redaction removes one).
 pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()> {
     let s = store::open_store(spec, store::Create::No).await?;
-    let ledger = Ledger::open(s, ValidatorConfig::default())
+    let ledger = store::open_ledger_in(spec, s)
         .await
         .map_err(|e| store::open_error(spec, e))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -74,6 +73,8 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
     let tree = Arc::new(tree);
     // The checkpointer extends the same tree: a tick reads only the new records.
     let checkpointer = start_checkpointer(&out, args, &ledger, &tree)?;
+    let saver = start_state_saver(spec, &ledger);
+    let kept = Arc::clone(&ledger);
     let served =
         custody_gateway::serve_with_tree(ledger, views, tree, listener, limits, shutdown_signal())
             .await;
@@ -81,9 +82,34 @@ pub async fn run(out: Output, spec: &str, args: &ServeArgs) -> anyhow::Result<()
         let _ = stop.send(true);
         let _ = task.await;
     }
+    saver.abort();
+    // The next start opens from here instead of replaying the ledger.
+    kept.catch_up()
+        .await
+        .map_err(|e| store::open_error(spec, e))?;
+    store::save_state(spec, &kept).await;
     served.context("the gateway stopped")?;
     out.info("stopped");
     Ok(())
+}
+
+/// How often a running gateway saves its ledger state file when the ledger grew by
+/// [`store::STATE_SAVE_EVERY`] records or more (and once more when it stops).
+const STATE_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Saves the ledger state file every [`STATE_SAVE_INTERVAL`] when the ledger grew, so that a
+/// gateway killed without a clean stop restarts without replaying the whole ledger.
+fn start_state_saver(spec: &str, ledger: &Arc<Ledger>) -> tokio::task::JoinHandle<()> {
+    let spec = spec.to_string();
+    let ledger = Arc::clone(ledger);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(STATE_SAVE_INTERVAL);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            store::save_state_if_grown(&spec, &ledger).await;
+        }
+    })
 }
 
 /// With `--ledger-key`: the checkpointer's loop in the background (one tick at start, then

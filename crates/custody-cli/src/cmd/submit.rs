@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Read};
 use anyhow::Context;
 use custody_core::validate::ValidationError;
 use custody_core::Record;
-use custody_ledger::{AppendError, Ledger, OpenError};
+use custody_ledger::{AppendError, BatchError, Ledger, OpenError};
 use custody_store::{AppendOutcome, LedgerStore, PayloadState};
 use serde_json::json;
 
@@ -43,73 +43,60 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
         Box::new(File::open(&args.file).with_context(|| format!("cannot open {name}"))?)
     };
     let ledger = open_completing_authority(out, spec, &args.file).await?;
-    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let submitted = submit_lines(out, &name, input, &ledger, args).await;
+    // Refused or not, what was appended is in the state the next open starts from.
+    store::save_state_if_grown(spec, &ledger).await;
+    submitted
+}
+
+/// Reads the records of `input` line by line and appends them in batches.
+async fn submit_lines(
+    out: Output,
+    name: &str,
+    input: Box<dyn Read>,
+    ledger: &Ledger,
+    args: &SubmitArgs,
+) -> anyhow::Result<()> {
+    // From a pipe, a batch is appended as soon as no more input is waiting: a live producer
+    // (`custody record ... | custody submit -`) is never kept waiting for a full batch.
+    let live = args.file.as_os_str() == "-";
+    let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0u64;
     let mut counts = Counts::default();
+    let mut batch = Batch::default();
     loop {
         buf.clear();
-        if reader
+        let read = reader
             .read_until(b'\n', &mut buf)
-            .with_context(|| format!("cannot read {name}"))?
-            == 0
-        {
+            .with_context(|| format!("cannot read {name}"))?;
+        let ended = read == 0;
+        if !ended {
+            line_no += 1;
+            let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                match Record::from_json(text) {
+                    Ok(record) => batch.push(line_no, record),
+                    Err(e) => {
+                        // The lines before it are stored first: nothing from this line on is.
+                        batch.submit(out, name, ledger, &mut counts).await?;
+                        return refuse(
+                            out,
+                            name,
+                            line_no,
+                            None,
+                            &ValidationError::Format(e),
+                            &counts,
+                        );
+                    }
+                }
+            }
+        }
+        if ended || batch.len() >= args.batch || (live && reader.buffer().is_empty()) {
+            batch.submit(out, name, ledger, &mut counts).await?;
+        }
+        if ended {
             break;
-        }
-        line_no += 1;
-        let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let record = match Record::from_json(text) {
-            Ok(r) => r,
-            Err(e) => {
-                return refuse(
-                    out,
-                    &name,
-                    line_no,
-                    None,
-                    &ValidationError::Format(e),
-                    &counts,
-                )
-            }
-        };
-        let now = clock::now()?;
-        let mut result = ledger.append(&record, &now).await;
-        if let Err(AppendError::Conflict(_)) = &result {
-            // The ledger has caught up with other writers: say precisely why the record does
-            // not extend the chain (or append it, if it now does).
-            match ledger.with_state(|v| v.check(&record, Some(&now))).await {
-                Err(e) => return refuse(out, &name, line_no, Some(&record), &e, &counts),
-                Ok(_) => result = ledger.append(&record, &now).await,
-            }
-        }
-        match result {
-            Ok(AppendOutcome::Appended { position }) => {
-                counts.appended += 1;
-                report_line(out, line_no, &record, position, "appended");
-            }
-            Ok(AppendOutcome::Duplicate { position }) => {
-                counts.duplicate += 1;
-                report_line(out, line_no, &record, position, "already stored");
-            }
-            Err(AppendError::Invalid(e)) => {
-                return refuse(out, &name, line_no, Some(&record), &e, &counts)
-            }
-            Err(AppendError::Conflict(conflict)) => {
-                return Err(crate::exit::refused(format!(
-                    "{name}:{line_no}: chain {} keeps moving ({}); {} lines stored before it: run the same command again",
-                    conflict.chain,
-                    conflict.reason(),
-                    counts.appended + counts.duplicate
-                )))
-            }
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "{name}:{line_no}: not stored ({} appended, {} already stored before it); run the same command again once the store is back: stored lines are recognised",
-                    counts.appended, counts.duplicate
-                )))
-            }
         }
     }
     out.json(&json!({
@@ -125,6 +112,101 @@ pub async fn run(out: Output, spec: &str, args: &SubmitArgs) -> anyhow::Result<(
     Ok(())
 }
 
+/// Records read and not yet submitted, with their line numbers.
+#[derive(Debug, Default)]
+struct Batch {
+    lines: Vec<u64>,
+    records: Vec<Record>,
+}
+
+impl Batch {
+    fn push(&mut self, line: u64, record: Record) {
+        self.lines.push(line);
+        self.records.push(record);
+    }
+
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Appends every record of the batch in order and empties it; stops at the first refusal
+    /// (the error says which line, and that nothing from it on was stored).
+    async fn submit(
+        &mut self,
+        out: Output,
+        name: &str,
+        ledger: &Ledger,
+        counts: &mut Counts,
+    ) -> anyhow::Result<()> {
+        let mut from = 0;
+        while from < self.records.len() {
+            let now = clock::now()?;
+            let records = &self.records[from..];
+            let (done, stop) = match ledger.append_batch(records, &now).await {
+                Ok(done) => (done, None),
+                Err(BatchError { done, error }) => (done, Some(error)),
+            };
+            for (i, outcome) in done.iter().enumerate() {
+                counts.note(out, self.lines[from + i], &records[i], *outcome);
+            }
+            from += done.len();
+            let Some(error) = stop else {
+                continue;
+            };
+            let (line_no, record) = (self.lines[from], &self.records[from]);
+            let mut result = Err(error);
+            if let Err(AppendError::Conflict(_)) = &result {
+                // The ledger has caught up with other writers: say precisely why the record
+                // does not extend the chain (or append it, if it now does).
+                match ledger.with_state(|v| v.check(record, Some(&now))).await {
+                    Err(e) => return refuse(out, name, line_no, Some(record), &e, counts),
+                    Ok(_) => result = ledger.append(record, &now).await,
+                }
+            }
+            match result {
+                Ok(outcome) => counts.note(out, line_no, record, outcome),
+                Err(AppendError::Invalid(e)) => {
+                    return refuse(out, name, line_no, Some(record), &e, counts)
+                }
+                Err(AppendError::Conflict(conflict)) => {
+                    return Err(crate::exit::refused(format!(
+                        "{name}:{line_no}: chain {} keeps moving ({}); {} lines stored before it: run the same command again",
+                        conflict.chain,
+                        conflict.reason(),
+                        counts.appended + counts.duplicate
+                    )))
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "{name}:{line_no}: not stored ({} appended, {} already stored before it); run the same command again once the store is back: stored lines are recognised",
+                        counts.appended, counts.duplicate
+                    )))
+                }
+            }
+            from += 1;
+        }
+        self.lines.clear();
+        self.records.clear();
+        Ok(())
+    }
+}
+
+impl Counts {
+    /// Counts and reports what became of one line.
+    fn note(&mut self, out: Output, line: u64, record: &Record, outcome: AppendOutcome) {
+        match outcome {
+            AppendOutcome::Appended { position } => {
+                self.appended += 1;
+                report_line(out, line, record, position, "appended");
+            }
+            AppendOutcome::Duplicate { position } => {
+                self.duplicate += 1;
+                report_line(out, line, record, position, "already stored");
+            }
+        }
+    }
+}
+
 /// How many missing authority payloads one submission completes before it gives up.
 const MAX_AUTHORITY_COMPLETIONS: usize = 1000;
 
@@ -137,7 +219,7 @@ async fn open_completing_authority(
 ) -> anyhow::Result<Ledger> {
     let s = store::open_store(spec, store::Create::No).await?;
     for _ in 0..MAX_AUTHORITY_COMPLETIONS {
-        let position = match Ledger::open(s.clone(), Default::default()).await {
+        let position = match store::open_ledger_in(spec, s.clone()).await {
             Ok(ledger) => return Ok(ledger),
             Err(OpenError::Replay {
                 position,
