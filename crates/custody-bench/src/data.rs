@@ -103,6 +103,18 @@ pub fn build_base(detainees: usize) -> anyhow::Result<Scenario> {
     .map_err(|e| anyhow::anyhow!("the scenario of {detainees} detainees does not build: {e}"))
 }
 
+/// Whether the ledger of exactly `events` records is in the cache (made by this version of the
+/// harness): [`ensure_ledger`] then only reads it.
+pub fn is_cached(cache: &Path, events: usize) -> bool {
+    let meta_path = cache.join(format!("ledger-{events}.meta.json"));
+    cache.join(format!("ledger-{events}.jsonl")).is_file()
+        && cache.join(format!("ledger-{events}.trust.json")).is_file()
+        && fs::read_to_string(&meta_path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<LedgerInfo>(&text).ok())
+            .is_some_and(|info| info.generator == GENERATOR && info.events == events as u64)
+}
+
 /// The cached ledger of exactly `events` records, generated first if needed.
 pub fn ensure_ledger(cache: &Path, events: usize) -> anyhow::Result<LedgerFile> {
     let path = cache.join(format!("ledger-{events}.jsonl"));

@@ -420,8 +420,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::GenLedger { events } => {
-            let file = data::ensure_ledger(&cache, events)?;
-            println!("{}", file.generated_now.map_or(0.0, |d| d.as_secs_f64()));
+            data::ensure_ledger(&cache, events)?;
             Ok(())
         }
         Cmd::VerifyStream { trust, file } => {

@@ -343,29 +343,22 @@ fn measure(
     })
 }
 
-/// Generates (when not cached) the ledger of `size` events in a child process and returns
-/// its seconds (0 when cached): generating in this process would leave its resident memory
-/// here, and every step's `ru_maxrss` would count it (a child starts with its parent's).
-fn generate_in_child(cache: &Path, size: usize) -> anyhow::Result<f64> {
+/// Generates (when not cached) the ledger of `size` events in a child process, its progress
+/// on this standard output: generating in this process would leave its resident memory here,
+/// and every step's `ru_maxrss` would count it (a child starts with its parent's).
+fn generate_in_child(cache: &Path, size: usize) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find this program")?;
-    let out = std::process::Command::new(exe)
+    let status = std::process::Command::new(exe)
         .arg("--cache-dir")
         .arg(cache)
         .arg("gen-ledger")
         .arg(size.to_string())
-        .stderr(std::process::Stdio::inherit())
-        .output()
+        .status()
         .context("cannot start the generator")?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "generating the ledger of {size} events failed ({})",
-            out.status
-        );
+    if !status.success() {
+        anyhow::bail!("generating the ledger of {size} events failed ({status})");
     }
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse::<f64>()
-        .context("the generator printed no time")
+    Ok(())
 }
 
 /// Runs the `scale` subcommand.
@@ -399,10 +392,15 @@ pub fn run(settings: &ScaleSettings) -> anyhow::Result<()> {
         .context("cannot create a temporary directory")?;
     let mut rows = Vec::new();
     for &size in &settings.sizes {
-        let generated = generate_in_child(&settings.cache, size)?;
+        let cached = data::is_cached(&settings.cache, size);
+        generate_in_child(&settings.cache, size)?;
         let full = data::ensure_ledger(&settings.cache, size)?;
-        if generated > 0.0 {
-            println!("generated {} in {generated:.1} s", full.path.display());
+        if !cached {
+            println!(
+                "generated {} in {:.1} s",
+                full.path.display(),
+                full.info.generation_secs
+            );
         }
         let prefix = data::ensure_prefix(&full, size - settings.new)?;
         let tail = tail_file(&full, settings.new, dir.path())?;

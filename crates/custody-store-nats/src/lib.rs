@@ -154,6 +154,9 @@ const CHECKPOINT_TRIES: u32 = 5;
 /// Payloads fetched concurrently when a read returns many records.
 const PAYLOAD_FETCHES: usize = 8;
 
+/// Most publishes one batch append keeps in flight together ([`LedgerStore::append_batch`]).
+const PIPELINE: usize = 256;
+
 /// How often a read looks again for a payload entry still being written.
 const PENDING_POLL: Duration = Duration::from_millis(10);
 
@@ -1063,9 +1066,10 @@ impl Inner {
         }
     }
 
-    async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
-        let chain = record.header.chain.as_str();
-        if !is_valid_chain_id(chain) {
+    /// Refuses a record the store must not write: an invalid chain id, or a payload its
+    /// header does not commit to.
+    fn check_appendable(record: &Record) -> Result<(), StoreError> {
+        if !is_valid_chain_id(&record.header.chain) {
             return Err(StoreError::Backend(format!(
                 "event {} names an invalid chain id; only validated records can be appended",
                 record.hash
@@ -1086,6 +1090,200 @@ impl Inner {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// The first record of a batch alone, as [`LedgerStore::append_batch`] answers: its
+    /// position when appended, nothing when it is stored already or its place is taken.
+    async fn append_first(&self, records: &[Record]) -> Result<(Vec<u64>, usize), StoreError> {
+        let Some(first) = records.first() else {
+            return Ok((Vec::new(), 0));
+        };
+        match self.append(first).await {
+            Ok(AppendOutcome::Appended { position }) => Ok((vec![position], 1)),
+            Ok(AppendOutcome::Duplicate { .. }) | Err(StoreError::Conflict(_)) => {
+                Ok((Vec::new(), 1))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`LedgerStore::append_batch`]: the records in waves ([`Inner::append_wave`]), each
+    /// started once the one before it was stored whole.
+    async fn append_batch(&self, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        let mut positions = Vec::with_capacity(records.len());
+        let mut rest = records;
+        while !rest.is_empty() {
+            let (wave, planned) = match self.append_wave(rest).await {
+                Ok(done) => done,
+                Err(e) if positions.is_empty() => return Err(e),
+                Err(_) => break,
+            };
+            let whole = wave.len() == planned;
+            rest = &rest[wave.len()..];
+            positions.extend(wave);
+            if !whole {
+                break;
+            }
+        }
+        Ok(positions)
+    }
+
+    /// Appends the first records of a batch with their publishes in flight together: one
+    /// round trip for the wave instead of one per record (the server still writes, and with
+    /// `sync_interval: always` fsyncs, each message). A wave holds at most one record per
+    /// chain and at most [`PIPELINE`] records; each message carries, besides its chain's
+    /// expected last sequence, the stream's (`Nats-Expected-Last-Sequence`: the stream's last
+    /// sequence when the wave started, plus its index), so a message is stored only at the
+    /// place the wave planned for it, and the chain check keeps every chain linear whatever
+    /// happens. Another writer's message in between, a duplicate or a refusal ends the
+    /// stored run: the messages after it fail, or (when another writer's message happens to
+    /// fill the gap) are stored at their planned place. Returns the positions of the prefix
+    /// stored and settled (its payload entries written), and how many records the wave tried;
+    /// a record of the wave stored after that prefix is answered as a duplicate by the next
+    /// `append` of it.
+    async fn append_wave(&self, records: &[Record]) -> Result<(Vec<u64>, usize), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        let take = records
+            .iter()
+            .take(PIPELINE)
+            .take_while(|r| {
+                Self::check_appendable(r).is_ok() && seen.insert(r.header.chain.as_str())
+            })
+            .count();
+        if take < 2 {
+            return self.append_first(records).await;
+        }
+        let mut chains: Vec<&str> = records[..take]
+            .iter()
+            .map(|r| r.header.chain.as_str())
+            .collect();
+        chains.sort_unstable();
+        let slots: Vec<_> = chains.iter().map(|c| self.chain_slot(c)).collect();
+        // In name order, as every batch takes them; a single append holds one.
+        let mut guards = HashMap::with_capacity(slots.len());
+        for (chain, slot) in chains.iter().zip(&slots) {
+            guards.insert(*chain, slot.lock().await);
+        }
+        let mut heads = Vec::with_capacity(take);
+        for record in &records[..take] {
+            let Some(guard) = guards.get_mut(record.header.chain.as_str()) else {
+                break;
+            };
+            let head = match **guard {
+                CachedHead::Known(head) if extends(record, head) => head,
+                _ => {
+                    let head = self.fetch_head(&record.header.chain).await?;
+                    **guard = CachedHead::Known(head);
+                    head
+                }
+            };
+            if !extends(record, head) {
+                break;
+            }
+            heads.push(head);
+        }
+        if heads.len() < 2 {
+            drop(guards);
+            return self.append_first(records).await;
+        }
+        let run = &records[..heads.len()];
+        let base = self.last_seq().await?;
+        let mut acks = Vec::with_capacity(run.len());
+        let mut send_error = None;
+        for (i, (record, head)) in run.iter().zip(&heads).enumerate() {
+            let message = Publish::build()
+                .payload(record.without_payload().to_json_line().into())
+                .message_id(record.hash.to_hex())
+                .expected_last_sequence(base + i as u64)
+                .expected_last_subject_sequence(head.map_or(0, |h| h.stream_seq))
+                .expected_stream(LEDGER_STREAM);
+            match self
+                .js
+                .send_publish(chain_subject(&record.header.chain), message)
+                .await
+            {
+                Ok(ack) => acks.push(ack),
+                Err(e) => {
+                    send_error = Some(store_error("cannot append a batch of events", e));
+                    break;
+                }
+            }
+        }
+        let sent = &run[..acks.len()];
+        let (written, acked) = futures::join!(
+            futures::future::join_all(sent.iter().map(|r| self.write_entry(r))),
+            futures::future::join_all(acks.into_iter().map(|ack| async move { ack.await })),
+        );
+        let mut positions = Vec::with_capacity(sent.len());
+        let mut whole = true;
+        let mut in_doubt = None;
+        for (i, ((record, written), acked)) in sent.iter().zip(written).zip(acked).enumerate() {
+            let chain = record.header.chain.as_str();
+            let Some(guard) = guards.get_mut(chain) else {
+                continue;
+            };
+            match acked {
+                Ok(ack) if !ack.duplicate && ack.sequence == base + i as u64 + 1 => {
+                    **guard = CachedHead::Known(Some(HeadMessage {
+                        seq: record.header.seq,
+                        hash: record.hash,
+                        stream_seq: ack.sequence,
+                    }));
+                    let settled = self.settle_entry(record, written).await;
+                    if whole && settled.is_ok() {
+                        positions.push(stream_position(ack.sequence)?);
+                    } else {
+                        whole = false;
+                    }
+                }
+                Ok(_) => {
+                    // A copy stored earlier (the duplicate window), or a place this batch did
+                    // not expect: the record is stored somewhere; `append` says where.
+                    **guard = CachedHead::Unknown;
+                    let _ = self.settle_entry(record, written).await;
+                    whole = false;
+                }
+                Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                    // Not stored: another writer came in between, or an earlier message of
+                    // the batch was not stored. The entry it wrote goes only if the chain has
+                    // moved past the record's place and not to this very record.
+                    **guard = CachedHead::Unknown;
+                    whole = false;
+                    if matches!(written, Ok(true)) {
+                        let real = self.fetch_head(chain).await?;
+                        if real.is_some_and(|h| h.seq >= record.header.seq)
+                            && self.find_stored(record, real).await?.is_none()
+                        {
+                            self.undo_entry(&record.hash.to_hex()).await;
+                        }
+                    }
+                }
+                Err(e) => {
+                    // In doubt: the record may have been stored.
+                    **guard = CachedHead::Unknown;
+                    whole = false;
+                    let err = store_error(&format!("cannot append event {}", record.hash), e);
+                    warn!(event = %record.hash, error = %err, "append of a batch failed");
+                    in_doubt.get_or_insert(err);
+                }
+            }
+        }
+        for record in &run[sent.len()..] {
+            if let Some(guard) = guards.get_mut(record.header.chain.as_str()) {
+                **guard = CachedHead::Unknown;
+            }
+        }
+        debug!(count = positions.len(), of = run.len(), "wave appended");
+        match (positions.is_empty(), in_doubt.or(send_error)) {
+            (true, Some(err)) => Err(err),
+            _ => Ok((positions, run.len())),
+        }
+    }
+
+    async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
+        Self::check_appendable(record)?;
+        let chain = record.header.chain.as_str();
         let slot = self.chain_slot(chain);
         // Held until the end: appends to one chain are serialised in this process.
         let mut cached = slot.lock().await;
@@ -1298,6 +1496,10 @@ fn parse_checkpoint(seq: u64, data: &[u8]) -> Result<StoredCheckpoint, StoreErro
 impl LedgerStore for JetStreamStore {
     async fn append(&self, record: &Record) -> Result<AppendOutcome, StoreError> {
         self.inner.append(record).await
+    }
+
+    async fn append_batch(&self, records: &[Record]) -> Result<Vec<u64>, StoreError> {
+        self.inner.append_batch(records).await
     }
 
     async fn chain(&self, chain: &str) -> Result<Vec<StoredEvent>, StoreError> {

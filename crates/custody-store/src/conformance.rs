@@ -136,6 +136,7 @@ macro_rules! conformance_tests {
             fork_alarms_keep_both_versions,
             checkpoint_history_only_grows,
             append_batch_appends_a_prefix,
+            racing_batches_store_each_record_once,
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {
@@ -853,6 +854,98 @@ pub async fn append_batch_appends_a_prefix<H: Harness>(mut harness: H) {
         AppendOutcome::Duplicate { position: 4 },
         "a record appended in a batch is a duplicate when sent again"
     );
+}
+
+/// Four writers, each on its own handle, append the same records of five chains (and each a
+/// chain of its own) in batches, as four processes submitting the same file would: after a
+/// batch that stopped short each writer appends the next record alone and goes on. Every
+/// record is stored once; no position is acknowledged as appended to two writers, and each
+/// acknowledged position holds the record acknowledged; the chains are linear and complete.
+/// (A record may be acknowledged as appended to none, answered as a duplicate to all: see
+/// [`LedgerStore::append_batch`].)
+pub async fn racing_batches_store_each_record_once<H: Harness>(mut harness: H) {
+    const WRITERS: usize = 4;
+    let shared: Vec<Vec<Record>> = (0..5)
+        .map(|c| test_records(&test_chain(80 + c), None, 8, "racing-batch"))
+        .collect();
+    let mut stores = Vec::new();
+    for _ in 0..WRITERS {
+        stores.push(Arc::new(harness.open().await));
+    }
+    let mut tasks = Vec::new();
+    for (w, store) in stores.iter().enumerate() {
+        let own = test_records(&test_chain(90 + w as u64), None, 8, "racing-own");
+        // Interleaved by seq: c0 c1 .. c4 own at seq 0, then seq 1, ...
+        let mut records = Vec::new();
+        for k in 0..8 {
+            records.extend(shared.iter().map(|chain| chain[k].clone()));
+            records.push(own[k].clone());
+        }
+        let store = Arc::clone(store);
+        tasks.push(tokio::spawn(async move {
+            let mut appended: Vec<(u64, Record)> = Vec::new();
+            let mut rest = &records[..];
+            while !rest.is_empty() {
+                let batch = &rest[..rest.len().min(7)];
+                let positions = ok(store.append_batch(batch).await, "append_batch");
+                appended.extend(positions.iter().copied().zip(batch.iter().cloned()));
+                rest = &rest[positions.len()..];
+                if positions.len() < batch.len() {
+                    match ok(store.append(&rest[0]).await, "append after a short batch") {
+                        AppendOutcome::Appended { position } => {
+                            appended.push((position, rest[0].clone()));
+                        }
+                        AppendOutcome::Duplicate { .. } => {}
+                    }
+                    rest = &rest[1..];
+                }
+            }
+            appended
+        }));
+    }
+    let mut by_position: BTreeMap<u64, (usize, Record)> = BTreeMap::new();
+    for (w, t) in tasks.into_iter().enumerate() {
+        let appended = match t.await {
+            Ok(a) => a,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("writer task failed: {e}"),
+        };
+        for (position, record) in appended {
+            if let Some((other, _)) = by_position.insert(position, (w, record)) {
+                panic!("position {position} acknowledged as appended to writers {other} and {w}");
+            }
+        }
+    }
+    let total = 5 * 8 + WRITERS * 8;
+    let store = &stores[0];
+    assert_eq!(
+        ok(store.size().await, "size"),
+        total as u64,
+        "every record once"
+    );
+    let all = ok(store.read_from(0, 1000).await, "read_from");
+    assert_eq!(all.len(), total);
+    assert!(
+        by_position.len() * 2 >= total,
+        "only {} of {total} records acknowledged as appended",
+        by_position.len()
+    );
+    for (position, (w, record)) in &by_position {
+        let stored = all.get(usize::try_from(*position).unwrap_or(usize::MAX));
+        assert_eq!(
+            stored.map(|ev| &ev.record),
+            Some(record),
+            "writer {w}: acknowledged position {position}"
+        );
+    }
+    for c in 0..5 {
+        let events = ok(store.chain(&test_chain(80 + c)).await, "chain");
+        assert_linear_chain(&events, 8, "a shared chain");
+    }
+    for w in 0..WRITERS {
+        let events = ok(store.chain(&test_chain(90 + w as u64)).await, "chain");
+        assert_linear_chain(&events, 8, "a writer's own chain");
+    }
 }
 
 /// The same record twice: the second append is a Duplicate at the same position, the size does

@@ -204,8 +204,12 @@ pub trait LedgerStore: Send + Sync + fmt::Debug {
     /// batch left it. It stops before the first record that is not (one already stored, one
     /// that does not extend its head) and leaves it and those after it to
     /// [`LedgerStore::append`], which says what they are; an error (the store failed) means
-    /// nothing of the batch was stored. The records are validated by the caller, as for
-    /// `append`.
+    /// none of the batch is known to be stored (in doubt, as for `append`: sending the records
+    /// again finds those that were). The records are validated by the caller, as for
+    /// `append`. When another writer appends the same records at the same time, a record this
+    /// call stored after one the other writer stored may be left out of the prefix: its next
+    /// `append` answers it as a duplicate (JetStream's pipelined batch; SQLite's transaction
+    /// never does this).
     ///
     /// The default appends one record at a time and stops at the first answer that is not
     /// [`AppendOutcome::Appended`] (an error after the first append stops it too: the caller's
